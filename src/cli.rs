@@ -1,0 +1,195 @@
+//! The command-line tree: global options and the list of subcommands.
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cmd;
+use crate::error::{EXIT_CODES_HELP, EXIT_USAGE};
+
+const ABOUT: &str =
+    "Usage metering and quota administration for the usage_events table on PostgreSQL";
+
+const LONG_ABOUT: &str = "\
+Usage metering and quota administration for the usage_events table on PostgreSQL.
+
+usagectl records billable events, summarises an organisation's usage and migrates the
+schema it relies on, over the same table the web app writes to. It connects the way psql
+does: --database-url, then DATABASE_URL, then libpq's PG* variables and ~/.pgpass.";
+
+const AFTER_LONG_HELP: &str = concat!(
+    "\
+Examples:
+  usagectl demo                                      # local PostgreSQL + sample data + summary
+  usagectl migrate --dry-run                         # show the SQL migrate would run
+  usagectl record --org acme --event chat_message
+  usagectl summary --org acme --days 7 -o json
+
+Connecting:
+  --database-url / DATABASE_URL take a postgres:// URL or a libpq key=value string.
+  Unset keywords come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGAPPNAME,
+  PGCONNECT_TIMEOUT and PGSSLMODE; a missing password is looked up in PGPASSFILE or ~/.pgpass.
+
+",
+    crate::exit_codes!()
+);
+
+/// Top-level command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "usagectl",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXIT_CODES_HELP,
+    after_long_help = AFTER_LONG_HELP,
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+#[allow(missing_docs)] // doc comments here would change --help
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalOpts {
+    /// PostgreSQL connection: a postgres:// URL or a libpq key=value string
+    ///
+    /// Falls back to DATABASE_URL, then to libpq's PG* variables. Prefer PGPASSFILE or
+    /// ~/.pgpass for the password: a password on the command line shows in the process list.
+    #[arg(
+        long,
+        short = 'd',
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+
+    /// Output format
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// When to colour table output (never for JSON or CSV)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// How results are printed.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned table for people
+    Table,
+    /// JSON document (the HTTP API's bodies)
+    Json,
+    /// CSV with a header row
+    Csv,
+}
+
+/// Colour decision requested on the command line.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb
+    Auto,
+    /// Always colour tables
+    Always,
+    /// Never colour
+    Never,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create or adopt the usage_events table and apply the tool's additive migrations
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::migrate::AFTER_LONG_HELP)]
+    Migrate(cmd::migrate::MigrateArgs),
+
+    /// Record one usage event
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::record::AFTER_LONG_HELP)]
+    Record(cmd::record::RecordArgs),
+
+    /// Summarise an organisation's usage over the last N days
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::summary::AFTER_LONG_HELP)]
+    Summary(cmd::summary::SummaryArgs),
+
+    /// Start (or reuse) a private local PostgreSQL, load a sample month and show a summary
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::demo::AFTER_LONG_HELP)]
+    Demo(cmd::demo::DemoArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::completions::AFTER_LONG_HELP)]
+    Completions(cmd::completions::CompletionsArgs),
+}
+
+/// Parse the process arguments. Help and version print and exit 0; misuse prints one
+/// line on stderr and exits 2.
+pub fn parse() -> Result<Cli, ExitCode> {
+    parse_from(std::env::args_os())
+}
+
+/// Parse the given arguments (see [`parse`]).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(cli),
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            let line = clap_error_line(&err.render().to_string());
+            let _ = writeln!(std::io::stderr().lock(), "usagectl: {line}");
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// Fold clap's multi-line error into one line: drop the usage block and the
+/// "for more information" footer, keep the error and any tip.
+pub fn clap_error_line(rendered: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for line in rendered.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("Usage:") || t.starts_with("For more information") {
+            continue;
+        }
+        if line.starts_with("  ") && t.starts_with("usagectl ") {
+            continue; // continuation of the usage block
+        }
+        parts.push(t.to_string());
+    }
+    let mut out = parts.join(" ");
+    if out.is_empty() {
+        out = "error: invalid command line".to_string();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn clap_errors_fold_to_one_line() {
+        let err = Cli::try_parse_from(["usagectl", "summary"]).unwrap_err();
+        let line = clap_error_line(&err.render().to_string());
+        assert!(!line.contains('\n'));
+        assert!(line.starts_with("error: the following required arguments were not provided:"));
+        assert!(line.contains("--org <ORG>"), "{line}");
+    }
+}

@@ -1,0 +1,181 @@
+//! `usagectl migrate`: create or adopt `usage_events` and apply additive migrations.
+use anyhow::Result;
+use clap::Args;
+use postgres::Client;
+use serde::Serialize;
+
+use crate::db::queries;
+use crate::db::schema::{self, STEPS, StepKind};
+use crate::output::{Cell, Output, Render, Style};
+
+/// Examples and exit codes for `--help`.
+pub const AFTER_LONG_HELP: &str = concat!(
+    "\
+Adopting an existing table: migrate never changes or drops a column, row, index or
+policy. Indexes on usage_events are built CONCURRENTLY so the web app's inserts are never
+blocked; ADD COLUMN runs under a 2 s lock_timeout and is retried. Running it twice changes
+nothing. The role needs to own usage_events (or be able to ALTER it) and to CREATE in
+its schema.
+
+Examples:
+  usagectl migrate --dry-run        # print the SQL that would run, run nothing
+  usagectl migrate                  # apply it
+  usagectl migrate -o json          # the applied steps as JSON
+
+",
+    crate::exit_codes!()
+);
+
+/// Arguments of `usagectl migrate`.
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// Print the SQL that would run, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// One step in the report.
+#[derive(Debug, Serialize)]
+pub struct StepReport {
+    /// Migration version.
+    pub version: i32,
+    /// What it does.
+    pub description: String,
+    /// The SQL.
+    pub sql: String,
+    /// `applied` (just now), `pending` (dry run).
+    pub status: &'static str,
+}
+
+/// What migrate did or would do.
+#[derive(Debug, Serialize)]
+pub struct MigrateReport {
+    /// True for `--dry-run`.
+    pub dry_run: bool,
+    /// Whether usage_events existed before this run (adopted rather than created).
+    pub adopted_existing_table: bool,
+    /// Schema version before this run.
+    pub version_before: i32,
+    /// Schema version after this run (unchanged for a dry run).
+    pub version_after: i32,
+    /// Steps run (or to run).
+    pub steps: Vec<StepReport>,
+}
+
+impl Render for MigrateReport {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec!["version", "status", "description", "sql"]
+    }
+
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.steps
+            .iter()
+            .map(|s| {
+                vec![
+                    Cell::Num(s.version.into()),
+                    Cell::text(s.status),
+                    Cell::text(&s.description),
+                    Cell::text(&s.sql),
+                ]
+            })
+            .collect()
+    }
+
+    fn human(&self, style: &Style) -> String {
+        if self.dry_run {
+            let mut out = String::new();
+            if self.steps.is_empty() {
+                out.push_str(&format!(
+                    "-- schema is up to date (version {}); nothing to run\n",
+                    self.version_after
+                ));
+            }
+            for s in &self.steps {
+                out.push_str(&format!(
+                    "-- {}: {}\n{};\n\n",
+                    s.version, s.description, s.sql
+                ));
+            }
+            return out;
+        }
+        if self.steps.is_empty() {
+            return format!(
+                "schema is up to date (version {}); nothing to do\n",
+                self.version_after
+            );
+        }
+        let mut t = style.table(&["version", "status", "step"]);
+        for s in &self.steps {
+            t.add_row(vec![
+                s.version.to_string(),
+                s.status.to_string(),
+                s.description.clone(),
+            ]);
+        }
+        let what = if self.adopted_existing_table {
+            "adopted the existing usage_events table (every row, column and policy kept)"
+        } else {
+            "created usage_events"
+        };
+        format!(
+            "{t}\n{what}; schema version {} -> {}\n",
+            self.version_before, self.version_after
+        )
+    }
+}
+
+/// Apply (or, with `dry_run`, list) every pending step.
+pub fn migrate(client: &mut Client, dry_run: bool) -> Result<MigrateReport> {
+    let adopted_existing_table = queries::usage_events_exists(client)?;
+    if !dry_run {
+        queries::lock_migrations(client)?;
+        queries::ensure_version_table(client)?;
+    }
+    let applied = queries::applied_versions(client)?;
+    let version_before = applied.iter().copied().max().unwrap_or(0);
+    let mut steps = Vec::new();
+    if dry_run && !queries::version_table_exists(client)? {
+        steps.push(StepReport {
+            version: 0,
+            description: "create the table that records applied migrations".into(),
+            sql: schema::VERSION_TABLE_SQL.into(),
+            status: "pending",
+        });
+    }
+    for step in STEPS.iter().filter(|s| !applied.contains(&s.version)) {
+        let mut sql = step.sql.to_string();
+        if step.kind == StepKind::ShortLock {
+            sql = format!(
+                "SET LOCAL lock_timeout = '{}';\n{sql}",
+                schema::SHORT_LOCK_TIMEOUT
+            );
+        }
+        if !dry_run {
+            queries::apply_step(client, step)?;
+        }
+        steps.push(StepReport {
+            version: step.version,
+            description: step.description.into(),
+            sql,
+            status: if dry_run { "pending" } else { "applied" },
+        });
+    }
+    let version_after = if dry_run {
+        version_before
+    } else {
+        schema::latest_version().max(version_before)
+    };
+    Ok(MigrateReport {
+        dry_run,
+        adopted_existing_table,
+        version_before,
+        version_after,
+        steps,
+    })
+}
+
+/// Run `usagectl migrate`.
+pub fn run(client: &mut Client, args: &MigrateArgs, out: &mut Output) -> Result<()> {
+    let report = migrate(client, args.dry_run)?;
+    out.render(&report)
+}

@@ -1,0 +1,677 @@
+//! libpq connection conventions, written by hand because the `postgres` crate reads no
+//! PG* variables and no password file: parse URLs and key=value strings, fill unset
+//! keywords from the environment, find the password in PGPASSFILE / ~/.pgpass.
+//!
+//! See <https://www.postgresql.org/docs/15/libpq-connect.html>.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use crate::error::usage;
+
+/// Keywords usagectl understands, with the environment variable libpq reads for each.
+const KEYWORDS: &[(&str, Option<&str>)] = &[
+    ("host", Some("PGHOST")),
+    ("hostaddr", Some("PGHOSTADDR")),
+    ("port", Some("PGPORT")),
+    ("dbname", Some("PGDATABASE")),
+    ("user", Some("PGUSER")),
+    ("password", Some("PGPASSWORD")),
+    ("passfile", Some("PGPASSFILE")),
+    ("application_name", Some("PGAPPNAME")),
+    ("fallback_application_name", None),
+    ("connect_timeout", Some("PGCONNECT_TIMEOUT")),
+    ("sslmode", Some("PGSSLMODE")),
+    ("options", Some("PGOPTIONS")),
+    ("target_session_attrs", Some("PGTARGETSESSIONATTRS")),
+    ("keepalives", None),
+    ("keepalives_idle", None),
+];
+
+/// Connection timeout used when neither the string nor PGCONNECT_TIMEOUT sets one.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// application_name reported to the server unless the user sets one.
+pub const APPLICATION_NAME: &str = "usagectl";
+
+/// Keyword → value, as libpq would hold them after parsing.
+pub type Options = BTreeMap<String, String>;
+
+/// Parse a `postgres://` / `postgresql://` URL or a `key=value` string.
+pub fn parse(conninfo: &str) -> Result<Options> {
+    let trimmed = conninfo.trim();
+    let opts = if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
+        parse_url(trimmed)?
+    } else {
+        parse_keyvalue(trimmed)?
+    };
+    for key in opts.keys() {
+        if !KEYWORDS.iter().any(|(k, _)| k == key) {
+            return Err(usage(format!(
+                "invalid connection option \"{key}\" (known: {})",
+                KEYWORDS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(opts)
+}
+
+fn parse_keyvalue(s: &str) -> Result<Options> {
+    let mut opts = Options::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c.is_whitespace() {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.next() != Some('=') {
+            return Err(usage(format!(
+                "invalid connection string: missing \"=\" after \"{key}\""
+            )));
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'\'') {
+            chars.next();
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '\'' => {
+                        closed = true;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            if !closed {
+                return Err(usage(
+                    "invalid connection string: unterminated quoted value",
+                ));
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                chars.next();
+                if c == '\\' {
+                    if let Some(n) = chars.next() {
+                        value.push(n);
+                    }
+                } else {
+                    value.push(c);
+                }
+            }
+        }
+        if key.is_empty() {
+            return Err(usage("invalid connection string: empty keyword"));
+        }
+        opts.insert(key, value);
+    }
+    Ok(opts)
+}
+
+fn percent_decode(s: &str) -> Result<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(b) => out.push(b),
+                None => return Err(usage("invalid connection URL: bad percent-encoding")),
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| usage("invalid connection URL: percent-encoding is not UTF-8"))
+}
+
+fn parse_url(url: &str) -> Result<Options> {
+    let mut opts = Options::new();
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let (before_query, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.find('/') {
+        Some(i) => (&before_query[..i], Some(&before_query[i + 1..])),
+        None => (before_query, None),
+    };
+    let hostspec = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => {
+            let (user, password) = match userinfo.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (userinfo, None),
+            };
+            if !user.is_empty() {
+                opts.insert("user".into(), percent_decode(user)?);
+            }
+            if let Some(p) = password {
+                opts.insert("password".into(), percent_decode(p)?);
+            }
+            hosts
+        }
+        None => authority,
+    };
+    if !hostspec.is_empty() {
+        let mut hosts = Vec::new();
+        let mut ports = Vec::new();
+        for spec in hostspec.split(',') {
+            let (host, port) = if let Some(inner) = spec.strip_prefix('[') {
+                let (h, after) = inner
+                    .split_once(']')
+                    .ok_or_else(|| usage("invalid connection URL: unterminated [IPv6 address]"))?;
+                (h.to_string(), after.strip_prefix(':').unwrap_or(""))
+            } else {
+                match spec.rsplit_once(':') {
+                    Some((h, p)) => (percent_decode(h)?, p),
+                    None => (percent_decode(spec)?, ""),
+                }
+            };
+            hosts.push(host);
+            ports.push(port.to_string());
+        }
+        if hosts.iter().any(|h| !h.is_empty()) {
+            opts.insert("host".into(), hosts.join(","));
+        }
+        if ports.iter().any(|p| !p.is_empty()) {
+            opts.insert("port".into(), ports.join(","));
+        }
+    }
+    if let Some(db) = path.filter(|p| !p.is_empty()) {
+        opts.insert("dbname".into(), percent_decode(db)?);
+    }
+    if let Some(q) = query {
+        for pair in q.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                usage(format!(
+                    "invalid connection URL: parameter \"{}\" has no value",
+                    percent_decode(pair).unwrap_or_default()
+                ))
+            })?;
+            let k = percent_decode(k)?;
+            // libpq accepts ssl=true as an alias for sslmode=require
+            let (k, v) = if k == "ssl" && v == "true" {
+                ("sslmode".to_string(), "require".to_string())
+            } else {
+                (k, percent_decode(v)?)
+            };
+            opts.insert(k, v);
+        }
+    }
+    Ok(opts)
+}
+
+/// Fill every keyword the string left unset from its PG* variable, as libpq does.
+pub fn add_env_defaults(opts: &mut Options, env: &dyn Fn(&str) -> Option<String>) {
+    for (key, var) in KEYWORDS {
+        if let Some(var) = var
+            && !opts.contains_key(*key)
+            && let Some(value) = env(var).filter(|v| !v.is_empty())
+        {
+            opts.insert((*key).to_string(), value);
+        }
+    }
+}
+
+/// Where libpq looks for a socket when no host is given (Debian's build first).
+pub const DEFAULT_SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/tmp"];
+
+/// Everything needed to open a connection, resolved; never printed whole.
+#[derive(Clone)]
+pub struct ConnParams {
+    /// Host names, IP addresses or socket directories, in the order to try.
+    pub hosts: Vec<String>,
+    /// One port for all hosts, or one per host.
+    pub ports: Vec<u16>,
+    /// Role name.
+    pub user: String,
+    /// Password, from the string, PGPASSWORD or the password file.
+    pub password: Option<String>,
+    /// Database name.
+    pub dbname: String,
+    /// application_name sent to the server.
+    pub application_name: String,
+    /// How long to wait for each host.
+    pub connect_timeout: Duration,
+    /// libpq sslmode.
+    pub sslmode: String,
+    /// Server options (`-c name=value ...`).
+    pub options: Option<String>,
+    /// target_session_attrs.
+    pub target_session_attrs: Option<String>,
+}
+
+impl std::fmt::Debug for ConnParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl ConnParams {
+    /// What was tried, for messages: host, port, database and user; never the password.
+    pub fn describe(&self) -> String {
+        let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+        format!(
+            "host={} port={} dbname={} user={}",
+            self.hosts.join(","),
+            ports.join(","),
+            self.dbname,
+            self.user
+        )
+    }
+}
+
+/// Resolve a connection: the string (if any), then PG* variables, then defaults, then the
+/// password file. `env` is the process environment in production and a map in tests.
+pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnParams> {
+    let mut opts = match conninfo {
+        Some(s) if !s.trim().is_empty() => parse(s)?,
+        _ => Options::new(),
+    };
+    add_env_defaults(&mut opts, env);
+
+    let hosts: Vec<String> = match opts.get("host").filter(|h| !h.is_empty()) {
+        Some(h) => h.split(',').map(|s| s.trim().to_string()).collect(),
+        None => match opts.get("hostaddr") {
+            Some(a) => a.split(',').map(|s| s.trim().to_string()).collect(),
+            None => vec![default_host(opts.get("port").map(String::as_str))],
+        },
+    };
+    let ports: Vec<u16> = match opts.get("port").filter(|p| !p.is_empty()) {
+        Some(p) => p
+            .split(',')
+            .map(|s| {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Ok(5432);
+                }
+                s.parse::<u16>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| usage(format!("invalid port number: \"{s}\"")))
+            })
+            .collect::<Result<_>>()?,
+        None => vec![5432],
+    };
+    if ports.len() != 1 && ports.len() != hosts.len() {
+        return Err(usage(format!(
+            "could not match {} port numbers to {} hosts",
+            ports.len(),
+            hosts.len()
+        )));
+    }
+    let user = match opts.get("user").filter(|u| !u.is_empty()) {
+        Some(u) => u.clone(),
+        None => os_user_name().unwrap_or_else(|| "postgres".to_string()),
+    };
+    let dbname = opts
+        .get("dbname")
+        .filter(|d| !d.is_empty())
+        .cloned()
+        .unwrap_or_else(|| user.clone());
+    let application_name = opts
+        .get("application_name")
+        .or_else(|| opts.get("fallback_application_name"))
+        .cloned()
+        .unwrap_or_else(|| APPLICATION_NAME.to_string());
+    let connect_timeout = match opts.get("connect_timeout") {
+        Some(t) => {
+            let secs: i64 = t
+                .trim()
+                .parse()
+                .map_err(|_| usage(format!("invalid connect_timeout: \"{t}\"")))?;
+            // libpq: zero or negative waits forever; a timeout below 2 s is raised to 2 s.
+            if secs <= 0 {
+                Duration::from_secs(u32::MAX as u64)
+            } else {
+                Duration::from_secs(secs.max(2) as u64)
+            }
+        }
+        None => DEFAULT_CONNECT_TIMEOUT,
+    };
+    let sslmode = opts
+        .get("sslmode")
+        .cloned()
+        .unwrap_or_else(|| "prefer".to_string());
+    const SSLMODES: &[&str] = &[
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ];
+    if !SSLMODES.contains(&sslmode.as_str()) {
+        return Err(usage(format!(
+            "invalid sslmode \"{sslmode}\" (valid: {})",
+            SSLMODES.join(", ")
+        )));
+    }
+    let mut password = opts.get("password").cloned();
+    if password.is_none() {
+        let passfile = opts
+            .get("passfile")
+            .map(PathBuf::from)
+            .or_else(|| env("HOME").map(|h| Path::new(&h).join(".pgpass")));
+        if let Some(path) = passfile {
+            let port = ports[0];
+            password = pgpass_lookup(&path, &hosts[0], port, &dbname, &user)?;
+        }
+    }
+    Ok(ConnParams {
+        hosts,
+        ports,
+        user,
+        password,
+        dbname,
+        application_name,
+        connect_timeout,
+        sslmode,
+        options: opts.get("options").cloned(),
+        target_session_attrs: opts.get("target_session_attrs").cloned(),
+    })
+}
+
+fn default_host(port: Option<&str>) -> String {
+    let port = port.and_then(|p| p.split(',').next()).unwrap_or("5432");
+    for dir in DEFAULT_SOCKET_DIRS {
+        if Path::new(dir).join(format!(".s.PGSQL.{port}")).exists() {
+            return (*dir).to_string();
+        }
+    }
+    "localhost".to_string()
+}
+
+fn os_user_name() -> Option<String> {
+    // libpq uses the effective user's name from the password database.
+    let uid = unsafe { libc::geteuid() };
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?;
+        let _ = f.next()?;
+        let id: u32 = f.next()?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
+}
+
+/// The host name a password-file line is matched against: libpq uses `localhost` for
+/// its default socket directory.
+fn pgpass_host(host: &str) -> &str {
+    if DEFAULT_SOCKET_DIRS.contains(&host.trim_end_matches('/')) {
+        "localhost"
+    } else {
+        host
+    }
+}
+
+/// Split one password-file line into its five fields (`:` and `\` escaped by `\`).
+fn pgpass_fields(line: &str) -> Option<Vec<String>> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut()?.push(chars.next()?),
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut()?.push(c),
+        }
+    }
+    (fields.len() == 5).then_some(fields)
+}
+
+/// Find the password for this connection in a libpq password file. A file that others
+/// can read is ignored with a warning, as libpq does.
+pub fn pgpass_lookup(
+    path: &Path,
+    host: &str,
+    port: u16,
+    db: &str,
+    user: &str,
+) -> Result<Option<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(_) => return Ok(None),
+    };
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        eprintln!(
+            "usagectl: warning: password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
+            path.display()
+        );
+        return Ok(None);
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => bail!("reading password file {}: {e}", path.display()),
+    };
+    let host = pgpass_host(host);
+    let port = port.to_string();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let Some(f) = pgpass_fields(line) else {
+            continue;
+        };
+        let matches = |pat: &str, value: &str| pat == "*" || pat == value;
+        if matches(&f[0], host)
+            && matches(&f[1], &port)
+            && matches(&f[2], db)
+            && matches(&f[3], user)
+        {
+            return Ok(Some(f[4].clone()));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn url_with_everything() {
+        let o = parse("postgresql://al%40ice:p%3Ass@db.example.com:6543/billing%20db?sslmode=require&application_name=x").unwrap();
+        assert_eq!(o["user"], "al@ice");
+        assert_eq!(o["password"], "p:ss");
+        assert_eq!(o["host"], "db.example.com");
+        assert_eq!(o["port"], "6543");
+        assert_eq!(o["dbname"], "billing db");
+        assert_eq!(o["sslmode"], "require");
+        assert_eq!(o["application_name"], "x");
+    }
+
+    #[test]
+    fn url_multi_host_ipv6_and_socket_query() {
+        let o = parse("postgres://a:5432,[::1]:5433,b/db").unwrap();
+        assert_eq!(o["host"], "a,::1,b");
+        assert_eq!(o["port"], "5432,5433,");
+        let o = parse("postgres:///db?host=/var/run/postgresql").unwrap();
+        assert_eq!(o["host"], "/var/run/postgresql");
+        assert_eq!(o["dbname"], "db");
+        let o = parse("postgres://%2Ftmp%2Fsock/db").unwrap();
+        assert_eq!(o["host"], "/tmp/sock");
+    }
+
+    #[test]
+    fn keyvalue_with_quotes_and_escapes() {
+        let o =
+            parse("host=localhost  port = 5433 password='it\\'s' user='a b' dbname=x\\ y").unwrap();
+        assert_eq!(o["host"], "localhost");
+        assert_eq!(o["port"], "5433");
+        assert_eq!(o["password"], "it's");
+        assert_eq!(o["user"], "a b");
+        assert_eq!(o["dbname"], "x y");
+    }
+
+    #[test]
+    fn unknown_keyword_and_bad_url_are_usage_errors() {
+        let e = parse("hots=x").unwrap_err();
+        assert!(e.to_string().contains("invalid connection option \"hots\""));
+        assert_eq!(crate::error::exit_code(&e), 2);
+        assert!(parse("postgres://h/db?sslmode").is_err());
+        assert!(parse("postgres://h/%zz").is_err());
+        assert!(parse("host").is_err());
+    }
+
+    #[test]
+    fn env_fills_only_what_the_string_left_unset() {
+        let env = env_of(&[
+            ("PGHOST", "envhost"),
+            ("PGPORT", "7777"),
+            ("PGUSER", "envuser"),
+            ("PGDATABASE", "envdb"),
+            ("PGPASSWORD", "envpw"),
+            ("PGCONNECT_TIMEOUT", "30"),
+            ("PGAPPNAME", "cron"),
+        ]);
+        let p = resolve(Some("postgres://urluser@urlhost/urldb"), &env).unwrap();
+        assert_eq!(p.hosts, vec!["urlhost"]);
+        assert_eq!(p.ports, vec![7777]);
+        assert_eq!(p.user, "urluser");
+        assert_eq!(p.dbname, "urldb");
+        assert_eq!(p.password.as_deref(), Some("envpw"));
+        assert_eq!(p.connect_timeout, Duration::from_secs(30));
+        assert_eq!(p.application_name, "cron");
+        let p = resolve(None, &env).unwrap();
+        assert_eq!(
+            p.describe(),
+            "host=envhost port=7777 dbname=envdb user=envuser"
+        );
+    }
+
+    #[test]
+    fn defaults_are_libpq_like_with_usagectl_name_and_10s_timeout() {
+        let p = resolve(Some("host=h user=u"), &env_of(&[])).unwrap();
+        assert_eq!(p.ports, vec![5432]);
+        assert_eq!(p.dbname, "u");
+        assert_eq!(p.application_name, "usagectl");
+        assert_eq!(p.connect_timeout, Duration::from_secs(10));
+        assert_eq!(p.sslmode, "prefer");
+        assert!(p.password.is_none());
+    }
+
+    #[test]
+    fn describe_and_debug_never_show_the_password() {
+        let p = resolve(Some("postgres://u:s3cret@h/db"), &env_of(&[])).unwrap();
+        assert!(!p.describe().contains("s3cret"));
+        assert!(!format!("{p:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for s in [
+            "port=abc",
+            "port=0",
+            "sslmode=sometimes",
+            "connect_timeout=soon",
+            "host=a,b port=1,2,3",
+        ] {
+            let e = resolve(Some(s), &env_of(&[])).unwrap_err();
+            assert_eq!(crate::error::exit_code(&e), 2, "{s}");
+        }
+    }
+
+    fn write_pgpass(contents: &str, mode: u32) -> tempfile::NamedTempFile {
+        use std::os::unix::fs::PermissionsExt;
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(contents.as_bytes()).unwrap();
+        std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        f
+    }
+
+    #[test]
+    fn pgpass_matching_wildcards_and_escapes() {
+        let f = write_pgpass(
+            "# comment\nother:5432:*:*:nope\ndb.host:5432:billing:al\\:ice:pa\\:ss\\\\w\n*:*:*:bob:bobpw\nlocalhost:5432:*:carol:carolpw\n",
+            0o600,
+        );
+        let p = f.path();
+        assert_eq!(
+            pgpass_lookup(p, "db.host", 5432, "billing", "al:ice")
+                .unwrap()
+                .as_deref(),
+            Some("pa:ss\\w")
+        );
+        assert_eq!(
+            pgpass_lookup(p, "db.host", 5433, "billing", "al:ice").unwrap(),
+            None
+        );
+        assert_eq!(
+            pgpass_lookup(p, "anything", 1, "x", "bob")
+                .unwrap()
+                .as_deref(),
+            Some("bobpw")
+        );
+        assert_eq!(
+            pgpass_lookup(p, "/var/run/postgresql", 5432, "x", "carol")
+                .unwrap()
+                .as_deref(),
+            Some("carolpw")
+        );
+    }
+
+    #[test]
+    fn pgpass_readable_by_others_is_ignored() {
+        let f = write_pgpass("*:*:*:*:pw\n", 0o644);
+        assert_eq!(pgpass_lookup(f.path(), "h", 5432, "d", "u").unwrap(), None);
+    }
+
+    #[test]
+    fn resolve_uses_passfile_only_without_a_password() {
+        let f = write_pgpass("h:5432:d:u:frompass\n", 0o600);
+        let path = f.path().to_str().unwrap().to_string();
+        let env = env_of(&[("PGPASSFILE", &path)]);
+        let p = resolve(Some("host=h dbname=d user=u"), &env).unwrap();
+        assert_eq!(p.password.as_deref(), Some("frompass"));
+        let p = resolve(Some("host=h dbname=d user=u password=given"), &env).unwrap();
+        assert_eq!(p.password.as_deref(), Some("given"));
+    }
+}

@@ -1,0 +1,402 @@
+//! The query module: every SQL statement usagectl runs against its tables lives here.
+//! Functions take `&mut impl GenericClient` (a client or a transaction), return typed
+//! rows and never format anything.
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use postgres::GenericClient;
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::schema::{self, Step, StepKind};
+
+/// Make the seed's row-level security policy see this org for the rest of the current
+/// transaction (`app.current_org_id`), so a read-only role without BYPASSRLS gets the
+/// right answer.
+pub fn scope_to_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
+    db.execute(
+        "SELECT set_config('app.current_org_id', $1, true)",
+        &[&org_id],
+    )
+    .with_context(|| format!("scoping the transaction to org {org_id}"))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Migrations
+
+/// Take the migration lock for this session, so two `migrate` runs never interleave.
+/// Released when the connection closes.
+pub fn lock_migrations(db: &mut impl GenericClient) -> Result<()> {
+    db.execute("SELECT pg_advisory_lock(hashtext('usagectl.migrate'))", &[])
+        .context("taking the migration lock")?;
+    Ok(())
+}
+
+/// Create the version table if it is missing.
+pub fn ensure_version_table(db: &mut impl GenericClient) -> Result<()> {
+    db.batch_execute(schema::VERSION_TABLE_SQL)
+        .context("creating usagectl_schema_migrations")
+}
+
+/// Whether the version table exists (without creating it).
+pub fn version_table_exists(db: &mut impl GenericClient) -> Result<bool> {
+    let row = db
+        .query_one(
+            "SELECT to_regclass('usagectl_schema_migrations') IS NOT NULL",
+            &[],
+        )
+        .context("looking for usagectl_schema_migrations")?;
+    Ok(row.get(0))
+}
+
+/// Versions already applied.
+pub fn applied_versions(db: &mut impl GenericClient) -> Result<Vec<i32>> {
+    if !version_table_exists(db)? {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query(
+            "SELECT version FROM usagectl_schema_migrations ORDER BY version",
+            &[],
+        )
+        .context("reading applied migrations")?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Whether `usage_events` exists already (an adopted table) before migrating.
+pub fn usage_events_exists(db: &mut impl GenericClient) -> Result<bool> {
+    let row = db
+        .query_one("SELECT to_regclass('usage_events') IS NOT NULL", &[])
+        .context("looking for usage_events")?;
+    Ok(row.get(0))
+}
+
+fn record_version(db: &mut impl GenericClient, step: &Step) -> Result<()> {
+    db.execute(
+        "INSERT INTO usagectl_schema_migrations (version, description) VALUES ($1, $2)
+         ON CONFLICT (version) DO NOTHING",
+        &[&step.version, &step.description],
+    )
+    .with_context(|| format!("recording migration {}", step.version))?;
+    Ok(())
+}
+
+fn is_lock_timeout(err: &postgres::Error) -> bool {
+    err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+}
+
+/// Apply one step (see [`StepKind`] for how each kind runs).
+pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
+    match step.kind {
+        StepKind::Transactional => {
+            let mut tx = client.transaction()?;
+            tx.batch_execute(step.sql)
+                .with_context(|| format!("migration {}: {}", step.version, step.description))?;
+            record_version(&mut tx, step)?;
+            tx.commit()?;
+        }
+        StepKind::ShortLock => {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let mut tx = client.transaction()?;
+                tx.batch_execute(&format!(
+                    "SET LOCAL lock_timeout = '{}'",
+                    schema::SHORT_LOCK_TIMEOUT
+                ))?;
+                match tx.batch_execute(step.sql) {
+                    Ok(()) => {
+                        record_version(&mut tx, step)?;
+                        tx.commit()?;
+                        break;
+                    }
+                    Err(e) if is_lock_timeout(&e) && attempt < schema::SHORT_LOCK_ATTEMPTS => {
+                        drop(tx);
+                        std::thread::sleep(std::time::Duration::from_millis(200 * attempt as u64));
+                    }
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e).context(format!(
+                            "migration {}: {} (gave up after {attempt} attempts waiting {} each for a lock)",
+                            step.version,
+                            step.description,
+                            schema::SHORT_LOCK_TIMEOUT
+                        )));
+                    }
+                }
+            }
+        }
+        StepKind::ConcurrentIndex(name) => {
+            // An interrupted CREATE INDEX CONCURRENTLY leaves an invalid index behind that
+            // IF NOT EXISTS would silently keep: drop it (concurrently) and build again.
+            let invalid: bool = client
+                .query_one(
+                    "SELECT coalesce((SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)), false)",
+                    &[&name],
+                )
+                .with_context(|| format!("checking index {name}"))?
+                .get(0);
+            if invalid {
+                client
+                    .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+                    .with_context(|| format!("dropping the invalid index {name}"))?;
+            }
+            client
+                .batch_execute(step.sql)
+                .with_context(|| format!("migration {}: {}", step.version, step.description))?;
+            record_version(client, step)?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+/// An event to insert.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Organisation.
+    pub org_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Quantity (positive).
+    pub quantity: i32,
+    /// JSON object, if any.
+    pub metadata: Option<Value>,
+    /// When it happened; the server's `now()` when absent.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Retry key, unique per org.
+    pub idempotency_key: Option<String>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Organisation.
+    pub org_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Quantity.
+    pub quantity: i32,
+    /// Metadata object.
+    pub metadata: Option<Value>,
+    /// When it happened.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub created_at: DateTime<Utc>,
+    /// Retry key.
+    pub idempotency_key: Option<String>,
+}
+
+const EVENT_COLUMNS: &str =
+    "id, org_id, event_type, quantity, metadata, created_at, idempotency_key";
+
+fn event_row(r: &postgres::Row) -> EventRow {
+    EventRow {
+        id: r.get(0),
+        org_id: r.get(1),
+        event_type: r.get(2),
+        quantity: r.get(3),
+        metadata: r.get(4),
+        created_at: r.get(5),
+        idempotency_key: r.get(6),
+    }
+}
+
+/// Insert one event. With an idempotency key the org already used, nothing is stored and
+/// the existing event is returned with `inserted = false`.
+pub fn record_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<(EventRow, bool)> {
+    let mut tx = db.transaction()?;
+    scope_to_org(&mut tx, &ev.org_id)?;
+    let sql = format!(
+        "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+         VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6)
+         ON CONFLICT (org_id, idempotency_key) DO NOTHING
+         RETURNING {EVENT_COLUMNS}"
+    );
+    let inserted = tx
+        .query_opt(
+            &sql,
+            &[
+                &ev.org_id,
+                &ev.event_type,
+                &ev.quantity,
+                &ev.metadata,
+                &ev.created_at,
+                &ev.idempotency_key,
+            ],
+        )
+        .with_context(|| format!("recording a {} event for org {}", ev.event_type, ev.org_id))?;
+    let result = match inserted {
+        Some(row) => (event_row(&row), true),
+        None => {
+            // ON CONFLICT waited for any concurrent holder of the key to commit, so the
+            // existing row is visible to this new statement.
+            let row = tx
+                .query_one(
+                    &format!(
+                        "SELECT {EVENT_COLUMNS} FROM usage_events WHERE org_id = $1 AND idempotency_key = $2"
+                    ),
+                    &[&ev.org_id, &ev.idempotency_key],
+                )
+                .with_context(|| {
+                    format!("reading the event already recorded under this idempotency key for org {}", ev.org_id)
+                })?;
+            (event_row(&row), false)
+        }
+    };
+    tx.commit().context("committing the event")?;
+    Ok(result)
+}
+
+// ---------------------------------------------------------------------------------------
+// Summary
+
+/// Aggregate of one event type over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeTotals {
+    /// Event type.
+    pub event_type: String,
+    /// Number of events.
+    pub count: i64,
+    /// Sum of quantity.
+    pub total_quantity: i64,
+    /// Earliest created_at.
+    pub first_event: DateTime<Utc>,
+    /// Latest created_at.
+    pub last_event: DateTime<Utc>,
+}
+
+/// What the summary command needs from the database.
+#[derive(Debug, Clone)]
+pub struct SummaryData {
+    /// The transaction's `now()`: the instant the window is measured from.
+    pub generated_at: DateTime<Utc>,
+    /// `now() - days`: the window is `created_at >= period_start`.
+    pub period_start: DateTime<Utc>,
+    /// Per-type totals, ordered by event type.
+    pub by_type: Vec<TypeTotals>,
+    /// (event type, day index from period_start, events) for the per-day view.
+    pub daily: Vec<(String, i32, i64)>,
+}
+
+/// Aggregate an org's events with `created_at >= now() - days` (UTC), in SQL, in one
+/// read-only transaction so every figure comes from the same snapshot.
+pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<SummaryData> {
+    let mut tx = db.transaction()?;
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    scope_to_org(&mut tx, org_id)?;
+    let bounds = tx.query_one("SELECT now(), now() - make_interval(days => $1)", &[&days])?;
+    let generated_at: DateTime<Utc> = bounds.get(0);
+    let period_start: DateTime<Utc> = bounds.get(1);
+    let rows = tx
+        .query(
+            "SELECT event_type, count(*), coalesce(sum(quantity), 0)::bigint, min(created_at), max(created_at)
+             FROM usage_events
+             WHERE org_id = $1 AND created_at >= $2
+             GROUP BY event_type
+             ORDER BY event_type",
+            &[&org_id, &period_start],
+        )
+        .with_context(|| format!("summarising usage for org {org_id}"))?;
+    let by_type = rows
+        .iter()
+        .map(|r| TypeTotals {
+            event_type: r.get(0),
+            count: r.get(1),
+            total_quantity: r.get(2),
+            first_event: r.get(3),
+            last_event: r.get(4),
+        })
+        .collect();
+    let daily = tx
+        .query(
+            "SELECT event_type,
+                    floor(extract(epoch FROM created_at - $2) / 86400)::int AS day,
+                    count(*)
+             FROM usage_events
+             WHERE org_id = $1 AND created_at >= $2
+             GROUP BY 1, 2
+             ORDER BY 1, 2",
+            &[&org_id, &period_start],
+        )
+        .with_context(|| format!("counting daily usage for org {org_id}"))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    tx.commit()?;
+    Ok(SummaryData {
+        generated_at,
+        period_start,
+        by_type,
+        daily,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Demo data
+
+/// Whether a database exists on the server.
+pub fn database_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> {
+    let row = db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .context("listing databases")?;
+    Ok(row.get(0))
+}
+
+/// Create a database (the name is quoted as an identifier).
+pub fn create_database(db: &mut impl GenericClient, name: &str) -> Result<()> {
+    db.batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
+        .with_context(|| format!("creating database {name}"))
+}
+
+/// Quote an SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Load a realistic month of sample events for a few orgs, ending at the current hour.
+/// Keys are derived from the hour, so loading again adds only the hours that are new.
+/// Returns how many events were inserted.
+pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
+    // Pseudo-random but deterministic per (org, type, hour): busier on weekdays and in
+    // working hours, each org at its own scale.
+    let n = db
+        .execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+             SELECT o.org_id, t.event_type,
+                    CASE t.event_type
+                        WHEN 'csv_row_processed' THEN 40 + abs(hashtext(k.key || 'q')) % 2400
+                        WHEN 'ai_tokens_input'  THEN 200 + abs(hashtext(k.key || 'q')) % 2600
+                        WHEN 'ai_tokens_output' THEN 120 + abs(hashtext(k.key || 'q')) % 1200
+                        ELSE 1
+                    END,
+                    jsonb_build_object('source', 'usagectl demo'),
+                    h.at + make_interval(secs => abs(hashtext(k.key || 's')) % 3600),
+                    k.key
+             FROM (VALUES ('acme-foods', 1.0), ('northwind-plant', 0.6),
+                          ('globex-trial', 0.25), ('initech', 0.4)) AS o(org_id, scale)
+             CROSS JOIN generate_series(date_trunc('hour', now()) - interval '29 days 23 hours',
+                                        date_trunc('hour', now()) - interval '1 hour',
+                                        interval '1 hour') AS h(at)
+             CROSS JOIN (VALUES ('csv_upload', 60), ('csv_row_processed', 60), ('analysis_run', 150),
+                                ('analyzer_execution', 220), ('chat_message', 500), ('ai_tokens_input', 500),
+                                ('ai_tokens_output', 500), ('mapping_profile_created', 8),
+                                ('mapping_profile_used', 90), ('export_pdf', 25), ('export_csv', 30))
+                  AS t(event_type, permille)
+             CROSS JOIN LATERAL (SELECT 'demo:' || t.event_type || ':' || to_char(h.at, 'YYYYMMDDHH24') AS key) AS k
+             WHERE abs(hashtext(o.org_id || k.key)) % 1000
+                   < t.permille * o.scale
+                     * CASE WHEN extract(isodow FROM h.at) >= 6 THEN 0.2 ELSE 1 END
+                     * CASE WHEN extract(hour FROM h.at) BETWEEN 7 AND 18 THEN 1 ELSE 0.1 END
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+            &[],
+        )
+        .context("loading the demo month")?;
+    Ok(n)
+}

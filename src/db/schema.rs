@@ -1,0 +1,118 @@
+//! The schema usagectl relies on, as an ordered list of additive migrations.
+//!
+//! Rules every step follows, because the web app keeps writing to `usage_events`:
+//! - never change or drop an existing column, index, policy or row;
+//! - an index on an existing table is built `CONCURRENTLY` (outside a transaction), so
+//!   inserts are never blocked; an invalid leftover from an interrupted build is dropped
+//!   concurrently and rebuilt;
+//! - a step that needs a brief exclusive lock (ADD COLUMN) runs with a short
+//!   `lock_timeout` and is retried, so it never queues the web app's inserts behind it
+//!   for long.
+
+/// One migration step.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// Version recorded in `usagectl_schema_migrations` once applied.
+    pub version: i32,
+    /// What it does, for people.
+    pub description: &'static str,
+    /// The SQL it runs.
+    pub sql: &'static str,
+    /// How it runs.
+    pub kind: StepKind,
+}
+
+/// How a step is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// In a transaction together with recording its version.
+    Transactional,
+    /// In a transaction under a short lock_timeout, retried on lock timeouts.
+    ShortLock,
+    /// `CREATE INDEX CONCURRENTLY` of the named index: outside any transaction.
+    ConcurrentIndex(&'static str),
+}
+
+/// The table that records applied versions.
+pub const VERSION_TABLE_SQL: &str = "\
+CREATE TABLE IF NOT EXISTS usagectl_schema_migrations (
+    version integer PRIMARY KEY,
+    description text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)";
+
+/// lock_timeout for steps that need a brief exclusive lock.
+pub const SHORT_LOCK_TIMEOUT: &str = "2s";
+/// How many times a short-lock step is tried before migrate gives up.
+pub const SHORT_LOCK_ATTEMPTS: u32 = 10;
+
+/// Every migration, in order.
+pub const STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        description: "create usage_events as the seed defines it (kept as is when it already exists)",
+        sql: "\
+CREATE TABLE IF NOT EXISTS usage_events (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    org_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    quantity INTEGER NOT NULL DEFAULT 1,
+    metadata JSONB,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+)",
+        kind: StepKind::Transactional,
+    },
+    Step {
+        version: 2,
+        description: "index usage_events by org_id (the seed's idx_usage_events_org_id)",
+        sql: "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_usage_events_org_id ON usage_events (org_id)",
+        kind: StepKind::ConcurrentIndex("idx_usage_events_org_id"),
+    },
+    Step {
+        version: 3,
+        description: "index usage_events by created_at (the seed's idx_usage_events_created_at)",
+        sql: "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_usage_events_created_at ON usage_events (created_at DESC)",
+        kind: StepKind::ConcurrentIndex("idx_usage_events_created_at"),
+    },
+    Step {
+        version: 4,
+        description: "add the nullable idempotency_key column (metadata-only change, no rewrite)",
+        sql: "ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS idempotency_key TEXT",
+        kind: StepKind::ShortLock,
+    },
+    Step {
+        version: 5,
+        description: "make (org_id, idempotency_key) unique so a retried record is stored once",
+        sql: "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS usage_events_org_id_idempotency_key_key ON usage_events (org_id, idempotency_key)",
+        kind: StepKind::ConcurrentIndex("usage_events_org_id_idempotency_key_key"),
+    },
+];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i32 {
+    STEPS.last().map_or(0, |s| s.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_and_indexes_are_concurrent() {
+        for w in STEPS.windows(2) {
+            assert!(w[0].version < w[1].version);
+        }
+        for s in STEPS {
+            let is_index = s.sql.contains("CREATE INDEX") || s.sql.contains("CREATE UNIQUE INDEX");
+            if is_index {
+                assert!(s.sql.contains("CONCURRENTLY"), "{}", s.sql);
+                assert!(matches!(s.kind, StepKind::ConcurrentIndex(name) if s.sql.contains(name)));
+            }
+            assert!(
+                !s.sql.to_uppercase().contains("DROP "),
+                "migrations are additive: {}",
+                s.sql
+            );
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Error kinds that change the exit code, and the one place errors are printed.
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a runtime failure: connection, SQL, I/O, bad data rows.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for command-line misuse: a flag or value that cannot be accepted.
+pub const EXIT_USAGE: u8 = 2;
+
+/// The exit-code table shown in `--help`, the man pages and the README, as a literal so
+/// that each subcommand can `concat!` it after its examples.
+#[macro_export]
+macro_rules! exit_codes {
+    () => {
+        "\
+Exit codes:
+  0  success
+  1  runtime failure (connection, SQL, I/O, bad data rows)
+  2  command-line misuse (unknown flag, missing or conflicting flags, a value out of range
+     or unparsable, an unknown event type)
+  3  reserved for quota state 'approaching_limit'
+  4  reserved for quota state 'over_limit'"
+    };
+}
+
+/// The exit-code table (see [`exit_codes!`]).
+pub const EXIT_CODES_HELP: &str = exit_codes!();
+
+/// Command-line misuse found after clap parsed the arguments (exit 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Build a misuse error (exit 2).
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// True when the error chain ends in a closed pipe (`usagectl ... | head`): that is success.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        if let Some(json) = cause.downcast_ref::<serde_json::Error>() {
+            return json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe);
+        }
+        if let Some(csv) = cause.downcast_ref::<csv::Error>()
+            && let csv::ErrorKind::Io(io) = csv.kind()
+        {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        false
+    })
+}
+
+/// The exit code an error maps to.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        EXIT_OK
+    } else if err.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// Render an error chain as one line: `{:#}` joins the causes, and the server's
+/// multi-line DETAIL / HINT are folded onto the same line.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Print the error (one line on stderr) and return its exit code.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    let code = exit_code(err);
+    if code != EXIT_OK {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "usagectl: error: {}", one_line(err));
+    }
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn usage_errors_exit_2_even_with_context() {
+        let err = Err::<(), _>(usage("bad --days"))
+            .context("parsing")
+            .unwrap_err();
+        assert_eq!(exit_code(&err), EXIT_USAGE);
+        assert_eq!(one_line(&err), "parsing: bad --days");
+    }
+
+    #[test]
+    fn broken_pipe_is_success() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe");
+        let err = anyhow::Error::new(io).context("writing output");
+        assert_eq!(exit_code(&err), EXIT_OK);
+        let json = serde_json::Error::io(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!(exit_code(&anyhow::Error::new(json)), EXIT_OK);
+    }
+
+    #[test]
+    fn multi_line_causes_fold_to_one_line() {
+        let err = anyhow::anyhow!("ERROR: boom\nDETAIL: why\nHINT: fix").context("reading");
+        assert_eq!(
+            one_line(&err),
+            "reading: ERROR: boom; DETAIL: why; HINT: fix"
+        );
+        assert_eq!(exit_code(&err), EXIT_FAILURE);
+    }
+}

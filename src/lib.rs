@@ -1,0 +1,58 @@
+//! usagectl: usage metering and quota administration on PostgreSQL.
+//!
+//! `main` parses the command line with [`cli::parse`] and hands it to [`run`]; errors come
+//! back as `anyhow` chains that [`error::report`] prints as one line with an exit code.
+#![warn(missing_docs)]
+
+pub mod error;
+
+pub mod assets;
+pub mod cli;
+pub mod cmd;
+pub mod db;
+pub mod events;
+pub mod localpg;
+pub mod output;
+pub mod time;
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use cli::{Cli, Command};
+use output::{Output, Style};
+
+/// Run one parsed command line; the database is opened once here and passed down.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let global = &cli.global;
+    let style = Style::detect(global.color, global.format);
+    let stdout = std::io::stdout();
+    let mut sink = BufWriter::new(stdout.lock());
+    let mut out = Output::new(global.format, style, &mut sink);
+    let connect = || -> Result<postgres::Client> {
+        let params = db::params(global.database_url.as_deref())?;
+        db::connect(&params)
+    };
+    let result = match &cli.command {
+        Command::Completions(args) => cmd::completions::run(args, &mut out.raw()),
+        Command::Demo(args) => cmd::demo::run(args, &mut out),
+        Command::Migrate(args) => {
+            let mut client = connect()?;
+            cmd::migrate::run(&mut client, args, &mut out)
+        }
+        Command::Record(args) => {
+            let event = args.to_event()?;
+            let mut client = connect()?;
+            cmd::record::run(&mut client, &event, &mut out)
+        }
+        Command::Summary(args) => {
+            cmd::summary::validate(args)?;
+            let mut client = connect()?;
+            cmd::summary::run(&mut client, args, &mut out)
+        }
+    };
+    result.map_err(db::advise)?;
+    sink.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
