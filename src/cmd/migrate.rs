@@ -83,13 +83,16 @@ impl Render for MigrateReport {
 
     fn human(&self, style: &Style) -> String {
         if self.dry_run {
-            let mut out = String::new();
             if self.steps.is_empty() {
-                out.push_str(&format!(
+                return format!(
                     "-- schema is up to date (version {}); nothing to run\n",
                     self.version_after
-                ));
+                );
             }
+            let mut out = format!(
+                "-- usagectl migrate --dry-run: {} step(s) pending; each also records its version in usagectl_schema_migrations\n\n",
+                self.steps.len()
+            );
             for s in &self.steps {
                 out.push_str(&format!(
                     "-- {}: {}\n{};\n\n",
@@ -146,7 +149,7 @@ pub fn migrate(client: &mut Client, dry_run: bool) -> Result<MigrateReport> {
         let mut sql = step.sql.to_string();
         if step.kind == StepKind::ShortLock {
             sql = format!(
-                "SET LOCAL lock_timeout = '{}';\n{sql}",
+                "BEGIN;\nSET LOCAL lock_timeout = '{}';\n{sql};\nCOMMIT",
                 schema::SHORT_LOCK_TIMEOUT
             );
         }

@@ -50,7 +50,7 @@ pub struct RecordArgs {
     pub custom_event: bool,
 
     /// Units consumed: a positive whole number that fits PostgreSQL's integer
-    #[arg(long, value_name = "N", default_value_t = 1,
+    #[arg(long, value_name = "N", default_value_t = 1, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i32).range(1..))]
     pub quantity: i32,
 

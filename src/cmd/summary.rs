@@ -39,7 +39,7 @@ pub struct SummaryArgs {
     pub org: String,
 
     /// Days to look back, 1 to 365
-    #[arg(long, value_name = "N", default_value_t = 30,
+    #[arg(long, value_name = "N", default_value_t = 30, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i32).range(1..=365))]
     pub days: i32,
 }

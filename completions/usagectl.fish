@@ -1,0 +1,98 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_usagectl_global_optspecs
+    string join \n d/database-url= o/format= color= h/help V/version
+end
+
+function __fish_usagectl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_usagectl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_usagectl_using_subcommand
+    set -l cmd (__fish_usagectl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c usagectl -n "__fish_usagectl_needs_command" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_needs_command" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_needs_command" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_needs_command" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "migrate" -d 'Create or adopt the usage_events table and apply the tool\'s additive migrations'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "record" -d 'Record one usage event'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "summary" -d 'Summarise an organisation\'s usage over the last N days'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l dry-run -d 'Print the SQL that would run, and run nothing'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l org -d 'Organisation id (stored exactly as given)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l event -d 'Event type: one of the 11 known types (see --help)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l quantity -d 'Units consumed: a positive whole number that fits PostgreSQL\'s integer' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l metadata -d 'A JSON object stored in the metadata column' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l at -d 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l idempotency-key -d 'Retry key: recording the same key again for the org stores nothing new' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l custom-event -d 'Accept an event type that is not one of the 11 known ones, on purpose'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l org -d 'Organisation id' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l days -d 'Days to look back, 1 to 365' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l stop -d 'Stop the demo cluster and exit'
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s V -l version -d 'Print version'

@@ -1,0 +1,8 @@
+//! Integration tests: the built binary against a real PostgreSQL the suite starts itself.
+mod support;
+
+mod connect;
+mod demo;
+mod migrate;
+mod record;
+mod summary;

@@ -1,0 +1,245 @@
+use crate::support::*;
+
+/// Everything about usage_events a migration must not change, as one comparable text.
+fn schema_snapshot(db: &TestDb) -> Vec<String> {
+    let mut c = db.client();
+    let mut out = Vec::new();
+    for r in c
+        .query(
+            "SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '-')
+             FROM information_schema.columns WHERE table_name = 'usage_events' ORDER BY ordinal_position",
+            &[],
+        )
+        .unwrap()
+    {
+        out.push(r.get(0));
+    }
+    for r in c
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'usage_events' ORDER BY indexname",
+            &[],
+        )
+        .unwrap()
+    {
+        out.push(r.get(0));
+    }
+    for r in c
+        .query(
+            "SELECT policyname || ' ' || cmd || ' ' || qual FROM pg_policies WHERE tablename = 'usage_events'",
+            &[],
+        )
+        .unwrap()
+    {
+        out.push(r.get(0));
+    }
+    let rls: bool = c
+        .query_one(
+            "SELECT relrowsecurity FROM pg_class WHERE relname = 'usage_events'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    out.push(format!("rls={rls}"));
+    out
+}
+
+fn rows_digest(db: &TestDb) -> String {
+    db.scalar(
+        "SELECT count(*)::text || ':' || coalesce(md5(string_agg(
+             id::text || org_id || event_type || quantity || coalesce(metadata::text, '') || created_at::text,
+             ',' ORDER BY id)), '')
+         FROM usage_events",
+    )
+}
+
+#[test]
+fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
+    let db = TestDb::new();
+    let first = db.run(&["migrate"]);
+    first.assert_ok();
+    assert!(
+        first.stdout.contains("created usage_events"),
+        "{}",
+        first.stdout
+    );
+    let snap = schema_snapshot(&db);
+    assert_eq!(
+        &snap[..7],
+        &[
+            "id uuid NO gen_random_uuid()",
+            "org_id text NO -",
+            "event_type text NO -",
+            "quantity integer NO 1",
+            "metadata jsonb YES -",
+            "created_at timestamp with time zone NO now()",
+            "idempotency_key text YES -",
+        ]
+    );
+    let indexes = snap.join("\n");
+    assert!(indexes.contains(
+        "CREATE INDEX idx_usage_events_org_id ON public.usage_events USING btree (org_id)"
+    ));
+    assert!(indexes.contains("CREATE INDEX idx_usage_events_created_at ON public.usage_events USING btree (created_at DESC)"));
+    assert!(indexes.contains(
+        "CREATE UNIQUE INDEX usage_events_org_id_idempotency_key_key ON public.usage_events USING btree (org_id, idempotency_key)"
+    ));
+    let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
+    assert_eq!(invalid, 0);
+    let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
+    assert_eq!(versions, 5);
+
+    let second = db.run(&["migrate"]);
+    second.assert_ok();
+    assert_eq!(
+        second.stdout,
+        "schema is up to date (version 5); nothing to do\n"
+    );
+    assert_eq!(schema_snapshot(&db), snap);
+    let dry = db.run(&["migrate", "--dry-run"]);
+    dry.assert_ok();
+    assert_eq!(
+        dry.stdout,
+        "-- schema is up to date (version 5); nothing to run\n"
+    );
+}
+
+#[test]
+fn adopts_the_seed_ddl_keeping_rows_types_and_policy() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+             SELECT 'org_' || (g % 7), 'chat_message', g % 50 + 1, jsonb_build_object('n', g),
+                    '2025-11-01T00:00:00Z'::timestamptz + g * interval '37 seconds'
+             FROM generate_series(1, 1500) g",
+        )
+        .unwrap();
+    let before_rows = rows_digest(&db);
+    let before_schema = schema_snapshot(&db);
+
+    let out = db.run(&["migrate"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("adopted the existing usage_events table"),
+        "{}",
+        out.stdout
+    );
+
+    assert_eq!(rows_digest(&db), before_rows);
+    let after = schema_snapshot(&db);
+    // every original column, index, policy and the RLS flag are still there, unchanged
+    for line in &before_schema {
+        assert!(
+            after.contains(line),
+            "lost or changed: {line}\nafter: {after:#?}"
+        );
+    }
+    assert!(after.contains(&"id uuid NO uuid_generate_v4()".to_string()));
+    assert!(after.contains(&"rls=true".to_string()));
+    // and only additions beyond that
+    let added: Vec<&String> = after
+        .iter()
+        .filter(|l| !before_schema.contains(l))
+        .collect();
+    assert_eq!(added.len(), 2, "{added:#?}");
+    assert!(added[0].starts_with("idempotency_key text YES"));
+    assert!(added[1].contains("usage_events_org_id_idempotency_key_key"));
+
+    // twice changes nothing
+    db.run(&["migrate"]).assert_ok();
+    assert_eq!(schema_snapshot(&db), after);
+    assert_eq!(rows_digest(&db), before_rows);
+}
+
+#[test]
+fn dry_run_prints_the_sql_and_runs_nothing() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    let out = db.run(&["migrate", "--dry-run"]);
+    out.assert_ok();
+    let sql = &out.stdout;
+    assert!(
+        sql.contains("CREATE TABLE IF NOT EXISTS usagectl_schema_migrations"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS idempotency_key TEXT;"),
+        "{sql}"
+    );
+    assert!(sql.contains("SET LOCAL lock_timeout = '2s';"), "{sql}");
+    assert!(sql.contains(
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS usage_events_org_id_idempotency_key_key ON usage_events (org_id, idempotency_key);"
+    ));
+    let has_versions: bool =
+        db.scalar("SELECT to_regclass('usagectl_schema_migrations') IS NOT NULL");
+    assert!(!has_versions);
+    let has_key: bool = db.scalar(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'usage_events' AND column_name = 'idempotency_key')",
+    );
+    assert!(!has_key);
+    let json = db.run(&["migrate", "--dry-run", "-o", "json"]);
+    let v = json.json();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["adopted_existing_table"], true);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn web_app_inserts_keep_flowing_while_migrate_runs() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, created_at)
+             SELECT 'o' || (g % 100), 'csv_upload', now() - g * interval '1 second'
+             FROM generate_series(1, 200000) g",
+        )
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let url = db.url.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            // an insert stuck behind a lock for more than 3 s counts as blocked
+            c.batch_execute("SET statement_timeout = '3s'").unwrap();
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || n < 20 {
+                c.execute(
+                    "INSERT INTO usage_events (org_id, event_type) VALUES ('webapp', 'chat_message')",
+                    &[],
+                )
+                .expect("the web app's insert failed or was blocked during migrate");
+                n += 1;
+            }
+            n
+        })
+    };
+    let out = db.run(&["migrate"]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let inserted = writer.join().unwrap();
+    out.assert_ok();
+    let stored: i64 = db.scalar("SELECT count(*) FROM usage_events WHERE org_id = 'webapp'");
+    assert_eq!(stored as u64, inserted);
+    let total: i64 = db.scalar("SELECT count(*) FROM usage_events");
+    assert_eq!(total as u64, 200000 + inserted);
+}
+
+#[test]
+fn an_invalid_index_left_by_an_interrupted_build_is_rebuilt() {
+    let db = TestDb::migrated();
+    db.client()
+        .batch_execute(
+            "UPDATE pg_index SET indisvalid = false
+               WHERE indexrelid = 'usage_events_org_id_idempotency_key_key'::regclass;
+             DELETE FROM usagectl_schema_migrations WHERE version = 5;",
+        )
+        .unwrap();
+    db.run(&["migrate"]).assert_ok();
+    let valid: bool = db.scalar(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'usage_events_org_id_idempotency_key_key'::regclass",
+    );
+    assert!(valid);
+}

@@ -1,0 +1,294 @@
+use crate::support::*;
+
+fn count(db: &TestDb) -> i64 {
+    db.scalar("SELECT count(*) FROM usage_events")
+}
+
+#[test]
+fn records_one_event_and_prints_it() {
+    let db = TestDb::migrated();
+    let out = db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "ai_tokens_input",
+        "--quantity",
+        "1234",
+        "--metadata",
+        r#"{"model":"claude-3-5-sonnet-20241022","message_id":"m-1"}"#,
+        "-o",
+        "json",
+    ]);
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(v["org_id"], "acme");
+    assert_eq!(v["event_type"], "ai_tokens_input");
+    assert_eq!(v["quantity"], 1234);
+    assert_eq!(v["metadata"]["message_id"], "m-1");
+    assert_eq!(v["duplicate"], false);
+    let row = db
+        .client()
+        .query_one(
+            "SELECT id::text, org_id, event_type, quantity, metadata->>'model', created_at > now() - interval '1 minute'
+             FROM usage_events",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), v["id"].as_str().unwrap());
+    assert_eq!(row.get::<_, String>(1), "acme");
+    assert_eq!(row.get::<_, i32>(3), 1234);
+    assert_eq!(row.get::<_, String>(4), "claude-3-5-sonnet-20241022");
+    assert!(row.get::<_, bool>(5));
+}
+
+#[test]
+fn defaults_backdating_and_custom_types() {
+    let db = TestDb::migrated();
+    db.run(&["record", "--org", "a", "--event", "chat_message"])
+        .assert_ok();
+    db.run(&[
+        "record",
+        "--org",
+        "a",
+        "--event",
+        "csv_upload",
+        "--at",
+        "2025-12-01T10:30:00.123456+01:00",
+    ])
+    .assert_ok();
+    db.run(&[
+        "record",
+        "--org",
+        "a",
+        "--event",
+        "webhook_call",
+        "--custom-event",
+    ])
+    .assert_ok();
+    let q: i32 = db.scalar("SELECT quantity FROM usage_events WHERE event_type = 'chat_message'");
+    assert_eq!(q, 1);
+    let at: String = db.scalar(
+        "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM usage_events WHERE event_type = 'csv_upload'",
+    );
+    assert_eq!(at, "2025-12-01T09:30:00.123456");
+    assert_eq!(count(&db), 3);
+}
+
+#[test]
+fn an_idempotency_key_is_stored_once_per_org() {
+    let db = TestDb::migrated();
+    let args = [
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "csv_upload",
+        "--idempotency-key",
+        "upload-8812",
+        "-o",
+        "json",
+    ];
+    let first = db.run(&args);
+    first.assert_ok();
+    let second = db.run(&args);
+    second.assert_ok();
+    assert_eq!(second.json()["duplicate"], true);
+    assert_eq!(second.json()["id"], first.json()["id"]);
+    assert!(second.stderr.is_empty(), "{}", second.stderr);
+    assert_eq!(count(&db), 1);
+
+    // a different payload under the same key: still nothing new, and a warning
+    let third = db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "csv_upload",
+        "--quantity",
+        "9",
+        "--idempotency-key",
+        "upload-8812",
+    ]);
+    third.assert_ok();
+    assert!(
+        third.stdout.contains("already recorded"),
+        "{}",
+        third.stdout
+    );
+    assert!(
+        third.stderr.contains("first used for a different event"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(count(&db), 1);
+
+    // the same key for another org is another event
+    db.run(&[
+        "record",
+        "--org",
+        "globex",
+        "--event",
+        "csv_upload",
+        "--idempotency-key",
+        "upload-8812",
+    ])
+    .assert_ok();
+    assert_eq!(count(&db), 2);
+}
+
+#[test]
+fn concurrent_retries_with_one_key_store_one_event() {
+    let db = TestDb::migrated();
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            usagectl()
+                .env("DATABASE_URL", &db.url)
+                .args([
+                    "record",
+                    "--org",
+                    "acme",
+                    "--event",
+                    "chat_message",
+                    "--idempotency-key",
+                    "retry-1",
+                    "-o",
+                    "json",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.insert(v["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1);
+    assert_eq!(count(&db), 1);
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_writes_nothing() {
+    let db = TestDb::migrated();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--event", "chat_mesage"], "did you mean 'chat_message'?"),
+        (
+            &["--event", "chat_message", "--quantity", "0"],
+            "--quantity",
+        ),
+        (
+            &["--event", "chat_message", "--quantity", "-5"],
+            "--quantity",
+        ),
+        (
+            &["--event", "chat_message", "--quantity", "2147483648"],
+            "--quantity",
+        ),
+        (
+            &["--event", "chat_message", "--quantity", "1.5"],
+            "--quantity",
+        ),
+        (
+            &["--event", "chat_message", "--metadata", "[1,2]"],
+            "must be a JSON object",
+        ),
+        (
+            &["--event", "chat_message", "--metadata", "{oops"],
+            "not valid JSON",
+        ),
+        (
+            &["--event", "chat_message", "--at", "2999-01-01T00:00:00Z"],
+            "more than 5 minutes in the future",
+        ),
+        (
+            &["--event", "chat_message", "--at", "yesterday"],
+            "RFC 3339",
+        ),
+        (
+            &["--event", "chat_message", "--idempotency-key", ""],
+            "must not be empty",
+        ),
+        (
+            &["--event", "chat_message", "--bogus"],
+            "unexpected argument",
+        ),
+    ];
+    for (extra, expect) in cases {
+        let mut args = vec!["record", "--org", "acme"];
+        args.extend_from_slice(extra);
+        let out = db.run(&args);
+        out.assert_fails(2);
+        assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
+    }
+    let out = db.run(&["record", "--org", "", "--event", "chat_message"]);
+    out.assert_fails(2);
+    let out = db.run(&["record", "--event", "chat_message"]);
+    out.assert_fails(2);
+    assert!(out.stderr.contains("--org <ORG>"));
+    assert_eq!(count(&db), 0);
+}
+
+#[test]
+fn org_ids_are_data_never_sql() {
+    let db = TestDb::migrated();
+    let nasty = "x'); drop table usage_events; --";
+    let unicode = "Ørsted-工場";
+    for org in [nasty, unicode, "=HYPERLINK(\"evil\")"] {
+        db.run(&[
+            "record",
+            "--org",
+            org,
+            "--event",
+            "analysis_run",
+            "--quantity",
+            "3",
+        ])
+        .assert_ok();
+        let out = db.run(&["summary", "--org", org, "-o", "json"]);
+        out.assert_ok();
+        let v = out.json();
+        assert_eq!(v["org_id"], org);
+        assert_eq!(v["summary_by_type"]["analysis_run"]["total_quantity"], 3);
+    }
+    let stored: Vec<String> = db
+        .client()
+        .query("SELECT org_id FROM usage_events ORDER BY org_id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(stored, vec!["=HYPERLINK(\"evil\")", nasty, unicode]);
+    // CSV neutralises the formula, JSON keeps it as written
+    let csv = db.run(&["summary", "--org", "=HYPERLINK(\"evil\")", "-o", "csv"]);
+    assert!(
+        csv.stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("\"'=HYPERLINK(\"\"evil\"\")\",analysis_run,1,3,"),
+        "{}",
+        csv.stdout
+    );
+}
+
+#[test]
+fn before_migrate_the_error_says_to_migrate() {
+    let db = TestDb::new();
+    let out = db.run(&["record", "--org", "a", "--event", "chat_message"]);
+    out.assert_fails(1);
+    assert!(
+        out.stderr.contains("run `usagectl migrate` first"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("relation \"usage_events\" does not exist"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,302 @@
+//! The throwaway PostgreSQL the suite starts itself, and helpers to run the binary.
+//!
+//! One cluster per test process, made with the machine's own initdb/pg_ctl in a private
+//! directory under /tmp, on a free TCP port and a private socket; one fresh database per
+//! test, dropped afterwards. A watchdog process stops the server and removes the
+//! directory as soon as the test process exits, however it exits.
+//! `USAGECTL_TEST_DATABASE_URL` points the per-test databases at an existing server
+//! instead (tests of password authentication still use the suite's own cluster).
+#![allow(dead_code)]
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use usagectl::db::conninfo;
+use usagectl::localpg::LocalPg;
+
+/// Role group whose members must authenticate with a password over TCP.
+pub const PASSWORD_GROUP: &str = "usagectl_pw";
+
+pub struct Cluster {
+    pub pg: LocalPg,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a free port");
+    l.local_addr().unwrap().port()
+}
+
+/// The suite's own cluster, started on first use.
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let root = tempfile::Builder::new()
+            .prefix("usagectl-test-")
+            .tempdir_in("/tmp")
+            .expect("creating the cluster directory")
+            .keep();
+        let pg = LocalPg::new(&root, free_port(), "127.0.0.1").expect("finding PostgreSQL");
+        let hba = format!("host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256");
+        pg.init(&[&hba]).expect("initdb");
+        spawn_watchdog(&pg);
+        pg.start(&[
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+            "max_connections=300",
+        ])
+        .expect("starting PostgreSQL");
+        let mut c = postgres::Client::connect(&pg.conninfo("postgres"), postgres::NoTls)
+            .expect("connecting to the test cluster");
+        c.batch_execute(&format!("CREATE ROLE {PASSWORD_GROUP} NOLOGIN"))
+            .unwrap();
+        Cluster { pg }
+    })
+}
+
+/// Stop the server and remove its directory when this process ends.
+#[allow(clippy::zombie_processes)] // it must outlive this process; init reaps it
+fn spawn_watchdog(pg: &LocalPg) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.3; done; \
+         kill -QUIT $(head -n 1 '{data}/postmaster.pid') 2>/dev/null; sleep 1; rm -rf '{root}'",
+        pid = std::process::id(),
+        data = pg.data_dir().display(),
+        root = pg.root.display()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the watchdog");
+}
+
+/// Connection string of the server that holds the per-test databases, for `dbname`.
+fn server_conninfo(dbname: &str) -> String {
+    match std::env::var("USAGECTL_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let mut opts = conninfo::parse(&url).expect("parsing USAGECTL_TEST_DATABASE_URL");
+            opts.insert("dbname".into(), dbname.into());
+            to_keyvalue(&opts)
+        }
+        _ => cluster().pg.conninfo(dbname),
+    }
+}
+
+fn to_keyvalue(opts: &conninfo::Options) -> String {
+    opts.iter()
+        .map(|(k, v)| format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh database, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// An empty database.
+    pub fn new() -> TestDb {
+        let name = format!(
+            "usagectl_t{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut admin = postgres::Client::connect(&server_conninfo("postgres"), postgres::NoTls)
+            .expect("connecting to the test server");
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+            ))
+            .expect("creating the test database");
+        TestDb {
+            url: server_conninfo(&name),
+            name,
+        }
+    }
+
+    /// A database on which `usagectl migrate` has run.
+    pub fn migrated() -> TestDb {
+        let db = TestDb::new();
+        let out = db.run(&["migrate"]);
+        assert_eq!(out.code, 0, "migrate failed: {}", out.stderr);
+        db
+    }
+
+    /// A superuser connection to this database.
+    pub fn client(&self) -> postgres::Client {
+        let mut c = postgres::Client::connect(&self.url, postgres::NoTls).expect("connecting");
+        c.batch_execute("SET TIME ZONE 'UTC'").unwrap();
+        c
+    }
+
+    /// `usagectl ARGS` against this database.
+    pub fn run(&self, args: &[&str]) -> Run {
+        run(usagectl().env("DATABASE_URL", &self.url).args(args))
+    }
+
+    /// A scalar from SQL.
+    pub fn scalar<T: for<'a> postgres::types::FromSql<'a>>(&self, sql: &str) -> T {
+        self.client().query_one(sql, &[]).expect(sql).get(0)
+    }
+
+    /// Create the table exactly as the seed document does, RLS policy included.
+    pub fn create_seed_table(&self) {
+        self.client().batch_execute(SEED_DDL).expect("seed DDL");
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) =
+            postgres::Client::connect(&server_conninfo("postgres"), postgres::NoTls)
+        {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The seed document's DDL, verbatim, with the RLS policy it asks to enable.
+pub const SEED_DDL: &str = r#"
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+CREATE TABLE IF NOT EXISTS usage_events (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+    org_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    quantity INTEGER NOT NULL DEFAULT 1,
+    metadata JSONB,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+
+CREATE INDEX idx_usage_events_org_id ON usage_events(org_id);
+CREATE INDEX idx_usage_events_created_at ON usage_events(created_at DESC);
+ALTER TABLE usage_events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "Users can view own org usage events" ON usage_events
+  FOR SELECT USING (org_id = current_setting('app.current_org_id', true));
+"#;
+
+/// The built binary with a clean environment: no PG* variables, no DATABASE_URL, no
+/// home directory password file, no colour.
+pub fn usagectl() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_usagectl"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().to_string();
+        if k.starts_with("PG") || k == "DATABASE_URL" {
+            c.env_remove(k);
+        }
+    }
+    c.env("HOME", "/nonexistent")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Assert a failure with `code` and exactly one line on stderr.
+    pub fn assert_fails(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "stderr must be one line: {:?}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "nothing on stdout: {:?}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn assert_ok(&self) -> &Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("running usagectl");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// psql over the same database, unaligned and tuples-only, for cross-checking figures.
+pub fn psql(url: &str, sql: &str) -> String {
+    let bindir: PathBuf = usagectl::localpg::find_bindir().expect("finding psql");
+    let psql = if bindir.join("psql").is_file() {
+        bindir.join("psql")
+    } else {
+        PathBuf::from("psql")
+    };
+    let out = Command::new(psql)
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-F",
+            "|",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .env("PGTZ", "UTC")
+        .output()
+        .expect("running psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
