@@ -36,6 +36,9 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -s V -l version -d 'Prin
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "migrate" -d 'Create or adopt the usage_events table and apply the tool\'s additive migrations'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "record" -d 'Record one usage event'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "summary" -d 'Summarise an organisation\'s usage over the last N days'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "limits" -d 'Show an organisation\'s month usage against its tier\'s limits'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "status" -d 'Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage tiers, their limits, org assignments and per-org overrides'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
@@ -62,6 +65,7 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l color -d 'W
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l custom-event -d 'Accept an event type that is not one of the 11 known ones, on purpose'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l enforce -d 'Record only if every limit the event counts toward stays within it (else exit 4)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l org -d 'Organisation id' -r
@@ -75,6 +79,102 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l org -d 'Organisation id' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l month -d 'Month to count, YYYY-MM in UTC (default: the current month)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l org -d 'Organisation id' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l month -d 'Month to check, YYYY-MM in UTC (default: the current month)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l warn-at -d 'Percentage of a limit at which the status becomes approaching_limit' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l all -d 'Every org with events in the month or a tier assignment'
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l problems-only -d 'With --all: hide the orgs whose status is ok'
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "list" -d 'List every tier and its six limits'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "create" -d 'Create a tier with the limits of another'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "set-limit" -d 'Set one limit of a tier (-1 = unlimited)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "assign" -d 'Assign an org to a tier'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "override" -d 'Override one limit for one org (an enterprise contract), or clear the override'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "show" -d 'Show an org\'s effective limits and where each comes from'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l from -d 'Tier whose limits to copy' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l clear -d 'Remove the override: the tier\'s limit applies again'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r

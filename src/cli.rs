@@ -13,8 +13,9 @@ const ABOUT: &str =
 const LONG_ABOUT: &str = "\
 Usage metering and quota administration for the usage_events table on PostgreSQL.
 
-usagectl records billable events, summarises an organisation's usage and migrates the
-schema it relies on, over the same table the web app writes to. It connects the way psql
+usagectl records billable events, summarises an organisation's usage, checks it against
+its tier's limits and migrates the schema it relies on, over the same table the web app
+writes to. It connects the way psql
 does: --database-url, then DATABASE_URL, then libpq's PG* variables and ~/.pgpass.";
 
 const AFTER_LONG_HELP: &str = concat!(
@@ -24,6 +25,10 @@ Examples:
   usagectl migrate --dry-run                         # show the SQL migrate would run
   usagectl record --org acme --event chat_message
   usagectl summary --org acme --days 7 -o json
+  usagectl limits --org acme --month 2025-11
+  usagectl status --all --problems-only              # exit 3 approaching, 4 over
+  usagectl record --org acme --event chat_message --enforce
+  usagectl tier assign acme pilot
 
 Connecting:
   --database-url / DATABASE_URL take a postgres:// URL or a libpq key=value string.
@@ -117,6 +122,18 @@ pub enum Command {
     /// Summarise an organisation's usage over the last N days
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::summary::AFTER_LONG_HELP)]
     Summary(cmd::summary::SummaryArgs),
+
+    /// Show an organisation's month usage against its tier's limits
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::limits::AFTER_LONG_HELP)]
+    Limits(cmd::limits::LimitsArgs),
+
+    /// Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::status::AFTER_LONG_HELP)]
+    Status(cmd::status::StatusArgs),
+
+    /// Manage tiers, their limits, org assignments and per-org overrides
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::tier::AFTER_LONG_HELP)]
+    Tier(cmd::tier::TierArgs),
 
     /// Start (or reuse) a private local PostgreSQL, load a sample month and show a summary
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::demo::AFTER_LONG_HELP)]

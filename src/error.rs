@@ -20,8 +20,8 @@ Exit codes:
   1  runtime failure (connection, SQL, I/O, bad data rows)
   2  command-line misuse (unknown flag, missing or conflicting flags, a value out of range
      or unparsable, an unknown event type)
-  3  reserved for quota state 'approaching_limit'
-  4  reserved for quota state 'over_limit'"
+  3  quota state approaching_limit (status)
+  4  quota state over_limit (status), or record --enforce refused the event"
     };
 }
 
@@ -39,6 +39,23 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// Exit code when the quota state is `approaching_limit`.
+pub const EXIT_APPROACHING: u8 = 3;
+/// Exit code when the quota state is `over_limit`, or `record --enforce` refused an event.
+pub const EXIT_OVER: u8 = 4;
+
+/// `record --enforce` refused an event: it would exceed a limit (exit 4).
+#[derive(Debug)]
+pub struct QuotaExceeded(pub String);
+
+impl std::fmt::Display for QuotaExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for QuotaExceeded {}
 
 /// Build a misuse error (exit 2).
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -69,6 +86,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_OK
     } else if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
+    } else if err.downcast_ref::<QuotaExceeded>().is_some() {
+        EXIT_OVER
     } else {
         EXIT_FAILURE
     }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod events;
 pub mod localpg;
 pub mod output;
+pub mod quota;
 pub mod time;
 
 use std::io::{BufWriter, Write};
@@ -35,24 +36,41 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         db::connect(&params)
     };
     let result = match &cli.command {
-        Command::Completions(args) => cmd::completions::run(args, &mut out.raw()),
-        Command::Demo(args) => cmd::demo::run(args, &mut out),
+        Command::Completions(args) => cmd::completions::run(args, &mut out.raw()).map(|()| 0),
+        Command::Demo(args) => cmd::demo::run(args, &mut out).map(|()| 0),
         Command::Migrate(args) => {
             let mut client = connect()?;
-            cmd::migrate::run(&mut client, args, &mut out)
+            cmd::migrate::run(&mut client, args, &mut out).map(|()| 0)
         }
         Command::Record(args) => {
             let event = args.to_event()?;
             let mut client = connect()?;
-            cmd::record::run(&mut client, &event, &mut out)
+            cmd::record::run(&mut client, &event, args.enforce, &mut out).map(|()| 0)
         }
         Command::Summary(args) => {
-            cmd::summary::validate(args)?;
+            events::validate_org(&args.org)?;
             let mut client = connect()?;
-            cmd::summary::run(&mut client, args, &mut out)
+            cmd::summary::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Limits(args) => {
+            events::validate_org(&args.org)?;
+            let mut client = connect()?;
+            cmd::limits::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Status(args) => {
+            if let Some(org) = &args.org {
+                events::validate_org(org)?;
+            }
+            let mut client = connect()?;
+            cmd::status::run(&mut client, args, &mut out)
+        }
+        Command::Tier(args) => {
+            cmd::tier::validate(args)?;
+            let mut client = connect()?;
+            cmd::tier::run(&mut client, args, &mut out).map(|()| 0)
         }
     };
-    result.map_err(db::advise)?;
+    let code = result.map_err(db::advise)?;
     sink.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(code))
 }

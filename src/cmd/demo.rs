@@ -90,6 +90,8 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     );
     notes.push_str(&format!("demo: try it:  export DATABASE_URL='{url}'\n"));
     notes.push_str("demo:          usagectl summary --org northwind-plant --days 7\n");
+    notes.push_str("demo:          usagectl status --all\n");
+    notes.push_str("demo:          usagectl limits --org globex-trial\n");
     notes.push_str("demo: stop it: usagectl demo --stop");
     out.note(&notes);
     Ok(())

@@ -1,6 +1,9 @@
 //! One module per subcommand: its clap arguments and its `run`.
 pub mod completions;
 pub mod demo;
+pub mod limits;
 pub mod migrate;
 pub mod record;
+pub mod status;
 pub mod summary;
+pub mod tier;

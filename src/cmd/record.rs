@@ -1,5 +1,5 @@
 //! `usagectl record`: insert one usage event, idempotently when given a key.
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use postgres::Client;
@@ -7,9 +7,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::db::queries::{self, EventRow, NewEvent};
-use crate::error::usage;
+use crate::error::{QuotaExceeded, usage};
 use crate::events;
 use crate::output::{Cell, Output, Render, Style};
+use crate::quota::{self, Month};
 use crate::time::fmt_utc;
 
 /// How far in the future `--at` may be (clock skew between machines).
@@ -29,6 +30,12 @@ Examples:
   usagectl record --org acme --event csv_upload --at 2025-12-01T09:30:00Z \\
       --idempotency-key upload-8812          # a retry with the same key stores nothing new
   usagectl record --org acme --event webhook_call --custom-event
+  usagectl record --org acme --event chat_message --enforce   # exit 4 when over the limit
+
+With --enforce the check and the insert are one transaction holding the org's row lock in
+usagectl_org_locks: current + quantity <= limit for every metric the event counts toward
+(or the limit is -1), in the month of the event, else nothing is recorded, the seed's
+message is printed and the exit code is 4.
 
 ",
     crate::exit_codes!()
@@ -65,6 +72,10 @@ pub struct RecordArgs {
     /// Retry key: recording the same key again for the org stores nothing new
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+
+    /// Record only if every limit the event counts toward stays within it (else exit 4)
+    #[arg(long)]
+    pub enforce: bool,
 }
 
 fn parse_metadata(s: &str) -> Result<Value, String> {
@@ -175,9 +186,51 @@ impl Render for RecordResult {
     }
 }
 
-/// Run `usagectl record` with an already validated event.
-pub fn run(client: &mut Client, ev: &NewEvent, out: &mut Output) -> Result<()> {
-    let (event, inserted) = queries::record_event(client, ev)?;
+/// Run `usagectl record` with an already validated event. With `enforce`, the org's row
+/// lock is held from the quota check to the commit, so concurrent enforced records can
+/// never push the org past a limit; events the web app writes straight into the table are
+/// counted as they stand when the lock is granted.
+pub fn run(client: &mut Client, ev: &NewEvent, enforce: bool, out: &mut Output) -> Result<()> {
+    let mut tx = client.transaction()?;
+    queries::scope_to_org(&mut tx, &ev.org_id)?;
+    let key = ev.idempotency_key.as_deref();
+    let mut existing = None;
+    if enforce {
+        queries::lock_org(&mut tx, &ev.org_id)?;
+        if let Some(k) = key {
+            existing = queries::find_event_by_key(&mut tx, &ev.org_id, k)?;
+        }
+        if existing.is_none() {
+            let at = match ev.created_at {
+                Some(t) => t,
+                None => queries::server_now(&mut tx)?,
+            };
+            let month = Month::containing(at);
+            let limits =
+                queries::load_limit_config(&mut tx, Some(&ev.org_id))?.effective(&ev.org_id);
+            let usage = queries::usage_by_org(&mut tx, Some(&ev.org_id), &month)?
+                .remove(&ev.org_id)
+                .unwrap_or_default();
+            if let Err(exceeded) =
+                quota::check_event(&limits, &usage, &ev.event_type, ev.quantity.into())
+            {
+                return Err(anyhow::Error::new(QuotaExceeded(exceeded.message())));
+            }
+        }
+    }
+    let (event, inserted) = match existing {
+        Some(e) => (e, false),
+        None => match queries::insert_event(&mut tx, ev)? {
+            Some(e) => (e, true),
+            None => {
+                let k = key.context("a conflict can only come from an idempotency key")?;
+                let e = queries::find_event_by_key(&mut tx, &ev.org_id, k)?
+                    .context("the event holding this idempotency key vanished; try again")?;
+                (e, false)
+            }
+        },
+    };
+    tx.commit().context("committing the event")?;
     if !inserted
         && (event.event_type != ev.event_type
             || event.quantity != ev.quantity
@@ -185,7 +238,7 @@ pub fn run(client: &mut Client, ev: &NewEvent, out: &mut Output) -> Result<()> {
     {
         out.warn(&format!(
             "idempotency key {:?} was first used for a different event ({} x{}); the stored event is kept",
-            ev.idempotency_key.as_deref().unwrap_or_default(),
+            key.unwrap_or_default(),
             event.event_type,
             event.quantity
         ));

@@ -8,7 +8,6 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::db::queries::{self, SummaryData};
-use crate::events;
 use crate::output::{Cell, Output, Render, Style, sparkline};
 use crate::time::fmt_utc;
 
@@ -205,11 +204,6 @@ pub fn run(client: &mut Client, args: &SummaryArgs, out: &mut Output) -> Result<
 pub fn summarise(client: &mut Client, args: &SummaryArgs) -> Result<SummaryReport> {
     let data = queries::summary(client, &args.org, args.days)?;
     Ok(SummaryReport::new(&args.org, args.days, data))
-}
-
-/// Validate what can be checked without the database.
-pub fn validate(args: &SummaryArgs) -> Result<()> {
-    events::validate_org(&args.org)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::schema::{self, Step, StepKind};
+use crate::quota::{LimitConfig, Metric, Month, Usage};
 
 /// Make the seed's row-level security policy see this org for the rest of the current
 /// transaction (`app.current_org_id`), so a read-only role without BYPASSRLS gets the
@@ -205,18 +206,16 @@ fn event_row(r: &postgres::Row) -> EventRow {
     }
 }
 
-/// Insert one event. With an idempotency key the org already used, nothing is stored and
-/// the existing event is returned with `inserted = false`.
-pub fn record_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<(EventRow, bool)> {
-    let mut tx = db.transaction()?;
-    scope_to_org(&mut tx, &ev.org_id)?;
+/// Insert one event unless its `(org_id, idempotency_key)` is stored already; `None`
+/// then. ON CONFLICT waits for a concurrent holder of the key to commit first.
+pub fn insert_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Option<EventRow>> {
     let sql = format!(
         "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
          VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6)
          ON CONFLICT (org_id, idempotency_key) DO NOTHING
          RETURNING {EVENT_COLUMNS}"
     );
-    let inserted = tx
+    let row = db
         .query_opt(
             &sql,
             &[
@@ -229,26 +228,51 @@ pub fn record_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<(Event
             ],
         )
         .with_context(|| format!("recording a {} event for org {}", ev.event_type, ev.org_id))?;
-    let result = match inserted {
-        Some(row) => (event_row(&row), true),
-        None => {
-            // ON CONFLICT waited for any concurrent holder of the key to commit, so the
-            // existing row is visible to this new statement.
-            let row = tx
-                .query_one(
-                    &format!(
-                        "SELECT {EVENT_COLUMNS} FROM usage_events WHERE org_id = $1 AND idempotency_key = $2"
-                    ),
-                    &[&ev.org_id, &ev.idempotency_key],
-                )
-                .with_context(|| {
-                    format!("reading the event already recorded under this idempotency key for org {}", ev.org_id)
-                })?;
-            (event_row(&row), false)
-        }
-    };
-    tx.commit().context("committing the event")?;
-    Ok(result)
+    Ok(row.as_ref().map(event_row))
+}
+
+/// The event stored under an org's idempotency key, if any.
+pub fn find_event_by_key(
+    db: &mut impl GenericClient,
+    org_id: &str,
+    key: &str,
+) -> Result<Option<EventRow>> {
+    let row = db
+        .query_opt(
+            &format!("SELECT {EVENT_COLUMNS} FROM usage_events WHERE org_id = $1 AND idempotency_key = $2"),
+            &[&org_id, &key],
+        )
+        .with_context(|| format!("looking up idempotency key {key:?} for org {org_id}"))?;
+    Ok(row.as_ref().map(event_row))
+}
+
+/// Serialise quota decisions for one org: lock its row in `usagectl_org_locks` (created
+/// on demand) until the transaction ends. A row lock, not an advisory lock: advisory locks
+/// are node-local under Citus and succeed silently on a standby.
+pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
+    db.execute(
+        "INSERT INTO usagectl_org_locks (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
+        &[&org_id],
+    )
+    .with_context(|| format!("creating the quota lock row for org {org_id}"))?;
+    db.query_one(
+        "SELECT org_id FROM usagectl_org_locks WHERE org_id = $1 FOR UPDATE",
+        &[&org_id],
+    )
+    .with_context(|| format!("locking org {org_id} for the quota check"))?;
+    Ok(())
+}
+
+/// The server's transaction time.
+pub fn server_now(db: &mut impl GenericClient) -> Result<DateTime<Utc>> {
+    Ok(db.query_one("SELECT now()", &[])?.get(0))
+}
+
+/// Start a read-only transaction on one snapshot: every figure it reads agrees.
+pub fn read_snapshot<C: GenericClient>(db: &mut C) -> Result<postgres::Transaction<'_>> {
+    let mut tx = db.transaction()?;
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    Ok(tx)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -285,8 +309,7 @@ pub struct SummaryData {
 /// Aggregate an org's events with `created_at >= now() - days` (UTC), in SQL, in one
 /// read-only transaction so every figure comes from the same snapshot.
 pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<SummaryData> {
-    let mut tx = db.transaction()?;
-    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    let mut tx = read_snapshot(db)?;
     scope_to_org(&mut tx, org_id)?;
     let bounds = tx.query_one("SELECT now(), now() - make_interval(days => $1)", &[&days])?;
     let generated_at: DateTime<Utc> = bounds.get(0);
@@ -336,6 +359,191 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
 }
 
 // ---------------------------------------------------------------------------------------
+// Tiers and quotas
+
+/// Tier definitions, plus assignments and overrides for `org` (every org when `None`).
+pub fn load_limit_config(db: &mut impl GenericClient, org: Option<&str>) -> Result<LimitConfig> {
+    let mut cfg = LimitConfig::default();
+    for r in db
+        .query("SELECT name FROM usagectl_tiers ORDER BY name", &[])
+        .context("reading tiers")?
+    {
+        cfg.tiers.insert(r.get(0), Default::default());
+    }
+    for r in db
+        .query(
+            "SELECT tier, metric, limit_value FROM usagectl_tier_limits",
+            &[],
+        )
+        .context("reading tier limits")?
+    {
+        if let Some(m) = Metric::from_name(r.get(1)) {
+            cfg.tiers.entry(r.get(0)).or_default().insert(m, r.get(2));
+        }
+    }
+    for r in db
+        .query(
+            "SELECT org_id, tier FROM usagectl_org_tiers WHERE $1::text IS NULL OR org_id = $1",
+            &[&org],
+        )
+        .context("reading tier assignments")?
+    {
+        cfg.assignments.insert(r.get(0), r.get(1));
+    }
+    for r in db
+        .query(
+            "SELECT org_id, metric, limit_value FROM usagectl_org_limit_overrides WHERE $1::text IS NULL OR org_id = $1",
+            &[&org],
+        )
+        .context("reading limit overrides")?
+    {
+        if let Some(m) = Metric::from_name(r.get(1)) {
+            cfg.overrides.entry(r.get(0)).or_default().insert(m, r.get(2));
+        }
+    }
+    Ok(cfg)
+}
+
+fn metered_types() -> Vec<&'static str> {
+    Metric::ALL
+        .iter()
+        .filter(|m| m.monthly())
+        .flat_map(|m| m.event_types().iter().copied())
+        .collect()
+}
+
+/// Usage of the metered event types in `[month.start, month.end)`, and mapping profiles
+/// created before `month.end`, per org (`None`: every org with any of them).
+pub fn usage_by_org(
+    db: &mut impl GenericClient,
+    org: Option<&str>,
+    month: &Month,
+) -> Result<std::collections::BTreeMap<String, Usage>> {
+    let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
+    let types = metered_types();
+    for r in db
+        .query(
+            "SELECT org_id, event_type, sum(quantity)::bigint
+             FROM usage_events
+             WHERE ($1::text IS NULL OR org_id = $1)
+               AND created_at >= $2 AND created_at < $3
+               AND event_type = ANY($4)
+             GROUP BY org_id, event_type",
+            &[&org, &month.start, &month.end, &types],
+        )
+        .context("summing usage for the month")?
+    {
+        out.entry(r.get(0))
+            .or_default()
+            .month
+            .insert(r.get(1), r.get(2));
+    }
+    for r in db
+        .query(
+            "SELECT org_id, sum(quantity)::bigint
+             FROM usage_events
+             WHERE ($1::text IS NULL OR org_id = $1)
+               AND event_type = 'mapping_profile_created' AND created_at < $2
+             GROUP BY org_id",
+            &[&org, &month.end],
+        )
+        .context("counting mapping profiles")?
+    {
+        out.entry(r.get(0)).or_default().mapping_profiles_all_time = r.get(1);
+    }
+    Ok(out)
+}
+
+/// Orgs with at least one event of any type in the month.
+pub fn orgs_with_events(db: &mut impl GenericClient, month: &Month) -> Result<Vec<String>> {
+    Ok(db
+        .query(
+            "SELECT DISTINCT org_id FROM usage_events WHERE created_at >= $1 AND created_at < $2",
+            &[&month.start, &month.end],
+        )
+        .context("listing orgs with events in the month")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Create a tier with the limits of `from`. Returns false when the name is taken.
+pub fn create_tier(db: &mut impl GenericClient, name: &str, from: &str) -> Result<bool> {
+    let mut tx = db.transaction()?;
+    let created = tx
+        .execute(
+            "INSERT INTO usagectl_tiers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+            &[&name],
+        )
+        .with_context(|| format!("creating tier {name}"))?;
+    if created == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO usagectl_tier_limits (tier, metric, limit_value)
+         SELECT $1, metric, limit_value FROM usagectl_tier_limits WHERE tier = $2",
+        &[&name, &from],
+    )
+    .with_context(|| format!("copying the limits of tier {from}"))?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Set one limit of a tier.
+pub fn set_tier_limit(
+    db: &mut impl GenericClient,
+    tier: &str,
+    metric: Metric,
+    limit: i64,
+) -> Result<()> {
+    db.execute(
+        "INSERT INTO usagectl_tier_limits (tier, metric, limit_value) VALUES ($1, $2, $3)
+         ON CONFLICT (tier, metric) DO UPDATE SET limit_value = EXCLUDED.limit_value",
+        &[&tier, &metric.name(), &limit],
+    )
+    .with_context(|| format!("setting {} of tier {tier}", metric.name()))?;
+    Ok(())
+}
+
+/// Assign an org to a tier.
+pub fn assign_tier(db: &mut impl GenericClient, org: &str, tier: &str) -> Result<()> {
+    db.execute(
+        "INSERT INTO usagectl_org_tiers (org_id, tier) VALUES ($1, $2)
+         ON CONFLICT (org_id) DO UPDATE SET tier = EXCLUDED.tier, assigned_at = now()",
+        &[&org, &tier],
+    )
+    .with_context(|| format!("assigning org {org} to tier {tier}"))?;
+    Ok(())
+}
+
+/// Override one limit for an org.
+pub fn set_override(
+    db: &mut impl GenericClient,
+    org: &str,
+    metric: Metric,
+    limit: i64,
+) -> Result<()> {
+    db.execute(
+        "INSERT INTO usagectl_org_limit_overrides (org_id, metric, limit_value) VALUES ($1, $2, $3)
+         ON CONFLICT (org_id, metric) DO UPDATE SET limit_value = EXCLUDED.limit_value, set_at = now()",
+        &[&org, &metric.name(), &limit],
+    )
+    .with_context(|| format!("overriding {} for org {org}", metric.name()))?;
+    Ok(())
+}
+
+/// Remove an org's override of one limit. Returns whether there was one.
+pub fn clear_override(db: &mut impl GenericClient, org: &str, metric: Metric) -> Result<bool> {
+    let n = db
+        .execute(
+            "DELETE FROM usagectl_org_limit_overrides WHERE org_id = $1 AND metric = $2",
+            &[&org, &metric.name()],
+        )
+        .with_context(|| format!("clearing the {} override for org {org}", metric.name()))?;
+    Ok(n > 0)
+}
+
+// ---------------------------------------------------------------------------------------
 // Demo data
 
 /// Whether a database exists on the server.
@@ -360,7 +568,8 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Load a realistic month of sample events for a few orgs, ending at the current hour.
+/// Load a realistic month of sample events for a few orgs, ending at the current hour,
+/// and give them tiers.
 /// Keys are derived from the hour, so loading again adds only the hours that are new.
 /// Returns how many events were inserted.
 pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
@@ -398,5 +607,14 @@ pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
             &[],
         )
         .context("loading the demo month")?;
+    // tiers for the demo orgs, unless someone has changed them since; globex-trial keeps
+    // the default tier
+    db.execute(
+        "INSERT INTO usagectl_org_tiers (org_id, tier)
+         VALUES ('acme-foods', 'pilot'), ('northwind-plant', 'pilot'), ('initech', 'subscription')
+         ON CONFLICT (org_id) DO NOTHING",
+        &[],
+    )
+    .context("assigning the demo orgs' tiers")?;
     Ok(n)
 }

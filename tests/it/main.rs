@@ -4,5 +4,6 @@ mod support;
 mod connect;
 mod demo;
 mod migrate;
+mod quota;
 mod record;
 mod summary;

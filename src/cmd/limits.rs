@@ -1,0 +1,319 @@
+//! `usagectl limits`: the seed's `GET /api/v1/usage/limits` for one org and one month.
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use comfy_table::Color;
+use postgres::Client;
+use serde::Serialize;
+
+use crate::db::queries;
+use crate::output::{Cell, Output, Render, Style};
+use crate::quota::{self, Effective, LimitSource, Metric, MetricUse, Month, Period, State, Usage};
+use crate::time::fmt_utc;
+
+/// Examples and exit codes for `--help`.
+pub const AFTER_LONG_HELP: &str = concat!(
+    "\
+Every metric is summed over one calendar month in UTC, [first instant, first instant of
+the next month), except mapping_profiles, which counts all time up to the month's end.
+An org without a tier assignment falls back to the default tier, trial, and the output
+says so. within_limit is true when the limit is -1 (unlimited) or current < limit.
+
+Examples:
+  usagectl limits --org acme
+  usagectl limits --org acme --month 2025-11 -o json
+
+",
+    crate::exit_codes!()
+);
+
+/// Arguments of `usagectl limits`.
+#[derive(Args, Debug)]
+pub struct LimitsArgs {
+    /// Organisation id
+    #[arg(long, value_name = "ORG")]
+    pub org: String,
+
+    /// Month to count, YYYY-MM in UTC (default: the current month)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
+    pub month: Option<Month>,
+}
+
+/// One org's limits and usage for one month, read in one snapshot.
+#[derive(Debug, Clone)]
+pub struct OrgQuota {
+    /// Organisation.
+    pub org_id: String,
+    /// Its effective limits.
+    pub effective: Effective,
+    /// Its usage.
+    pub usage: Usage,
+    /// The month counted.
+    pub month: Month,
+    /// The server's time when read.
+    pub now: DateTime<Utc>,
+}
+
+impl OrgQuota {
+    /// Current use and limit of every metric.
+    pub fn uses(&self) -> Vec<MetricUse> {
+        Metric::ALL
+            .into_iter()
+            .map(|metric| MetricUse {
+                metric,
+                current: self.usage.current(metric),
+                limit: self.effective.limits[&metric].0,
+            })
+            .collect()
+    }
+}
+
+/// "assigned" or "default".
+pub fn tier_source(e: &Effective) -> &'static str {
+    if e.assigned { "assigned" } else { "default" }
+}
+
+/// Read one org's quota figures in one read-only snapshot.
+pub fn read_org_quota(client: &mut Client, org: &str, month: Option<Month>) -> Result<OrgQuota> {
+    let mut tx = queries::read_snapshot(client)?;
+    queries::scope_to_org(&mut tx, org)?;
+    let now = queries::server_now(&mut tx)?;
+    let month = month.unwrap_or_else(|| Month::containing(now));
+    let effective = queries::load_limit_config(&mut tx, Some(org))?.effective(org);
+    let usage = queries::usage_by_org(&mut tx, Some(org), &month)?
+        .remove(org)
+        .unwrap_or_default();
+    tx.commit()?;
+    Ok(OrgQuota {
+        org_id: org.to_string(),
+        effective,
+        usage,
+        month,
+        now,
+    })
+}
+
+/// `breakdown` of ai_tokens.
+#[derive(Debug, Serialize)]
+pub struct Breakdown {
+    /// ai_tokens_input.
+    pub input_tokens: i64,
+    /// ai_tokens_output.
+    pub output_tokens: i64,
+}
+
+/// One metric in the limits body.
+#[derive(Debug, Serialize)]
+pub struct MetricReport {
+    /// Used in the period.
+    pub current: i64,
+    /// Limit (-1 unlimited).
+    pub limit: i64,
+    /// limit == -1 or current < limit.
+    pub within_limit: bool,
+    /// The seed's unit.
+    pub unit: &'static str,
+    /// Input/output split (ai_tokens only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Breakdown>,
+    /// Where the limit comes from.
+    pub limit_source: LimitSource,
+    /// A projection: when the limit is reached at this month's rate so far (null if not
+    /// within the month).
+    #[serde(serialize_with = "crate::time::ser_opt")]
+    pub projected_limit_reached_at: Option<DateTime<Utc>>,
+}
+
+/// The seed's limits body plus the exact window.
+#[derive(Debug, Serialize)]
+pub struct LimitsReport {
+    /// Organisation.
+    pub org_id: String,
+    /// Tier used.
+    pub tier: String,
+    /// "assigned", or "default" when the org has no assignment.
+    pub tier_source: &'static str,
+    /// Per metric.
+    pub limits: BTreeMap<&'static str, MetricReport>,
+    /// The month counted.
+    #[serde(flatten)]
+    pub period: Period,
+}
+
+impl LimitsReport {
+    /// Shape the figures.
+    pub fn new(q: &OrgQuota) -> LimitsReport {
+        let limits = Metric::ALL
+            .into_iter()
+            .map(|m| {
+                let current = q.usage.current(m);
+                let (limit, source) = q.effective.limits[&m];
+                let breakdown = (m == Metric::AiTokens).then(|| Breakdown {
+                    input_tokens: q.usage.month.get("ai_tokens_input").copied().unwrap_or(0),
+                    output_tokens: q.usage.month.get("ai_tokens_output").copied().unwrap_or(0),
+                });
+                let projected = if m.monthly() {
+                    quota::projected_exhaustion(current, limit, &q.month, q.now)
+                } else {
+                    None
+                };
+                (
+                    m.name(),
+                    MetricReport {
+                        current,
+                        limit,
+                        within_limit: quota::within_limit(current, limit),
+                        unit: m.unit(),
+                        breakdown,
+                        limit_source: source,
+                        projected_limit_reached_at: projected,
+                    },
+                )
+            })
+            .collect();
+        LimitsReport {
+            org_id: q.org_id.clone(),
+            tier: q.effective.tier.clone(),
+            tier_source: tier_source(&q.effective),
+            limits,
+            period: Period::new(&q.month, q.now),
+        }
+    }
+}
+
+/// Colour for a state.
+pub fn state_color(s: State) -> Option<Color> {
+    match s {
+        State::Ok => Some(Color::Green),
+        State::ApproachingLimit => Some(Color::Yellow),
+        State::OverLimit => Some(Color::Red),
+    }
+}
+
+/// A 20-cell usage bar.
+fn bar(current: i64, limit: i64) -> String {
+    match quota::percent(current, limit) {
+        None => "unlimited".to_string(),
+        Some(p) => {
+            let filled = ((p / 5.0).round() as usize).min(20);
+            format!("{}{}", "█".repeat(filled), "░".repeat(20 - filled))
+        }
+    }
+}
+
+/// Title line naming the tier and whether it is a fallback.
+pub fn tier_title(org: &str, tier: &str, source: &str) -> String {
+    if source == "default" {
+        format!("org {org}: tier {tier} (default tier: no tier assigned)")
+    } else {
+        format!("org {org}: tier {tier}")
+    }
+}
+
+impl Render for LimitsReport {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec![
+            "org_id",
+            "tier",
+            "tier_source",
+            "period_start",
+            "period_end",
+            "metric",
+            "current",
+            "limit",
+            "within_limit",
+            "unit",
+            "limit_source",
+        ]
+    }
+
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.limits
+            .iter()
+            .map(|(name, m)| {
+                vec![
+                    Cell::text(&self.org_id),
+                    Cell::text(&self.tier),
+                    Cell::text(self.tier_source),
+                    Cell::text(fmt_utc(&self.period.period_start)),
+                    Cell::text(fmt_utc(&self.period.period_end)),
+                    Cell::text(*name),
+                    Cell::Num(m.current),
+                    Cell::Num(m.limit),
+                    Cell::text(m.within_limit.to_string()),
+                    Cell::text(m.unit),
+                    Cell::text(format!("{:?}", m.limit_source).to_lowercase()),
+                ]
+            })
+            .collect()
+    }
+
+    fn human(&self, style: &Style) -> String {
+        let mut t = style.table(&[
+            "metric",
+            "used",
+            "limit",
+            "usage",
+            "%",
+            "runs out (projection)",
+        ]);
+        for m in Metric::ALL {
+            let r = &self.limits[m.name()];
+            let state = MetricUse {
+                metric: m,
+                current: r.current,
+                limit: r.limit,
+            }
+            .state(80);
+            let mut used = r.current.to_string();
+            if let Some(b) = &r.breakdown {
+                used = format!("{used} (in {} / out {})", b.input_tokens, b.output_tokens);
+            }
+            let limit = if r.limit == quota::UNLIMITED {
+                "unlimited".to_string()
+            } else {
+                r.limit.to_string()
+            };
+            let pct =
+                quota::percent(r.current, r.limit).map_or("-".to_string(), |p| format!("{p:.0}%"));
+            let runs_out = if !m.monthly() {
+                "n/a (all time)".to_string()
+            } else if !r.within_limit {
+                "reached".to_string()
+            } else {
+                match r.projected_limit_reached_at {
+                    Some(t) => format!("~{}", t.format("%Y-%m-%d")),
+                    None if r.limit == quota::UNLIMITED || r.current == 0 => "-".to_string(),
+                    None => "not this month".to_string(),
+                }
+            };
+            let name = if m.monthly() {
+                m.name().to_string()
+            } else {
+                format!("{} (all time)", m.name())
+            };
+            t.add_row(vec![
+                style.cell(name, None),
+                style.cell(used, None),
+                style.cell(limit, None),
+                style.cell(bar(r.current, r.limit), state_color(state)),
+                style.cell(pct, state_color(state)),
+                style.cell(runs_out, None),
+            ]);
+        }
+        format!(
+            "{}\nperiod {} {}\n{t}\n",
+            style.bold(&tier_title(&self.org_id, &self.tier, self.tier_source)),
+            self.period.period_start.format("%Y-%m"),
+            self.period.describe(),
+        )
+    }
+}
+
+/// Run `usagectl limits`.
+pub fn run(client: &mut Client, args: &LimitsArgs, out: &mut Output) -> Result<()> {
+    let q = read_org_quota(client, &args.org, args.month)?;
+    out.render(&LimitsReport::new(&q))
+}

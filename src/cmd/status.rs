@@ -1,0 +1,273 @@
+//! `usagectl status`: the seed's `/quota-status`, for one org or for every org, with an
+//! exit code a cron job can act on.
+use anyhow::Result;
+use clap::Args;
+use postgres::Client;
+use serde::Serialize;
+
+use crate::cmd::limits::{self, OrgQuota, state_color, tier_source, tier_title};
+use crate::db::queries;
+use crate::output::{Cell, Output, Render, Style};
+use crate::quota::{self, Metric, Month, Period, State};
+
+/// Examples and exit codes for `--help`.
+pub const AFTER_LONG_HELP: &str = concat!(
+    "\
+Status is over_limit when some metric is not within its limit, approaching_limit when
+some metric is at or above --warn-at percent of its limit (and none is over), else ok.
+--all checks every org with events in the month or a tier assignment, worst first; it
+reads every org's rows, so under the seed's RLS policy it needs a role that bypasses RLS
+(or owns the table).
+
+Examples:
+  usagectl status --org acme                 # exit 0 ok, 3 approaching, 4 over
+  usagectl status --org acme -o json
+  usagectl status --all --problems-only      # for a cron job's alert
+
+",
+    crate::exit_codes!()
+);
+
+/// Arguments of `usagectl status`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["org", "all"])))]
+pub struct StatusArgs {
+    /// Organisation id
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
+    /// Every org with events in the month or a tier assignment
+    #[arg(long)]
+    pub all: bool,
+
+    /// With --all: hide the orgs whose status is ok
+    #[arg(long, conflicts_with = "org")]
+    pub problems_only: bool,
+
+    /// Month to check, YYYY-MM in UTC (default: the current month)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
+    pub month: Option<Month>,
+
+    /// Percentage of a limit at which the status becomes approaching_limit
+    #[arg(long, value_name = "PCT", default_value_t = 80,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub warn_at: u8,
+}
+
+/// One org's status.
+#[derive(Debug, Serialize)]
+pub struct StatusRow {
+    /// Organisation.
+    pub org_id: String,
+    /// Tier used.
+    pub tier: String,
+    /// ok, approaching_limit or over_limit.
+    pub status: State,
+    /// Names the metrics that caused the status.
+    pub message: String,
+    /// "assigned", or "default" when the org has no assignment.
+    pub tier_source: &'static str,
+    /// The metric closest to (or furthest past) its limit.
+    pub worst_metric: Option<Metric>,
+    /// Its current use.
+    pub worst_current: Option<i64>,
+    /// Its limit.
+    pub worst_limit: Option<i64>,
+}
+
+impl StatusRow {
+    fn new(q: &OrgQuota, warn_at: u8) -> StatusRow {
+        let (status, message, worst) = quota::evaluate(&q.uses(), warn_at);
+        StatusRow {
+            org_id: q.org_id.clone(),
+            tier: q.effective.tier.clone(),
+            status,
+            message,
+            tier_source: tier_source(&q.effective),
+            worst_metric: worst.map(|w| w.metric),
+            worst_current: worst.map(|w| w.current),
+            worst_limit: worst.map(|w| w.limit),
+        }
+    }
+
+    fn worst_pct(&self) -> f64 {
+        match (self.worst_current, self.worst_limit) {
+            (Some(c), Some(l)) => quota::percent(c, l).unwrap_or(-1.0),
+            _ => -1.0,
+        }
+    }
+
+    fn worst_text(&self) -> String {
+        match (self.worst_metric, self.worst_current, self.worst_limit) {
+            (Some(m), Some(c), Some(l)) if l != quota::UNLIMITED => format!("{} {c}/{l}", m.name()),
+            (Some(m), Some(c), _) => format!("{} {c}/unlimited", m.name()),
+            _ => String::new(),
+        }
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::text(&self.org_id),
+            Cell::text(&self.tier),
+            Cell::text(self.tier_source),
+            Cell::text(self.status.name()),
+            self.worst_metric
+                .map_or(Cell::Empty, |m| Cell::text(m.name())),
+            self.worst_current.map_or(Cell::Empty, Cell::Num),
+            self.worst_limit.map_or(Cell::Empty, Cell::Num),
+            Cell::text(&self.message),
+        ]
+    }
+}
+
+const CSV_HEADER: [&str; 8] = [
+    "org_id",
+    "tier",
+    "tier_source",
+    "status",
+    "worst_metric",
+    "worst_current",
+    "worst_limit",
+    "message",
+];
+
+/// `status --org`: the seed's body plus the window.
+#[derive(Debug, Serialize)]
+pub struct OrgStatus {
+    /// The seed's fields and the worst metric.
+    #[serde(flatten)]
+    pub row: StatusRow,
+    /// The month counted.
+    #[serde(flatten)]
+    pub period: Period,
+    /// The threshold used.
+    pub warn_at: u8,
+}
+
+impl Render for OrgStatus {
+    fn csv_header(&self) -> Vec<&'static str> {
+        CSV_HEADER.to_vec()
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        vec![self.row.cells()]
+    }
+    fn human(&self, style: &Style) -> String {
+        let mut t = style.table(&["status", "worst metric", "message"]);
+        t.add_row(vec![
+            style.cell(self.row.status.name(), state_color(self.row.status)),
+            style.cell(self.row.worst_text(), None),
+            style.cell(&self.row.message, None),
+        ]);
+        format!(
+            "{}\nperiod {}, warning at {}%\n{t}\n",
+            style.bold(&tier_title(
+                &self.row.org_id,
+                &self.row.tier,
+                self.row.tier_source
+            )),
+            self.period.describe(),
+            self.warn_at
+        )
+    }
+}
+
+/// `status --all`.
+#[derive(Debug, Serialize)]
+pub struct AllStatus {
+    /// The month counted.
+    #[serde(flatten)]
+    pub period: Period,
+    /// The threshold used.
+    pub warn_at: u8,
+    /// One row per org, worst first.
+    pub orgs: Vec<StatusRow>,
+}
+
+impl Render for AllStatus {
+    fn csv_header(&self) -> Vec<&'static str> {
+        CSV_HEADER.to_vec()
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.orgs.iter().map(StatusRow::cells).collect()
+    }
+    fn human(&self, style: &Style) -> String {
+        let head = format!(
+            "quota status for {}, warning at {}%",
+            self.period.describe(),
+            self.warn_at
+        );
+        if self.orgs.is_empty() {
+            return format!("{}\nno orgs to show\n", style.bold(&head));
+        }
+        let mut t = style.table(&["org", "tier", "status", "worst metric"]);
+        for r in &self.orgs {
+            let tier = if r.tier_source == "default" {
+                format!("{} (default)", r.tier)
+            } else {
+                r.tier.clone()
+            };
+            t.add_row(vec![
+                style.cell(&r.org_id, None),
+                style.cell(tier, None),
+                style.cell(r.status.name(), state_color(r.status)),
+                style.cell(r.worst_text(), None),
+            ]);
+        }
+        format!("{}\n{t}\n", style.bold(&head))
+    }
+}
+
+/// Run `usagectl status`; returns the exit code for the worst state shown.
+pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u8> {
+    if let Some(org) = &args.org {
+        let q = limits::read_org_quota(client, org, args.month)?;
+        let report = OrgStatus {
+            row: StatusRow::new(&q, args.warn_at),
+            period: Period::new(&q.month, q.now),
+            warn_at: args.warn_at,
+        };
+        out.render(&report)?;
+        return Ok(report.row.status.exit_code());
+    }
+    let mut tx = queries::read_snapshot(client)?;
+    let now = queries::server_now(&mut tx)?;
+    let month = args.month.unwrap_or_else(|| Month::containing(now));
+    let config = queries::load_limit_config(&mut tx, None)?;
+    let mut usage = queries::usage_by_org(&mut tx, None, &month)?;
+    let mut orgs: std::collections::BTreeSet<String> = queries::orgs_with_events(&mut tx, &month)?
+        .into_iter()
+        .collect();
+    tx.commit()?;
+    orgs.extend(config.assignments.keys().cloned());
+    let mut rows: Vec<StatusRow> = orgs
+        .into_iter()
+        .map(|org| {
+            let q = OrgQuota {
+                effective: config.effective(&org),
+                usage: usage.remove(&org).unwrap_or_default(),
+                org_id: org,
+                month,
+                now,
+            };
+            StatusRow::new(&q, args.warn_at)
+        })
+        .filter(|r| !args.problems_only || r.status != State::Ok)
+        .collect();
+    rows.sort_by(|a, b| {
+        b.status
+            .cmp(&a.status)
+            .then(
+                b.worst_pct()
+                    .partial_cmp(&a.worst_pct())
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
+            .then(a.org_id.cmp(&b.org_id))
+    });
+    let code = rows.iter().map(|r| r.status.exit_code()).max().unwrap_or(0);
+    out.render(&AllStatus {
+        period: Period::new(&month, now),
+        warn_at: args.warn_at,
+        orgs: rows,
+    })?;
+    Ok(code)
+}

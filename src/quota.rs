@@ -1,0 +1,702 @@
+//! Tiers, metrics and limit evaluation as pure functions (no database here).
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::error::usage;
+
+/// Tier every org without an assignment falls back to.
+pub const DEFAULT_TIER: &str = "trial";
+
+/// A limit value meaning "unlimited".
+pub const UNLIMITED: i64 = -1;
+
+/// What is limited, as the seed's `USAGE_LIMITS` names it (without `_per_month`).
+#[derive(ValueEnum, Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Metric {
+    /// csv_upload events per month
+    CsvUploads,
+    /// csv_row_processed quantity per month
+    CsvRows,
+    /// analysis_run events per month
+    Analyses,
+    /// chat_message events per month
+    ChatMessages,
+    /// ai_tokens_input + ai_tokens_output per month
+    AiTokens,
+    /// mapping_profile_created, all time up to the end of the month
+    MappingProfiles,
+}
+
+impl Metric {
+    /// Every metric, in the seed's order.
+    pub const ALL: [Metric; 6] = [
+        Metric::CsvUploads,
+        Metric::CsvRows,
+        Metric::Analyses,
+        Metric::ChatMessages,
+        Metric::AiTokens,
+        Metric::MappingProfiles,
+    ];
+
+    /// Its name in JSON, the database and the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::CsvUploads => "csv_uploads",
+            Metric::CsvRows => "csv_rows",
+            Metric::Analyses => "analyses",
+            Metric::ChatMessages => "chat_messages",
+            Metric::AiTokens => "ai_tokens",
+            Metric::MappingProfiles => "mapping_profiles",
+        }
+    }
+
+    /// Parse a stored or typed name.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The unit the seed's limits body shows.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::CsvUploads => "uploads",
+            Metric::CsvRows => "rows",
+            Metric::Analyses => "analyses",
+            Metric::ChatMessages => "messages",
+            Metric::AiTokens => "tokens",
+            Metric::MappingProfiles => "profiles",
+        }
+    }
+
+    /// The event types whose quantities it sums.
+    pub fn event_types(self) -> &'static [&'static str] {
+        match self {
+            Metric::CsvUploads => &["csv_upload"],
+            Metric::CsvRows => &["csv_row_processed"],
+            Metric::Analyses => &["analysis_run"],
+            Metric::ChatMessages => &["chat_message"],
+            Metric::AiTokens => &["ai_tokens_input", "ai_tokens_output"],
+            Metric::MappingProfiles => &["mapping_profile_created"],
+        }
+    }
+
+    /// Whether it counts one calendar month (false: all time up to the month's end).
+    pub fn monthly(self) -> bool {
+        self != Metric::MappingProfiles
+    }
+
+    /// The words the seed's refusal message uses ("Chat message limit exceeded").
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::CsvUploads => "CSV upload",
+            Metric::CsvRows => "CSV row",
+            Metric::Analyses => "Analysis",
+            Metric::ChatMessages => "Chat message",
+            Metric::AiTokens => "AI token",
+            Metric::MappingProfiles => "Mapping profile",
+        }
+    }
+
+    /// The metrics an event of this type counts toward.
+    pub fn for_event(event_type: &str) -> Vec<Metric> {
+        Metric::ALL
+            .into_iter()
+            .filter(|m| m.event_types().contains(&event_type))
+            .collect()
+    }
+}
+
+/// Names of every metric, for messages.
+pub fn metric_names() -> String {
+    Metric::ALL.map(Metric::name).join(", ")
+}
+
+/// A calendar month in UTC: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    /// First instant of the month.
+    pub start: DateTime<Utc>,
+    /// First instant of the next month.
+    pub end: DateTime<Utc>,
+}
+
+impl Month {
+    /// The month `YYYY-MM`.
+    pub fn parse(s: &str) -> Result<Month, String> {
+        let bad = || format!("'{s}' is not a month like 2025-11 (YYYY-MM)");
+        let (y, m) = s.split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 {
+            return Err(bad());
+        }
+        let y: i32 = y.parse().map_err(|_| bad())?;
+        let m: u32 = m.parse().map_err(|_| bad())?;
+        Month::of(y, m).ok_or_else(bad)
+    }
+
+    /// Year and month number.
+    pub fn of(year: i32, month: u32) -> Option<Month> {
+        let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)?
+        };
+        Some(Month {
+            start: Utc.from_utc_datetime(&first.and_hms_opt(0, 0, 0)?),
+            end: Utc.from_utc_datetime(&next.and_hms_opt(0, 0, 0)?),
+        })
+    }
+
+    /// The month that contains `t`.
+    pub fn containing(t: DateTime<Utc>) -> Month {
+        Month::of(t.year(), t.month()).expect("a valid instant has a valid month")
+    }
+
+    /// `YYYY-MM`.
+    pub fn label(&self) -> String {
+        self.start.format("%Y-%m").to_string()
+    }
+
+    /// The seed's `period`: "current_month" for the month `now` is in, else `YYYY-MM`.
+    pub fn period_label(&self, now: DateTime<Utc>) -> String {
+        if Month::containing(now) == *self {
+            "current_month".to_string()
+        } else {
+            self.label()
+        }
+    }
+}
+
+/// The window a quota figure counts, as the JSON bodies show it.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// The seed's `period`: "current_month", or `YYYY-MM` for another month.
+    pub period: String,
+    /// First instant counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_start: DateTime<Utc>,
+    /// First instant not counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_end: DateTime<Utc>,
+}
+
+impl Period {
+    /// The period of `month`, seen at `now`.
+    pub fn new(month: &Month, now: DateTime<Utc>) -> Period {
+        Period {
+            period: month.period_label(now),
+            period_start: month.start,
+            period_end: month.end,
+        }
+    }
+
+    /// `[start, end) UTC`, for tables.
+    pub fn describe(&self) -> String {
+        format!(
+            "[{}, {}) UTC",
+            crate::time::fmt_utc(&self.period_start),
+            crate::time::fmt_utc(&self.period_end)
+        )
+    }
+}
+
+/// Sums of quantity per event type over a month, and all-time mapping profiles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// event type -> sum(quantity) within the month.
+    pub month: BTreeMap<String, i64>,
+    /// sum(quantity) of mapping_profile_created before the month's end.
+    pub mapping_profiles_all_time: i64,
+}
+
+impl Usage {
+    /// Current value of a metric.
+    pub fn current(&self, metric: Metric) -> i64 {
+        if metric.monthly() {
+            metric
+                .event_types()
+                .iter()
+                .map(|t| self.month.get(*t).copied().unwrap_or(0))
+                .sum()
+        } else {
+            self.mapping_profiles_all_time
+        }
+    }
+}
+
+/// Where an effective limit comes from.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitSource {
+    /// The org's assigned tier.
+    Tier,
+    /// The default tier, because the org has no assignment.
+    DefaultTier,
+    /// A per-org override.
+    Override,
+}
+
+impl LimitSource {
+    /// For tables.
+    pub fn describe(self, tier: &str) -> String {
+        match self {
+            LimitSource::Tier => format!("tier {tier}"),
+            LimitSource::DefaultTier => format!("default tier {tier} (no assignment)"),
+            LimitSource::Override => "override".to_string(),
+        }
+    }
+}
+
+/// Tier definitions, assignments and overrides as stored.
+#[derive(Debug, Clone, Default)]
+pub struct LimitConfig {
+    /// tier -> metric -> limit.
+    pub tiers: BTreeMap<String, BTreeMap<Metric, i64>>,
+    /// org -> tier.
+    pub assignments: BTreeMap<String, String>,
+    /// org -> metric -> limit.
+    pub overrides: BTreeMap<String, BTreeMap<Metric, i64>>,
+}
+
+/// An org's effective limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effective {
+    /// The tier used.
+    pub tier: String,
+    /// False when the org has no assignment and falls back to [`DEFAULT_TIER`].
+    pub assigned: bool,
+    /// metric -> (limit, source).
+    pub limits: BTreeMap<Metric, (i64, LimitSource)>,
+}
+
+impl LimitConfig {
+    /// The limits that apply to `org`.
+    pub fn effective(&self, org: &str) -> Effective {
+        let (tier, assigned) = match self.assignments.get(org) {
+            Some(t) => (t.clone(), true),
+            None => (DEFAULT_TIER.to_string(), false),
+        };
+        let tier_source = if assigned {
+            LimitSource::Tier
+        } else {
+            LimitSource::DefaultTier
+        };
+        let tier_limits = self.tiers.get(&tier);
+        let overrides = self.overrides.get(org);
+        let limits = Metric::ALL
+            .into_iter()
+            .map(|m| {
+                let lim = match overrides.and_then(|o| o.get(&m)) {
+                    Some(v) => (*v, LimitSource::Override),
+                    // a tier missing a metric (hand-edited tables) is treated as unlimited
+                    None => (
+                        tier_limits
+                            .and_then(|t| t.get(&m))
+                            .copied()
+                            .unwrap_or(UNLIMITED),
+                        tier_source,
+                    ),
+                };
+                (m, lim)
+            })
+            .collect();
+        Effective {
+            tier,
+            assigned,
+            limits,
+        }
+    }
+}
+
+/// The seed's rule: within the limit when it is unlimited or `current < limit`.
+pub fn within_limit(current: i64, limit: i64) -> bool {
+    limit == UNLIMITED || current < limit
+}
+
+/// Percentage of the limit used, when there is a finite limit.
+pub fn percent(current: i64, limit: i64) -> Option<f64> {
+    match limit {
+        UNLIMITED => None,
+        0 => Some(if current > 0 { f64::INFINITY } else { 100.0 }),
+        l => Some(current as f64 * 100.0 / l as f64),
+    }
+}
+
+/// Quota status, as the seed's `/quota-status` names it.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Every metric below the warning threshold.
+    Ok,
+    /// Some metric at or above the threshold, none over.
+    ApproachingLimit,
+    /// Some metric not within its limit.
+    OverLimit,
+}
+
+impl State {
+    /// The name used in JSON and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::ApproachingLimit => "approaching_limit",
+            State::OverLimit => "over_limit",
+        }
+    }
+
+    /// The documented exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            State::Ok => 0,
+            State::ApproachingLimit => 3,
+            State::OverLimit => 4,
+        }
+    }
+}
+
+/// One metric's figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricUse {
+    /// Which metric.
+    pub metric: Metric,
+    /// Used so far.
+    pub current: i64,
+    /// Limit (-1 unlimited).
+    pub limit: i64,
+}
+
+impl MetricUse {
+    /// This metric's own state.
+    pub fn state(&self, warn_at: u8) -> State {
+        if !within_limit(self.current, self.limit) {
+            State::OverLimit
+        } else if percent(self.current, self.limit).is_some_and(|p| p >= f64::from(warn_at)) {
+            State::ApproachingLimit
+        } else {
+            State::Ok
+        }
+    }
+
+    /// Sort key for "worst": state first, then share of the limit used.
+    fn severity(&self, warn_at: u8) -> (State, f64) {
+        (
+            self.state(warn_at),
+            percent(self.current, self.limit).unwrap_or(-1.0),
+        )
+    }
+}
+
+/// The overall status of a set of metrics, a message naming the metrics that caused it,
+/// and the worst metric.
+pub fn evaluate(uses: &[MetricUse], warn_at: u8) -> (State, String, Option<MetricUse>) {
+    let state = uses
+        .iter()
+        .map(|u| u.state(warn_at))
+        .max()
+        .unwrap_or(State::Ok);
+    let worst = uses
+        .iter()
+        .copied()
+        .filter(|u| u.limit != UNLIMITED)
+        .max_by(|a, b| {
+            a.severity(warn_at)
+                .partial_cmp(&b.severity(warn_at))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let named = |s: State| {
+        uses.iter()
+            .filter(|u| u.state(warn_at) == s)
+            .map(|u| format!("{} {}/{}", u.metric.name(), u.current, u.limit))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let message = match state {
+        State::Ok => "Usage is within limits".to_string(),
+        State::ApproachingLimit => format!(
+            "Approaching limit ({warn_at}% or more used): {}",
+            named(State::ApproachingLimit)
+        ),
+        State::OverLimit => format!("Over limit: {}", named(State::OverLimit)),
+    };
+    (state, message, worst)
+}
+
+/// Why an event may not be recorded under `--enforce`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exceeded {
+    /// The metric it would push past its limit.
+    pub metric: Metric,
+    /// Used so far.
+    pub current: i64,
+    /// The limit.
+    pub limit: i64,
+}
+
+impl Exceeded {
+    /// The seed's message: `Chat message limit exceeded (50/50 this month). Please upgrade your plan.`
+    pub fn message(&self) -> String {
+        let when = if self.metric.monthly() {
+            "this month"
+        } else {
+            "in total"
+        };
+        format!(
+            "{} limit exceeded ({}/{} {when}). Please upgrade your plan.",
+            self.metric.label(),
+            self.current,
+            self.limit
+        )
+    }
+}
+
+/// Check that recording `quantity` of `event_type` keeps every metric it counts toward
+/// within its limit: `current + quantity <= limit`, or unlimited.
+pub fn check_event(
+    eff: &Effective,
+    usage: &Usage,
+    event_type: &str,
+    quantity: i64,
+) -> Result<(), Exceeded> {
+    for metric in Metric::for_event(event_type) {
+        let (limit, _) = eff.limits[&metric];
+        let current = usage.current(metric);
+        if limit != UNLIMITED && current + quantity > limit {
+            return Err(Exceeded {
+                metric,
+                current,
+                limit,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// At this month's rate so far, the instant the limit is reached; `None` when unlimited,
+/// already reached, nothing used yet, or not before the month ends.
+pub fn projected_exhaustion(
+    current: i64,
+    limit: i64,
+    month: &Month,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if limit == UNLIMITED
+        || current <= 0
+        || current >= limit
+        || now <= month.start
+        || now >= month.end
+    {
+        return None;
+    }
+    let elapsed = (now - month.start).num_seconds() as f64;
+    let rate = current as f64 / elapsed;
+    let secs = (limit - current) as f64 / rate;
+    let at = now + chrono::Duration::seconds(secs.ceil() as i64);
+    (at < month.end).then_some(at)
+}
+
+/// Check a tier name typed by a user.
+pub fn validate_tier_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !ok {
+        return Err(usage(format!(
+            "invalid tier name {name:?}: use 1 to 64 letters, digits, '_', '-' or '.'"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn months_are_half_open_utc() {
+        let m = Month::parse("2025-12").unwrap();
+        assert_eq!(m.start, t("2025-12-01T00:00:00Z"));
+        assert_eq!(m.end, t("2026-01-01T00:00:00Z"));
+        assert_eq!(
+            Month::parse("2024-02").unwrap().end,
+            t("2024-03-01T00:00:00Z")
+        );
+        assert_eq!(
+            Month::containing(t("2025-11-30T23:59:59.999999Z")).label(),
+            "2025-11"
+        );
+        assert_eq!(
+            Month::containing(t("2025-12-01T00:00:00Z")).label(),
+            "2025-12"
+        );
+        for bad in [
+            "2025-13", "2025-1", "25-11", "2025/11", "november", "2025-00",
+        ] {
+            assert!(Month::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn metrics_sum_their_event_types() {
+        let mut u = Usage::default();
+        u.month.insert("ai_tokens_input".into(), 12500);
+        u.month.insert("ai_tokens_output".into(), 10950);
+        u.month.insert("chat_message".into(), 45);
+        u.mapping_profiles_all_time = 2;
+        assert_eq!(u.current(Metric::AiTokens), 23450);
+        assert_eq!(u.current(Metric::ChatMessages), 45);
+        assert_eq!(u.current(Metric::CsvUploads), 0);
+        assert_eq!(u.current(Metric::MappingProfiles), 2);
+        assert_eq!(
+            Metric::for_event("ai_tokens_output"),
+            vec![Metric::AiTokens]
+        );
+        assert!(Metric::for_event("export_pdf").is_empty());
+    }
+
+    fn config() -> LimitConfig {
+        let mut c = LimitConfig::default();
+        for (tier, limits) in [
+            ("trial", [5, 1000, 10, 50, 100_000, 3]),
+            ("pilot", [50, 50_000, 100, 500, 1_000_000, 20]),
+        ] {
+            c.tiers
+                .insert(tier.into(), Metric::ALL.into_iter().zip(limits).collect());
+        }
+        c.assignments.insert("acme".into(), "pilot".into());
+        c.overrides
+            .insert("acme".into(), [(Metric::ChatMessages, 5000)].into());
+        c
+    }
+
+    #[test]
+    fn effective_limits_and_their_sources() {
+        let c = config();
+        let acme = c.effective("acme");
+        assert_eq!((acme.tier.as_str(), acme.assigned), ("pilot", true));
+        assert_eq!(
+            acme.limits[&Metric::ChatMessages],
+            (5000, LimitSource::Override)
+        );
+        assert_eq!(acme.limits[&Metric::CsvUploads], (50, LimitSource::Tier));
+        let other = c.effective("new-org");
+        assert_eq!((other.tier.as_str(), other.assigned), ("trial", false));
+        assert_eq!(
+            other.limits[&Metric::ChatMessages],
+            (50, LimitSource::DefaultTier)
+        );
+    }
+
+    #[test]
+    fn within_limit_is_strict_and_unlimited_is_always_within() {
+        assert!(within_limit(49, 50));
+        assert!(!within_limit(50, 50));
+        assert!(within_limit(1_000_000_000, UNLIMITED));
+        assert!(!within_limit(0, 0));
+    }
+
+    #[test]
+    fn status_rules() {
+        let u = |metric, current, limit| MetricUse {
+            metric,
+            current,
+            limit,
+        };
+        let (s, m, _) = evaluate(
+            &[u(Metric::ChatMessages, 10, 50), u(Metric::AiTokens, 5, -1)],
+            80,
+        );
+        assert_eq!((s, m.as_str()), (State::Ok, "Usage is within limits"));
+        let (s, m, w) = evaluate(
+            &[u(Metric::ChatMessages, 40, 50), u(Metric::CsvUploads, 1, 5)],
+            80,
+        );
+        assert_eq!(s, State::ApproachingLimit);
+        assert_eq!(
+            m,
+            "Approaching limit (80% or more used): chat_messages 40/50"
+        );
+        assert_eq!(w.unwrap().metric, Metric::ChatMessages);
+        let (s, m, w) = evaluate(
+            &[u(Metric::ChatMessages, 49, 50), u(Metric::CsvUploads, 5, 5)],
+            80,
+        );
+        assert_eq!(s, State::OverLimit);
+        assert_eq!(m, "Over limit: csv_uploads 5/5");
+        assert_eq!(w.unwrap().metric, Metric::CsvUploads);
+        assert_eq!(State::OverLimit.exit_code(), 4);
+        assert_eq!(State::ApproachingLimit.exit_code(), 3);
+        // a custom threshold
+        assert_eq!(
+            evaluate(&[u(Metric::ChatMessages, 40, 50)], 90).0,
+            State::Ok
+        );
+        // nothing is "worst" when nothing is limited
+        assert_eq!(evaluate(&[u(Metric::ChatMessages, 40, -1)], 80).2, None);
+    }
+
+    #[test]
+    fn enforcement_allows_up_to_the_limit_exactly() {
+        let c = config();
+        let eff = c.effective("new-org"); // trial: 50 chat messages
+        let mut usage = Usage::default();
+        usage.month.insert("chat_message".into(), 49);
+        assert!(check_event(&eff, &usage, "chat_message", 1).is_ok());
+        let e = check_event(&eff, &usage, "chat_message", 2).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "Chat message limit exceeded (49/50 this month). Please upgrade your plan."
+        );
+        usage.month.insert("chat_message".into(), 50);
+        let e = check_event(&eff, &usage, "chat_message", 1).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "Chat message limit exceeded (50/50 this month). Please upgrade your plan."
+        );
+        assert!(check_event(&eff, &usage, "export_pdf", 1000).is_ok());
+        usage.mapping_profiles_all_time = 3;
+        assert_eq!(
+            check_event(&eff, &usage, "mapping_profile_created", 1)
+                .unwrap_err()
+                .message(),
+            "Mapping profile limit exceeded (3/3 in total). Please upgrade your plan."
+        );
+    }
+
+    #[test]
+    fn projection_at_this_months_rate() {
+        let m = Month::parse("2025-11").unwrap();
+        let now = t("2025-11-11T00:00:00Z"); // 10 days in
+        // 20 used of 50 in 10 days: 2/day, 30 left -> 15 more days
+        assert_eq!(
+            projected_exhaustion(20, 50, &m, now),
+            Some(t("2025-11-26T00:00:00Z"))
+        );
+        assert_eq!(
+            projected_exhaustion(5, 50, &m, now),
+            None,
+            "runs out after the month ends"
+        );
+        assert_eq!(projected_exhaustion(0, 50, &m, now), None);
+        assert_eq!(projected_exhaustion(50, 50, &m, now), None);
+        assert_eq!(projected_exhaustion(20, UNLIMITED, &m, now), None);
+    }
+
+    #[test]
+    fn tier_names() {
+        assert!(validate_tier_name("enterprise-2026").is_ok());
+        assert!(validate_tier_name("").is_err());
+        assert!(validate_tier_name("a b").is_err());
+        assert!(validate_tier_name("x'; drop").is_err());
+    }
+}

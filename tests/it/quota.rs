@@ -1,0 +1,565 @@
+use std::collections::BTreeMap;
+
+use crate::support::*;
+
+fn insert(db: &TestDb, org: &str, event_type: &str, quantity: i32, at: &str) {
+    db.client()
+        .execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES ($1, $2, $3, $4::text::timestamptz)",
+            &[&org, &event_type, &quantity, &at],
+        )
+        .unwrap();
+}
+
+#[test]
+fn tier_commands_manage_tiers_assignments_and_overrides() {
+    let db = TestDb::migrated();
+    let list = db.run(&["tier", "list", "-o", "json"]);
+    list.assert_ok();
+    let v = list.json();
+    let tiers: BTreeMap<String, serde_json::Value> = v["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_string(), t["limits"].clone()))
+        .collect();
+    assert_eq!(
+        tiers["trial"],
+        serde_json::json!({"csv_uploads": 5, "csv_rows": 1000, "analyses": 10, "chat_messages": 50, "ai_tokens": 100000, "mapping_profiles": 3})
+    );
+    assert_eq!(
+        tiers["pilot"],
+        serde_json::json!({"csv_uploads": 50, "csv_rows": 50000, "analyses": 100, "chat_messages": 500, "ai_tokens": 1000000, "mapping_profiles": 20})
+    );
+    assert!(
+        tiers["subscription"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == -1)
+    );
+
+    db.run(&["tier", "create", "enterprise", "--from", "pilot"])
+        .assert_ok();
+    let out = db.run(&[
+        "tier",
+        "set-limit",
+        "enterprise",
+        "ai_tokens",
+        "5000000",
+        "-o",
+        "json",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.json()["tiers"][0]["limits"]["ai_tokens"], 5000000);
+    assert_eq!(out.json()["tiers"][0]["limits"]["chat_messages"], 500);
+    db.run(&["tier", "create", "enterprise"]).assert_fails(1);
+
+    // an org without an assignment falls back to trial, and says so
+    let show = db.run(&["tier", "show", "acme", "-o", "json"]).json();
+    assert_eq!(show["tier"], "trial");
+    assert_eq!(show["tier_source"], "default");
+    assert_eq!(
+        show["limits"]["chat_messages"],
+        serde_json::json!({"limit": 50, "source": "default_tier"})
+    );
+    let table = db.run(&["tier", "show", "acme"]);
+    assert!(
+        table.stdout.contains("default tier: no tier assigned"),
+        "{}",
+        table.stdout
+    );
+
+    db.run(&["tier", "assign", "acme", "enterprise"])
+        .assert_ok();
+    let ov = db.run(&[
+        "tier",
+        "override",
+        "acme",
+        "chat_messages",
+        "-1",
+        "-o",
+        "json",
+    ]);
+    ov.assert_ok();
+    let v = ov.json();
+    assert_eq!(v["tier"], "enterprise");
+    assert_eq!(v["tier_source"], "assigned");
+    assert_eq!(
+        v["limits"]["chat_messages"],
+        serde_json::json!({"limit": -1, "source": "override"})
+    );
+    assert_eq!(
+        v["limits"]["ai_tokens"],
+        serde_json::json!({"limit": 5000000, "source": "tier"})
+    );
+    let cleared = db
+        .run(&[
+            "tier",
+            "override",
+            "acme",
+            "chat_messages",
+            "--clear",
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(
+        cleared["limits"]["chat_messages"],
+        serde_json::json!({"limit": 500, "source": "tier"})
+    );
+
+    // unknown names are refused with the valid ones, and nothing changes
+    let out = db.run(&["tier", "assign", "acme", "gold"]);
+    out.assert_fails(2);
+    assert!(
+        out.stderr
+            .contains("unknown tier 'gold' (valid: enterprise, pilot, subscription, trial)"),
+        "{}",
+        out.stderr
+    );
+    let out = db.run(&["tier", "set-limit", "pilot", "chat_msgs", "5"]);
+    out.assert_fails(2);
+    assert!(out.stderr.contains("chat_messages"), "{}", out.stderr);
+    let out = db.run(&["tier", "override", "acme", "ai_tokens", "-2"]);
+    out.assert_fails(2);
+    db.run(&["tier", "override", "acme", "ai_tokens"])
+        .assert_fails(2);
+    db.run(&["tier", "override", "acme", "ai_tokens", "5", "--clear"])
+        .assert_fails(2);
+    db.run(&["tier", "create", "bad name"]).assert_fails(2);
+    db.run(&["tier", "create", "x", "--from", "gold"])
+        .assert_fails(2);
+    let tier: String = db.scalar("SELECT tier FROM usagectl_org_tiers WHERE org_id = 'acme'");
+    assert_eq!(tier, "enterprise");
+}
+
+/// Events on the first and last microsecond of November and just outside it.
+#[test]
+fn limits_and_status_agree_with_psql_at_the_month_edges() {
+    let db = TestDb::migrated();
+    let org = "edge-org";
+    for (ty, q, at) in [
+        ("chat_message", 1, "2025-11-01T00:00:00Z"),
+        ("chat_message", 2, "2025-11-30T23:59:59.999999Z"),
+        ("chat_message", 100, "2025-10-31T23:59:59.999999Z"),
+        ("chat_message", 100, "2025-12-01T00:00:00Z"),
+        ("ai_tokens_input", 12500, "2025-11-01T00:00:00Z"),
+        ("ai_tokens_output", 10950, "2025-11-30T23:59:59.999999Z"),
+        ("ai_tokens_output", 99999, "2025-12-01T00:00:00Z"),
+        ("csv_upload", 1, "2025-11-15T12:00:00Z"),
+        ("csv_row_processed", 700, "2025-11-15T12:00:00Z"),
+        ("analysis_run", 9, "2025-11-20T00:00:00Z"),
+        ("mapping_profile_created", 1, "2024-01-01T00:00:00Z"),
+        ("mapping_profile_created", 1, "2025-11-30T23:59:59.999999Z"),
+        ("mapping_profile_created", 1, "2025-12-01T00:00:00Z"),
+        ("export_pdf", 1, "2025-11-10T00:00:00Z"),
+    ] {
+        insert(&db, org, ty, q, at);
+    }
+    insert(
+        &db,
+        "someone-else",
+        "chat_message",
+        1000,
+        "2025-11-10T00:00:00Z",
+    );
+
+    let out = db.run(&["limits", "--org", org, "--month", "2025-11", "-o", "json"]);
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(v["org_id"], org);
+    assert_eq!(v["tier"], "trial");
+    assert_eq!(v["tier_source"], "default");
+    assert_eq!(v["period"], "2025-11");
+    assert_eq!(v["period_start"], "2025-11-01T00:00:00Z");
+    assert_eq!(v["period_end"], "2025-12-01T00:00:00Z");
+
+    let psql_sum = |types: &str, lower: bool| -> i64 {
+        let lower = if lower {
+            "AND created_at >= '2025-11-01T00:00:00Z'"
+        } else {
+            ""
+        };
+        psql(
+            &db.url,
+            &format!(
+                "SELECT coalesce(sum(quantity), 0) FROM usage_events
+                 WHERE org_id = '{org}' AND event_type IN ({types}) {lower} AND created_at < '2025-12-01T00:00:00Z'"
+            ),
+        )
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    let expect = [
+        ("csv_uploads", psql_sum("'csv_upload'", true), 5, "uploads"),
+        (
+            "csv_rows",
+            psql_sum("'csv_row_processed'", true),
+            1000,
+            "rows",
+        ),
+        ("analyses", psql_sum("'analysis_run'", true), 10, "analyses"),
+        (
+            "chat_messages",
+            psql_sum("'chat_message'", true),
+            50,
+            "messages",
+        ),
+        (
+            "ai_tokens",
+            psql_sum("'ai_tokens_input', 'ai_tokens_output'", true),
+            100000,
+            "tokens",
+        ),
+        (
+            "mapping_profiles",
+            psql_sum("'mapping_profile_created'", false),
+            3,
+            "profiles",
+        ),
+    ];
+    assert_eq!(expect.map(|e| e.1), [1, 700, 9, 3, 23450, 2]);
+    for (metric, current, limit, unit) in expect {
+        let m = &v["limits"][metric];
+        assert_eq!(m["current"], current, "{metric}");
+        assert_eq!(m["limit"], limit, "{metric}");
+        assert_eq!(m["unit"], unit, "{metric}");
+        assert_eq!(m["within_limit"], current < limit, "{metric}");
+    }
+    assert_eq!(
+        v["limits"]["ai_tokens"]["breakdown"],
+        serde_json::json!({"input_tokens": 12500, "output_tokens": 10950})
+    );
+
+    // analyses 9/10 is 90%: approaching at 80%, ok at 95%
+    let st = db.run(&["status", "--org", org, "--month", "2025-11", "-o", "json"]);
+    assert_eq!(st.code, 3, "{}", st.stderr);
+    let s = st.json();
+    assert_eq!(s["status"], "approaching_limit");
+    assert_eq!(s["tier"], "trial");
+    assert_eq!(
+        s["message"],
+        "Approaching limit (80% or more used): analyses 9/10"
+    );
+    assert_eq!(s["worst_metric"], "analyses");
+    let st = db.run(&[
+        "status",
+        "--org",
+        org,
+        "--month",
+        "2025-11",
+        "--warn-at",
+        "95",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(st.code, 0);
+    assert_eq!(st.json()["status"], "ok");
+    assert_eq!(st.json()["message"], "Usage is within limits");
+
+    // one more upload makes csv_uploads... still 2/5; 4 more reach 5/5 = over
+    for _ in 0..4 {
+        insert(&db, org, "csv_upload", 1, "2025-11-30T10:00:00Z");
+    }
+    let st = db.run(&["status", "--org", org, "--month", "2025-11"]);
+    assert_eq!(st.code, 4);
+    assert!(st.stdout.contains("over_limit"));
+    assert!(st.stdout.contains("csv_uploads 5/5"), "{}", st.stdout);
+
+    // the table view: bars, percentages, the window
+    let table = db.run(&["limits", "--org", org, "--month", "2025-11"]);
+    table.assert_ok();
+    assert!(
+        table
+            .stdout
+            .contains("[2025-11-01T00:00:00Z, 2025-12-01T00:00:00Z)"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("23450 (in 12500 / out 10950)"),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("90%"), "{}", table.stdout);
+    assert!(table.stdout.contains("default tier: no tier assigned"));
+
+    for bad in ["2025-13", "2025-1", "nov"] {
+        let out = db.run(&["limits", "--org", org, "--month", bad]);
+        out.assert_fails(2);
+    }
+}
+
+#[test]
+fn status_all_lists_every_org_worst_first() {
+    let db = TestDb::migrated();
+    let now = chrono::Utc::now().to_rfc3339();
+    insert(&db, "over-org", "chat_message", 60, &now); // 60/50 trial
+    insert(&db, "near-org", "chat_message", 45, &now); // 90%
+    insert(&db, "nearer-org", "csv_upload", 5, &now); // 100% of 5 = over (not < limit)
+    insert(&db, "fine-org", "chat_message", 1, &now);
+    db.run(&["tier", "assign", "quiet-org", "pilot"])
+        .assert_ok(); // no events, but assigned
+    db.run(&["tier", "assign", "near-org", "trial"]).assert_ok();
+
+    let out = db.run(&["status", "--all", "-o", "json"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let v = out.json();
+    let rows: Vec<(String, String)> = v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["org_id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "over-org",
+            "nearer-org",
+            "near-org",
+            "fine-org",
+            "quiet-org"
+        ]
+    );
+    assert_eq!(rows[0].1, "over_limit");
+    assert_eq!(rows[1].1, "over_limit");
+    assert_eq!(rows[2].1, "approaching_limit");
+    assert_eq!(rows[3].1, "ok");
+    assert_eq!(v["orgs"][4]["tier"], "pilot");
+    assert_eq!(v["orgs"][4]["tier_source"], "assigned");
+    assert_eq!(v["orgs"][0]["tier_source"], "default");
+
+    let problems = db.run(&["status", "--all", "--problems-only", "-o", "csv"]);
+    assert_eq!(problems.code, 4);
+    let lines: Vec<&str> = problems.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "org_id,tier,tier_source,status,worst_metric,worst_current,worst_limit,message"
+    );
+    assert_eq!(lines.len(), 4, "{}", problems.stdout);
+
+    // only approaching left -> 3; only ok -> 0
+    db.run(&["tier", "assign", "over-org", "subscription"])
+        .assert_ok();
+    db.run(&["tier", "override", "nearer-org", "csv_uploads", "100"])
+        .assert_ok();
+    assert_eq!(db.run(&["status", "--all"]).code, 3);
+    db.run(&["tier", "assign", "near-org", "pilot"]).assert_ok();
+    let ok = db.run(&["status", "--all", "--problems-only"]);
+    assert_eq!(ok.code, 0);
+    assert!(ok.stdout.contains("no orgs to show"), "{}", ok.stdout);
+
+    db.run(&["status", "--all", "--org", "x"]).assert_fails(2);
+    db.run(&["status"]).assert_fails(2);
+    db.run(&["status", "--org", "x", "--problems-only"])
+        .assert_fails(2);
+    db.run(&["status", "--org", "x", "--warn-at", "0"])
+        .assert_fails(2);
+}
+
+#[test]
+fn enforce_records_up_to_the_limit_and_refuses_past_it() {
+    let db = TestDb::migrated();
+    // trial: 50 chat messages; the web app wrote 48 straight into the table
+    let now = chrono::Utc::now().to_rfc3339();
+    insert(&db, "acme", "chat_message", 48, &now);
+    let rec = |q: &str| {
+        db.run(&[
+            "record",
+            "--org",
+            "acme",
+            "--event",
+            "chat_message",
+            "--quantity",
+            q,
+            "--enforce",
+        ])
+    };
+    let out = rec("3");
+    out.assert_fails(4);
+    assert_eq!(
+        out.stderr.trim(),
+        "usagectl: error: Chat message limit exceeded (48/50 this month). Please upgrade your plan."
+    );
+    rec("2").assert_ok();
+    let out = rec("1");
+    out.assert_fails(4);
+    assert!(
+        out.stderr
+            .contains("Chat message limit exceeded (50/50 this month). Please upgrade your plan.")
+    );
+    let total: i64 = db.scalar("SELECT sum(quantity) FROM usage_events WHERE org_id = 'acme'");
+    assert_eq!(total, 50);
+
+    // a retry of an event already recorded is not a new event: exit 0 even at the limit
+    db.run(&["tier", "override", "acme", "chat_messages", "51"])
+        .assert_ok();
+    db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--enforce",
+        "--idempotency-key",
+        "k1",
+    ])
+    .assert_ok();
+    let again = db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--enforce",
+        "--idempotency-key",
+        "k1",
+        "-o",
+        "json",
+    ]);
+    again.assert_ok();
+    assert_eq!(again.json()["duplicate"], true);
+
+    // input and output tokens share one metric; types without a metric are never refused
+    insert(&db, "tok", "ai_tokens_input", 60000, &now);
+    let out = db.run(&[
+        "record",
+        "--org",
+        "tok",
+        "--event",
+        "ai_tokens_output",
+        "--quantity",
+        "40001",
+        "--enforce",
+    ]);
+    out.assert_fails(4);
+    assert!(
+        out.stderr
+            .contains("AI token limit exceeded (60000/100000 this month)"),
+        "{}",
+        out.stderr
+    );
+    db.run(&[
+        "record",
+        "--org",
+        "tok",
+        "--event",
+        "ai_tokens_output",
+        "--quantity",
+        "40000",
+        "--enforce",
+    ])
+    .assert_ok();
+    db.run(&[
+        "record",
+        "--org",
+        "tok",
+        "--event",
+        "export_pdf",
+        "--quantity",
+        "1000",
+        "--enforce",
+    ])
+    .assert_ok();
+
+    // a backdated event counts against its own month
+    db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--at",
+        "2025-01-15T00:00:00Z",
+        "--enforce",
+    ])
+    .assert_ok();
+}
+
+/// 32 concurrent `record --enforce` processes against an org 10 units below its limit:
+/// exactly 10 succeed, 22 are refused, and the month ends exactly at the limit. Twenty
+/// rounds, each on a fresh org.
+#[test]
+fn enforce_holds_under_32_concurrent_processes() {
+    let db = TestDb::migrated();
+    let now = chrono::Utc::now().to_rfc3339();
+    for round in 0..20 {
+        let org = format!("race-{round}");
+        insert(&db, &org, "chat_message", 40, &now); // trial limit 50
+        let children: Vec<_> = (0..32)
+            .map(|_| {
+                usagectl()
+                    .env("DATABASE_URL", &db.url)
+                    .args([
+                        "record",
+                        "--org",
+                        &org,
+                        "--event",
+                        "chat_message",
+                        "--enforce",
+                        "-o",
+                        "json",
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut codes: BTreeMap<i32, usize> = BTreeMap::new();
+        for mut c in children {
+            *codes
+                .entry(c.wait().unwrap().code().unwrap_or(-1))
+                .or_default() += 1;
+        }
+        assert_eq!(codes, BTreeMap::from([(0, 10), (4, 22)]), "round {round}");
+        let total: i64 = db
+            .client()
+            .query_one(
+                "SELECT sum(quantity) FROM usage_events WHERE org_id = $1",
+                &[&org],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(total, 50, "round {round}");
+    }
+}
+
+#[test]
+fn a_read_only_role_can_check_one_orgs_limits_and_status() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    db.run(&["migrate"]).assert_ok();
+    let role = format!("ro_{}", db.name);
+    let now = chrono::Utc::now().to_rfc3339();
+    insert(&db, "acme", "chat_message", 45, &now);
+    insert(&db, "globex", "chat_message", 500, &now);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN NOBYPASSRLS;
+             GRANT SELECT ON usage_events, usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers,
+                             usagectl_org_limit_overrides TO {role};"
+        ))
+        .unwrap();
+    let url = format!("{} user={role}", db.url);
+    let out = run(usagectl()
+        .env("DATABASE_URL", &url)
+        .args(["limits", "--org", "acme", "-o", "json"]));
+    out.assert_ok();
+    assert_eq!(out.json()["limits"]["chat_messages"]["current"], 45);
+    let st = run(usagectl()
+        .env("DATABASE_URL", &url)
+        .args(["status", "--org", "acme"]));
+    assert_eq!(st.code, 3, "{}", st.stderr);
+    db.client()
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .unwrap();
+}
