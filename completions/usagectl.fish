@@ -25,9 +25,10 @@ function __fish_usagectl_using_subcommand
 end
 
 complete -c usagectl -n "__fish_usagectl_needs_command" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_needs_command" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_needs_command" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_needs_command" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -38,13 +39,15 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "record" -d 'Recor
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "summary" -d 'Summarise an organisation\'s usage over the last N days'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "limits" -d 'Show an organisation\'s month usage against its tier\'s limits'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "status" -d 'Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "export" -d 'Export a period\'s usage (totals or raw events) for finance, as CSV, JSON or JSON Lines'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage tiers, their limits, org assignments and per-org overrides'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -58,9 +61,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l metadata -d
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l at -d 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l idempotency-key -d 'Retry key: recording the same key again for the org stores nothing new' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -71,9 +75,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s V -l versio
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l org -d 'Organisation id' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l days -d 'Days to look back, 1 to 365' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -82,9 +87,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s V -l versi
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l org -d 'Organisation id' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l month -d 'Month to count, YYYY-MM in UTC (default: the current month)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -94,9 +100,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l org -d 'Org
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l month -d 'Month to check, YYYY-MM in UTC (default: the current month)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l warn-at -d 'Percentage of a limit at which the status becomes approaching_limit' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -104,10 +111,30 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l all -d 'Eve
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l problems-only -d 'With --all: hide the orgs whose status is ok'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s V -l version -d 'Print version'
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l month -d 'Month to export, YYYY-MM (UTC)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l from -d 'First month of a range (inclusive)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l to -d 'Last month of a range (inclusive)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l org -d 'Only this organisation' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l output -d 'Write to FILE (atomically, with FILE.manifest.json); `-` or no flag: stdout' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l check -d 'Recompute the period of MANIFEST and list the totals that changed since' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l raw -d 'Every event (id, org_id, event_type, quantity, created_at, metadata) instead of totals'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l force -d 'Replace an existing FILE'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l no-formula-escape -d 'Leave text cells as they are (for machine readers, not spreadsheets)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -120,9 +147,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_s
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "override" -d 'Override one limit for one org (an enterprise contract), or clear the override'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "show" -d 'Show an org\'s effective limits and where each comes from'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -130,36 +158,40 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l from -d 'Tier whose limits to copy' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -167,9 +199,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -178,9 +211,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -188,9 +222,10 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l stop -d 'Stop
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s o -l format -d 'Output format' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
-csv\t'CSV with a header row'"
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"

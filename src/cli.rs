@@ -29,6 +29,7 @@ Examples:
   usagectl status --all --problems-only              # exit 3 approaching, 4 over
   usagectl record --org acme --event chat_message --enforce
   usagectl tier assign acme pilot
+  usagectl export --month 2025-11 --output usage-2025-11.csv
 
 Connecting:
   --database-url / DATABASE_URL take a postgres:// URL or a libpq key=value string.
@@ -77,9 +78,9 @@ pub struct GlobalOpts {
     )]
     pub database_url: Option<String>,
 
-    /// Output format
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format [default: table; csv for export]
+    #[arg(long, short = 'o', global = true, value_enum)]
+    pub format: Option<Format>,
 
     /// When to colour table output (never for JSON or CSV)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -95,6 +96,8 @@ pub enum Format {
     Json,
     /// CSV with a header row
     Csv,
+    /// JSON Lines: one JSON object per line (export --raw)
+    Jsonl,
 }
 
 /// Colour decision requested on the command line.
@@ -130,6 +133,10 @@ pub enum Command {
     /// Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::status::AFTER_LONG_HELP)]
     Status(cmd::status::StatusArgs),
+
+    /// Export a period's usage (totals or raw events) for finance, as CSV, JSON or JSON Lines
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::export::AFTER_LONG_HELP)]
+    Export(cmd::export::ExportArgs),
 
     /// Manage tiers, their limits, org assignments and per-org overrides
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::tier::AFTER_LONG_HELP)]

@@ -14,6 +14,7 @@ pub mod events;
 pub mod localpg;
 pub mod output;
 pub mod quota;
+pub mod sink;
 pub mod time;
 
 use std::io::{BufWriter, Write};
@@ -27,10 +28,14 @@ use output::{Output, Style};
 /// Run one parsed command line; the database is opened once here and passed down.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let global = &cli.global;
-    let style = Style::detect(global.color, global.format);
+    let format = global.format.unwrap_or(match &cli.command {
+        Command::Export(args) if args.check.is_none() => cli::Format::Csv,
+        _ => cli::Format::Table,
+    });
+    let style = Style::detect(global.color, format);
     let stdout = std::io::stdout();
     let mut sink = BufWriter::new(stdout.lock());
-    let mut out = Output::new(global.format, style, &mut sink);
+    let mut out = Output::new(format, style, &mut sink);
     let connect = || -> Result<postgres::Client> {
         let params = db::params(global.database_url.as_deref())?;
         db::connect(&params)
@@ -63,6 +68,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             let mut client = connect()?;
             cmd::status::run(&mut client, args, &mut out)
+        }
+        Command::Export(args) => {
+            args.validate(format)?;
+            let mut client = connect()?;
+            cmd::export::run(&mut client, args, &mut out)
         }
         Command::Tier(args) => {
             cmd::tier::validate(args)?;

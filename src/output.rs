@@ -34,6 +34,10 @@ pub trait Render: Serialize {
     fn csv_rows(&self) -> Vec<Vec<Cell>>;
     /// The view for people: tables and lines, built with `style`.
     fn human(&self, style: &Style) -> String;
+    /// The items of the JSON Lines form: the whole document as one line by default.
+    fn jsonl_items(&self) -> Vec<serde_json::Value> {
+        serde_json::to_value(self).into_iter().collect()
+    }
 }
 
 /// Colour and width decisions for the human view, made once per run.
@@ -140,7 +144,19 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// The underlying writer, for output that is not a result (completion scripts).
+    /// Turn the CSV formula guard on or off (on by default).
+    pub fn with_formula_guard(mut self, on: bool) -> Self {
+        self.formula_guard = on;
+        self
+    }
+
+    /// See [`Output::with_formula_guard`].
+    pub fn set_formula_guard(&mut self, on: bool) {
+        self.formula_guard = on;
+    }
+
+    /// The underlying writer, for output that is not a result (completion scripts,
+    /// streamed exports).
     pub fn raw(&mut self) -> &mut dyn Write {
         self.out
     }
@@ -161,6 +177,12 @@ impl<'a> Output<'a> {
             Format::Json => {
                 serde_json::to_writer_pretty(&mut *self.out, result).context("writing JSON")?;
                 writeln!(self.out).context("writing JSON")?;
+            }
+            Format::Jsonl => {
+                for item in result.jsonl_items() {
+                    serde_json::to_writer(&mut *self.out, &item).context("writing JSON Lines")?;
+                    writeln!(self.out).context("writing JSON Lines")?;
+                }
             }
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(&mut *self.out);
@@ -196,6 +218,13 @@ impl<'a> Output<'a> {
     /// A note for the person running the command, on stderr (stdout stays the result).
     pub fn note(&self, msg: &str) {
         let _ = writeln!(std::io::stderr().lock(), "{msg}");
+    }
+
+    /// A note only for a person watching a terminal: cron mail stays clean.
+    pub fn note_if_terminal(&self, msg: &str) {
+        if std::io::stderr().is_terminal() {
+            self.note(msg);
+        }
     }
 
     /// A warning for the person running the command, on stderr (never mixed into

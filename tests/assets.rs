@@ -61,7 +61,10 @@ fn completions_subcommand_prints_the_committed_script() {
     let committed =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/usagectl.bash"))
             .unwrap();
-    assert_eq!(out.stdout, committed);
+    assert!(
+        out.stdout == committed,
+        "`usagectl completions bash` differs from completions/usagectl.bash"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap arguments and its `run`.
 pub mod completions;
 pub mod demo;
+pub mod export;
 pub mod limits;
 pub mod migrate;
 pub mod record;

@@ -544,6 +544,114 @@ pub fn clear_override(db: &mut impl GenericClient, org: &str, metric: Metric) ->
 }
 
 // ---------------------------------------------------------------------------------------
+// Export
+
+/// One row of the monthly aggregate export (and of a manifest's totals).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ExportRow {
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    /// Organisation.
+    pub org_id: String,
+    /// The org's tier when exported (its assignment, or the default tier).
+    pub tier: String,
+    /// Event type.
+    pub event_type: String,
+    /// Number of events.
+    pub events: i64,
+    /// Sum of quantity.
+    pub quantity: i64,
+}
+
+/// Per month, org and event type over `[start, end)`, sorted by month, then org_id and
+/// event_type in byte order (the same on every server, whatever its collation).
+pub fn export_aggregate(
+    db: &mut impl GenericClient,
+    start: &DateTime<Utc>,
+    end: &DateTime<Utc>,
+    org: Option<&str>,
+) -> Result<Vec<ExportRow>> {
+    let rows = db
+        .query(
+            r#"SELECT to_char(date_trunc('month', e.created_at), 'YYYY-MM'), e.org_id,
+                      coalesce(t.tier, $4), e.event_type, count(*), coalesce(sum(e.quantity), 0)::bigint
+               FROM usage_events e
+               LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
+               WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3::text IS NULL OR e.org_id = $3)
+               GROUP BY 1, e.org_id, t.tier, e.event_type
+               ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
+            &[start, end, &org, &crate::quota::DEFAULT_TIER],
+        )
+        .context("aggregating usage for the export")?;
+    Ok(rows
+        .iter()
+        .map(|r| ExportRow {
+            month: r.get(0),
+            org_id: r.get(1),
+            tier: r.get(2),
+            event_type: r.get(3),
+            events: r.get(4),
+            quantity: r.get(5),
+        })
+        .collect())
+}
+
+/// How raw events are streamed out of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawFormat {
+    /// CSV with a header: id, org_id, event_type, quantity, created_at, metadata.
+    Csv,
+    /// One JSON object per line, in COPY's text format (undo its escapes with
+    /// [`crate::sink::CopyTextUnescape`]).
+    JsonLines,
+}
+
+/// Columns of [`RawFormat::Csv`] that hold free text (for the formula guard).
+pub const RAW_CSV_TEXT_COLUMNS: [usize; 3] = [1, 2, 5];
+
+/// Stream every event of `[start, end)` (one org or all), ordered by created_at then id,
+/// with `COPY ... TO STDOUT`. COPY takes no parameters, so the bounds and the org travel
+/// as transaction-local settings: input stays data, never SQL.
+pub fn copy_raw_events<'a>(
+    tx: &'a mut postgres::Transaction<'_>,
+    start: &DateTime<Utc>,
+    end: &DateTime<Utc>,
+    org: Option<&str>,
+    format: RawFormat,
+) -> Result<postgres::CopyOutReader<'a>> {
+    tx.execute(
+        "SELECT set_config('usagectl.export_start', $1, true),
+                set_config('usagectl.export_end', $2, true),
+                set_config('usagectl.export_org', $3, true)",
+        &[
+            &crate::time::fmt_utc(start),
+            &crate::time::fmt_utc(end),
+            &org.unwrap_or_default(),
+        ],
+    )
+    .context("setting the export window")?;
+    const FROM: &str = "FROM usage_events
+        WHERE created_at >= current_setting('usagectl.export_start')::timestamptz
+          AND created_at < current_setting('usagectl.export_end')::timestamptz
+          AND (current_setting('usagectl.export_org') = '' OR org_id = current_setting('usagectl.export_org'))
+        ORDER BY created_at, id";
+    const TS: &str = r#"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#;
+    let sql = match format {
+        RawFormat::Csv => format!(
+            "COPY (SELECT id, org_id, event_type, quantity, {TS} AS created_at, metadata::text AS metadata {FROM})
+             TO STDOUT WITH (FORMAT csv, HEADER true)"
+        ),
+        RawFormat::JsonLines => format!(
+            "COPY (SELECT json_build_object('id', id, 'org_id', org_id, 'event_type', event_type,
+                                            'quantity', quantity, 'created_at', {TS}, 'metadata', metadata) {FROM})
+             TO STDOUT"
+        ),
+    };
+    tx.copy_out(sql.as_str())
+        .context("streaming events from the server")
+}
+
+// ---------------------------------------------------------------------------------------
 // Demo data
 
 /// Whether a database exists on the server.

@@ -3,6 +3,7 @@ mod support;
 
 mod connect;
 mod demo;
+mod export;
 mod migrate;
 mod quota;
 mod record;

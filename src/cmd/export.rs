@@ -1,0 +1,571 @@
+//! `usagectl export`: monthly usage for finance, or every raw event, streamed, into files
+//! that appear only when complete, with a manifest that `--check` can verify later.
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use postgres::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::Format;
+use crate::db::queries::{self, ExportRow, RawFormat};
+use crate::error::usage;
+use crate::output::{Cell, Output, Render, Style};
+use crate::quota::Month;
+use crate::sink::{AtomicFile, CopyTextUnescape, Progress, sha256_file};
+
+/// Examples and exit codes for `--help`.
+pub const AFTER_LONG_HELP: &str = concat!(
+    "\
+Each month is [first instant, first instant of the next month) in UTC. Export writes CSV
+unless -o says otherwise (json, or jsonl for --raw), reads in one REPEATABLE READ, READ
+ONLY transaction, and streams: memory stays flat whatever the month holds. With --output,
+the file is written under a temporary name and renamed into place only when complete and
+synced, and FILE.manifest.json is written beside it; --check MANIFEST later lists every
+org and event type whose totals changed since (exit 3), or none (exit 0). Text cells that
+start with = + - @ tab or CR get a leading ' (OWASP) unless --no-formula-escape.
+
+Examples:
+  usagectl export --month 2025-11 --output usage-2025-11.csv
+  usagectl export --from 2025-10 --to 2025-12 --org acme -o json
+  usagectl export --month 2025-11 --raw -o jsonl --output events-2025-11.jsonl
+  usagectl export --check usage-2025-11.csv.manifest.json
+
+",
+    crate::exit_codes!()
+);
+
+/// Arguments of `usagectl export`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("period").required(true).args(["month", "from", "check"])))]
+pub struct ExportArgs {
+    /// Month to export, YYYY-MM (UTC)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse, conflicts_with_all = ["from", "to"])]
+    pub month: Option<Month>,
+
+    /// First month of a range (inclusive)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse, requires = "to")]
+    pub from: Option<Month>,
+
+    /// Last month of a range (inclusive)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse, requires = "from")]
+    pub to: Option<Month>,
+
+    /// Only this organisation
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
+    /// Every event (id, org_id, event_type, quantity, created_at, metadata) instead of totals
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Write to FILE (atomically, with FILE.manifest.json); `-` or no flag: stdout
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing FILE
+    #[arg(long)]
+    pub force: bool,
+
+    /// Leave text cells as they are (for machine readers, not spreadsheets)
+    #[arg(long)]
+    pub no_formula_escape: bool,
+
+    /// Recompute the period of MANIFEST and list the totals that changed since
+    #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["raw", "output", "force", "org"])]
+    pub check: Option<PathBuf>,
+}
+
+/// A period of whole months.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    /// First month.
+    pub first: Month,
+    /// Last month (inclusive).
+    pub last: Month,
+}
+
+impl ExportArgs {
+    /// The months asked for; misuse when the range runs backwards.
+    pub fn span(&self) -> Result<Option<Span>> {
+        match (self.month, self.from, self.to) {
+            (Some(m), _, _) => Ok(Some(Span { first: m, last: m })),
+            (None, Some(first), Some(last)) => {
+                if first.start > last.start {
+                    return Err(usage(format!(
+                        "--from {} is after --to {}",
+                        first.label(),
+                        last.label()
+                    )));
+                }
+                Ok(Some(Span { first, last }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Check everything that needs no database.
+    pub fn validate(&self, format: Format) -> Result<()> {
+        self.span()?;
+        if let Some(org) = &self.org {
+            crate::events::validate_org(org)?;
+        }
+        if self.force && self.output.as_deref().is_none_or(|p| p == Path::new("-")) {
+            return Err(usage("--force only applies with --output FILE"));
+        }
+        match (self.raw, format) {
+            (true, Format::Csv | Format::Jsonl)
+            | (false, Format::Csv | Format::Json | Format::Jsonl | Format::Table) => {}
+            (true, other) => {
+                return Err(usage(format!(
+                    "--raw writes csv or jsonl, not {other:?}; use -o csv or -o jsonl"
+                )));
+            }
+        }
+        if self.check.is_some() && self.no_formula_escape {
+            return Err(usage("--no-formula-escape does not apply to --check"));
+        }
+        Ok(())
+    }
+}
+
+/// The aggregate export, as rows.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct Aggregate(pub Vec<ExportRow>);
+
+impl Render for Aggregate {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec![
+            "month",
+            "org_id",
+            "tier",
+            "event_type",
+            "events",
+            "quantity",
+        ]
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.0
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::text(&r.month),
+                    Cell::text(&r.org_id),
+                    Cell::text(&r.tier),
+                    Cell::text(&r.event_type),
+                    Cell::Num(r.events),
+                    Cell::Num(r.quantity),
+                ]
+            })
+            .collect()
+    }
+    fn jsonl_items(&self) -> Vec<serde_json::Value> {
+        self.0
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect()
+    }
+    fn human(&self, style: &Style) -> String {
+        let mut t = style.table(&self.csv_header());
+        for r in &self.0 {
+            t.add_row(vec![
+                r.month.clone(),
+                r.org_id.clone(),
+                r.tier.clone(),
+                r.event_type.clone(),
+                r.events.to_string(),
+                r.quantity.to_string(),
+            ]);
+        }
+        format!("{t}\n{} rows\n", self.0.len())
+    }
+}
+
+/// What `--output` leaves beside the file, to check it against the database later.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The data file's name, in the manifest's directory.
+    pub file: String,
+    /// "aggregate" or "raw".
+    pub kind: String,
+    /// csv, json or jsonl.
+    pub format: String,
+    /// First month (YYYY-MM).
+    pub from: String,
+    /// Last month (YYYY-MM), inclusive.
+    pub to: String,
+    /// First instant exported.
+    pub period_start: DateTime<Utc>,
+    /// First instant not exported.
+    pub period_end: DateTime<Utc>,
+    /// --org, if given.
+    pub org: Option<String>,
+    /// Whether text cells were formula-guarded.
+    pub formula_escape: bool,
+    /// The export transaction's time on the server.
+    pub snapshot_time: DateTime<Utc>,
+    /// Data rows in the file (events for raw, totals rows for aggregate).
+    pub row_count: i64,
+    /// Sum of quantity over the period.
+    pub total_quantity: i64,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// usagectl version that wrote it.
+    pub tool_version: String,
+    /// Per month, org and event type, as the database had them at export.
+    pub totals: Vec<ExportRow>,
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Table => "table",
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
+    }
+}
+
+/// Run `usagectl export`; returns the exit code (3 when `--check` found changes).
+pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u8> {
+    if let Some(manifest) = &args.check {
+        return check(client, manifest, out);
+    }
+    let span = args.span()?.context("a period is required")?;
+    let (start, end) = (span.first.start, span.last.end);
+    let org = args.org.as_deref();
+    let guard = !args.no_formula_escape;
+
+    let mut tx = queries::read_snapshot(client)?;
+    if let Some(org) = org {
+        queries::scope_to_org(&mut tx, org)?;
+    }
+    let snapshot_time = queries::server_now(&mut tx)?;
+    let to_file = args.output.as_deref().filter(|p| *p != Path::new("-"));
+    let mut file = match to_file {
+        Some(p) => Some(AtomicFile::create(p, args.force)?),
+        None => None,
+    };
+    // totals first, in the same snapshot: the manifest's figures and the file agree
+    let totals = if file.is_some() || !args.raw {
+        queries::export_aggregate(&mut tx, &start, &end, org)?
+    } else {
+        Vec::new()
+    };
+    let format = out.format();
+    let row_count = if args.raw {
+        let raw_format = match format {
+            Format::Jsonl => RawFormat::JsonLines,
+            _ => RawFormat::Csv,
+        };
+        let mut reader = queries::copy_raw_events(&mut tx, &start, &end, org, raw_format)?;
+        let sink: &mut dyn Write = match file.as_mut() {
+            Some(f) => f.writer(),
+            None => out.raw(),
+        };
+        match raw_format {
+            RawFormat::JsonLines => stream(&mut reader, &mut CopyTextUnescape::new(sink))?,
+            RawFormat::Csv if guard => guard_csv(&mut reader, sink)?,
+            RawFormat::Csv => stream(&mut reader, sink)?,
+        };
+        totals.iter().map(|r| r.events).sum()
+    } else {
+        let rows = Aggregate(totals.clone());
+        match file.as_mut() {
+            Some(f) => Output::new(format, Style::plain(), f.writer())
+                .with_formula_guard(guard)
+                .render(&rows)?,
+            None => {
+                out.set_formula_guard(guard);
+                out.render(&rows)?;
+            }
+        }
+        rows.0.len() as i64
+    };
+    tx.commit()?;
+
+    if let (Some(file), Some(path)) = (file, to_file) {
+        let sha256 = file.commit()?;
+        let manifest = Manifest {
+            file: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kind: if args.raw { "raw" } else { "aggregate" }.into(),
+            format: format_name(format).into(),
+            from: span.first.label(),
+            to: span.last.label(),
+            period_start: start,
+            period_end: end,
+            org: args.org.clone(),
+            formula_escape: guard,
+            snapshot_time,
+            row_count,
+            total_quantity: totals.iter().map(|r| r.quantity).sum(),
+            sha256,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            totals,
+        };
+        let manifest_path = manifest_path(path);
+        let mut mf = AtomicFile::create(&manifest_path, true)?;
+        serde_json::to_writer_pretty(mf.writer(), &manifest).context("writing the manifest")?;
+        writeln!(mf.writer()).context("writing the manifest")?;
+        mf.commit()?;
+        out.note_if_terminal(&format!(
+            "wrote {} ({} rows, total quantity {}) and {}",
+            path.display(),
+            manifest.row_count,
+            manifest.total_quantity,
+            manifest_path.display()
+        ));
+    }
+    Ok(0)
+}
+
+/// Copy `reader` to `writer` in large chunks, with a progress line on a terminal.
+fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
+    let mut progress = Progress::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut lines = 0u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .context("reading events from the server")?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        writer.write_all(&buf[..n]).context("writing the export")?;
+        progress.tick(lines.saturating_sub(1));
+    }
+    writer.flush().context("writing the export")?;
+    progress.finish(lines.saturating_sub(1));
+    Ok(lines)
+}
+
+/// Copy the server's CSV to `writer`, neutralising formula-looking text cells. Done here
+/// rather than in SQL: the server's CSV stays as cheap as psql's, and this work runs on
+/// the client's core while the server produces the next rows.
+fn guard_csv(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
+    let mut progress = Progress::new();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .buffer_capacity(256 * 1024)
+        .from_reader(reader);
+    let mut wtr = csv::WriterBuilder::new()
+        .buffer_capacity(256 * 1024)
+        .from_writer(writer);
+    let mut record = csv::ByteRecord::new();
+    let mut out = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    let mut field = Vec::new();
+    while rdr
+        .read_byte_record(&mut record)
+        .context("reading events from the server")?
+    {
+        out.clear();
+        for (i, cell) in record.iter().enumerate() {
+            if rows > 0
+                && queries::RAW_CSV_TEXT_COLUMNS.contains(&i)
+                && matches!(
+                    cell.first(),
+                    Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+                )
+            {
+                field.clear();
+                field.push(b'\'');
+                field.extend_from_slice(cell);
+                out.push_field(&field);
+            } else {
+                out.push_field(cell);
+            }
+        }
+        wtr.write_byte_record(&out).context("writing the export")?;
+        rows += 1;
+        if rows.is_multiple_of(4096) {
+            progress.tick(rows - 1);
+        }
+    }
+    wtr.flush().context("writing the export")?;
+    progress.finish(rows.saturating_sub(1));
+    Ok(rows)
+}
+
+/// `FILE.manifest.json`.
+pub fn manifest_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".manifest.json");
+    PathBuf::from(name)
+}
+
+/// One difference found by `--check`.
+#[derive(Debug, Serialize)]
+pub struct Change {
+    /// YYYY-MM.
+    pub month: String,
+    /// Organisation.
+    pub org_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Events in the file's totals.
+    pub events_then: i64,
+    /// Events now.
+    pub events_now: i64,
+    /// Quantity in the file's totals.
+    pub quantity_then: i64,
+    /// Quantity now.
+    pub quantity_now: i64,
+}
+
+/// What `--check` found.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    /// The manifest checked.
+    pub manifest: String,
+    /// The data file.
+    pub file: String,
+    /// Whether the file on disk still has the manifest's SHA-256.
+    pub file_matches: bool,
+    /// What is wrong with the file, if anything.
+    pub file_problem: Option<String>,
+    /// Totals that changed since the export.
+    pub changes: Vec<Change>,
+}
+
+impl Render for CheckReport {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec![
+            "month",
+            "org_id",
+            "event_type",
+            "events_then",
+            "events_now",
+            "quantity_then",
+            "quantity_now",
+        ]
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.changes
+            .iter()
+            .map(|c| {
+                vec![
+                    Cell::text(&c.month),
+                    Cell::text(&c.org_id),
+                    Cell::text(&c.event_type),
+                    Cell::Num(c.events_then),
+                    Cell::Num(c.events_now),
+                    Cell::Num(c.quantity_then),
+                    Cell::Num(c.quantity_now),
+                ]
+            })
+            .collect()
+    }
+    fn human(&self, style: &Style) -> String {
+        let mut s = match &self.file_problem {
+            None => format!("{}: unchanged on disk (sha256 matches)\n", self.file),
+            Some(p) => format!("{}: {p}\n", self.file),
+        };
+        if self.changes.is_empty() {
+            s.push_str("no totals changed since the export\n");
+        } else {
+            let mut t = style.table(&self.csv_header());
+            for c in &self.changes {
+                t.add_row(vec![
+                    c.month.clone(),
+                    c.org_id.clone(),
+                    c.event_type.clone(),
+                    c.events_then.to_string(),
+                    c.events_now.to_string(),
+                    c.quantity_then.to_string(),
+                    c.quantity_now.to_string(),
+                ]);
+            }
+            s.push_str(&format!(
+                "{} totals changed since the export:\n{t}\n",
+                self.changes.len()
+            ));
+        }
+        s
+    }
+}
+
+fn check(client: &mut Client, manifest_file: &Path, out: &mut Output) -> Result<u8> {
+    let text = std::fs::read_to_string(manifest_file)
+        .with_context(|| format!("reading {}", manifest_file.display()))?;
+    let m: Manifest = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a usagectl export manifest",
+            manifest_file.display()
+        )
+    })?;
+    let dir = manifest_file.parent().unwrap_or(Path::new("."));
+    let data = dir.join(&m.file);
+    let file_problem = match sha256_file(&data) {
+        Ok(sha) if sha == m.sha256 => None,
+        Ok(_) => Some("changed on disk: its sha256 no longer matches the manifest".to_string()),
+        Err(e) => Some(format!("cannot be read: {e:#}")),
+    };
+    let mut tx = queries::read_snapshot(client)?;
+    if let Some(org) = &m.org {
+        queries::scope_to_org(&mut tx, org)?;
+    }
+    let now = queries::export_aggregate(&mut tx, &m.period_start, &m.period_end, m.org.as_deref())?;
+    tx.commit()?;
+    let key = |r: &ExportRow| (r.month.clone(), r.org_id.clone(), r.event_type.clone());
+    let then: std::collections::BTreeMap<_, _> = m
+        .totals
+        .iter()
+        .map(|r| (key(r), (r.events, r.quantity)))
+        .collect();
+    let current: std::collections::BTreeMap<_, _> = now
+        .iter()
+        .map(|r| (key(r), (r.events, r.quantity)))
+        .collect();
+    let mut keys: Vec<_> = then.keys().chain(current.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    let changes: Vec<Change> = keys
+        .into_iter()
+        .filter_map(|k| {
+            let a = then.get(&k).copied().unwrap_or((0, 0));
+            let b = current.get(&k).copied().unwrap_or((0, 0));
+            (a != b).then_some(Change {
+                month: k.0,
+                org_id: k.1,
+                event_type: k.2,
+                events_then: a.0,
+                events_now: b.0,
+                quantity_then: a.1,
+                quantity_now: b.1,
+            })
+        })
+        .collect();
+    let report = CheckReport {
+        manifest: manifest_file.display().to_string(),
+        file: data.display().to_string(),
+        file_matches: file_problem.is_none(),
+        file_problem,
+        changes,
+    };
+    out.render(&report)?;
+    Ok(if report.changes.is_empty() && report.file_matches {
+        0
+    } else {
+        3
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_sits_beside_the_file() {
+        assert_eq!(
+            manifest_path(Path::new("/x/usage.csv")),
+            PathBuf::from("/x/usage.csv.manifest.json")
+        );
+    }
+}

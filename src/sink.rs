@@ -1,0 +1,280 @@
+//! Where long outputs go: stdout, or a file that appears under its final name only once
+//! it is complete and synced; with a running SHA-256 and a progress line on a terminal.
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+/// A writer that hashes and counts what passes through it.
+pub struct Hashing<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+    newlines: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    /// Wrap `inner`.
+    pub fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+            newlines: 0,
+        }
+    }
+
+    /// Newlines written so far (a row count for line-oriented output).
+    pub fn newlines(&self) -> u64 {
+        self.newlines
+    }
+
+    /// The hex SHA-256 of everything written, and the inner writer.
+    pub fn finish(self) -> (String, W) {
+        let digest = self.hasher.finalize();
+        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+        (hex, self.inner)
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        self.newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Undo the escapes of COPY's text format (`\\`, `\n`, `\t`, `\r`, `\b`, `\f`, `\v`)
+/// on the way to `inner`, so a JSON value streamed by COPY arrives as the server made it.
+pub struct CopyTextUnescape<W: Write> {
+    inner: W,
+    pending_backslash: bool,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> CopyTextUnescape<W> {
+    /// Wrap `inner`.
+    pub fn new(inner: W) -> Self {
+        CopyTextUnescape {
+            inner,
+            pending_backslash: false,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for CopyTextUnescape<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.clear();
+        for &b in data {
+            if self.pending_backslash {
+                self.pending_backslash = false;
+                match b {
+                    b'\\' => self.buf.push(b'\\'),
+                    b'n' => self.buf.push(b'\n'),
+                    b't' => self.buf.push(b'\t'),
+                    b'r' => self.buf.push(b'\r'),
+                    b'b' => self.buf.push(8),
+                    b'f' => self.buf.push(12),
+                    b'v' => self.buf.push(11),
+                    other => self.buf.extend_from_slice(&[b'\\', other]),
+                }
+            } else if b == b'\\' {
+                self.pending_backslash = true;
+            } else {
+                self.buf.push(b);
+            }
+        }
+        self.inner.write_all(&self.buf)?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The hex SHA-256 of a file on disk.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut h = Hashing::new(io::sink());
+    io::copy(&mut f, &mut h).with_context(|| format!("reading {}", path.display()))?;
+    Ok(h.finish().0)
+}
+
+/// A file written under a temporary name in the target's directory, renamed into place
+/// by [`AtomicFile::commit`] after it is flushed and synced. Dropped without commit, the
+/// temporary file is removed: nothing ever appears under the final name half-written.
+pub struct AtomicFile {
+    target: PathBuf,
+    force: bool,
+    writer: Hashing<io::BufWriter<tempfile::NamedTempFile>>,
+}
+
+impl AtomicFile {
+    /// Start writing `target`. Without `force`, an existing target is refused now (and
+    /// again, atomically, at commit).
+    pub fn create(target: &Path, force: bool) -> Result<AtomicFile> {
+        if !force && target.exists() {
+            bail!(
+                "{} exists already: pass --force to replace it",
+                target.display()
+            );
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .with_context(|| format!("{} is not a file name", target.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".partial")
+            .tempfile_in(&dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            force,
+            writer: Hashing::new(io::BufWriter::with_capacity(1 << 20, tmp)),
+        })
+    }
+
+    /// The writer.
+    pub fn writer(&mut self) -> &mut Hashing<io::BufWriter<tempfile::NamedTempFile>> {
+        &mut self.writer
+    }
+
+    /// Flush, sync and rename into place; returns the file's SHA-256.
+    pub fn commit(self) -> Result<String> {
+        let (sha, buf) = self.writer.finish();
+        let tmp = buf
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", self.target.display()))?;
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("syncing {}", self.target.display()))?;
+        let persisted = if self.force {
+            tmp.persist(&self.target).map_err(|e| e.error)
+        } else {
+            tmp.persist_noclobber(&self.target).map_err(|e| e.error)
+        };
+        persisted
+            .with_context(|| format!("moving the finished file to {}", self.target.display()))?;
+        if let Some(dir) = self.target.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(sha)
+    }
+}
+
+/// A progress line on stderr (rows, rows per second), only when stderr is a terminal.
+pub struct Progress {
+    enabled: bool,
+    start: Instant,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    /// A progress reporter; silent unless stderr is a terminal.
+    pub fn new() -> Progress {
+        let now = Instant::now();
+        Progress {
+            enabled: io::stderr().is_terminal(),
+            start: now,
+            last: now,
+            shown: false,
+        }
+    }
+
+    /// Report `rows` done so far (throttled).
+    pub fn tick(&mut self, rows: u64) {
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last = Instant::now();
+        let secs = self.start.elapsed().as_secs_f64().max(0.001);
+        eprint!("\r{rows} rows, {:.0} rows/s ", rows as f64 / secs);
+        self.shown = true;
+    }
+
+    /// End the line.
+    pub fn finish(&mut self, rows: u64) {
+        if self.shown {
+            let secs = self.start.elapsed().as_secs_f64().max(0.001);
+            eprintln!(
+                "\r{rows} rows, {:.0} rows/s, done in {secs:.1} s",
+                rows as f64 / secs
+            );
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        let mut f = AtomicFile::create(&target, false).unwrap();
+        f.writer().write_all(b"a,b\n1,2\n").unwrap();
+        assert!(!target.exists());
+        let sha = f.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"a,b\n1,2\n");
+        assert_eq!(sha, sha256_file(&target).unwrap());
+        // dropped without commit: nothing new, no temporary left behind
+        let mut g = AtomicFile::create(&dir.path().join("other.csv"), false).unwrap();
+        g.writer().write_all(b"partial").unwrap();
+        drop(g);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.csv")]);
+        // an existing file needs force
+        assert!(AtomicFile::create(&target, false).is_err());
+        let mut h = AtomicFile::create(&target, true).unwrap();
+        h.writer().write_all(b"new\n").unwrap();
+        h.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+    }
+
+    #[test]
+    fn copy_text_escapes_are_undone_across_chunks() {
+        let mut out = CopyTextUnescape::new(Vec::new());
+        out.write_all(b"{\"a\": \"x\\\\\"y\\").unwrap();
+        out.write_all(b"\\n\"}\n").unwrap();
+        assert_eq!(out.inner, b"{\"a\": \"x\\\"y\\n\"}\n");
+    }
+
+    #[test]
+    fn sha256_of_known_input() {
+        let mut h = Hashing::new(Vec::new());
+        h.write_all(b"abc").unwrap();
+        assert_eq!(
+            h.finish().0,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

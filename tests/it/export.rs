@@ -1,0 +1,414 @@
+use std::collections::BTreeMap;
+
+use crate::support::*;
+
+fn insert(
+    db: &TestDb,
+    org: &str,
+    event_type: &str,
+    quantity: i32,
+    at: &str,
+    metadata: Option<&str>,
+) {
+    db.client()
+        .execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at, metadata)
+             VALUES ($1, $2, $3, $4::text::timestamptz, $5::text::jsonb)",
+            &[&org, &event_type, &quantity, &at, &metadata],
+        )
+        .unwrap();
+}
+
+/// The month's edges: first and last microsecond inside, one microsecond either side out.
+fn edge_data(db: &TestDb) {
+    for (org, ty, q, at) in [
+        ("acme", "chat_message", 1, "2025-11-01T00:00:00Z"),
+        ("acme", "chat_message", 2, "2025-11-30T23:59:59.999999Z"),
+        ("acme", "chat_message", 100, "2025-10-31T23:59:59.999999Z"),
+        ("acme", "chat_message", 100, "2025-12-01T00:00:00Z"),
+        ("acme", "ai_tokens_input", 1234, "2025-11-15T10:00:00Z"),
+        ("beta", "csv_upload", 1, "2025-11-02T00:00:00Z"),
+        ("Beta", "csv_upload", 3, "2025-11-02T00:00:00Z"),
+        ("beta", "analysis_run", 7, "2025-12-24T00:00:00Z"),
+    ] {
+        insert(db, org, ty, q, at, None);
+    }
+}
+
+#[test]
+fn monthly_export_equals_psql_group_by_over_the_half_open_month() {
+    let db = TestDb::migrated();
+    edge_data(&db);
+    db.run(&["tier", "assign", "acme", "pilot"]).assert_ok();
+    let out = db.run(&["export", "--month", "2025-11"]);
+    out.assert_ok();
+    assert!(
+        out.stderr.is_empty(),
+        "silent when not on a terminal: {}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stdout,
+        "month,org_id,tier,event_type,events,quantity\n\
+         2025-11,Beta,trial,csv_upload,1,3\n\
+         2025-11,acme,pilot,ai_tokens_input,1,1234\n\
+         2025-11,acme,pilot,chat_message,2,3\n\
+         2025-11,beta,trial,csv_upload,1,1\n"
+    );
+    let psql_rows = psql(
+        &db.url,
+        "SELECT org_id, event_type, count(*), sum(quantity) FROM usage_events
+         WHERE created_at >= '2025-11-01T00:00:00Z' AND created_at < '2025-12-01T00:00:00Z'
+         GROUP BY org_id, event_type ORDER BY org_id COLLATE \"C\", event_type COLLATE \"C\"",
+    );
+    let ours: Vec<String> = db
+        .run(&["export", "--month", "2025-11", "-o", "json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}|{}|{}|{}",
+                r["org_id"].as_str().unwrap(),
+                r["event_type"].as_str().unwrap(),
+                r["events"],
+                r["quantity"]
+            )
+        })
+        .collect();
+    assert_eq!(ours, psql_rows.lines().collect::<Vec<_>>());
+
+    // a range: one block per month, in order
+    let range = db.run(&[
+        "export", "--from", "2025-10", "--to", "2025-12", "--org", "acme",
+    ]);
+    range.assert_ok();
+    let months: Vec<&str> = range.stdout.lines().skip(1).map(|l| &l[..7]).collect();
+    assert_eq!(months, ["2025-10", "2025-11", "2025-11", "2025-12"]);
+    db.run(&["export", "--from", "2025-12", "--to", "2025-10"])
+        .assert_fails(2);
+    db.run(&["export", "--from", "2025-10"]).assert_fails(2);
+    db.run(&["export"]).assert_fails(2);
+    db.run(&["export", "--month", "2025-11", "--raw", "-o", "json"])
+        .assert_fails(2);
+}
+
+#[test]
+fn raw_export_streams_every_event_exactly() {
+    let db = TestDb::migrated();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at, metadata)
+             SELECT 'org' || (g % 13), 'chat_message', 1 + g % 17,
+                    '2025-11-01T00:00:00Z'::timestamptz + g * interval '1.000001 second',
+                    jsonb_build_object('n', g, 'note', 'quote \" comma , newline ' || chr(10) || ' end')
+             FROM generate_series(0, 20000) g",
+        )
+        .unwrap();
+    insert(&db, "late", "chat_message", 5, "2025-12-01T00:00:00Z", None);
+    let out = db.run(&["export", "--month", "2025-11", "--raw"]);
+    out.assert_ok();
+    let mut rdr = csv::Reader::from_reader(out.stdout.as_bytes());
+    assert_eq!(
+        rdr.headers().unwrap(),
+        vec![
+            "id",
+            "org_id",
+            "event_type",
+            "quantity",
+            "created_at",
+            "metadata"
+        ]
+    );
+    let (mut n, mut sum, mut last) = (0i64, 0i64, String::new());
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        n += 1;
+        sum += rec[3].parse::<i64>().unwrap();
+        assert!(rec[4] >= *last.as_str(), "ordered by created_at");
+        last = rec[4].to_string();
+        let meta: serde_json::Value = serde_json::from_str(&rec[5]).unwrap();
+        assert!(
+            meta["note"]
+                .as_str()
+                .unwrap()
+                .contains(" comma , newline \n end")
+        );
+    }
+    let expect = psql(
+        &db.url,
+        "SELECT count(*) || '|' || sum(quantity) FROM usage_events
+         WHERE created_at >= '2025-11-01T00:00:00Z' AND created_at < '2025-12-01T00:00:00Z'",
+    );
+    assert_eq!(format!("{n}|{sum}"), expect.trim());
+    assert_eq!(n, 20001);
+    assert!(
+        out.stdout.contains(",2025-11-01T00:00:01.000001Z,"),
+        "microseconds kept"
+    );
+
+    let jl = db.run(&[
+        "export", "--month", "2025-11", "--raw", "-o", "jsonl", "--org", "org3",
+    ]);
+    jl.assert_ok();
+    let lines: Vec<serde_json::Value> = jl
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let expect: i64 = db.scalar(
+        "SELECT count(*) FROM usage_events WHERE org_id = 'org3' AND created_at < '2025-12-01T00:00:00Z'",
+    );
+    assert_eq!(lines.len() as i64, expect);
+    assert!(lines.iter().all(|v| v["org_id"] == "org3"));
+    assert!(
+        lines[0]["metadata"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("quote \" comma")
+    );
+}
+
+#[test]
+fn formula_looking_cells_are_neutralised_unless_asked_not_to() {
+    let db = TestDb::migrated();
+    insert(
+        &db,
+        "=HYPERLINK(\"http://x\")",
+        "@SUM(A1)",
+        1,
+        "2025-11-03T00:00:00Z",
+        Some("{\"a\": 1}"),
+    );
+    insert(
+        &db,
+        "+cmd",
+        "-x",
+        2,
+        "2025-11-03T00:00:01Z",
+        Some("\"=1+1\""),
+    );
+    let agg = db.run(&["export", "--month", "2025-11"]);
+    assert!(
+        agg.stdout
+            .contains("\"'=HYPERLINK(\"\"http://x\"\")\",trial,'@SUM(A1),1,1"),
+        "{}",
+        agg.stdout
+    );
+    assert!(agg.stdout.contains("'+cmd,trial,'-x,1,2"), "{}", agg.stdout);
+    let raw = db.run(&["export", "--month", "2025-11", "--raw"]);
+    let mut rdr = csv::Reader::from_reader(raw.stdout.as_bytes());
+    let recs: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(&recs[0][1], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(&recs[0][2], "'@SUM(A1)");
+    assert_eq!(&recs[1][1], "'+cmd");
+    assert_eq!(&recs[1][3], "2", "numbers are never touched");
+    let plain = db.run(&[
+        "export",
+        "--month",
+        "2025-11",
+        "--raw",
+        "--no-formula-escape",
+    ]);
+    let mut rdr = csv::Reader::from_reader(plain.stdout.as_bytes());
+    let recs: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(&recs[0][1], "=HYPERLINK(\"http://x\")");
+    assert_eq!(&recs[1][5], "\"=1+1\"");
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn files_appear_whole_with_a_manifest_and_never_half_written() {
+    let db = TestDb::migrated();
+    edge_data(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage-2025-11.csv");
+    let f = file.to_str().unwrap();
+    let out = db.run(&["export", "--month", "2025-11", "--output", f]);
+    out.assert_ok();
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        files_in(dir.path()),
+        ["usage-2025-11.csv", "usage-2025-11.csv.manifest.json"]
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("usage-2025-11.csv.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["kind"], "aggregate");
+    assert_eq!(m["row_count"], 4);
+    assert_eq!(m["total_quantity"], 1241);
+    assert_eq!(m["period_start"], "2025-11-01T00:00:00Z");
+    assert_eq!(m["period_end"], "2025-12-01T00:00:00Z");
+    assert_eq!(
+        m["sha256"].as_str().unwrap(),
+        usagectl::sink::sha256_file(&file).unwrap()
+    );
+    assert_eq!(m["tool_version"], env!("CARGO_PKG_VERSION"));
+    let before = std::fs::read(&file).unwrap();
+
+    // an existing file needs --force
+    let again = db.run(&["export", "--month", "2025-11", "--output", f]);
+    again.assert_fails(1);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    db.run(&[
+        "export", "--month", "2025-11", "--output", f, "--force", "--raw",
+    ])
+    .assert_ok();
+    assert_ne!(std::fs::read(&file).unwrap(), before);
+
+    // an unwritable directory: exit 1, nothing written
+    let ro = dir.path().join("missing-dir/usage.csv");
+    let out = db.run(&[
+        "export",
+        "--month",
+        "2025-11",
+        "--output",
+        ro.to_str().unwrap(),
+    ]);
+    out.assert_fails(1);
+    assert!(!ro.exists());
+}
+
+#[test]
+fn a_dropped_connection_leaves_no_file() {
+    let db = TestDb::migrated();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at, metadata)
+             SELECT 'o' || (g % 50), 'chat_message', 1, '2025-11-01'::timestamptz + g * interval '1 second',
+                    jsonb_build_object('pad', repeat('x', 200))
+             FROM generate_series(1, 400000) g",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.csv");
+    // the export's session is the only one in this database with application_name usagectl
+    let child = usagectl()
+        .env("DATABASE_URL", &db.url)
+        .args([
+            "export",
+            "--month",
+            "2025-11",
+            "--raw",
+            "--output",
+            file.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut admin = db.client();
+    let mut killed = false;
+    for _ in 0..2000 {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name = 'usagectl' AND query LIKE 'COPY%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            killed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(killed, "the export finished before it could be interrupted");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+}
+
+#[test]
+fn check_lists_what_changed_since_the_export() {
+    let db = TestDb::migrated();
+    edge_data(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nov.csv");
+    db.run(&[
+        "export",
+        "--month",
+        "2025-11",
+        "--output",
+        file.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let manifest = dir.path().join("nov.csv.manifest.json");
+    let m = manifest.to_str().unwrap();
+
+    let clean = db.run(&["export", "--check", m]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert!(
+        clean.stdout.contains("no totals changed since the export"),
+        "{}",
+        clean.stdout
+    );
+    assert!(clean.stdout.contains("sha256 matches"));
+
+    // a late event, and a correction of another org
+    insert(&db, "acme", "chat_message", 5, "2025-11-29T12:00:00Z", None);
+    insert(&db, "gamma", "export_pdf", 1, "2025-11-29T12:00:00Z", None);
+    insert(&db, "acme", "chat_message", 5, "2025-12-02T12:00:00Z", None); // outside: ignored
+    let out = db.run(&["export", "--check", m, "-o", "json"]);
+    assert_eq!(out.code, 3);
+    let v = out.json();
+    assert_eq!(v["file_matches"], true);
+    let changes: BTreeMap<String, (i64, i64, i64, i64)> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}/{}",
+                    c["org_id"].as_str().unwrap(),
+                    c["event_type"].as_str().unwrap()
+                ),
+                (
+                    c["events_then"].as_i64().unwrap(),
+                    c["events_now"].as_i64().unwrap(),
+                    c["quantity_then"].as_i64().unwrap(),
+                    c["quantity_now"].as_i64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        BTreeMap::from([
+            ("acme/chat_message".to_string(), (2, 3, 3, 8)),
+            ("gamma/export_pdf".to_string(), (0, 1, 0, 1)),
+        ])
+    );
+
+    // the file itself edited on disk
+    std::fs::write(&file, "month,org_id\n").unwrap();
+    let out = db.run(&["export", "--check", m]);
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stdout.contains("sha256 no longer matches"),
+        "{}",
+        out.stdout
+    );
+}
