@@ -312,7 +312,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__record)
-            opts="-d -o -h -V --org --event --custom-event --quantity --metadata --at --idempotency-key --enforce --database-url --format --color --help --version"
+            opts="-d -o -h -V --org --event --custom-event --quantity --metadata --at --idempotency-key --enforce --adjust --reason --file --input-format --dry-run --database-url --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +340,18 @@ _usagectl() {
                     ;;
                 --idempotency-key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-format)
+                    COMPREPLY=($(compgen -W "csv jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --database-url)

@@ -56,10 +56,14 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s h -l help 
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l org -d 'Organisation id (stored exactly as given)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l event -d 'Event type: one of the 11 known types (see --help)' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l quantity -d 'Units consumed: a positive whole number that fits PostgreSQL\'s integer' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l quantity -d 'Units consumed: a positive whole number that fits PostgreSQL\'s integer (negative only with --adjust)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l metadata -d 'A JSON object stored in the metadata column' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l at -d 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l idempotency-key -d 'Retry key: recording the same key again for the org stores nothing new' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l reason -d 'Why the correction is made (stored in metadata with who made it)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l file -d 'Record every row of a CSV or JSON Lines file (`-` for stdin), all or nothing' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l input-format -d 'Format of --file (default: from its extension: .csv, .jsonl, .ndjson)' -r -f -a "csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
@@ -68,8 +72,10 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
-complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l custom-event -d 'Accept an event type that is not one of the 11 known ones, on purpose'
-complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l enforce -d 'Record only if every limit the event counts toward stays within it (else exit 4)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l custom-event -d 'Accept event types that are not one of the 11 known ones, on purpose'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l enforce -d 'Record only within the limits: the event (or, with --file, each org\'s rows as a whole) is refused with exit 4 if it would take a metric past its limit'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l adjust -d 'A correction: --quantity may be negative; needs --reason'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l dry-run -d 'With --file: validate every row and report, record nothing'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l org -d 'Organisation id' -r

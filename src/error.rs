@@ -57,6 +57,37 @@ impl std::fmt::Display for QuotaExceeded {
 
 impl std::error::Error for QuotaExceeded {}
 
+/// Input rows that failed validation: nothing was recorded (exit 1). Printed as a
+/// header line and up to [`BadRows::SHOWN`] `LINE: field: problem` lines.
+#[derive(Debug)]
+pub struct BadRows {
+    /// Where the rows came from.
+    pub source: String,
+    /// Rows with at least one problem.
+    pub bad_rows: u64,
+    /// The first problems, as `LINE: field: problem`.
+    pub shown: Vec<String>,
+}
+
+impl BadRows {
+    /// How many problems are listed.
+    pub const SHOWN: usize = 20;
+}
+
+impl std::fmt::Display for BadRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} bad row{} in {}; nothing was recorded",
+            self.bad_rows,
+            if self.bad_rows == 1 { "" } else { "s" },
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for BadRows {}
+
 /// Build a misuse error (exit 2).
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
@@ -110,6 +141,18 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if code != EXIT_OK {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "usagectl: error: {}", one_line(err));
+        if let Some(bad) = err.downcast_ref::<BadRows>() {
+            for line in &bad.shown {
+                let _ = writeln!(stderr, "  {line}");
+            }
+            if bad.shown.len() as u64 >= BadRows::SHOWN as u64 {
+                let _ = writeln!(
+                    stderr,
+                    "  (only the first {} problems are shown)",
+                    BadRows::SHOWN
+                );
+            }
+        }
     }
     ExitCode::from(code)
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cmd;
 pub mod db;
 pub mod events;
+pub mod ingest;
 pub mod localpg;
 pub mod output;
 pub mod quota;
@@ -47,10 +48,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut client = connect()?;
             cmd::migrate::run(&mut client, args, &mut out).map(|()| 0)
         }
+        Command::Record(args) if args.file.is_some() => {
+            if args.dry_run {
+                cmd::bulk::run(None, args, &mut out)
+            } else {
+                let mut client = connect()?;
+                cmd::bulk::run(Some(&mut client), args, &mut out)
+            }
+        }
         Command::Record(args) => {
             let event = args.to_event()?;
             let mut client = connect()?;
-            cmd::record::run(&mut client, &event, args.enforce, &mut out).map(|()| 0)
+            cmd::record::run(&mut client, args, &event, &mut out).map(|()| 0)
         }
         Command::Summary(args) => {
             events::validate_org(&args.org)?;

@@ -462,10 +462,24 @@ pub fn check_event(
     event_type: &str,
     quantity: i64,
 ) -> Result<(), Exceeded> {
-    for metric in Metric::for_event(event_type) {
+    let mut batch = Usage::default();
+    batch.month.insert(event_type.to_string(), quantity);
+    batch.mapping_profiles_all_time = if event_type == "mapping_profile_created" {
+        quantity
+    } else {
+        0
+    };
+    check_batch(eff, usage, &batch)
+}
+
+/// Check that adding `batch` (quantities per event type, and the mapping profiles it adds up
+/// to this month) keeps every metric it adds to within its limit.
+pub fn check_batch(eff: &Effective, usage: &Usage, batch: &Usage) -> Result<(), Exceeded> {
+    for metric in Metric::ALL {
+        let add = batch.current(metric);
         let (limit, _) = eff.limits[&metric];
         let current = usage.current(metric);
-        if limit != UNLIMITED && current + quantity > limit {
+        if add > 0 && limit != UNLIMITED && current + add > limit {
             return Err(Exceeded {
                 metric,
                 current,

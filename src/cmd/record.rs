@@ -1,20 +1,20 @@
 //! `usagectl record`: insert one usage event, idempotently when given a key.
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use postgres::Client;
 use serde::Serialize;
 use serde_json::Value;
 
+use std::path::PathBuf;
+
 use crate::db::queries::{self, EventRow, NewEvent};
 use crate::error::{QuotaExceeded, usage};
 use crate::events;
+use crate::ingest::InputFormat;
 use crate::output::{Cell, Output, Render, Style};
 use crate::quota::{self, Month};
 use crate::time::fmt_utc;
-
-/// How far in the future `--at` may be (clock skew between machines).
-pub const MAX_FUTURE: Duration = Duration::minutes(5);
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -31,6 +31,22 @@ Examples:
       --idempotency-key upload-8812          # a retry with the same key stores nothing new
   usagectl record --org acme --event webhook_call --custom-event
   usagectl record --org acme --event chat_message --enforce   # exit 4 when over the limit
+  usagectl record --org acme --event ai_tokens_input --quantity -5000 --adjust \\
+      --reason \"incident 2025-12-03: duplicated calls\"
+  usagectl record --file nightly.csv                # all or nothing, idempotent
+  zcat backfill.jsonl.gz | usagectl record --file - --input-format jsonl
+
+A file has a header (CSV) or keys (JSON Lines): org_id and event_type, and optionally
+quantity, metadata, created_at and idempotency_key, in any order. Every row obeys the same
+rules as a single record; if any row is bad nothing is recorded, up to 20 errors are listed
+as LINE: field: problem and the exit code is 1. A row whose (org_id, idempotency_key) is
+stored already, or appears earlier in the input, is skipped; rows without a key are always
+inserted. The rows stream to the server with COPY into a temporary table and are inserted
+from there in one statement.
+
+A correction (--adjust) is an event with a negative (or positive) quantity, the reason and
+who made it in metadata; summaries, limits, status and export net it into their totals,
+and summary still counts it as an event.
 
 With --enforce the check and the insert are one transaction holding the org's row lock in
 usagectl_org_locks: current + quantity <= limit for every metric the event counts toward
@@ -45,76 +61,111 @@ message is printed and the exit code is 4.
 #[derive(Args, Debug)]
 pub struct RecordArgs {
     /// Organisation id (stored exactly as given)
-    #[arg(long, value_name = "ORG")]
-    pub org: String,
+    #[arg(
+        long,
+        value_name = "ORG",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub org: Option<String>,
 
     /// Event type: one of the 11 known types (see --help)
-    #[arg(long, value_name = "TYPE")]
-    pub event: String,
+    #[arg(
+        long,
+        value_name = "TYPE",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub event: Option<String>,
 
-    /// Accept an event type that is not one of the 11 known ones, on purpose
+    /// Accept event types that are not one of the 11 known ones, on purpose
     #[arg(long)]
     pub custom_event: bool,
 
-    /// Units consumed: a positive whole number that fits PostgreSQL's integer
-    #[arg(long, value_name = "N", default_value_t = 1, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(i32).range(1..))]
-    pub quantity: i32,
+    /// Units consumed: a positive whole number that fits PostgreSQL's integer (negative only
+    /// with --adjust)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        allow_negative_numbers = true,
+        conflicts_with = "file"
+    )]
+    pub quantity: i64,
 
     /// A JSON object stored in the metadata column
-    #[arg(long, value_name = "JSON", value_parser = parse_metadata)]
+    #[arg(long, value_name = "JSON", value_parser = events::parse_metadata, conflicts_with = "file")]
     pub metadata: Option<Value>,
 
     /// When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead
-    #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
+    #[arg(long, value_name = "RFC3339", value_parser = events::parse_at, conflicts_with = "file")]
     pub at: Option<DateTime<Utc>>,
 
     /// Retry key: recording the same key again for the org stores nothing new
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", conflicts_with = "file")]
     pub idempotency_key: Option<String>,
 
-    /// Record only if every limit the event counts toward stays within it (else exit 4)
+    /// Record only within the limits: the event (or, with --file, each org's rows as a
+    /// whole) is refused with exit 4 if it would take a metric past its limit
     #[arg(long)]
     pub enforce: bool,
-}
 
-fn parse_metadata(s: &str) -> Result<Value, String> {
-    match serde_json::from_str::<Value>(s) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err("must be a JSON object, like '{\"model\":\"x\"}'".to_string()),
-        Err(e) => Err(format!("not valid JSON: {e}")),
-    }
-}
+    /// A correction: --quantity may be negative; needs --reason
+    #[arg(long, requires = "reason", conflicts_with = "file")]
+    pub adjust: bool,
 
-fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
-    let t = DateTime::parse_from_rfc3339(s)
-        .map_err(|e| {
-            format!("not an RFC 3339 time with an offset (like 2025-12-01T09:30:00Z): {e}")
-        })?
-        .with_timezone(&Utc);
-    let limit = Utc::now() + MAX_FUTURE;
-    if t > limit {
-        return Err(format!(
-            "{} is more than 5 minutes in the future",
-            fmt_utc(&t)
-        ));
-    }
-    Ok(t)
+    /// Why the correction is made (stored in metadata with who made it)
+    #[arg(long, value_name = "TEXT", requires = "adjust")]
+    pub reason: Option<String>,
+
+    /// Record every row of a CSV or JSON Lines file (`-` for stdin), all or nothing
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Format of --file (default: from its extension: .csv, .jsonl, .ndjson)
+    #[arg(long, value_name = "FORMAT", value_enum, requires = "file")]
+    pub input_format: Option<InputFormat>,
+
+    /// With --file: validate every row and report, record nothing
+    #[arg(long, requires = "file")]
+    pub dry_run: bool,
 }
 
 impl RecordArgs {
-    /// Validate everything that can be checked without the database.
+    /// Validate everything that can be checked without the database (single event).
     pub fn to_event(&self) -> Result<NewEvent> {
-        events::validate_org(&self.org)?;
-        events::validate_event_type(&self.event, self.custom_event)?;
-        if self.idempotency_key.as_deref() == Some("") {
-            return Err(usage("--idempotency-key must not be empty"));
+        let org = self.org.clone().unwrap_or_default();
+        let event_type = self.event.clone().unwrap_or_default();
+        events::validate_org(&org)?;
+        events::validate_event_type(&event_type, self.custom_event)?;
+        let quantity = events::check_quantity(self.quantity, self.adjust)
+            .map_err(|p| usage(format!("--quantity {p}")))?;
+        if let Some(key) = &self.idempotency_key {
+            events::check_key(key).map_err(|p| usage(format!("--idempotency-key {p}")))?;
+        }
+        let mut metadata = self.metadata.clone();
+        if self.adjust {
+            let reason = self.reason.clone().unwrap_or_default();
+            if reason.trim().is_empty() {
+                return Err(usage("--reason must say why the correction is made"));
+            }
+            let mut m = match metadata.take() {
+                Some(Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            m.insert("adjustment".into(), Value::Bool(true));
+            m.insert("reason".into(), Value::String(reason));
+            m.insert(
+                "adjusted_by_os_user".into(),
+                crate::db::conninfo::os_user_name().map_or(Value::Null, Value::String),
+            );
+            metadata = Some(Value::Object(m));
         }
         Ok(NewEvent {
-            org_id: self.org.clone(),
-            event_type: self.event.clone(),
-            quantity: self.quantity,
-            metadata: self.metadata.clone(),
+            org_id: org,
+            event_type,
+            quantity,
+            metadata,
             created_at: self.at,
             idempotency_key: self.idempotency_key.clone(),
         })
@@ -190,9 +241,24 @@ impl Render for RecordResult {
 /// lock is held from the quota check to the commit, so concurrent enforced records can
 /// never push the org past a limit; events the web app writes straight into the table are
 /// counted as they stand when the lock is granted.
-pub fn run(client: &mut Client, ev: &NewEvent, enforce: bool, out: &mut Output) -> Result<()> {
+pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Output) -> Result<()> {
+    let enforce = args.enforce;
     let mut tx = client.transaction()?;
     queries::scope_to_org(&mut tx, &ev.org_id)?;
+    let mut adjusted;
+    let ev = if args.adjust {
+        // who made the correction, as the database knows them
+        adjusted = ev.clone();
+        if let Some(Value::Object(m)) = adjusted.metadata.as_mut() {
+            m.insert(
+                "adjusted_by_db_user".into(),
+                Value::String(queries::current_user(&mut tx)?),
+            );
+        }
+        &adjusted
+    } else {
+        ev
+    };
     let key = ev.idempotency_key.as_deref();
     let mut existing = None;
     if enforce {
@@ -247,27 +313,4 @@ pub fn run(client: &mut Client, ev: &NewEvent, enforce: bool, out: &mut Output) 
         event,
         duplicate: !inserted,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_must_be_an_object() {
-        assert!(parse_metadata("{\"a\":1}").is_ok());
-        assert!(parse_metadata("[1]").unwrap_err().contains("JSON object"));
-        assert!(parse_metadata("{").unwrap_err().contains("not valid JSON"));
-    }
-
-    #[test]
-    fn at_refuses_far_future_and_accepts_offsets() {
-        let soon = (Utc::now() + Duration::minutes(4)).to_rfc3339();
-        assert!(parse_at(&soon).is_ok());
-        let later = (Utc::now() + Duration::minutes(6)).to_rfc3339();
-        assert!(parse_at(&later).unwrap_err().contains("future"));
-        let t = parse_at("2025-12-01T10:30:00+01:00").unwrap();
-        assert_eq!(fmt_utc(&t), "2025-12-01T09:30:00Z");
-        assert!(parse_at("2025-12-01 09:30").is_err());
-    }
 }

@@ -416,7 +416,8 @@ fn default_host(port: Option<&str>) -> String {
     "localhost".to_string()
 }
 
-fn os_user_name() -> Option<String> {
+/// The name of the effective OS user, from the password database.
+pub fn os_user_name() -> Option<String> {
     // libpq uses the effective user's name from the password database.
     let uid = unsafe { libc::geteuid() };
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;

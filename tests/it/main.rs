@@ -1,6 +1,7 @@
 //! Integration tests: the built binary against a real PostgreSQL the suite starts itself.
 mod support;
 
+mod bulk;
 mod connect;
 mod demo;
 mod export;

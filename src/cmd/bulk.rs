@@ -1,0 +1,267 @@
+//! `usagectl record --file`: many events from CSV or JSON Lines, validated row by row,
+//! streamed to the server with COPY into a staging table, and inserted from there in one
+//! statement: all or nothing, idempotent, as fast as COPY.
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use postgres::Client;
+use serde::Serialize;
+
+use crate::cmd::record::RecordArgs;
+use crate::db::queries;
+use crate::error::{BadRows, usage};
+use crate::ingest::{self, RowError, RowReader};
+use crate::output::{Cell, Output, Render, Style};
+use crate::quota::{self, Month, Usage};
+use crate::sink::Progress;
+
+/// An org whose rows `--enforce` refused.
+#[derive(Debug, Serialize)]
+pub struct Refused {
+    /// Organisation.
+    pub org_id: String,
+    /// Its rows in the input (none of them recorded).
+    pub rows: u64,
+    /// The seed's message for the first limit it would pass.
+    pub message: String,
+}
+
+/// What `record --file` did.
+#[derive(Debug, Serialize)]
+pub struct BulkReport {
+    /// The input.
+    pub source: String,
+    /// True for --dry-run: nothing was recorded.
+    pub dry_run: bool,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows inserted.
+    pub inserted: u64,
+    /// Rows skipped because their idempotency key was stored already or came earlier.
+    pub skipped_duplicates: u64,
+    /// Orgs refused by --enforce.
+    pub refused: Vec<Refused>,
+}
+
+impl Render for BulkReport {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec![
+            "source",
+            "dry_run",
+            "rows_read",
+            "inserted",
+            "skipped_duplicates",
+            "refused_orgs",
+        ]
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        vec![vec![
+            Cell::text(&self.source),
+            Cell::text(self.dry_run.to_string()),
+            Cell::Num(self.rows_read as i64),
+            Cell::Num(self.inserted as i64),
+            Cell::Num(self.skipped_duplicates as i64),
+            Cell::Num(self.refused.len() as i64),
+        ]]
+    }
+    fn human(&self, style: &Style) -> String {
+        if self.dry_run {
+            return format!(
+                "{}: {} rows read, all valid (dry run: nothing recorded)\n",
+                self.source, self.rows_read
+            );
+        }
+        let mut s = format!(
+            "{}: {} rows read, {} inserted, {} skipped as duplicates\n",
+            self.source, self.rows_read, self.inserted, self.skipped_duplicates
+        );
+        if !self.refused.is_empty() {
+            let mut t = style.table(&["refused org", "rows", "why"]);
+            for r in &self.refused {
+                t.add_row(vec![
+                    r.org_id.clone(),
+                    r.rows.to_string(),
+                    r.message.clone(),
+                ]);
+            }
+            s.push_str(&format!("{t}\n"));
+        }
+        s
+    }
+}
+
+struct Problems {
+    source: String,
+    bad_rows: u64,
+    shown: Vec<String>,
+}
+
+impl Problems {
+    fn add(&mut self, errors: Vec<RowError>) {
+        self.bad_rows += 1;
+        for e in errors {
+            if self.shown.len() < BadRows::SHOWN {
+                self.shown.push(e.to_string());
+            }
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        if self.bad_rows == 0 {
+            return Ok(());
+        }
+        Err(anyhow::Error::new(BadRows {
+            source: self.source,
+            bad_rows: self.bad_rows,
+            shown: self.shown,
+        }))
+    }
+}
+
+/// Run `record --file`; with no client, a dry run. Returns the exit code (4 when
+/// `--enforce` refused some org).
+pub fn run(client: Option<&mut Client>, args: &RecordArgs, out: &mut Output) -> Result<u8> {
+    let path = args.file.as_deref().context("--file is required")?;
+    let format = ingest::detect_format(path, args.input_format).map_err(usage)?;
+    let source = if path == std::path::Path::new("-") {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let mut problems = Problems {
+        source: source.clone(),
+        bad_rows: 0,
+        shown: Vec::new(),
+    };
+    let mut reader = match RowReader::new(ingest::open(path)?, format, args.custom_event)? {
+        Ok(r) => r,
+        Err(errors) => {
+            problems.add(errors);
+            return problems.into_result().map(|()| 1);
+        }
+    };
+    let mut progress = Progress::new();
+    let mut rows_read = 0u64;
+    let mut rows_per_org: BTreeMap<String, u64> = BTreeMap::new();
+
+    let Some(client) = client else {
+        while let Some((_, row)) = reader.next_row()? {
+            rows_read += 1;
+            if let Err(errors) = row {
+                problems.add(errors);
+            }
+        }
+        problems.into_result()?;
+        out.render(&BulkReport {
+            source,
+            dry_run: true,
+            rows_read,
+            inserted: 0,
+            skipped_duplicates: 0,
+            refused: Vec::new(),
+        })?;
+        return Ok(0);
+    };
+
+    let mut tx = client.transaction()?;
+    queries::create_staging(&mut tx)?;
+    {
+        let mut writer = queries::staging_writer(&mut tx)?;
+        while let Some((line, row)) = reader.next_row()? {
+            rows_read += 1;
+            match row {
+                Ok(ev) if problems.bad_rows == 0 => {
+                    *rows_per_org.entry(ev.org_id.clone()).or_default() += 1;
+                    queries::write_staging(&mut writer, line as i64, &ev)?;
+                }
+                Ok(_) => {} // already failing: keep validating, stop sending
+                Err(errors) => problems.add(errors),
+            }
+            if rows_read.is_multiple_of(4096) {
+                progress.tick(rows_read);
+            }
+        }
+        if problems.bad_rows > 0 {
+            drop(writer); // aborts the COPY; the transaction rolls back below
+            drop(tx);
+            return problems.into_result().map(|()| 1);
+        }
+        writer
+            .finish()
+            .context("finishing the COPY into the staging table")?;
+    }
+    progress.finish(rows_read);
+
+    let refused = if args.enforce {
+        enforce(&mut tx, &rows_per_org)?
+    } else {
+        Vec::new()
+    };
+    let refused_orgs: Vec<String> = refused.iter().map(|r| r.org_id.clone()).collect();
+    let inserted = queries::insert_from_staging(&mut tx, &refused_orgs)?;
+    tx.commit().context("committing the rows")?;
+    let refused_rows: u64 = refused.iter().map(|r| r.rows).sum();
+    let code = if refused.is_empty() {
+        0
+    } else {
+        crate::error::EXIT_OVER
+    };
+    out.render(&BulkReport {
+        source,
+        dry_run: false,
+        rows_read,
+        inserted,
+        skipped_duplicates: rows_read - inserted - refused_rows,
+        refused,
+    })?;
+    Ok(code)
+}
+
+/// Lock every org of the input (in byte order, so concurrent batches cannot deadlock),
+/// then refuse each org whose new rows, taken together, would pass a limit in any month.
+fn enforce(
+    tx: &mut postgres::Transaction<'_>,
+    rows_per_org: &BTreeMap<String, u64>,
+) -> Result<Vec<Refused>> {
+    let orgs = queries::staged_orgs(tx)?;
+    for org in &orgs {
+        queries::lock_org(tx, org)?;
+    }
+    let config = queries::load_limit_config(tx, None)?;
+    // org -> month -> event type -> quantity, of the rows that would be inserted
+    let mut batches: BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>> = BTreeMap::new();
+    for t in queries::staged_new_totals(tx)? {
+        *batches
+            .entry(t.org_id)
+            .or_default()
+            .entry(t.month)
+            .or_default()
+            .entry(t.event_type)
+            .or_default() += t.quantity;
+    }
+    let mut refused = Vec::new();
+    for (org, months) in &batches {
+        let limits = config.effective(org);
+        let mut profiles_so_far = 0;
+        for (label, types) in months {
+            let month = Month::parse(label).map_err(anyhow::Error::msg)?;
+            profiles_so_far += types.get("mapping_profile_created").copied().unwrap_or(0);
+            let batch = Usage {
+                month: types.clone(),
+                mapping_profiles_all_time: profiles_so_far,
+            };
+            let usage = queries::usage_by_org(tx, Some(org), &month)?
+                .remove(org)
+                .unwrap_or_default();
+            if let Err(e) = quota::check_batch(&limits, &usage, &batch) {
+                refused.push(Refused {
+                    org_id: org.clone(),
+                    rows: rows_per_org.get(org).copied().unwrap_or(0),
+                    message: e.message(),
+                });
+                break;
+            }
+        }
+    }
+    Ok(refused)
+}

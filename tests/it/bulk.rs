@@ -1,0 +1,369 @@
+use std::io::Write;
+
+use crate::support::*;
+
+fn count(db: &TestDb) -> i64 {
+    db.scalar("SELECT count(*) FROM usage_events")
+}
+
+fn note(i: usize) -> String {
+    format!("quote \" comma , newline \n row {i}")
+}
+
+/// 100,000 rows whose metadata holds quotes, commas and newlines.
+fn big_csv(dir: &std::path::Path, bad_line: Option<usize>) -> std::path::PathBuf {
+    let path = dir.join("events.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record([
+        "idempotency_key",
+        "org_id",
+        "event_type",
+        "quantity",
+        "metadata",
+        "created_at",
+    ])
+    .unwrap();
+    for i in 0..100_000usize {
+        let line = i + 2;
+        let quantity = if Some(line) == bad_line {
+            "-3".to_string()
+        } else {
+            (1 + i % 7).to_string()
+        };
+        let meta = serde_json::json!({"note": note(i), "i": i}).to_string();
+        w.write_record([
+            format!("k{i}").as_str(),
+            format!("org-{}", i % 10).as_str(),
+            "csv_row_processed",
+            quantity.as_str(),
+            meta.as_str(),
+            "2025-11-15T10:00:00.123456Z",
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+    path
+}
+
+#[test]
+fn a_large_csv_lands_exactly_and_twice_adds_nothing() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let path = big_csv(dir.path(), None);
+    let p = path.to_str().unwrap();
+    let out = db.run(&["record", "--file", p, "-o", "json"]);
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(
+        (
+            v["rows_read"].as_i64(),
+            v["inserted"].as_i64(),
+            v["skipped_duplicates"].as_i64()
+        ),
+        (Some(100_000), Some(100_000), Some(0))
+    );
+    let expect_sum: i64 = (0..100_000i64).map(|i| 1 + i % 7).sum();
+    let sum: i64 = db.scalar("SELECT sum(quantity)::bigint FROM usage_events");
+    assert_eq!(sum, expect_sum);
+    let exact: i64 = db.scalar(
+        "SELECT count(*) FROM usage_events
+         WHERE metadata->>'note' = 'quote \" comma , newline ' || chr(10) || ' row ' || (metadata->>'i')
+           AND idempotency_key = 'k' || (metadata->>'i')
+           AND org_id = 'org-' || ((metadata->>'i')::int % 10)
+           AND created_at = '2025-11-15T10:00:00.123456Z'",
+    );
+    assert_eq!(exact, 100_000);
+
+    let again = db.run(&["record", "--file", p, "-o", "json"]);
+    again.assert_ok();
+    let v = again.json();
+    assert_eq!(
+        (v["inserted"].as_i64(), v["skipped_duplicates"].as_i64()),
+        (Some(0), Some(100_000))
+    );
+    assert_eq!(count(&db), 100_000);
+}
+
+#[test]
+fn one_bad_row_commits_nothing_and_is_named_by_its_line() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let path = big_csv(dir.path(), Some(5001));
+    let out = db.run(&["record", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "usagectl: error: 1 bad row in {}; nothing was recorded",
+            path.display()
+        )
+    );
+    assert_eq!(
+        lines[1],
+        "  5001: quantity: -3 is negative: only a correction (--adjust) may be"
+    );
+    assert_eq!(count(&db), 0);
+    // dry run: the same report, no database needed
+    let dry = run(usagectl().args(["record", "--file", path.to_str().unwrap(), "--dry-run"]));
+    assert_eq!(dry.code, 1);
+    assert!(dry.stderr.contains("5001: quantity"));
+}
+
+#[test]
+fn errors_are_listed_up_to_twenty_and_the_header_is_checked() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "org_id,event_type,quantity").unwrap();
+    for i in 0..30 {
+        writeln!(f, "acme,chat_mesage,{i}").unwrap();
+    }
+    drop(f);
+    let out = db.run(&["record", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with("usagectl: error: 30 bad rows in"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(
+        "  2: event_type: unknown event type 'chat_mesage' (did you mean 'chat_message'?)"
+    ));
+    assert!(
+        out.stderr
+            .contains("(only the first 20 problems are shown)")
+    );
+    assert_eq!(out.stderr.lines().count(), 22, "{}", out.stderr);
+
+    std::fs::write(&path, "org,event_type\nacme,chat_message\n").unwrap();
+    let out = db.run(&["record", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("1: header: unknown column 'org'"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count(&db), 0);
+}
+
+#[test]
+fn json_lines_from_stdin_with_duplicate_keys_in_the_input() {
+    let db = TestDb::migrated();
+    let input = "{\"org_id\":\"acme\",\"event_type\":\"chat_message\",\"idempotency_key\":\"m1\",\"quantity\":1}\n\
+                 {\"org_id\":\"acme\",\"event_type\":\"ai_tokens_input\",\"quantity\":1500,\"metadata\":{\"model\":\"x\"}}\n\
+                 {\"org_id\":\"acme\",\"event_type\":\"chat_message\",\"idempotency_key\":\"m1\",\"quantity\":9}\n\
+                 {\"org_id\":\"globex\",\"event_type\":\"chat_message\",\"idempotency_key\":\"m1\"}\n\
+                 {\"org_id\":\"acme\",\"event_type\":\"ai_tokens_input\",\"quantity\":1500,\"metadata\":{\"model\":\"x\"}}\n";
+    let mut child = usagectl()
+        .env("DATABASE_URL", &db.url)
+        .args([
+            "record",
+            "--file",
+            "-",
+            "--input-format",
+            "jsonl",
+            "-o",
+            "json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["rows_read"].as_i64(),
+            v["inserted"].as_i64(),
+            v["skipped_duplicates"].as_i64()
+        ),
+        (Some(5), Some(4), Some(1))
+    );
+    let q: i32 = db.scalar(
+        "SELECT quantity FROM usage_events WHERE org_id = 'acme' AND idempotency_key = 'm1'",
+    );
+    assert_eq!(q, 1, "the first row with a key wins");
+    let keyless: i64 = db.scalar("SELECT count(*) FROM usage_events WHERE idempotency_key IS NULL");
+    assert_eq!(keyless, 2, "rows without a key are always inserted");
+
+    // stdin needs its format said
+    let out = run(usagectl()
+        .env("DATABASE_URL", &db.url)
+        .args(["record", "--file", "-"]));
+    out.assert_fails(2);
+    assert!(out.stderr.contains("--input-format"));
+}
+
+#[test]
+fn corrections_net_into_summary_limits_and_export() {
+    let db = TestDb::migrated();
+    for _ in 0..10 {
+        db.run(&["record", "--org", "acme", "--event", "chat_message"])
+            .assert_ok();
+    }
+    let adj = db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--quantity",
+        "-3",
+        "--adjust",
+        "--reason",
+        "incident 42: duplicated calls",
+        "-o",
+        "json",
+    ]);
+    adj.assert_ok();
+    let v = adj.json();
+    assert_eq!(v["quantity"], -3);
+    assert_eq!(v["metadata"]["adjustment"], true);
+    assert_eq!(v["metadata"]["reason"], "incident 42: duplicated calls");
+    assert_eq!(v["metadata"]["adjusted_by_db_user"], "postgres");
+    assert!(v["metadata"]["adjusted_by_os_user"].is_string());
+
+    let s = db.run(&["summary", "--org", "acme", "-o", "json"]).json();
+    assert_eq!(s["summary_by_type"]["chat_message"]["total_quantity"], 7);
+    assert_eq!(
+        s["summary_by_type"]["chat_message"]["count"], 11,
+        "a correction is still an event"
+    );
+    let l = db.run(&["limits", "--org", "acme", "-o", "json"]).json();
+    assert_eq!(l["limits"]["chat_messages"]["current"], 7);
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let e = db.run(&["export", "--month", &month, "-o", "json"]).json();
+    assert_eq!(e[0]["quantity"], 7);
+    assert_eq!(e[0]["events"], 11);
+
+    // misuse
+    let out = db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--quantity",
+        "-5",
+    ]);
+    out.assert_fails(2);
+    assert!(out.stderr.contains("--adjust"), "{}", out.stderr);
+    db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--quantity",
+        "-5",
+        "--adjust",
+    ])
+    .assert_fails(2);
+    db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--reason",
+        "x",
+    ])
+    .assert_fails(2);
+    db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--quantity",
+        "0",
+        "--adjust",
+        "--reason",
+        "x",
+    ])
+    .assert_fails(2);
+    db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--quantity",
+        "-1",
+        "--adjust",
+        "--reason",
+        " ",
+    ])
+    .assert_fails(2);
+    assert_eq!(count(&db), 11);
+}
+
+#[test]
+fn enforce_applies_to_each_orgs_rows_as_a_whole() {
+    let db = TestDb::migrated();
+    let now = chrono::Utc::now().to_rfc3339();
+    db.client()
+        .execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES ('full', 'chat_message', 45, $1::text::timestamptz)",
+            &[&now],
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.csv");
+    // trial: 50 chat messages. 'fits' adds 50 (exactly the limit); 'full' adds 3 + 3 = 6 > 5 left
+    let mut text = String::from("org_id,event_type,quantity,idempotency_key\n");
+    for i in 0..5 {
+        text.push_str(&format!("fits,chat_message,10,f{i}\n"));
+    }
+    text.push_str("full,chat_message,3,a\nfull,chat_message,3,b\nfull,chat_message,3,a\n");
+    std::fs::write(&path, text).unwrap();
+    let out = db.run(&[
+        "record",
+        "--file",
+        path.to_str().unwrap(),
+        "--enforce",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["inserted"], 5);
+    assert_eq!(v["refused"][0]["org_id"], "full");
+    assert_eq!(v["refused"][0]["rows"], 3);
+    assert_eq!(
+        v["refused"][0]["message"],
+        "Chat message limit exceeded (45/50 this month). Please upgrade your plan."
+    );
+    let fits: i64 =
+        db.scalar("SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'fits'");
+    assert_eq!(fits, 50);
+    let full: i64 =
+        db.scalar("SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'full'");
+    assert_eq!(full, 45);
+
+    // a duplicate-only rerun adds nothing and counts nothing against the limit
+    let again = db.run(&[
+        "record",
+        "--file",
+        path.to_str().unwrap(),
+        "--enforce",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(again.code, 4);
+    assert_eq!(again.json()["inserted"], 0);
+}
