@@ -183,6 +183,48 @@ impl LocalPg {
         Ok(())
     }
 
+    /// Put a file (a certificate, a key) into the data directory, owned by the server's
+    /// user and readable by it alone.
+    pub fn install_file(&self, name: &str, contents: &[u8]) -> Result<PathBuf> {
+        let path = self.data_dir().join(name);
+        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+        }
+        Ok(path)
+    }
+
+    /// Make this cluster a streaming replica of `primary` with pg_basebackup (it writes
+    /// standby.signal and primary_conninfo), unless it exists already.
+    pub fn init_replica_of(&self, primary: &LocalPg) -> Result<()> {
+        if self.data_dir().join("PG_VERSION").is_file() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))?;
+        std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&self.root, Some(uid), Some(gid))?;
+        }
+        let mut c = self.command("pg_basebackup");
+        c.arg("-D")
+            .arg(self.data_dir())
+            .arg("-h")
+            .arg(&primary.root)
+            .args([
+                "-p",
+                &primary.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ]);
+        self.run(c, "pg_basebackup")
+    }
+
     /// Whether the server is up.
     pub fn is_running(&self) -> bool {
         let mut c = self.command("pg_ctl");

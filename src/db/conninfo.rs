@@ -24,6 +24,9 @@ const KEYWORDS: &[(&str, Option<&str>)] = &[
     ("fallback_application_name", None),
     ("connect_timeout", Some("PGCONNECT_TIMEOUT")),
     ("sslmode", Some("PGSSLMODE")),
+    ("sslrootcert", Some("PGSSLROOTCERT")),
+    ("sslcert", Some("PGSSLCERT")),
+    ("sslkey", Some("PGSSLKEY")),
     ("options", Some("PGOPTIONS")),
     ("target_session_attrs", Some("PGTARGETSESSIONATTRS")),
     ("keepalives", None),
@@ -269,6 +272,10 @@ pub struct ConnParams {
     pub connect_timeout: Duration,
     /// libpq sslmode.
     pub sslmode: String,
+    /// What TLS verifies, resolved from sslmode, sslrootcert, sslcert and sslkey.
+    pub tls: super::tls::TlsPlan,
+    /// IP addresses to connect to instead of resolving the host names (libpq hostaddr).
+    pub hostaddrs: Vec<std::net::IpAddr>,
     /// Server options (`-c name=value ...`).
     pub options: Option<String>,
     /// target_session_attrs.
@@ -285,13 +292,24 @@ impl ConnParams {
     /// What was tried, for messages: host, port, database and user; never the password.
     pub fn describe(&self) -> String {
         let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
-        format!(
+        let mut s = format!(
             "host={} port={} dbname={} user={}",
             self.hosts.join(","),
             ports.join(","),
             self.dbname,
             self.user
-        )
+        );
+        if !self.hostaddrs.is_empty() {
+            let addrs: Vec<String> = self.hostaddrs.iter().map(|a| a.to_string()).collect();
+            s.push_str(&format!(" hostaddr={}", addrs.join(",")));
+        }
+        s.push_str(&format!(" sslmode={}", self.sslmode));
+        s
+    }
+
+    /// The first host, for messages about its certificate.
+    pub fn first_host(&self) -> &str {
+        self.hosts.first().map_or("", String::as_str)
     }
 }
 
@@ -381,6 +399,25 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
             SSLMODES.join(", ")
         )));
     }
+    let tls = super::tls::plan(
+        &sslmode,
+        opts.get("sslrootcert").map(String::as_str),
+        opts.get("sslcert").map(String::as_str),
+        opts.get("sslkey").map(String::as_str),
+        env("HOME").as_deref().map(Path::new),
+    )?;
+    let hostaddrs: Vec<std::net::IpAddr> =
+        match opts.get("hostaddr").filter(|_| opts.contains_key("host")) {
+            Some(a) => a
+                .split(',')
+                .map(|s| {
+                    s.trim()
+                        .parse()
+                        .map_err(|_| usage(format!("invalid hostaddr \"{s}\": not an IP address")))
+                })
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
     let mut password = opts.get("password").cloned();
     if password.is_none() {
         let passfile = opts
@@ -401,6 +438,8 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
         application_name,
         connect_timeout,
         sslmode,
+        tls,
+        hostaddrs,
         options: opts.get("options").cloned(),
         target_session_attrs: opts.get("target_session_attrs").cloned(),
     })
@@ -584,7 +623,7 @@ mod tests {
         let p = resolve(None, &env).unwrap();
         assert_eq!(
             p.describe(),
-            "host=envhost port=7777 dbname=envdb user=envuser"
+            "host=envhost port=7777 dbname=envdb user=envuser sslmode=prefer"
         );
     }
 

@@ -2,10 +2,11 @@
 pub mod conninfo;
 pub mod queries;
 pub mod schema;
+pub mod tls;
 
 use anyhow::{Context, Result};
+use postgres::Client;
 use postgres::error::SqlState;
-use postgres::{Client, NoTls};
 
 pub use conninfo::ConnParams;
 
@@ -17,9 +18,13 @@ pub fn params(database_url: Option<&str>) -> Result<ConnParams> {
 /// Open a connection. The session runs in UTC so that day arithmetic and printed times
 /// match psql's over the same half-open UTC windows.
 pub fn connect(p: &ConnParams) -> Result<Client> {
+    use postgres::config::{SslMode, TargetSessionAttrs};
     let mut cfg = postgres::Config::new();
     for h in &p.hosts {
         cfg.host(h);
+    }
+    for a in &p.hostaddrs {
+        cfg.hostaddr(*a);
     }
     for port in &p.ports {
         cfg.port(*port);
@@ -34,36 +39,54 @@ pub fn connect(p: &ConnParams) -> Result<Client> {
     if let Some(o) = &p.options {
         cfg.options(o);
     }
-    match p.target_session_attrs.as_deref() {
-        None | Some("any") => {}
-        Some("read-write") => {
-            cfg.target_session_attrs(postgres::config::TargetSessionAttrs::ReadWrite);
-        }
+    let attrs = match p.target_session_attrs.as_deref() {
+        None | Some("any") => vec![TargetSessionAttrs::Any],
+        Some("read-write") => vec![TargetSessionAttrs::ReadWrite],
+        Some("read-only") => vec![TargetSessionAttrs::ReadOnly],
+        // a standby if one answers, else any server
+        Some("prefer-standby") => vec![TargetSessionAttrs::ReadOnly, TargetSessionAttrs::Any],
         Some(other) => {
             return Err(crate::error::usage(format!(
-                "target_session_attrs \"{other}\" is not supported (use any or read-write)"
-            )));
-        }
-    }
-    let ssl = match p.sslmode.as_str() {
-        "disable" => postgres::config::SslMode::Disable,
-        // Without a TLS connector, allow and prefer fall back to an unencrypted
-        // connection exactly as libpq does when the server offers no TLS.
-        "allow" | "prefer" => postgres::config::SslMode::Prefer,
-        other => {
-            return Err(crate::error::usage(format!(
-                "sslmode={other} needs TLS, which this build of usagectl does not support yet; use sslmode=disable or prefer"
+                "target_session_attrs \"{other}\" is not supported (use any, read-write, read-only or prefer-standby)"
             )));
         }
     };
-    cfg.ssl_mode(ssl);
-    let mut client = cfg
-        .connect(NoTls)
-        .with_context(|| format!("could not connect to PostgreSQL ({})", p.describe()))?;
-    client
-        .batch_execute("SET TIME ZONE 'UTC'")
-        .context("setting the session time zone to UTC")?;
-    Ok(client)
+    // libpq's allow tries without TLS first, then with it
+    let modes: &[SslMode] = match p.sslmode.as_str() {
+        "disable" => &[SslMode::Disable],
+        "allow" => &[SslMode::Disable, SslMode::Require],
+        "prefer" => &[SslMode::Prefer],
+        _ => &[SslMode::Require],
+    };
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&p.tls)?);
+    let mut last_err = None;
+    for attr in &attrs {
+        for mode in modes {
+            cfg.target_session_attrs(*attr).ssl_mode(*mode);
+            match cfg.connect(tls.clone()) {
+                Ok(mut client) => {
+                    client
+                        .batch_execute("SET TIME ZONE 'UTC'")
+                        .context("setting the session time zone to UTC")?;
+                    return Ok(client);
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+    }
+    let err = last_err.map_or_else(|| anyhow::anyhow!("no server to try"), anyhow::Error::new);
+    let mut err = err.context(format!(
+        "could not connect to PostgreSQL ({})",
+        p.describe()
+    ));
+    if let Some(why) = tls::explain(&err, p.first_host()) {
+        err = err.context(why);
+    } else if format!("{err:#}").contains("no encryption") {
+        err = err.context(
+            "the server accepts only encrypted connections here: use sslmode=require or stronger",
+        );
+    }
+    Err(err)
 }
 
 /// Add advice for SQLSTATEs a user can act on.

@@ -9,3 +9,4 @@ mod migrate;
 mod quota;
 mod record;
 mod summary;
+mod tls;
