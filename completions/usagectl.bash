@@ -68,7 +68,7 @@ _usagectl() {
 
     case "${cmd}" in
         usagectl)
-            opts="-d -o -h -V --database-url --format --color --help --version migrate record summary limits status export tier demo completions"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version migrate record summary limits status export tier demo completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,6 +79,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -102,7 +114,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__completions)
-            opts="-d -o -h -V --database-url --format --color --help --version bash elvish fish powershell zsh"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,6 +125,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -136,7 +160,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__demo)
-            opts="-d -o -h -V --org --dir --stop --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --org --dir --stop --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +179,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -178,7 +214,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__export)
-            opts="-d -o -h -V --month --from --to --org --raw --output --force --no-formula-escape --check --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --month --from --to --org --raw --output --force --no-formula-escape --check --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,6 +252,18 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -236,7 +284,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__limits)
-            opts="-d -o -h -V --org --month --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --org --month --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -255,6 +303,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -278,7 +338,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__migrate)
-            opts="-d -o -h -V --dry-run --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --dry-run --roles --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,6 +349,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -312,7 +384,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__record)
-            opts="-d -o -h -V --org --event --custom-event --quantity --metadata --at --idempotency-key --enforce --adjust --reason --file --input-format --dry-run --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --org --event --custom-event --quantity --metadata --at --idempotency-key --enforce --adjust --reason --file --input-format --dry-run --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,6 +434,18 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -382,7 +466,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__status)
-            opts="-d -o -h -V --org --all --problems-only --month --warn-at --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --org --all --problems-only --month --warn-at --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -408,6 +492,18 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -428,7 +524,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__summary)
-            opts="-d -o -h -V --org --days --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --org --days --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,6 +543,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -470,7 +578,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier)
-            opts="-d -o -h -V --database-url --format --color --help --version list create set-limit assign override show"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version list create set-limit assign override show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +589,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -504,7 +624,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__assign)
-            opts="-d -o -h -V --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -515,6 +635,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -538,7 +670,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__create)
-            opts="-d -o -h -V --from --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --from --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -553,6 +685,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -576,7 +720,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__list)
-            opts="-d -o -h -V --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -587,6 +731,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -610,7 +766,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__override)
-            opts="-d -o -h -V --clear --database-url --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --clear --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +777,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -644,7 +812,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__set__subcmd__limit)
-            opts="-d -o -h -V --database-url --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -655,6 +823,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -678,7 +858,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__show)
-            opts="-d -o -h -V --database-url --format --color --help --version"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,6 +869,18 @@ _usagectl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

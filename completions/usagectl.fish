@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_usagectl_global_optspecs
-    string join \n d/database-url= o/format= color= h/help V/version
+    string join \n d/database-url= database-url-file= read-database-url= max-staleness= v/verbose o/format= color= h/help V/version
 end
 
 function __fish_usagectl_needs_command
@@ -25,6 +25,9 @@ function __fish_usagectl_using_subcommand
 end
 
 complete -c usagectl -n "__fish_usagectl_needs_command" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_needs_command" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_needs_command" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_needs_command" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_needs_command" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -32,6 +35,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_needs_command" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_needs_command" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_needs_command" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "migrate" -d 'Create or adopt the usage_events table and apply the tool\'s additive migrations'
@@ -44,6 +48,9 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage 
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -52,6 +59,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l color -d '
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l dry-run -d 'Print the SQL that would run, and run nothing'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l roles -d 'Also create (idempotently) the usage_reader and usage_writer roles, enable the seed\'s RLS policy, and print which command needs which role'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l org -d 'Organisation id (stored exactly as given)' -r
@@ -65,6 +74,9 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l file -d 'Re
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l input-format -d 'Format of --file (default: from its extension: .csv, .jsonl, .ndjson)' -r -f -a "csv\t'CSV with a header row'
 jsonl\t'JSON Lines: one JSON object per line'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -76,11 +88,15 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l custom-even
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l enforce -d 'Record only within the limits: the event (or, with --file, each org\'s rows as a whole) is refused with exit 4 if it would take a metric past its limit'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l adjust -d 'A correction: --quantity may be negative; needs --reason'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l dry-run -d 'With --file: validate every row and report, record nothing'
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l org -d 'Organisation id' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l days -d 'Days to look back, 1 to 365' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -88,11 +104,15 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l org -d 'Organisation id' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l month -d 'Month to count, YYYY-MM in UTC (default: the current month)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -100,12 +120,16 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l org -d 'Organisation id' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l month -d 'Month to check, YYYY-MM in UTC (default: the current month)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l warn-at -d 'Percentage of a limit at which the status becomes approaching_limit' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -115,6 +139,7 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l all -d 'Every org with events in the month or a tier assignment'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l problems-only -d 'With --all: hide the orgs whose status is ok'
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l month -d 'Month to export, YYYY-MM (UTC)' -r
@@ -124,6 +149,9 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l org -d 'Onl
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l output -d 'Write to FILE (atomically, with FILE.manifest.json); `-` or no flag: stdout' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l check -d 'Recompute the period of MANIFEST and list the totals that changed since' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -134,9 +162,13 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l raw -d 'Every event (id, org_id, event_type, quantity, created_at, metadata) instead of totals'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l force -d 'Replace an existing FILE'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l no-formula-escape -d 'Leave text cells as they are (for machine readers, not spreadsheets)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -144,6 +176,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "list" -d 'List every tier and its six limits'
@@ -153,6 +186,9 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_s
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "override" -d 'Override one limit for one org (an enterprise contract), or clear the override'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -f -a "show" -d 'Show an org\'s effective limits and where each comes from'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -160,10 +196,14 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l from -d 'Tier whose limits to copy' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -171,9 +211,13 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -181,9 +225,13 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -191,9 +239,13 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -202,9 +254,13 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l clear -d 'Remove the override: the tier\'s limit applies again'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -212,11 +268,15 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -225,9 +285,13 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l color -d 'Whe
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l stop -d 'Stop the demo cluster and exit'
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -235,5 +299,6 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s V -l version -d 'Print version'

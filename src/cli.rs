@@ -78,6 +78,33 @@ pub struct GlobalOpts {
     )]
     pub database_url: Option<String>,
 
+    /// Read the connection string from a file (keeps it out of the process list)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub database_url_file: Option<std::path::PathBuf>,
+
+    /// A read replica for summary, limits, status and export, used while its replay lag is
+    /// under --max-staleness; record, tier and migrate always use the primary
+    #[arg(
+        long,
+        global = true,
+        env = "USAGECTL_READ_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub read_database_url: Option<String>,
+
+    /// Most replay lag, in seconds, at which the read replica is still used
+    #[arg(long, global = true, default_value_t = 10, value_name = "SECONDS")]
+    pub max_staleness: u64,
+
+    /// Say on stderr where usagectl connects (never the password)
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+
+    /// Whether --database-url was typed on the command line (not taken from DATABASE_URL)
+    #[arg(skip)]
+    pub database_url_from_cli: bool,
+
     /// Output format [default: table; csv for export]
     #[arg(long, short = 'o', global = true, value_enum)]
     pub format: Option<Format>,
@@ -163,7 +190,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    match Cli::try_parse_from(args) {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| {
+        let from_cli =
+            m.value_source("database_url") == Some(clap::parser::ValueSource::CommandLine);
+        Cli::from_arg_matches(&m).map(|mut cli| {
+            cli.global.database_url_from_cli = from_cli;
+            cli
+        })
+    });
+    match parsed {
         Ok(cli) => Ok(cli),
         Err(err) if !err.use_stderr() => {
             let _ = err.print();

@@ -37,9 +37,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut sink = BufWriter::new(stdout.lock());
     let mut out = Output::new(format, style, &mut sink);
+    let primary_url = primary_url(global)?;
     let connect = || -> Result<postgres::Client> {
-        let params = db::params(global.database_url.as_deref())?;
+        let params = db::params(primary_url.as_deref())?;
+        if global.verbose {
+            out.note(&format!("usagectl: connecting to {}", params.describe()));
+        }
         db::connect(&params)
+    };
+    // reads may go to a replica that is fresh enough
+    let connect_read = || -> Result<postgres::Client> {
+        let Some(read_url) = global.read_database_url.as_deref() else {
+            return connect();
+        };
+        db::connect_fresh_replica(
+            read_url,
+            &connect,
+            std::time::Duration::from_secs(global.max_staleness),
+            global.verbose,
+        )
     };
     let result = match &cli.command {
         Command::Completions(args) => cmd::completions::run(args, &mut out.raw()).map(|()| 0),
@@ -63,24 +79,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Summary(args) => {
             events::validate_org(&args.org)?;
-            let mut client = connect()?;
+            let mut client = connect_read()?;
             cmd::summary::run(&mut client, args, &mut out).map(|()| 0)
         }
         Command::Limits(args) => {
             events::validate_org(&args.org)?;
-            let mut client = connect()?;
+            let mut client = connect_read()?;
             cmd::limits::run(&mut client, args, &mut out).map(|()| 0)
         }
         Command::Status(args) => {
             if let Some(org) = &args.org {
                 events::validate_org(org)?;
             }
-            let mut client = connect()?;
+            let mut client = connect_read()?;
             cmd::status::run(&mut client, args, &mut out)
         }
         Command::Export(args) => {
             args.validate(format)?;
-            let mut client = connect()?;
+            let mut client = connect_read()?;
             cmd::export::run(&mut client, args, &mut out)
         }
         Command::Tier(args) => {
@@ -92,4 +108,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let code = result.map_err(db::advise)?;
     sink.flush()?;
     Ok(ExitCode::from(code))
+}
+
+/// The primary's connection string: `--database-url` typed on the command line, else
+/// `--database-url-file`, else `DATABASE_URL`, else none (libpq's PG* variables).
+fn primary_url(global: &cli::GlobalOpts) -> Result<Option<String>> {
+    use anyhow::Context;
+    if global.database_url_from_cli {
+        if let Some(url) = &global.database_url
+            && db::conninfo::parse(url).is_ok_and(|o| o.contains_key("password"))
+        {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "usagectl: warning: a password in --database-url shows in the process list; use PGPASSFILE (~/.pgpass), PGPASSWORD, DATABASE_URL or --database-url-file instead"
+            );
+        }
+        return Ok(global.database_url.clone());
+    }
+    if let Some(path) = &global.database_url_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the connection string from {}", path.display()))?;
+        let url = text.trim().to_string();
+        if url.is_empty() {
+            return Err(error::usage(format!(
+                "{} holds no connection string",
+                path.display()
+            )));
+        }
+        return Ok(Some(url));
+    }
+    Ok(global.database_url.clone())
 }

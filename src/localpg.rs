@@ -174,7 +174,7 @@ impl LocalPg {
             text.push('\n');
         }
         text.push_str(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n",
+            "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n",
         );
         std::fs::write(&hba, text).with_context(|| format!("writing {}", hba.display()))?;
         if let Some((uid, gid)) = self.run_as {
@@ -221,6 +221,7 @@ impl LocalPg {
                 "-X",
                 "stream",
                 "--no-sync",
+                "--checkpoint=fast",
             ]);
         self.run(c, "pg_basebackup")
     }

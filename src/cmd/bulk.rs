@@ -228,26 +228,26 @@ fn enforce(
         queries::lock_org(tx, org)?;
     }
     let config = queries::load_limit_config(tx, None)?;
-    // org -> month -> event type -> quantity, of the rows that would be inserted
-    let mut batches: BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>> = BTreeMap::new();
-    for t in queries::staged_new_totals(tx)? {
-        *batches
-            .entry(t.org_id)
-            .or_default()
-            .entry(t.month)
-            .or_default()
-            .entry(t.event_type)
-            .or_default() += t.quantity;
-    }
     let mut refused = Vec::new();
-    for (org, months) in &batches {
+    for org in &orgs {
+        // reads of this org's rows must pass the seed's RLS policy
+        queries::scope_to_org(tx, org)?;
+        // month -> event type -> quantity, of the rows that would be inserted
+        let mut months: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for t in queries::staged_new_totals(tx, org)? {
+            *months
+                .entry(t.month)
+                .or_default()
+                .entry(t.event_type)
+                .or_default() += t.quantity;
+        }
         let limits = config.effective(org);
         let mut profiles_so_far = 0;
         for (label, types) in months {
-            let month = Month::parse(label).map_err(anyhow::Error::msg)?;
+            let month = Month::parse(&label).map_err(anyhow::Error::msg)?;
             profiles_so_far += types.get("mapping_profile_created").copied().unwrap_or(0);
             let batch = Usage {
-                month: types.clone(),
+                month: types,
                 mapping_profiles_all_time: profiles_so_far,
             };
             let usage = queries::usage_by_org(tx, Some(org), &month)?

@@ -72,7 +72,7 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     }
     let url = pg.conninfo(DEMO_DB);
     let mut client = db::connect(&db::params(Some(&url))?)?;
-    migrate::migrate(&mut client, false)?;
+    migrate::migrate(&mut client, false, false)?;
     let loaded = queries::load_demo_month(&mut client)?;
     let report = summary::summarise(
         &mut client,

@@ -32,6 +32,20 @@ pub struct MigrateArgs {
     /// Print the SQL that would run, and run nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also create (idempotently) the usage_reader and usage_writer roles, enable the seed's
+    /// RLS policy, and print which command needs which role
+    #[arg(long)]
+    pub roles: bool,
+}
+
+/// Which role a command needs.
+#[derive(Debug, Serialize)]
+pub struct RoleNeed {
+    /// Commands.
+    pub commands: &'static str,
+    /// The role they need.
+    pub role: &'static str,
 }
 
 /// One step in the report.
@@ -60,6 +74,24 @@ pub struct MigrateReport {
     pub version_after: i32,
     /// Steps run (or to run).
     pub steps: Vec<StepReport>,
+    /// With --roles: which command needs which role.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleNeed>,
+}
+
+impl MigrateReport {
+    fn roles_table(&self, style: &Style) -> String {
+        if self.roles.is_empty() {
+            return String::new();
+        }
+        let mut t = style.table(&["commands", "role"]);
+        for r in &self.roles {
+            t.add_row(vec![r.commands, r.role]);
+        }
+        format!(
+            "roles usage_reader and usage_writer are in place (grant them to log-in roles: CREATE ROLE support LOGIN IN ROLE usage_reader)\n{t}\n"
+        )
+    }
 }
 
 impl Render for MigrateReport {
@@ -121,14 +153,16 @@ impl Render for MigrateReport {
             "created usage_events"
         };
         format!(
-            "{t}\n{what}; schema version {} -> {}\n",
-            self.version_before, self.version_after
+            "{t}\n{what}; schema version {} -> {}\n{}",
+            self.version_before,
+            self.version_after,
+            self.roles_table(style)
         )
     }
 }
 
 /// Apply (or, with `dry_run`, list) every pending step.
-pub fn migrate(client: &mut Client, dry_run: bool) -> Result<MigrateReport> {
+pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<MigrateReport> {
     let adopted_existing_table = queries::usage_events_exists(client)?;
     if !dry_run {
         queries::lock_migrations(client)?;
@@ -168,17 +202,35 @@ pub fn migrate(client: &mut Client, dry_run: bool) -> Result<MigrateReport> {
     } else {
         schema::latest_version().max(version_before)
     };
+    if roles && dry_run {
+        steps.push(StepReport {
+            version: 0,
+            description: "create the usage_reader and usage_writer roles and their grants".into(),
+            sql: schema::ROLES_SQL.trim().into(),
+            status: "pending",
+        });
+    } else if roles {
+        queries::apply_roles(client)?;
+    }
     Ok(MigrateReport {
         dry_run,
         adopted_existing_table,
         version_before,
         version_after,
         steps,
+        roles: if roles && !dry_run {
+            schema::COMMAND_ROLES
+                .iter()
+                .map(|(commands, role)| RoleNeed { commands, role })
+                .collect()
+        } else {
+            Vec::new()
+        },
     })
 }
 
 /// Run `usagectl migrate`.
 pub fn run(client: &mut Client, args: &MigrateArgs, out: &mut Output) -> Result<()> {
-    let report = migrate(client, args.dry_run)?;
+    let report = migrate(client, args.dry_run, args.roles)?;
     out.render(&report)
 }

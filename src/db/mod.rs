@@ -6,6 +6,8 @@ pub mod tls;
 
 use anyhow::{Context, Result};
 use postgres::Client;
+
+use crate::error;
 use postgres::error::SqlState;
 
 pub use conninfo::ConnParams;
@@ -87,6 +89,61 @@ pub fn connect(p: &ConnParams) -> Result<Client> {
         );
     }
     Err(err)
+}
+
+/// Connect to the read replica at `read_url` if its data is at most `max_staleness` old;
+/// otherwise (or when it cannot be reached) connect with `primary` and say so on stderr.
+/// Staleness: none when the replica has replayed all the WAL the primary has written; else
+/// the time since the replica's last replayed commit (a paused replica is always stale).
+pub fn connect_fresh_replica(
+    read_url: &str,
+    primary: &dyn Fn() -> Result<Client>,
+    max_staleness: std::time::Duration,
+    verbose: bool,
+) -> Result<Client> {
+    let say = |msg: &str| {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("usagectl: {msg}\n").as_bytes(),
+        );
+    };
+    let params = params(Some(read_url))?;
+    let mut replica = match connect(&params) {
+        Ok(c) => c,
+        Err(e) => {
+            say(&format!(
+                "read replica unreachable ({}); reading the primary",
+                error::one_line(&e)
+            ));
+            return primary();
+        }
+    };
+    let mut main = primary()?;
+    let lag = queries::replica_lag(&mut replica, &mut main)?;
+    match lag {
+        Some(lag) if lag <= max_staleness => {
+            if verbose {
+                say(&format!(
+                    "reading the replica ({}), {:.1} s behind",
+                    params.describe(),
+                    lag.as_secs_f64()
+                ));
+            }
+            Ok(replica)
+        }
+        Some(lag) => {
+            say(&format!(
+                "read replica is {:.1} s behind (more than --max-staleness {} s); reading the primary",
+                lag.as_secs_f64(),
+                max_staleness.as_secs()
+            ));
+            Ok(main)
+        }
+        None => {
+            say("read replica is paused, not replaying, or not a replica; reading the primary");
+            Ok(main)
+        }
+    }
 }
 
 /// Add advice for SQLSTATEs a user can act on.

@@ -65,6 +65,52 @@ pub fn applied_versions(db: &mut impl GenericClient) -> Result<Vec<i32>> {
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// Create and grant the least-privilege roles (see [`schema::ROLES_SQL`]).
+pub fn apply_roles(db: &mut impl GenericClient) -> Result<()> {
+    let mut tx = db.transaction()?;
+    tx.batch_execute(schema::ROLES_SQL)
+        .context("creating the usage_reader and usage_writer roles")?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// How far `replica` is behind `primary`: zero when it has replayed everything the primary
+/// has written, else the time since its last replayed commit; `None` when it is not a
+/// replica, is paused, or has never replayed a commit.
+pub fn replica_lag(
+    replica: &mut impl GenericClient,
+    primary: &mut impl GenericClient,
+) -> Result<Option<std::time::Duration>> {
+    let r = replica
+        .query_one(
+            "SELECT pg_is_in_recovery(),
+                    CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END,
+                    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
+                    extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8",
+            &[],
+        )
+        .context("asking the read replica how far behind it is")?;
+    let (in_recovery, paused, replayed, since): (bool, Option<bool>, Option<String>, Option<f64>) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
+    if !in_recovery || paused == Some(true) {
+        return Ok(None);
+    }
+    let Some(replayed) = replayed else {
+        return Ok(None);
+    };
+    let behind: f64 = primary
+        .query_one(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::float8",
+            &[&replayed],
+        )
+        .context("comparing the replica's position with the primary's")?
+        .get(0);
+    if behind <= 0.0 {
+        return Ok(Some(std::time::Duration::ZERO));
+    }
+    Ok(since.map(|s| std::time::Duration::from_secs_f64(s.max(0.0))))
+}
+
 /// Whether `usage_events` exists already (an adopted table) before migrating.
 pub fn usage_events_exists(db: &mut impl GenericClient) -> Result<bool> {
     let row = db
@@ -718,7 +764,7 @@ pub fn write_staging(
 const NEW_STAGED_ROWS: &str = "
     SELECT s.* FROM (
         SELECT *, row_number() OVER (PARTITION BY org_id, idempotency_key ORDER BY line) AS n
-        FROM usagectl_staging
+        FROM usagectl_staging WHERE org_id = $1
     ) s
     WHERE s.idempotency_key IS NULL
        OR (s.n = 1 AND NOT EXISTS (
@@ -751,8 +797,9 @@ pub struct StagedTotal {
     pub quantity: i64,
 }
 
-/// See [`StagedTotal`].
-pub fn staged_new_totals(db: &mut impl GenericClient) -> Result<Vec<StagedTotal>> {
+/// See [`StagedTotal`]; one org at a time, so the transaction can be scoped to it for the
+/// seed's RLS policy.
+pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<StagedTotal>> {
     Ok(db
         .query(
             &format!(
@@ -761,7 +808,7 @@ pub fn staged_new_totals(db: &mut impl GenericClient) -> Result<Vec<StagedTotal>
                  FROM ({NEW_STAGED_ROWS}) t
                  GROUP BY 1, 2, 3"
             ),
-            &[],
+            &[&org],
         )
         .context("summing the input per org and month")?
         .iter()

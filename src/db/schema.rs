@@ -128,6 +128,62 @@ ON CONFLICT DO NOTHING",
     },
 ];
 
+/// `migrate --roles`: the least-privilege group roles, granted idempotently. Log-in roles
+/// are made members (`CREATE ROLE support LOGIN IN ROLE usage_reader`).
+///
+/// - `usage_reader`: SELECT on the tool's tables; with the seed's RLS policy in force it
+///   reads one org at a time (the org usagectl puts in `app.current_org_id`).
+/// - `usage_writer`: INSERT (and SELECT, for idempotent retries) on `usage_events`, reads
+///   the tier tables, and takes the per-org quota lock.
+///
+/// RLS is enabled on `usage_events` with the seed's SELECT policy if missing, and writers
+/// get an INSERT policy, so that reads stay per org for both roles.
+pub const ROLES_SQL: &str = r#"
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'usage_reader') THEN
+        CREATE ROLE usage_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'usage_writer') THEN
+        CREATE ROLE usage_writer NOLOGIN;
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO usage_reader, usage_writer', current_schema());
+    IF NOT EXISTS (SELECT 1 FROM pg_policies
+                   WHERE tablename = 'usage_events' AND policyname = 'Users can view own org usage events') THEN
+        CREATE POLICY "Users can view own org usage events" ON usage_events
+            FOR SELECT USING (org_id = current_setting('app.current_org_id', true));
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies
+                   WHERE tablename = 'usage_events' AND policyname = 'usagectl writers insert') THEN
+        CREATE POLICY "usagectl writers insert" ON usage_events FOR INSERT TO usage_writer WITH CHECK (true);
+    END IF;
+END
+$$;
+ALTER TABLE usage_events ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON usage_events, usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers,
+                usagectl_org_limit_overrides, usagectl_schema_migrations TO usage_reader;
+GRANT SELECT, INSERT ON usage_events TO usage_writer;
+GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagectl_org_limit_overrides,
+                usagectl_schema_migrations TO usage_writer;
+GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer"#;
+
+/// Which role each command needs (printed by `migrate --roles`, and in the README).
+pub const COMMAND_ROLES: &[(&str, &str)] = &[
+    (
+        "summary, limits, status --org, tier list, tier show, export --org",
+        "usage_reader",
+    ),
+    ("record (also --enforce, --file, --adjust)", "usage_writer"),
+    (
+        "status --all, export (all orgs)",
+        "a role that bypasses RLS (or the table owner)",
+    ),
+    (
+        "tier create/set-limit/assign/override, migrate",
+        "the owner of the tables",
+    ),
+];
+
 /// The newest schema version this build knows.
 pub fn latest_version() -> i32 {
     STEPS.last().map_or(0, |s| s.version)

@@ -188,7 +188,16 @@ fn failures_name_what_was_tried_and_never_the_password() {
             &format!("postgres://someone:{secret}@127.0.0.1:{free}/billing"),
         ])
         .args(["summary", "--org", "acme"]));
-    out.assert_fails(1);
+    assert_eq!(out.code, 1);
+    // the password typed on the command line earns a hint line before the error
+    assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .lines()
+            .next()
+            .unwrap()
+            .contains("shows in the process list")
+    );
     assert!(
         out.stderr.contains(&format!(
             "host=127.0.0.1 port={free} dbname=billing user=someone"
@@ -215,4 +224,90 @@ fn malformed_connection_strings_are_misuse() {
         let out = run(usagectl().args(["--database-url", bad, "summary", "--org", "a"]));
         out.assert_fails(2);
     }
+}
+
+#[test]
+fn secrets_stay_out_of_output_and_the_process_list_gets_a_hint() {
+    let (db, port) = setup("hint_user", "hint-Pa55-word");
+    let url = format!(
+        "postgres://hint_user:hint-Pa55-word@127.0.0.1:{port}/{}",
+        db.name
+    );
+    // typed on the command line: a one-line hint, and never the password
+    let out = run(usagectl().args([
+        "-v",
+        "--database-url",
+        &url,
+        "summary",
+        "--org",
+        "acme",
+        "-o",
+        "json",
+    ]));
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("shows in the process list"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("connecting to host=127.0.0.1 port={port}")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hint-Pa55-word") && !out.stdout.contains("hint-Pa55-word"));
+    // from the environment: no hint
+    let out = run(usagectl()
+        .env("DATABASE_URL", &url)
+        .args(["summary", "--org", "acme"]));
+    out.assert_ok();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    // from a file
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("url");
+    std::fs::write(&f, format!("{url}\n")).unwrap();
+    let out = run(usagectl()
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .args([
+            "--database-url-file",
+            f.to_str().unwrap(),
+            "summary",
+            "--org",
+            "acme",
+            "-o",
+            "json",
+        ]));
+    out.assert_ok();
+    assert_eq!(out.json()["total_events"], 1);
+    let out = run(usagectl().args([
+        "--database-url-file",
+        "/nonexistent/url",
+        "summary",
+        "--org",
+        "acme",
+    ]));
+    out.assert_fails(1);
+    // a wrong password through every path: the error names the target, not the secret
+    let bad = url.replace("hint-Pa55-word", "Wr0ng-hint-pw");
+    std::fs::write(&f, &bad).unwrap();
+    let out = run(usagectl().args([
+        "-v",
+        "--database-url-file",
+        f.to_str().unwrap(),
+        "summary",
+        "--org",
+        "acme",
+    ]));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("password authentication failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("Wr0ng-hint-pw") && !out.stderr.contains(&bad),
+        "{}",
+        out.stderr
+    );
 }

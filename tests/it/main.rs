@@ -8,5 +8,7 @@ mod export;
 mod migrate;
 mod quota;
 mod record;
+mod replica;
+mod roles;
 mod summary;
 mod tls;

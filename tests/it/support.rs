@@ -31,25 +31,35 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Start a throwaway cluster in a new directory under /tmp, listening on 127.0.0.1 at a
+/// free port and on its own socket, with `hba_first` lines before the trust rules; a
+/// watchdog stops it and removes the directory when this test process ends.
+pub fn start_cluster(prefix: &str, hba_first: &[&str], settings: &[&str]) -> LocalPg {
+    let root = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .expect("creating the cluster directory")
+        .keep();
+    let pg = LocalPg::new(&root.join("pg"), free_port(), "127.0.0.1").expect("finding PostgreSQL");
+    pg.init(hba_first).expect("initdb");
+    spawn_watchdog(&pg, &root);
+    pg.start(settings).expect("starting PostgreSQL");
+    pg
+}
+
+/// Settings that make a throwaway cluster fast.
+pub const FAST: [&str; 4] = [
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+    "max_connections=300",
+];
+
 /// The suite's own cluster, started on first use.
 pub fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
-        let root = tempfile::Builder::new()
-            .prefix("usagectl-test-")
-            .tempdir_in("/tmp")
-            .expect("creating the cluster directory")
-            .keep();
-        let pg = LocalPg::new(&root, free_port(), "127.0.0.1").expect("finding PostgreSQL");
         let hba = format!("host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256");
-        pg.init(&[&hba]).expect("initdb");
-        spawn_watchdog(&pg);
-        pg.start(&[
-            "fsync=off",
-            "synchronous_commit=off",
-            "full_page_writes=off",
-            "max_connections=300",
-        ])
-        .expect("starting PostgreSQL");
+        let pg = start_cluster("usagectl-test-", &[&hba], &FAST);
         let mut c = postgres::Client::connect(&pg.conninfo("postgres"), postgres::NoTls)
             .expect("connecting to the test cluster");
         c.batch_execute(&format!("CREATE ROLE {PASSWORD_GROUP} NOLOGIN"))
@@ -58,15 +68,15 @@ pub fn cluster() -> &'static Cluster {
     })
 }
 
-/// Stop the server and remove its directory when this process ends.
+/// Stop the server and remove `root` when this process ends.
 #[allow(clippy::zombie_processes)] // it must outlive this process; init reaps it
-fn spawn_watchdog(pg: &LocalPg) {
+pub fn spawn_watchdog(pg: &LocalPg, root: &std::path::Path) {
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 0.3; done; \
          kill -QUIT $(head -n 1 '{data}/postmaster.pid') 2>/dev/null; sleep 1; rm -rf '{root}'",
         pid = std::process::id(),
         data = pg.data_dir().display(),
-        root = pg.root.display()
+        root = root.display()
     );
     Command::new("sh")
         .arg("-c")

@@ -100,20 +100,20 @@ fn make_certs(dir: &Path) {
 fn server() -> &'static TlsServer {
     static S: OnceLock<TlsServer> = OnceLock::new();
     S.get_or_init(|| {
-        let root = tempfile::Builder::new().prefix("usagectl-tls-").tempdir_in("/tmp").unwrap().keep();
-        let certs = root.join("certs");
-        std::fs::create_dir_all(&certs).unwrap();
-        make_certs(&certs);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let pg = LocalPg::new(&root.join("pg"), port, "127.0.0.1").unwrap();
         let hba = [
             format!("hostssl all {ROLE} 127.0.0.1/32 scram-sha-256"),
             format!("host all {ROLE} 127.0.0.1/32 reject"),
         ];
-        pg.init(&hba.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        let hba: Vec<&str> = hba.iter().map(String::as_str).collect();
+        // the server's certificate and key go into the data directory; ssl=on needs a restart
+        let pg = start_cluster("usagectl-tls-", &hba, &FAST);
+        // certificates live beside the cluster, and go when the watchdog removes it
+        let certs = pg.root.parent().unwrap().join("certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        make_certs(&certs);
         pg.install_file("server.crt", &std::fs::read(certs.join("server.crt")).unwrap()).unwrap();
         pg.install_file("server.key", &std::fs::read(certs.join("server.key")).unwrap()).unwrap();
-        watchdog(&pg, &root);
+        pg.stop().unwrap();
         pg.start(&["ssl=on", "fsync=off"]).unwrap();
         let mut admin = postgres::Client::connect(&pg.conninfo("postgres"), postgres::NoTls).unwrap();
         admin
@@ -130,25 +130,6 @@ fn server() -> &'static TlsServer {
         .unwrap();
         TlsServer { pg, certs }
     })
-}
-
-fn watchdog(pg: &LocalPg, root: &Path) {
-    use std::os::unix::process::CommandExt;
-    #[allow(clippy::zombie_processes)]
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "while kill -0 {} 2>/dev/null; do sleep 0.3; done; kill -QUIT $(head -n 1 '{}/postmaster.pid') 2>/dev/null; sleep 1; rm -rf '{}'",
-            std::process::id(),
-            pg.data_dir().display(),
-            root.display()
-        ))
-        .process_group(0)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
 }
 
 /// `usagectl summary` over TCP with this connection string; the password from PGPASSWORD.

@@ -1,0 +1,139 @@
+//! Reads from a streaming replica (a second local cluster made with pg_basebackup) while
+//! it is fresh enough, the primary otherwise; writes always go to the primary.
+use std::time::{Duration, Instant};
+
+use usagectl::localpg::LocalPg;
+
+use crate::support::*;
+
+fn count_on(pg: &LocalPg, db: &str) -> i64 {
+    let mut c = postgres::Client::connect(&pg.conninfo(db), postgres::NoTls).unwrap();
+    c.query_one(
+        "SELECT count(*) FROM usage_events WHERE org_id = 'acme'",
+        &[],
+    )
+    .unwrap()
+    .get(0)
+}
+
+fn wait_for(pg: &LocalPg, db: &str, n: i64) {
+    let start = Instant::now();
+    while count_on(pg, db) != n {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the replica never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn reads_use_a_fresh_replica_and_fall_back_to_the_primary() {
+    let primary = start_cluster("usagectl-primary-", &[], &FAST);
+    let mut admin =
+        postgres::Client::connect(&primary.conninfo("postgres"), postgres::NoTls).unwrap();
+    admin.batch_execute("CREATE DATABASE billing").unwrap();
+    let p_url = primary.conninfo("billing");
+    run(usagectl().env("DATABASE_URL", &p_url).args(["migrate"])).assert_ok();
+    for _ in 0..10 {
+        run(usagectl().env("DATABASE_URL", &p_url).args([
+            "record",
+            "--org",
+            "acme",
+            "--event",
+            "chat_message",
+        ]))
+        .assert_ok();
+    }
+
+    let root = tempfile::Builder::new()
+        .prefix("usagectl-replica-")
+        .tempdir_in("/tmp")
+        .unwrap()
+        .keep();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let replica = LocalPg::new(&root.join("pg"), port, "127.0.0.1").unwrap();
+    replica.init_replica_of(&primary).unwrap();
+    spawn_watchdog(&replica, &root);
+    replica.start(&FAST).unwrap(); // a standby needs max_connections >= the primary's
+    wait_for(&replica, "billing", 10);
+    let r_url = replica.conninfo("billing");
+
+    let read = |args: &[&str]| {
+        run(usagectl()
+            .env("DATABASE_URL", &p_url)
+            .env("USAGECTL_READ_DATABASE_URL", &r_url)
+            .args(args))
+    };
+    // a caught-up replica answers, silently
+    let s = read(&["summary", "--org", "acme", "-o", "json"]);
+    s.assert_ok();
+    assert_eq!(s.json()["total_events"], 10);
+    assert!(s.stderr.is_empty(), "{}", s.stderr);
+    let v = read(&["-v", "limits", "--org", "acme", "-o", "json"]);
+    v.assert_ok();
+    assert!(v.stderr.contains("reading the replica"), "{}", v.stderr);
+
+    // pause the replica; record (with the replica configured) still goes to the primary
+    let mut rc = postgres::Client::connect(&replica.conninfo("billing"), postgres::NoTls).unwrap();
+    rc.batch_execute("SELECT pg_wal_replay_pause()").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("more.csv");
+    let mut text = String::from("org_id,event_type\n");
+    for _ in 0..90 {
+        text.push_str("acme,chat_message\n");
+    }
+    std::fs::write(&file, text).unwrap();
+    read(&["record", "--file", file.to_str().unwrap()]).assert_ok();
+    read(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--quantity",
+        "1",
+        "--enforce",
+        "--custom-event",
+    ])
+    .assert_fails(4);
+    assert_eq!(
+        count_on(&replica, "billing"),
+        10,
+        "the paused replica has not seen them"
+    );
+
+    // a paused replica is stale: every read says so and answers from the primary
+    let s = read(&["summary", "--org", "acme", "-o", "json"]);
+    s.assert_ok();
+    assert_eq!(s.json()["total_events"], 100);
+    assert!(s.stderr.contains("reading the primary"), "{}", s.stderr);
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let e = read(&["export", "--month", &month, "-o", "json"]);
+    e.assert_ok();
+    assert_eq!(e.json()[0]["events"], 100);
+    let st = read(&["status", "--org", "acme", "-o", "json"]);
+    assert_eq!(st.code, 4, "100 of the trial's 50 chat messages");
+
+    // resumed and caught up, the replica answers again
+    rc.batch_execute("SELECT pg_wal_replay_resume()").unwrap();
+    wait_for(&replica, "billing", 100);
+    let s = read(&["summary", "--org", "acme", "-o", "json"]);
+    assert_eq!(s.json()["total_events"], 100);
+    assert!(s.stderr.is_empty(), "{}", s.stderr);
+
+    // a replica that is down: the primary answers
+    replica.stop().unwrap();
+    let s = read(&["summary", "--org", "acme", "-o", "json"]);
+    s.assert_ok();
+    assert_eq!(s.json()["total_events"], 100);
+    assert!(
+        s.stderr.contains("read replica unreachable"),
+        "{}",
+        s.stderr
+    );
+}

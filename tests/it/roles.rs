@@ -1,0 +1,151 @@
+use crate::support::*;
+
+/// `migrate --roles` on the seed's table: a usage_reader member reads one org's summary and
+/// limits under RLS and is refused when it records; a usage_writer member records.
+#[test]
+fn reader_and_writer_roles_do_what_they_should_and_no_more() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    let out = db.run(&["migrate", "--roles"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("usage_reader"), "{}", out.stdout);
+    assert!(out.stdout.contains("usage_writer"), "{}", out.stdout);
+    // idempotent
+    let again = db.run(&["migrate", "--roles", "-o", "json"]);
+    again.assert_ok();
+    assert!(again.json()["roles"].as_array().unwrap().len() >= 3);
+
+    let reader = format!("support_{}", db.name);
+    let writer = format!("cron_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {reader} LOGIN IN ROLE usage_reader;
+             CREATE ROLE {writer} LOGIN IN ROLE usage_writer;
+             INSERT INTO usage_events (org_id, event_type, quantity) VALUES
+               ('acme', 'chat_message', 4), ('acme', 'csv_upload', 1), ('globex', 'chat_message', 99);"
+        ))
+        .unwrap();
+    let as_role = |role: &str, args: &[&str]| {
+        run(usagectl()
+            .env("DATABASE_URL", format!("{} user={role}", db.url))
+            .args(args))
+    };
+
+    let s = as_role(&reader, &["summary", "--org", "acme", "-o", "json"]);
+    s.assert_ok();
+    assert_eq!(s.json()["total_events"], 2);
+    assert_eq!(
+        s.json()["summary_by_type"]["chat_message"]["total_quantity"],
+        4
+    );
+    let l = as_role(&reader, &["limits", "--org", "acme", "-o", "json"]);
+    l.assert_ok();
+    assert_eq!(l.json()["limits"]["chat_messages"]["current"], 4);
+    let refused = as_role(
+        &reader,
+        &["record", "--org", "acme", "--event", "chat_message"],
+    );
+    refused.assert_fails(1);
+    assert!(
+        refused
+            .stderr
+            .contains("permission denied for table usage_events"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("lacks a privilege"),
+        "{}",
+        refused.stderr
+    );
+
+    // the writer records, retries idempotently, enforces quotas, loads files
+    as_role(
+        &writer,
+        &[
+            "record",
+            "--org",
+            "acme",
+            "--event",
+            "chat_message",
+            "--idempotency-key",
+            "w1",
+        ],
+    )
+    .assert_ok();
+    let dup = as_role(
+        &writer,
+        &[
+            "record",
+            "--org",
+            "acme",
+            "--event",
+            "chat_message",
+            "--idempotency-key",
+            "w1",
+            "-o",
+            "json",
+        ],
+    );
+    dup.assert_ok();
+    assert_eq!(dup.json()["duplicate"], true);
+    as_role(
+        &writer,
+        &[
+            "record",
+            "--org",
+            "acme",
+            "--event",
+            "chat_message",
+            "--enforce",
+        ],
+    )
+    .assert_ok();
+    let full = as_role(
+        &writer,
+        &[
+            "record",
+            "--org",
+            "globex",
+            "--event",
+            "chat_message",
+            "--enforce",
+        ],
+    );
+    full.assert_fails(4);
+    assert!(
+        full.stderr.contains("(99/50 this month)"),
+        "the writer sees the org's usage: {}",
+        full.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b.csv");
+    std::fs::write(
+        &file,
+        "org_id,event_type,idempotency_key\nacme,csv_upload,f1\nacme,csv_upload,w1\n",
+    )
+    .unwrap();
+    let bulk = as_role(
+        &writer,
+        &[
+            "record",
+            "--file",
+            file.to_str().unwrap(),
+            "--enforce",
+            "-o",
+            "json",
+        ],
+    );
+    bulk.assert_ok();
+    assert_eq!(bulk.json()["inserted"], 1, "w1 was recorded above");
+    // but it cannot change tiers
+    as_role(&writer, &["tier", "assign", "acme", "pilot"]).assert_fails(1);
+
+    let total: i64 = db.scalar("SELECT count(*) FROM usage_events WHERE org_id = 'acme'");
+    assert_eq!(total, 2 + 2 + 1);
+    db.client()
+        .batch_execute(&format!(
+            "DROP OWNED BY {reader}, {writer}; DROP ROLE {reader}; DROP ROLE {writer};"
+        ))
+        .unwrap();
+}
