@@ -11,6 +11,7 @@ use crate::support::*;
 const ROLE: &str = "tls_app";
 const PASSWORD: &str = "Tls-S3cret-pw-42";
 const DB: &str = "tls_db";
+const CERT_ROLE: &str = "tls_cert";
 
 struct TlsServer {
     pg: LocalPg,
@@ -95,12 +96,55 @@ fn make_certs(dir: &Path) {
             "ext.cnf",
         ],
     );
+    // a client certificate for the role that logs in with one
+    let subject = format!("/CN={CERT_ROLE}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            &subject,
+        ],
+    );
+    std::fs::write(
+        dir.join("client.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.crt",
+            "-days",
+            "3",
+            "-extfile",
+            "client.cnf",
+        ],
+    );
 }
 
 fn server() -> &'static TlsServer {
     static S: OnceLock<TlsServer> = OnceLock::new();
     S.get_or_init(|| {
         let hba = [
+            format!("hostssl all {CERT_ROLE} 127.0.0.1/32 cert"),
             format!("hostssl all {ROLE} 127.0.0.1/32 scram-sha-256"),
             format!("host all {ROLE} 127.0.0.1/32 reject"),
         ];
@@ -113,11 +157,12 @@ fn server() -> &'static TlsServer {
         make_certs(&certs);
         pg.install_file("server.crt", &std::fs::read(certs.join("server.crt")).unwrap()).unwrap();
         pg.install_file("server.key", &std::fs::read(certs.join("server.key")).unwrap()).unwrap();
+        pg.install_file("root.crt", &std::fs::read(certs.join("ca.crt")).unwrap()).unwrap();
         pg.stop().unwrap();
-        pg.start(&["ssl=on", "fsync=off"]).unwrap();
+        pg.start(&["ssl=on", "ssl_ca_file=root.crt", "fsync=off"]).unwrap();
         let mut admin = postgres::Client::connect(&pg.conninfo("postgres"), postgres::NoTls).unwrap();
         admin
-            .batch_execute(&format!("CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'"))
+            .batch_execute(&format!("CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'; CREATE ROLE {CERT_ROLE} LOGIN"))
             .unwrap();
         admin.batch_execute(&format!("CREATE DATABASE {DB} OWNER {ROLE}")).unwrap();
         let out = run(usagectl().env("DATABASE_URL", pg.conninfo(DB)).args(["migrate"]));
@@ -125,6 +170,7 @@ fn server() -> &'static TlsServer {
         let mut c = postgres::Client::connect(&pg.conninfo(DB), postgres::NoTls).unwrap();
         c.batch_execute(&format!(
             "GRANT ALL ON ALL TABLES IN SCHEMA public TO {ROLE};
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO {CERT_ROLE};
              INSERT INTO usage_events (org_id, event_type, quantity) VALUES ('acme', 'chat_message', 3);"
         ))
         .unwrap();
@@ -252,4 +298,36 @@ fn pgsslmode_pgsslrootcert_and_a_password_file_work() {
         .args(["summary", "--org", "acme"]));
     out.assert_fails(1);
     assert!(out.stderr.contains("unknown issuer"));
+}
+
+#[test]
+fn a_client_certificate_logs_in_where_the_server_asks_for_one() {
+    let s = server();
+    let base = format!(
+        "host=localhost port={} user={CERT_ROLE} dbname={DB} sslmode=verify-full sslrootcert={}",
+        s.pg.port,
+        ca("ca.crt")
+    );
+    let with_cert = format!(
+        "{base} sslcert={} sslkey={}",
+        ca("client.crt"),
+        ca("client.key")
+    );
+    let out = run(usagectl()
+        .env("DATABASE_URL", &with_cert)
+        .args(["summary", "--org", "acme", "-o", "json"]));
+    out.assert_ok();
+    assert_eq!(out.json()["total_events"], 1);
+    let out = run(usagectl()
+        .env("DATABASE_URL", &base)
+        .args(["summary", "--org", "acme"]));
+    out.assert_fails(1);
+    assert!(out.stderr.contains("certificate"), "{}", out.stderr);
+    // the same files from PGSSLCERT / PGSSLKEY
+    let out = run(usagectl()
+        .env("DATABASE_URL", &base)
+        .env("PGSSLCERT", ca("client.crt"))
+        .env("PGSSLKEY", ca("client.key"))
+        .args(["summary", "--org", "acme", "-o", "json"]));
+    out.assert_ok();
 }
