@@ -39,6 +39,15 @@ pub struct MigrateArgs {
     pub roles: bool,
 }
 
+/// What the rollup's backfill did.
+#[derive(Debug, Serialize)]
+pub struct Backfill {
+    /// UTC days counted.
+    pub days: usize,
+    /// Events counted.
+    pub events: i64,
+}
+
 /// Which role a command needs.
 #[derive(Debug, Serialize)]
 pub struct RoleNeed {
@@ -74,12 +83,25 @@ pub struct MigrateReport {
     pub version_after: i32,
     /// Steps run (or to run).
     pub steps: Vec<StepReport>,
+    /// Days and events the rollup's backfill counted in this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollup_backfill: Option<Backfill>,
     /// With --roles: which command needs which role.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleNeed>,
 }
 
 impl MigrateReport {
+    fn backfill_line(&self) -> String {
+        match &self.rollup_backfill {
+            Some(b) => format!(
+                "backfilled the daily rollup: {} day(s), {} pre-existing event(s)\n",
+                b.days, b.events
+            ),
+            None => String::new(),
+        }
+    }
+
     fn roles_table(&self, style: &Style) -> String {
         if self.roles.is_empty() {
             return String::new();
@@ -153,9 +175,10 @@ impl Render for MigrateReport {
             "created usage_events"
         };
         format!(
-            "{t}\n{what}; schema version {} -> {}\n{}",
+            "{t}\n{what}; schema version {} -> {}\n{}{}",
             self.version_before,
             self.version_after,
+            self.backfill_line(),
             self.roles_table(style)
         )
     }
@@ -202,6 +225,7 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
     } else {
         schema::latest_version().max(version_before)
     };
+    let rollup_backfill = if dry_run { None } else { backfill(client)? };
     if roles && dry_run {
         steps.push(StepReport {
             version: 0,
@@ -218,6 +242,7 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
         version_before,
         version_after,
         steps,
+        rollup_backfill,
         roles: if roles && !dry_run {
             schema::COMMAND_ROLES
                 .iter()
@@ -227,6 +252,27 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
             Vec::new()
         },
     })
+}
+
+/// Count the rows that predate the rollup's triggers, one day per transaction, oldest
+/// first; an interrupted run resumes where it stopped. Progress on a terminal.
+fn backfill(client: &mut Client) -> Result<Option<Backfill>> {
+    let days = queries::pending_backfill_days(client)?;
+    if days.is_empty() {
+        return Ok(None);
+    }
+    let mut progress = crate::sink::Progress::new();
+    let mut events = 0;
+    for (i, day) in days.iter().enumerate() {
+        events += queries::backfill_day(client, *day)?;
+        progress.tick(i as u64 + 1);
+    }
+    progress.finish(days.len() as u64);
+    queries::finish_backfill(client)?;
+    Ok(Some(Backfill {
+        days: days.len(),
+        events,
+    }))
 }
 
 /// Run `usagectl migrate`.

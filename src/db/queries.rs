@@ -322,6 +322,259 @@ pub fn read_snapshot<C: GenericClient>(db: &mut C) -> Result<postgres::Transacti
 }
 
 // ---------------------------------------------------------------------------------------
+// The daily rollup
+
+/// Whether reads can use the daily rollup: it exists, this role may read it, and its
+/// backfill is complete. Otherwise reads aggregate the raw rows (same answers, slower).
+pub fn use_rollup(db: &mut impl GenericClient) -> Result<bool> {
+    let exists: bool = db
+        .query_one(
+            "SELECT CASE WHEN to_regclass('usagectl_rollup_backfill') IS NULL
+                          OR to_regclass('usagectl_daily_usage') IS NULL THEN false
+                         ELSE has_table_privilege('usagectl_rollup_backfill', 'SELECT')
+                          AND has_table_privilege('usagectl_daily_usage', 'SELECT') END",
+            &[],
+        )
+        .context("looking for the daily rollup")?
+        .get(0);
+    if !exists {
+        return Ok(false);
+    }
+    let pending: bool = db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done)",
+            &[],
+        )
+        .context("checking the rollup's backfill")?
+        .get(0);
+    Ok(!pending)
+}
+
+/// Days the rollup's backfill has still to count, oldest first.
+pub fn pending_backfill_days(db: &mut impl GenericClient) -> Result<Vec<chrono::NaiveDate>> {
+    let exists: bool = db
+        .query_one(
+            "SELECT to_regclass('usagectl_rollup_backfill') IS NOT NULL",
+            &[],
+        )?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(db
+        .query(
+            "SELECT day FROM usagectl_rollup_backfill WHERE NOT done ORDER BY day",
+            &[],
+        )
+        .context("listing the days the rollup's backfill has to do")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Count one day of pre-existing rows into the rollup, in its own transaction. Locking the
+/// day's backfill row makes inserts into that day wait (or be waited for), so each row is
+/// counted exactly once, by the backfill or by the triggers. Returns the rows counted.
+pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Result<i64> {
+    let mut tx = client.transaction()?;
+    let pending = tx
+        .query_opt(
+            "SELECT day FROM usagectl_rollup_backfill WHERE day = $1 AND NOT done FOR UPDATE",
+            &[&day],
+        )?
+        .is_some();
+    if !pending {
+        return Ok(0);
+    }
+    let counted: i64 = tx
+        .query_one(
+            "WITH agg AS (
+                 INSERT INTO usagectl_daily_usage AS d (org_id, day, event_type, events, quantity, first_event, last_event)
+                 SELECT org_id, $1::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
+                 FROM usage_events
+                 WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
+                   AND created_at < (($1::date + 1)::timestamp AT TIME ZONE 'UTC')
+                 GROUP BY org_id, event_type
+                 ON CONFLICT (org_id, day, event_type) DO UPDATE
+                     SET events = EXCLUDED.events, quantity = EXCLUDED.quantity,
+                         first_event = EXCLUDED.first_event, last_event = EXCLUDED.last_event
+                 RETURNING events)
+             SELECT coalesce(sum(events), 0)::bigint FROM agg",
+            &[&day],
+        )
+        .with_context(|| format!("backfilling the rollup for {day}"))?
+        .get(0);
+    tx.execute(
+        "UPDATE usagectl_rollup_backfill SET done = true WHERE day = $1",
+        &[&day],
+    )?;
+    tx.commit()?;
+    Ok(counted)
+}
+
+/// Forget the days already backfilled (keeps the triggers' lookups cheap).
+pub fn finish_backfill(db: &mut impl GenericClient) -> Result<()> {
+    db.execute("DELETE FROM usagectl_rollup_backfill WHERE done", &[])
+        .context("tidying the rollup's backfill list")?;
+    Ok(())
+}
+
+/// One (org, day, event type) where the rollup and the raw rows disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// Organisation.
+    pub org_id: String,
+    /// UTC day.
+    pub day: chrono::NaiveDate,
+    /// Event type.
+    pub event_type: String,
+    /// Events in the raw rows.
+    pub raw_events: i64,
+    /// Events in the rollup.
+    pub rollup_events: i64,
+    /// Quantity in the raw rows.
+    pub raw_quantity: i64,
+    /// Quantity in the rollup.
+    pub rollup_quantity: i64,
+}
+
+/// Recompute the rollup for `[from, to)` (one org or all) from the raw rows and list the
+/// groups that disagree (counts, quantities, or first/last instants).
+pub fn rollup_drift(
+    db: &mut impl GenericClient,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    org: Option<&str>,
+) -> Result<Vec<Drift>> {
+    Ok(db
+        .query(
+            "WITH raw AS (
+                 SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
+                        count(*) AS events, sum(quantity)::bigint AS quantity,
+                        min(created_at) AS f, max(created_at) AS l
+                 FROM usage_events
+                 WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
+                   AND created_at < ($2::date::timestamp AT TIME ZONE 'UTC')
+                   AND ($3::text IS NULL OR org_id = $3)
+                 GROUP BY 1, 2, 3),
+             roll AS (
+                 SELECT org_id, day, event_type, events, quantity, first_event AS f, last_event AS l
+                 FROM usagectl_daily_usage
+                 WHERE day >= $1::date AND day < $2::date AND ($3::text IS NULL OR org_id = $3))
+             SELECT coalesce(raw.org_id, roll.org_id), coalesce(raw.day, roll.day),
+                    coalesce(raw.event_type, roll.event_type),
+                    coalesce(raw.events, 0), coalesce(roll.events, 0),
+                    coalesce(raw.quantity, 0), coalesce(roll.quantity, 0)
+             FROM raw FULL JOIN roll
+               ON raw.org_id = roll.org_id AND raw.day = roll.day AND raw.event_type = roll.event_type
+             WHERE raw.events IS DISTINCT FROM roll.events OR raw.quantity IS DISTINCT FROM roll.quantity
+                OR raw.f IS DISTINCT FROM roll.f OR raw.l IS DISTINCT FROM roll.l
+             ORDER BY 2, 1, 3",
+            &[&from, &to, &org],
+        )
+        .context("comparing the rollup with the raw rows")?
+        .iter()
+        .map(|r| Drift {
+            org_id: r.get(0),
+            day: r.get(1),
+            event_type: r.get(2),
+            raw_events: r.get(3),
+            rollup_events: r.get(4),
+            raw_quantity: r.get(5),
+            rollup_quantity: r.get(6),
+        })
+        .collect())
+}
+
+/// Rewrite the rollup rows of `drift` from the raw rows, in one transaction. The rollup is
+/// locked against the triggers meanwhile, so inserts wait for the (short) repair.
+pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
+    for d in drift {
+        tx.execute(
+            "DELETE FROM usagectl_daily_usage WHERE org_id = $1 AND day = $2 AND event_type = $3",
+            &[&d.org_id, &d.day, &d.event_type],
+        )?;
+        tx.execute(
+            "INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
+             SELECT org_id, $2::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
+             FROM usage_events
+             WHERE org_id = $1 AND event_type = $3
+               AND created_at >= ($2::date::timestamp AT TIME ZONE 'UTC')
+               AND created_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
+             GROUP BY org_id, event_type",
+            &[&d.org_id, &d.day, &d.event_type],
+        )
+        .with_context(|| format!("repairing the rollup of {} on {} for {}", d.org_id, d.day, d.event_type))?;
+    }
+    tx.commit().context("committing the repair")
+}
+
+/// Triggers of usage_events by name, with whether each is enabled.
+pub fn usage_event_triggers(db: &mut impl GenericClient) -> Result<Vec<(String, bool)>> {
+    Ok(db
+        .query(
+            "SELECT tgname::text, tgenabled <> 'D' FROM pg_trigger
+             WHERE tgrelid = to_regclass('usage_events') AND NOT tgisinternal",
+            &[],
+        )
+        .context("listing the triggers on usage_events")?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Relations (tables, indexes) by name that exist, of those asked about.
+pub fn existing_relations(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
+    Ok(db
+        .query(
+            "SELECT n FROM unnest($1::text[]) AS n WHERE to_regclass(n) IS NOT NULL",
+            &[&names],
+        )
+        .context("looking for the tool's tables")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Invalid indexes on usage_events (left by an interrupted CREATE INDEX CONCURRENTLY).
+pub fn invalid_indexes(db: &mut impl GenericClient) -> Result<Vec<String>> {
+    Ok(db
+        .query(
+            "SELECT indexrelid::regclass::text FROM pg_index
+             WHERE indrelid = to_regclass('usage_events') AND NOT indisvalid",
+            &[],
+        )
+        .context("checking the indexes on usage_events")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Whether row-level security is enabled on a table.
+pub fn rls_enabled(db: &mut impl GenericClient, table: &str) -> Result<bool> {
+    Ok(db
+        .query_one(
+            "SELECT coalesce((SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass($1)), false)",
+            &[&table],
+        )?
+        .get(0))
+}
+
+/// Which of the given roles exist.
+pub fn existing_roles(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
+    Ok(db
+        .query(
+            "SELECT rolname::text FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1",
+            &[&names],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------
 // Summary
 
 /// Aggregate of one event type over a window.
@@ -360,8 +613,29 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
     let bounds = tx.query_one("SELECT now(), now() - make_interval(days => $1)", &[&days])?;
     let generated_at: DateTime<Utc> = bounds.get(0);
     let period_start: DateTime<Utc> = bounds.get(1);
-    let rows = tx
-        .query(
+    let rollup = use_rollup(&mut tx)?;
+    let rows = if rollup {
+        // the partial first day from raw rows, whole days after it from the rollup: exact
+        // to the instant
+        tx.query(
+            "SELECT event_type, sum(n)::bigint, sum(q)::bigint, min(f), max(l) FROM (
+                 SELECT event_type, count(*) AS n, sum(quantity) AS q, min(created_at) AS f, max(created_at) AS l
+                 FROM usage_events
+                 WHERE org_id = $1 AND created_at >= $2
+                   AND created_at < ((($2 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC')
+                 GROUP BY event_type
+                 UNION ALL
+                 SELECT event_type, sum(events), sum(quantity), min(first_event), max(last_event)
+                 FROM usagectl_daily_usage
+                 WHERE org_id = $1 AND day > ($2 AT TIME ZONE 'UTC')::date
+                 GROUP BY event_type
+             ) parts
+             GROUP BY event_type
+             ORDER BY event_type",
+            &[&org_id, &period_start],
+        )
+    } else {
+        tx.query(
             "SELECT event_type, count(*), coalesce(sum(quantity), 0)::bigint, min(created_at), max(created_at)
              FROM usage_events
              WHERE org_id = $1 AND created_at >= $2
@@ -369,7 +643,8 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
              ORDER BY event_type",
             &[&org_id, &period_start],
         )
-        .with_context(|| format!("summarising usage for org {org_id}"))?;
+    }
+    .with_context(|| format!("summarising usage for org {org_id}"))?;
     let by_type = rows
         .iter()
         .map(|r| TypeTotals {
@@ -380,8 +655,17 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
             last_event: r.get(4),
         })
         .collect();
-    let daily = tx
-        .query(
+    let daily = if rollup {
+        tx.query(
+            "SELECT event_type, (day - ($2 AT TIME ZONE 'UTC')::date)::int, sum(events)::bigint
+             FROM usagectl_daily_usage
+             WHERE org_id = $1 AND day >= ($2 AT TIME ZONE 'UTC')::date
+             GROUP BY 1, 2
+             ORDER BY 1, 2",
+            &[&org_id, &period_start],
+        )
+    } else {
+        tx.query(
             "SELECT event_type,
                     floor(extract(epoch FROM created_at - $2) / 86400)::int AS day,
                     count(*)
@@ -391,10 +675,11 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
              ORDER BY 1, 2",
             &[&org_id, &period_start],
         )
-        .with_context(|| format!("counting daily usage for org {org_id}"))?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    }
+    .with_context(|| format!("counting daily usage for org {org_id}"))?
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect();
     tx.commit()?;
     Ok(SummaryData {
         generated_at,
@@ -467,8 +752,20 @@ pub fn usage_by_org(
 ) -> Result<std::collections::BTreeMap<String, Usage>> {
     let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
     let types = metered_types();
-    for r in db
-        .query(
+    let rollup = use_rollup(db)?;
+    let (first_day, end_day) = (month.start.date_naive(), month.end.date_naive());
+    let rows = if rollup {
+        db.query(
+            "SELECT org_id, event_type, sum(quantity)::bigint
+             FROM usagectl_daily_usage
+             WHERE ($1::text IS NULL OR org_id = $1)
+               AND day >= $2 AND day < $3
+               AND event_type = ANY($4)
+             GROUP BY org_id, event_type",
+            &[&org, &first_day, &end_day, &types],
+        )
+    } else {
+        db.query(
             "SELECT org_id, event_type, sum(quantity)::bigint
              FROM usage_events
              WHERE ($1::text IS NULL OR org_id = $1)
@@ -477,15 +774,24 @@ pub fn usage_by_org(
              GROUP BY org_id, event_type",
             &[&org, &month.start, &month.end, &types],
         )
-        .context("summing usage for the month")?
-    {
+    };
+    for r in rows.context("summing usage for the month")? {
         out.entry(r.get(0))
             .or_default()
             .month
             .insert(r.get(1), r.get(2));
     }
-    for r in db
-        .query(
+    let rows = if rollup {
+        db.query(
+            "SELECT org_id, sum(quantity)::bigint
+             FROM usagectl_daily_usage
+             WHERE ($1::text IS NULL OR org_id = $1)
+               AND event_type = 'mapping_profile_created' AND day < $2
+             GROUP BY org_id",
+            &[&org, &end_day],
+        )
+    } else {
+        db.query(
             "SELECT org_id, sum(quantity)::bigint
              FROM usage_events
              WHERE ($1::text IS NULL OR org_id = $1)
@@ -493,8 +799,8 @@ pub fn usage_by_org(
              GROUP BY org_id",
             &[&org, &month.end],
         )
-        .context("counting mapping profiles")?
-    {
+    };
+    for r in rows.context("counting mapping profiles")? {
         out.entry(r.get(0)).or_default().mapping_profiles_all_time = r.get(1);
     }
     Ok(out)
@@ -502,11 +808,18 @@ pub fn usage_by_org(
 
 /// Orgs with at least one event of any type in the month.
 pub fn orgs_with_events(db: &mut impl GenericClient, month: &Month) -> Result<Vec<String>> {
-    Ok(db
-        .query(
+    let rows = if use_rollup(db)? {
+        db.query(
+            "SELECT DISTINCT org_id FROM usagectl_daily_usage WHERE day >= $1 AND day < $2",
+            &[&month.start.date_naive(), &month.end.date_naive()],
+        )
+    } else {
+        db.query(
             "SELECT DISTINCT org_id FROM usage_events WHERE created_at >= $1 AND created_at < $2",
             &[&month.start, &month.end],
         )
+    };
+    Ok(rows
         .context("listing orgs with events in the month")?
         .iter()
         .map(|r| r.get(0))
@@ -617,8 +930,20 @@ pub fn export_aggregate(
     end: &DateTime<Utc>,
     org: Option<&str>,
 ) -> Result<Vec<ExportRow>> {
-    let rows = db
-        .query(
+    let rows = if use_rollup(db)? {
+        // months are whole UTC days, so the rollup's days add up to them exactly
+        db.query(
+            r#"SELECT to_char(e.day, 'YYYY-MM'), e.org_id,
+                      coalesce(t.tier, $4), e.event_type, sum(e.events)::bigint, sum(e.quantity)::bigint
+               FROM usagectl_daily_usage e
+               LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
+               WHERE e.day >= $1 AND e.day < $2 AND ($3::text IS NULL OR e.org_id = $3)
+               GROUP BY 1, e.org_id, t.tier, e.event_type
+               ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
+            &[&start.date_naive(), &end.date_naive(), &org, &crate::quota::DEFAULT_TIER],
+        )
+    } else {
+        db.query(
             r#"SELECT to_char(date_trunc('month', e.created_at), 'YYYY-MM'), e.org_id,
                       coalesce(t.tier, $4), e.event_type, count(*), coalesce(sum(e.quantity), 0)::bigint
                FROM usage_events e
@@ -628,7 +953,8 @@ pub fn export_aggregate(
                ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
             &[start, end, &org, &crate::quota::DEFAULT_TIER],
         )
-        .context("aggregating usage for the export")?;
+    }
+    .context("aggregating usage for the export")?;
     Ok(rows
         .iter()
         .map(|r| ExportRow {
