@@ -22,6 +22,9 @@ _usagectl() {
             usagectl,demo)
                 cmd="usagectl__subcmd__demo"
                 ;;
+            usagectl,doctor)
+                cmd="usagectl__subcmd__doctor"
+                ;;
             usagectl,export)
                 cmd="usagectl__subcmd__export"
                 ;;
@@ -68,7 +71,7 @@ _usagectl() {
 
     case "${cmd}" in
         usagectl)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version migrate record summary limits status export tier demo completions"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version migrate record summary limits status export doctor tier demo completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +174,60 @@ _usagectl() {
                     return 0
                     ;;
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        usagectl__subcmd__doctor)
+            opts="-d -v -o -h -V --month --org --repair --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --month)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --org)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -165,6 +165,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::export::AFTER_LONG_HELP)]
     Export(cmd::export::ExportArgs),
 
+    /// Check the schema and that the daily rollup agrees with the raw rows (--repair fixes it)
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::doctor::AFTER_LONG_HELP)]
+    Doctor(cmd::doctor::DoctorArgs),
+
     /// Manage tiers, their limits, org assignments and per-org overrides
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::tier::AFTER_LONG_HELP)]
     Tier(cmd::tier::TierArgs),

@@ -99,6 +99,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut client = connect_read()?;
             cmd::export::run(&mut client, args, &mut out)
         }
+        Command::Doctor(args) => {
+            if let Some(org) = &args.org {
+                events::validate_org(org)?;
+            }
+            let mut client = connect()?;
+            cmd::doctor::run(&mut client, args, &mut out)
+        }
         Command::Tier(args) => {
             cmd::tier::validate(args)?;
             let mut client = connect()?;

@@ -2,6 +2,7 @@
 pub mod bulk;
 pub mod completions;
 pub mod demo;
+pub mod doctor;
 pub mod export;
 pub mod limits;
 pub mod migrate;

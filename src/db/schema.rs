@@ -260,17 +260,23 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 DECLARE
     g record;
 BEGIN
-    FOR g IN SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
-                    count(*) AS n, sum(quantity)::bigint AS q, min(created_at) AS f, max(created_at) AS l
-               FROM usagectl_old_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    -- old and new groups together, in key order (old before new for the same key), so an
+    -- UPDATE locks rollup rows in the same order as every other statement
+    FOR g IN SELECT * FROM (
+                 SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type, 0 AS step,
+                        count(*) AS n, sum(quantity)::bigint AS q, min(created_at) AS f, max(created_at) AS l
+                   FROM usagectl_old_rows GROUP BY 1, 2, 3
+                 UNION ALL
+                 SELECT org_id, (created_at AT TIME ZONE 'UTC')::date, event_type, 1,
+                        count(*), sum(quantity)::bigint, min(created_at), max(created_at)
+                   FROM usagectl_new_rows GROUP BY 1, 2, 3) groups
+             ORDER BY org_id, day, event_type, step
     LOOP
-        PERFORM usagectl_rollup_sub(g.org_id, g.day, g.event_type, g.n, g.q, g.f, g.l);
-    END LOOP;
-    FOR g IN SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
-                    count(*) AS n, sum(quantity)::bigint AS q, min(created_at) AS f, max(created_at) AS l
-               FROM usagectl_new_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    LOOP
-        PERFORM usagectl_rollup_add(g.org_id, g.day, g.event_type, g.n, g.q, g.f, g.l);
+        IF g.step = 0 THEN
+            PERFORM usagectl_rollup_sub(g.org_id, g.day, g.event_type, g.n, g.q, g.f, g.l);
+        ELSE
+            PERFORM usagectl_rollup_add(g.org_id, g.day, g.event_type, g.n, g.q, g.f, g.l);
+        END IF;
     END LOOP;
     RETURN NULL;
 END

@@ -10,5 +10,6 @@ mod quota;
 mod record;
 mod replica;
 mod roles;
+mod rollup;
 mod summary;
 mod tls;

@@ -1,0 +1,333 @@
+//! `usagectl doctor`: check the schema usagectl relies on, and that the daily rollup agrees
+//! with the raw rows; `--repair` rewrites the rollup where it does not.
+use anyhow::Result;
+use clap::Args;
+use postgres::Client;
+use serde::Serialize;
+
+use crate::db::queries::{self, Drift};
+use crate::db::schema;
+use crate::output::{Cell, Output, Render, Style};
+use crate::quota::{Month, Period};
+
+/// Examples and exit codes for `--help`.
+pub const AFTER_LONG_HELP: &str = concat!(
+    "\
+Checks the tables, indexes, triggers, row-level security and roles usagectl relies on, then
+recomputes the daily rollup from the raw rows for one month (and one org with --org) and
+lists every org, day and event type where they disagree. --repair rewrites those rollup
+rows from the raw rows in one transaction (inserts wait for it meanwhile). Exit 0 when
+everything is in order, 3 when doctor found something (even if --repair fixed it), 1 on
+error.
+
+Examples:
+  usagectl doctor
+  usagectl doctor --month 2025-11 --org acme
+  usagectl doctor --repair
+
+",
+    crate::exit_codes!()
+);
+
+/// Arguments of `usagectl doctor`.
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Month whose rollup to recompute, YYYY-MM in UTC (default: the current month)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
+    pub month: Option<Month>,
+
+    /// Only this organisation's rollup
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
+    /// Rewrite the rollup rows that disagree with the raw rows
+    #[arg(long)]
+    pub repair: bool,
+}
+
+/// One check's outcome.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub check: &'static str,
+    /// ok, problem, repaired or info.
+    pub status: &'static str,
+    /// What was found.
+    pub detail: String,
+}
+
+/// What doctor found.
+#[derive(Debug, Serialize)]
+pub struct DoctorReport {
+    /// The month whose rollup was recomputed.
+    #[serde(flatten)]
+    pub period: Period,
+    /// --org, if given.
+    pub org: Option<String>,
+    /// Every check.
+    pub checks: Vec<Check>,
+    /// Where the rollup and the raw rows disagreed.
+    pub drift: Vec<Drift>,
+}
+
+impl DoctorReport {
+    /// Whether anything needed attention.
+    pub fn found_something(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| c.status == "problem" || c.status == "repaired")
+    }
+}
+
+impl Render for DoctorReport {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec!["check", "status", "detail"]
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.checks
+            .iter()
+            .map(|c| {
+                vec![
+                    Cell::text(c.check),
+                    Cell::text(c.status),
+                    Cell::text(&c.detail),
+                ]
+            })
+            .collect()
+    }
+    fn human(&self, style: &Style) -> String {
+        let mut t = style.table(&["check", "status", "detail"]);
+        for c in &self.checks {
+            let color = match c.status {
+                "ok" => Some(comfy_table::Color::Green),
+                "problem" => Some(comfy_table::Color::Red),
+                "repaired" => Some(comfy_table::Color::Yellow),
+                _ => None,
+            };
+            t.add_row(vec![
+                style.cell(c.check, None),
+                style.cell(c.status, color),
+                style.cell(&c.detail, None),
+            ]);
+        }
+        let mut s = format!("{t}\n");
+        if !self.drift.is_empty() {
+            let mut d = style.table(&[
+                "org",
+                "day",
+                "event type",
+                "raw events",
+                "rollup events",
+                "raw quantity",
+                "rollup quantity",
+            ]);
+            for x in self.drift.iter().take(50) {
+                d.add_row(vec![
+                    x.org_id.clone(),
+                    x.day.to_string(),
+                    x.event_type.clone(),
+                    x.raw_events.to_string(),
+                    x.rollup_events.to_string(),
+                    x.raw_quantity.to_string(),
+                    x.rollup_quantity.to_string(),
+                ]);
+            }
+            s.push_str(&format!("{d}\n"));
+            if self.drift.len() > 50 {
+                s.push_str(&format!(
+                    "(first 50 of {} shown; -o json lists them all)\n",
+                    self.drift.len()
+                ));
+            }
+        }
+        s
+    }
+}
+
+fn check(checks: &mut Vec<Check>, check: &'static str, problem: Option<String>, ok: &str) {
+    checks.push(match problem {
+        Some(detail) => Check {
+            check,
+            status: "problem",
+            detail,
+        },
+        None => Check {
+            check,
+            status: "ok",
+            detail: ok.to_string(),
+        },
+    });
+}
+
+/// Run `usagectl doctor`; returns 0 when all is well, 3 when it found something.
+pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u8> {
+    let now = queries::server_now(client)?;
+    let month = args.month.unwrap_or_else(|| Month::containing(now));
+    let mut checks = Vec::new();
+
+    const TABLES: [&str; 9] = [
+        "usage_events",
+        "usagectl_schema_migrations",
+        "usagectl_tiers",
+        "usagectl_tier_limits",
+        "usagectl_org_tiers",
+        "usagectl_org_limit_overrides",
+        "usagectl_org_locks",
+        "usagectl_daily_usage",
+        "usagectl_rollup_backfill",
+    ];
+    let present = queries::existing_relations(client, &TABLES)?;
+    let missing: Vec<&str> = TABLES
+        .iter()
+        .copied()
+        .filter(|t| !present.iter().any(|p| p == t))
+        .collect();
+    check(
+        &mut checks,
+        "tables",
+        (!missing.is_empty())
+            .then(|| format!("missing {}: run `usagectl migrate`", missing.join(", "))),
+        "all present",
+    );
+    if !present.iter().any(|p| p == "usage_events") {
+        return finish(out, month, now, args, checks, Vec::new());
+    }
+    let applied = queries::applied_versions(client)?;
+    let version = applied.iter().copied().max().unwrap_or(0);
+    check(
+        &mut checks,
+        "schema version",
+        (version < schema::latest_version()).then(|| {
+            format!(
+                "version {version} of {}: run `usagectl migrate`",
+                schema::latest_version()
+            )
+        }),
+        &format!("version {version}"),
+    );
+    const INDEXES: [&str; 3] = [
+        "idx_usage_events_org_id",
+        "idx_usage_events_created_at",
+        "usage_events_org_id_idempotency_key_key",
+    ];
+    let have = queries::existing_relations(client, &INDEXES)?;
+    let invalid = queries::invalid_indexes(client)?;
+    let mut problems: Vec<String> = INDEXES
+        .iter()
+        .filter(|i| !have.iter().any(|h| h == *i))
+        .map(|i| format!("missing {i}"))
+        .collect();
+    problems.extend(
+        invalid
+            .iter()
+            .map(|i| format!("invalid {i} (an interrupted build)")),
+    );
+    check(
+        &mut checks,
+        "indexes",
+        (!problems.is_empty()).then(|| format!("{}: run `usagectl migrate`", problems.join(", "))),
+        "present and valid",
+    );
+    let triggers = queries::usage_event_triggers(client)?;
+    let bad: Vec<String> = schema::ROLLUP_TRIGGERS
+        .iter()
+        .filter_map(|name| match triggers.iter().find(|(n, _)| n == name) {
+            None => Some(format!("missing {name}")),
+            Some((_, false)) => Some(format!("{name} is disabled")),
+            Some(_) => None,
+        })
+        .collect();
+    check(
+        &mut checks,
+        "rollup triggers",
+        (!bad.is_empty())
+            .then(|| format!("{}: the rollup drifts from the raw rows", bad.join(", "))),
+        "present and enabled",
+    );
+    let pending = queries::pending_backfill_days(client)?;
+    check(
+        &mut checks,
+        "rollup backfill",
+        (!pending.is_empty()).then(|| {
+            format!("{} day(s) still to count: run `usagectl migrate` to finish (reads use the raw rows meanwhile)", pending.len())
+        }),
+        "complete",
+    );
+    let rls = queries::rls_enabled(client, "usage_events")?;
+    checks.push(Check {
+        check: "row-level security",
+        status: "info",
+        detail: if rls {
+            "enabled on usage_events: roles without BYPASSRLS read one org at a time".into()
+        } else {
+            "not enabled on usage_events: every role with SELECT reads every org".into()
+        },
+    });
+    let roles = queries::existing_roles(client, &["usage_reader", "usage_writer"])?;
+    checks.push(Check {
+        check: "roles",
+        status: "info",
+        detail: if roles.is_empty() {
+            "usage_reader and usage_writer do not exist (usagectl migrate --roles creates them)"
+                .into()
+        } else {
+            format!("{} exist", roles.join(", "))
+        },
+    });
+
+    let mut drift = Vec::new();
+    if present.iter().any(|p| p == "usagectl_daily_usage") && pending.is_empty() {
+        drift = queries::rollup_drift(
+            client,
+            month.start.date_naive(),
+            month.end.date_naive(),
+            args.org.as_deref(),
+        )?;
+        let scope = match &args.org {
+            Some(org) => format!("{} for org {org}", month.label()),
+            None => month.label(),
+        };
+        if drift.is_empty() {
+            checks.push(Check {
+                check: "rollup drift",
+                status: "ok",
+                detail: format!("{scope}: agrees with the raw rows"),
+            });
+        } else if args.repair {
+            queries::repair_drift(client, &drift)?;
+            checks.push(Check {
+                check: "rollup drift",
+                status: "repaired",
+                detail: format!(
+                    "{scope}: {} group(s) disagreed and were rewritten from the raw rows",
+                    drift.len()
+                ),
+            });
+        } else {
+            checks.push(Check {
+                check: "rollup drift",
+                status: "problem",
+                detail: format!("{scope}: {} group(s) disagree with the raw rows: `usagectl doctor --repair` fixes them", drift.len()),
+            });
+        }
+    }
+    finish(out, month, now, args, checks, drift)
+}
+
+fn finish(
+    out: &mut Output,
+    month: Month,
+    now: chrono::DateTime<chrono::Utc>,
+    args: &DoctorArgs,
+    checks: Vec<Check>,
+    drift: Vec<Drift>,
+) -> Result<u8> {
+    let report = DoctorReport {
+        period: Period::new(&month, now),
+        org: args.org.clone(),
+        checks,
+        drift,
+    };
+    out.render(&report)?;
+    Ok(if report.found_something() { 3 } else { 0 })
+}
