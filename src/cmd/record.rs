@@ -262,19 +262,20 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
     let key = ev.idempotency_key.as_deref();
     let mut existing = None;
     if enforce {
+        // what the lock does not protect is read before it, so the lock is held briefly
+        let at = match ev.created_at {
+            Some(t) => t,
+            None => queries::server_now(&mut tx)?,
+        };
+        let month = Month::containing(at);
+        let limits = queries::load_limit_config(&mut tx, Some(&ev.org_id))?.effective(&ev.org_id);
+        let rollup = queries::use_rollup(&mut tx)?;
         queries::lock_org(&mut tx, &ev.org_id)?;
         if let Some(k) = key {
             existing = queries::find_event_by_key(&mut tx, &ev.org_id, k)?;
         }
         if existing.is_none() {
-            let at = match ev.created_at {
-                Some(t) => t,
-                None => queries::server_now(&mut tx)?,
-            };
-            let month = Month::containing(at);
-            let limits =
-                queries::load_limit_config(&mut tx, Some(&ev.org_id))?.effective(&ev.org_id);
-            let usage = queries::usage_by_org(&mut tx, Some(&ev.org_id), &month)?
+            let usage = queries::usage_from(&mut tx, Some(&ev.org_id), &month, rollup)?
                 .remove(&ev.org_id)
                 .unwrap_or_default();
             if let Err(exceeded) =

@@ -750,58 +750,57 @@ pub fn usage_by_org(
     org: Option<&str>,
     month: &Month,
 ) -> Result<std::collections::BTreeMap<String, Usage>> {
+    let rollup = use_rollup(db)?;
+    usage_from(db, org, month, rollup)
+}
+
+/// [`usage_by_org`] from the rollup (`rollup`) or the raw rows, in one round trip. A row
+/// with a NULL event type carries the all-time mapping profiles.
+pub fn usage_from(
+    db: &mut impl GenericClient,
+    org: Option<&str>,
+    month: &Month,
+    rollup: bool,
+) -> Result<std::collections::BTreeMap<String, Usage>> {
     let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
     let types = metered_types();
-    let rollup = use_rollup(db)?;
-    let (first_day, end_day) = (month.start.date_naive(), month.end.date_naive());
     let rows = if rollup {
         db.query(
             "SELECT org_id, event_type, sum(quantity)::bigint
              FROM usagectl_daily_usage
-             WHERE ($1::text IS NULL OR org_id = $1)
-               AND day >= $2 AND day < $3
-               AND event_type = ANY($4)
-             GROUP BY org_id, event_type",
-            &[&org, &first_day, &end_day, &types],
+             WHERE ($1::text IS NULL OR org_id = $1) AND day >= $2 AND day < $3 AND event_type = ANY($4)
+             GROUP BY org_id, event_type
+             UNION ALL
+             SELECT org_id, NULL, sum(quantity)::bigint
+             FROM usagectl_daily_usage
+             WHERE ($1::text IS NULL OR org_id = $1) AND event_type = 'mapping_profile_created' AND day < $3
+             GROUP BY org_id",
+            &[&org, &month.start.date_naive(), &month.end.date_naive(), &types],
         )
     } else {
         db.query(
             "SELECT org_id, event_type, sum(quantity)::bigint
              FROM usage_events
-             WHERE ($1::text IS NULL OR org_id = $1)
-               AND created_at >= $2 AND created_at < $3
+             WHERE ($1::text IS NULL OR org_id = $1) AND created_at >= $2 AND created_at < $3
                AND event_type = ANY($4)
-             GROUP BY org_id, event_type",
+             GROUP BY org_id, event_type
+             UNION ALL
+             SELECT org_id, NULL, sum(quantity)::bigint
+             FROM usage_events
+             WHERE ($1::text IS NULL OR org_id = $1) AND event_type = 'mapping_profile_created'
+               AND created_at < $3
+             GROUP BY org_id",
             &[&org, &month.start, &month.end, &types],
         )
     };
     for r in rows.context("summing usage for the month")? {
-        out.entry(r.get(0))
-            .or_default()
-            .month
-            .insert(r.get(1), r.get(2));
-    }
-    let rows = if rollup {
-        db.query(
-            "SELECT org_id, sum(quantity)::bigint
-             FROM usagectl_daily_usage
-             WHERE ($1::text IS NULL OR org_id = $1)
-               AND event_type = 'mapping_profile_created' AND day < $2
-             GROUP BY org_id",
-            &[&org, &end_day],
-        )
-    } else {
-        db.query(
-            "SELECT org_id, sum(quantity)::bigint
-             FROM usage_events
-             WHERE ($1::text IS NULL OR org_id = $1)
-               AND event_type = 'mapping_profile_created' AND created_at < $2
-             GROUP BY org_id",
-            &[&org, &month.end],
-        )
-    };
-    for r in rows.context("counting mapping profiles")? {
-        out.entry(r.get(0)).or_default().mapping_profiles_all_time = r.get(1);
+        let usage = out.entry(r.get(0)).or_default();
+        match r.get::<_, Option<String>>(1) {
+            Some(event_type) => {
+                usage.month.insert(event_type, r.get(2));
+            }
+            None => usage.mapping_profiles_all_time = r.get(2),
+        }
     }
     Ok(out)
 }

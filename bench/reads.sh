@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): every usagectl command beside the psql command a DBA would run for
+# the same answer over the seed's indexes, on a throwaway local PostgreSQL holding a realistic
+# table: 5M events by default, 1,000 orgs with a skewed distribution, one org ("org-big")
+# with 1M events in the current month, the 11 event types. Prints medians and ratios.
+#   bench/reads.sh                       # 5,000,000 events, 5 runs per command
+#   EVENTS=1000000 BIG=200000 RUNS=3 bench/reads.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS=${EVENTS:-5000000}
+BIG=${BIG:-1000000}
+RUNS=${RUNS:-5}
+CLIENTS=${CLIENTS:-8}
+PER_CLIENT=${PER_CLIENT:-25}
+
+cargo build --release --quiet
+BIN=$PWD/target/release/usagectl
+WORK=$(mktemp -d /tmp/usagectl-bench-XXXXXX)
+chmod 755 "$WORK"
+cleanup() { "$BIN" demo --dir "$WORK/pg" --stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# a private cluster: demo starts it; the benchmark uses its own database
+"$BIN" demo --dir "$WORK/pg" -o json >/dev/null 2>&1
+ADMIN="host=$WORK/pg port=5432 user=postgres dbname=postgres"
+psql -X -q "$ADMIN" -c "CREATE DATABASE bench"
+URL="host=$WORK/pg port=5432 user=postgres dbname=bench"
+export DATABASE_URL=$URL
+q() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
+
+now_ms() { date +%s%3N; }
+# median wall time in ms of RUNS runs of a command (output discarded)
+time_ms() {
+    local t=()
+    for _ in $(seq "$RUNS"); do
+        local a; a=$(now_ms)
+        "$@" >/dev/null 2>&1 || true
+        t+=($(($(now_ms) - a)))
+    done
+    printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+row() { # label, usagectl ms, psql ms
+    awk -v l="$1" -v u="$2" -v p="$3" 'BEGIN { printf "%-34s %10d %10d %9.1fx\n", l, u, p, (u > 0 ? p / u : 0) }'
+}
+
+echo "loading $EVENTS events (org-big: $BIG this month) into the seed's table..." >&2
+q <<SQL
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+CREATE TABLE usage_events (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+    org_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    quantity INTEGER NOT NULL DEFAULT 1,
+    metadata JSONB,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+CREATE INDEX idx_usage_events_org_id ON usage_events(org_id);
+CREATE INDEX idx_usage_events_created_at ON usage_events(created_at DESC);
+\o /dev/null
+SELECT setseed(0.42);
+\o
+INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+SELECT 'org-big',
+       (ARRAY['csv_upload','csv_row_processed','analysis_run','analyzer_execution','chat_message',
+              'ai_tokens_input','ai_tokens_output','mapping_profile_created','mapping_profile_used',
+              'export_pdf','export_csv'])[1 + g % 11],
+       1 + g % 500, jsonb_build_object('n', g),
+       date_trunc('month', now()) + random() * (now() - date_trunc('month', now()))
+FROM generate_series(1, $BIG) g;
+INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+SELECT 'org-' || floor(999 * power(random(), 3))::int,
+       (ARRAY['csv_upload','csv_row_processed','analysis_run','analyzer_execution','chat_message',
+              'ai_tokens_input','ai_tokens_output','mapping_profile_created','mapping_profile_used',
+              'export_pdf','export_csv'])[1 + g % 11],
+       1 + g % 500, jsonb_build_object('n', g),
+       now() - random() * interval '90 days'
+FROM generate_series(1, $EVENTS - $BIG) g;
+VACUUM ANALYZE usage_events;
+SQL
+MID=$(q -At -c "SELECT org_id FROM usage_events WHERE org_id <> 'org-big' AND created_at >= date_trunc('month', now())
+                GROUP BY 1 ORDER BY count(*) DESC OFFSET 20 LIMIT 1")
+MID_N=$(q -At -c "SELECT count(*) FROM usage_events WHERE org_id = '$MID' AND created_at >= date_trunc('month', now())")
+
+a=$(now_ms); "$BIN" migrate >/dev/null; MIGRATE_MS=$(($(now_ms) - a))
+"$BIN" tier assign org-big subscription >/dev/null
+MONTH=$(date -u +%Y-%m)
+
+MTD="SELECT event_type, count(*), sum(quantity) FROM usage_events WHERE org_id = '%s' AND created_at >= date_trunc('month', now()) AND created_at < date_trunc('month', now()) + interval '1 month' GROUP BY 1"
+SUM30="SELECT event_type, count(*), sum(quantity), min(created_at), max(created_at) FROM usage_events WHERE org_id = '%s' AND created_at >= now() - interval '30 days' GROUP BY 1"
+ALL="SELECT org_id, event_type, sum(quantity) FROM usage_events WHERE created_at >= date_trunc('month', now()) AND created_at < date_trunc('month', now()) + interval '1 month' GROUP BY 1, 2"
+AGG="\\copy (SELECT to_char(date_trunc('month', created_at), 'YYYY-MM'), org_id, event_type, count(*), sum(quantity) FROM usage_events WHERE created_at >= '$MONTH-01' AND created_at < ('$MONTH-01'::date + interval '1 month') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3) to stdout with csv header"
+RAW="\\copy (SELECT id, org_id, event_type, quantity, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), metadata::text FROM usage_events WHERE created_at >= '$MONTH-01' AND created_at < ('$MONTH-01'::date + interval '1 month') ORDER BY created_at, id) to stdout with csv header"
+
+echo "timing (median of $RUNS runs each)..." >&2
+L_BIG=$(time_ms "$BIN" limits --org org-big -o json);   P_BIG=$(time_ms q -c "$(printf "$MTD" org-big)")
+L_MID=$(time_ms "$BIN" limits --org "$MID" -o json);    P_MID=$(time_ms q -c "$(printf "$MTD" "$MID")")
+S_BIG=$(time_ms "$BIN" status --org org-big -o json)
+S_MID=$(time_ms "$BIN" status --org "$MID" -o json)
+S_ALL=$(time_ms "$BIN" status --all -o json);           P_ALL=$(time_ms q -c "$ALL")
+SU=$(time_ms "$BIN" summary --org org-big -o json);     P_SU=$(time_ms q -c "$(printf "$SUM30" org-big)")
+E_AGG=$(time_ms "$BIN" export --month "$MONTH");        P_AGG=$(time_ms q -c "$AGG")
+E_RAW=$(time_ms "$BIN" export --month "$MONTH" --raw);  P_RAW=$(time_ms q -c "$RAW")
+
+# bulk ingest: the same 200,000 new rows, with the rollup triggers on and off
+q -c "\\copy (SELECT 'org-' || (g % 1000), 'chat_message', 1, '2025-01-15T10:00:00Z', 'bulk-' || g FROM generate_series(1, 200000) g) to '$WORK/bulk.csv' with csv" >/dev/null
+sed -i '1i org_id,event_type,quantity,created_at,idempotency_key' "$WORK/bulk.csv"
+bulk() { a=$(now_ms); "$BIN" record --file "$WORK/bulk.csv" >/dev/null; echo $(($(now_ms) - a)); q -c "DELETE FROM usage_events WHERE idempotency_key LIKE 'bulk-%'" >/dev/null; }
+B_ON=$(bulk)
+q -c "ALTER TABLE usage_events DISABLE TRIGGER usagectl_rollup_insert; ALTER TABLE usage_events DISABLE TRIGGER usagectl_rollup_delete" >/dev/null
+B_OFF=$(bulk)
+q -c "ALTER TABLE usage_events ENABLE TRIGGER usagectl_rollup_insert; ALTER TABLE usage_events ENABLE TRIGGER usagectl_rollup_delete" >/dev/null
+"$BIN" doctor --repair --month 2025-01 >/dev/null || true
+
+# 8 clients recording on one org, with and without --enforce
+concurrent() { # extra args...
+    local a; a=$(now_ms)
+    for c in $(seq "$CLIENTS"); do
+        ( for i in $(seq "$PER_CLIENT"); do "$BIN" record --org org-big --event chat_message "$@" >/dev/null; done ) &
+    done
+    wait
+    echo $(($(now_ms) - a))
+}
+N=$((CLIENTS * PER_CLIENT))
+before=$(q -At -c "SELECT count(*) FROM usage_events WHERE org_id = 'org-big'")
+C_PLAIN=$(concurrent)
+C_ENF=$(concurrent --enforce)
+after=$(q -At -c "SELECT count(*) FROM usage_events WHERE org_id = 'org-big'")
+DRIFT=$("$BIN" doctor -o json | grep -c '"status": "problem"' || true)
+
+echo
+echo "usagectl vs psql, $EVENTS events, org-big $BIG this month, mid-size org $MID ($MID_N this month)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), PostgreSQL $(q -At -c 'show server_version' | cut -d' ' -f1)"
+echo "migrate (adopt the table, build the idempotency index, backfill the rollup): $MIGRATE_MS ms"
+printf '%-34s %10s %10s %10s\n' "command" "usagectl" "psql" "psql/usagectl"
+printf '%-34s %10s %10s\n' "" "ms" "ms"
+row "limits --org org-big" "$L_BIG" "$P_BIG"
+row "limits --org $MID" "$L_MID" "$P_MID"
+row "status --org org-big" "$S_BIG" "$P_BIG"
+row "status --org $MID" "$S_MID" "$P_MID"
+row "status --all" "$S_ALL" "$P_ALL"
+row "summary --org org-big (30 days)" "$SU" "$P_SU"
+row "export --month (totals)" "$E_AGG" "$P_AGG"
+row "export --month --raw" "$E_RAW" "$P_RAW"
+echo
+awk -v on="$B_ON" -v off="$B_OFF" 'BEGIN { printf "record --file, 200,000 rows: %d ms with the rollup triggers, %d ms without: %.2fx the throughput\n", on, off, off / on }'
+awk -v n="$N" -v p="$C_PLAIN" -v e="$C_ENF" -v c="$CLIENTS" 'BEGIN { printf "%d clients x record on one org: plain %.0f/s, --enforce %.0f/s: %.0f%% of plain\n", c, n * 1000 / p, n * 1000 / e, 100 * p / e }'
+echo "events recorded by the two runs: $((after - before)) of $((2 * N)); doctor problems afterwards: $DRIFT"
