@@ -78,8 +78,7 @@ pub fn tier_source(e: &Effective) -> &'static str {
 /// Read one org's quota figures in one read-only snapshot.
 pub fn read_org_quota(client: &mut Client, org: &str, month: Option<Month>) -> Result<OrgQuota> {
     let mut tx = queries::read_snapshot(client)?;
-    queries::scope_to_org(&mut tx, org)?;
-    let now = queries::server_now(&mut tx)?;
+    let now = queries::scope_to_org_now(&mut tx, org)?;
     let month = month.unwrap_or_else(|| Month::containing(now));
     let effective = queries::load_limit_config(&mut tx, Some(org))?.effective(org);
     let usage = queries::usage_by_org(&mut tx, Some(org), &month)?

@@ -244,7 +244,7 @@ impl Render for RecordResult {
 pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Output) -> Result<()> {
     let enforce = args.enforce;
     let mut tx = client.transaction()?;
-    queries::scope_to_org(&mut tx, &ev.org_id)?;
+    let now = queries::scope_to_org_now(&mut tx, &ev.org_id)?;
     let mut adjusted;
     let ev = if args.adjust {
         // who made the correction, as the database knows them
@@ -263,11 +263,7 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
     let mut existing = None;
     if enforce {
         // what the lock does not protect is read before it, so the lock is held briefly
-        let at = match ev.created_at {
-            Some(t) => t,
-            None => queries::server_now(&mut tx)?,
-        };
-        let month = Month::containing(at);
+        let month = Month::containing(ev.created_at.unwrap_or(now));
         let limits = queries::load_limit_config(&mut tx, Some(&ev.org_id))?.effective(&ev.org_id);
         let rollup = queries::use_rollup(&mut tx)?;
         queries::lock_org(&mut tx, &ev.org_id)?;

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use postgres::GenericClient;
+use postgres::types::Type;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -262,15 +263,15 @@ pub fn insert_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Option
          RETURNING {EVENT_COLUMNS}"
     );
     let row = db
-        .query_opt(
+        .query_typed_opt(
             &sql,
             &[
-                &ev.org_id,
-                &ev.event_type,
-                &ev.quantity,
-                &ev.metadata,
-                &ev.created_at,
-                &ev.idempotency_key,
+                (&ev.org_id, Type::TEXT),
+                (&ev.event_type, Type::TEXT),
+                (&ev.quantity, Type::INT4),
+                (&ev.metadata, Type::JSONB),
+                (&ev.created_at, Type::TIMESTAMPTZ),
+                (&ev.idempotency_key, Type::TEXT),
             ],
         )
         .with_context(|| format!("recording a {} event for org {}", ev.event_type, ev.org_id))?;
@@ -292,20 +293,35 @@ pub fn find_event_by_key(
     Ok(row.as_ref().map(event_row))
 }
 
+/// [`scope_to_org`] and the transaction's `now()`, in one round trip.
+pub fn scope_to_org_now(db: &mut impl GenericClient, org_id: &str) -> Result<DateTime<Utc>> {
+    Ok(db
+        .query_typed_one(
+            "SELECT now(), set_config('app.current_org_id', $1, true)",
+            &[(&org_id, Type::TEXT)],
+        )
+        .with_context(|| format!("scoping the transaction to org {org_id}"))?
+        .get(0))
+}
+
 /// Serialise quota decisions for one org: lock its row in `usagectl_org_locks` (created
 /// on demand) until the transaction ends. A row lock, not an advisory lock: advisory locks
 /// are node-local under Citus and succeed silently on a standby.
 pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
-    db.execute(
-        "INSERT INTO usagectl_org_locks (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
-        &[&org_id],
-    )
-    .with_context(|| format!("creating the quota lock row for org {org_id}"))?;
-    db.query_one(
-        "SELECT org_id FROM usagectl_org_locks WHERE org_id = $1 FOR UPDATE",
-        &[&org_id],
-    )
-    .with_context(|| format!("locking org {org_id} for the quota check"))?;
+    const LOCK: &str = "SELECT org_id FROM usagectl_org_locks WHERE org_id = $1 FOR UPDATE";
+    let locked = db
+        .query_typed_opt(LOCK, &[(&org_id, Type::TEXT)])
+        .with_context(|| format!("locking org {org_id} for the quota check"))?;
+    if locked.is_none() {
+        // the org's first enforced event: create its row (a racing creator wins), then lock
+        db.execute(
+            "INSERT INTO usagectl_org_locks (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
+            &[&org_id],
+        )
+        .with_context(|| format!("creating the quota lock row for org {org_id}"))?;
+        db.query_one(LOCK, &[&org_id])
+            .with_context(|| format!("locking org {org_id} for the quota check"))?;
+    }
     Ok(())
 }
 
@@ -328,7 +344,7 @@ pub fn read_snapshot<C: GenericClient>(db: &mut C) -> Result<postgres::Transacti
 /// backfill is complete. Otherwise reads aggregate the raw rows (same answers, slower).
 pub fn use_rollup(db: &mut impl GenericClient) -> Result<bool> {
     let exists: bool = db
-        .query_one(
+        .query_typed_one(
             "SELECT CASE WHEN to_regclass('usagectl_rollup_backfill') IS NULL
                           OR to_regclass('usagectl_daily_usage') IS NULL THEN false
                          ELSE has_table_privilege('usagectl_rollup_backfill', 'SELECT')
@@ -694,42 +710,42 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
 
 /// Tier definitions, plus assignments and overrides for `org` (every org when `None`).
 pub fn load_limit_config(db: &mut impl GenericClient, org: Option<&str>) -> Result<LimitConfig> {
+    // one round trip: (kind, key, sub-key, value) rows from the four tables
+    let rows = db
+        .query_typed(
+            "SELECT 'tier', name, NULL, NULL::bigint FROM usagectl_tiers
+             UNION ALL
+             SELECT 'limit', tier, metric, limit_value FROM usagectl_tier_limits
+             UNION ALL
+             SELECT 'assignment', org_id, tier, NULL FROM usagectl_org_tiers
+              WHERE $1::text IS NULL OR org_id = $1
+             UNION ALL
+             SELECT 'override', org_id, metric, limit_value FROM usagectl_org_limit_overrides
+              WHERE $1::text IS NULL OR org_id = $1",
+            &[(&org, Type::TEXT)],
+        )
+        .context("reading tiers, limits, assignments and overrides")?;
     let mut cfg = LimitConfig::default();
-    for r in db
-        .query("SELECT name FROM usagectl_tiers ORDER BY name", &[])
-        .context("reading tiers")?
-    {
-        cfg.tiers.insert(r.get(0), Default::default());
-    }
-    for r in db
-        .query(
-            "SELECT tier, metric, limit_value FROM usagectl_tier_limits",
-            &[],
-        )
-        .context("reading tier limits")?
-    {
-        if let Some(m) = Metric::from_name(r.get(1)) {
-            cfg.tiers.entry(r.get(0)).or_default().insert(m, r.get(2));
-        }
-    }
-    for r in db
-        .query(
-            "SELECT org_id, tier FROM usagectl_org_tiers WHERE $1::text IS NULL OR org_id = $1",
-            &[&org],
-        )
-        .context("reading tier assignments")?
-    {
-        cfg.assignments.insert(r.get(0), r.get(1));
-    }
-    for r in db
-        .query(
-            "SELECT org_id, metric, limit_value FROM usagectl_org_limit_overrides WHERE $1::text IS NULL OR org_id = $1",
-            &[&org],
-        )
-        .context("reading limit overrides")?
-    {
-        if let Some(m) = Metric::from_name(r.get(1)) {
-            cfg.overrides.entry(r.get(0)).or_default().insert(m, r.get(2));
+    for r in &rows {
+        let kind: &str = r.get(0);
+        let key: String = r.get(1);
+        let sub: Option<String> = r.get(2);
+        let value: Option<i64> = r.get(3);
+        let metric = sub.as_deref().and_then(Metric::from_name);
+        match (kind, sub, metric, value) {
+            ("tier", _, _, _) => {
+                cfg.tiers.entry(key).or_default();
+            }
+            ("limit", _, Some(m), Some(v)) => {
+                cfg.tiers.entry(key).or_default().insert(m, v);
+            }
+            ("assignment", Some(tier), _, _) => {
+                cfg.assignments.insert(key, tier);
+            }
+            ("override", _, Some(m), Some(v)) => {
+                cfg.overrides.entry(key).or_default().insert(m, v);
+            }
+            _ => {}
         }
     }
     Ok(cfg)
@@ -765,7 +781,7 @@ pub fn usage_from(
     let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
     let types = metered_types();
     let rows = if rollup {
-        db.query(
+        db.query_typed(
             "SELECT org_id, event_type, sum(quantity)::bigint
              FROM usagectl_daily_usage
              WHERE ($1::text IS NULL OR org_id = $1) AND day >= $2 AND day < $3 AND event_type = ANY($4)
@@ -775,7 +791,12 @@ pub fn usage_from(
              FROM usagectl_daily_usage
              WHERE ($1::text IS NULL OR org_id = $1) AND event_type = 'mapping_profile_created' AND day < $3
              GROUP BY org_id",
-            &[&org, &month.start.date_naive(), &month.end.date_naive(), &types],
+            &[
+                (&org, Type::TEXT),
+                (&month.start.date_naive(), Type::DATE),
+                (&month.end.date_naive(), Type::DATE),
+                (&types, Type::TEXT_ARRAY),
+            ],
         )
     } else {
         db.query(
