@@ -131,12 +131,9 @@ impl LocalPg {
         Ok(())
     }
 
-    /// Create the directory and run initdb, unless the cluster exists already.
-    /// `hba_first` lines go before the trust rules in pg_hba.conf.
-    pub fn init(&self, hba_first: &[&str]) -> Result<()> {
-        if self.data_dir().join("PG_VERSION").is_file() {
-            return Ok(());
-        }
+    /// Create the cluster's directory, private to the server's user, and check that user
+    /// can reach it.
+    fn prepare_root(&self) -> Result<()> {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("creating {}", self.root.display()))?;
         std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
@@ -156,6 +153,16 @@ impl LocalPg {
                 p = dir.parent();
             }
         }
+        Ok(())
+    }
+
+    /// Create the directory and run initdb, unless the cluster exists already.
+    /// `hba_first` lines go before the trust rules in pg_hba.conf.
+    pub fn init(&self, hba_first: &[&str]) -> Result<()> {
+        if self.data_dir().join("PG_VERSION").is_file() {
+            return Ok(());
+        }
+        self.prepare_root()?;
         let mut c = self.command("initdb");
         c.arg("-D").arg(self.data_dir()).args([
             "-U",
@@ -201,12 +208,7 @@ impl LocalPg {
         if self.data_dir().join("PG_VERSION").is_file() {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.root)
-            .with_context(|| format!("creating {}", self.root.display()))?;
-        std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
-        if let Some((uid, gid)) = self.run_as {
-            std::os::unix::fs::chown(&self.root, Some(uid), Some(gid))?;
-        }
+        self.prepare_root()?;
         let mut c = self.command("pg_basebackup");
         c.arg("-D")
             .arg(self.data_dir())
