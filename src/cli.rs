@@ -72,6 +72,7 @@ pub struct GlobalOpts {
         long,
         short = 'd',
         global = true,
+        help_heading = "Global options",
         env = "DATABASE_URL",
         hide_env_values = true,
         value_name = "URL"
@@ -79,7 +80,12 @@ pub struct GlobalOpts {
     pub database_url: Option<String>,
 
     /// Read the connection string from a file (keeps it out of the process list)
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub database_url_file: Option<std::path::PathBuf>,
 
     /// A read replica for summary, limits, status and export, used while its replay lag is
@@ -87,6 +93,7 @@ pub struct GlobalOpts {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "USAGECTL_READ_DATABASE_URL",
         hide_env_values = true,
         value_name = "URL"
@@ -94,11 +101,17 @@ pub struct GlobalOpts {
     pub read_database_url: Option<String>,
 
     /// Most replay lag, in seconds, at which the read replica is still used
-    #[arg(long, global = true, default_value_t = 10, value_name = "SECONDS")]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 10,
+        value_name = "SECONDS",
+        help_heading = "Global options"
+    )]
     pub max_staleness: u64,
 
     /// Say on stderr where usagectl connects (never the password)
-    #[arg(long, short = 'v', global = true)]
+    #[arg(long, short = 'v', global = true, help_heading = "Global options")]
     pub verbose: bool,
 
     /// Whether --database-url was typed on the command line (not taken from DATABASE_URL)
@@ -106,11 +119,17 @@ pub struct GlobalOpts {
     pub database_url_from_cli: bool,
 
     /// Output format [default: table; csv for export]
-    #[arg(long, short = 'o', global = true, value_enum)]
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        help_heading = "Global options"
+    )]
     pub format: Option<Format>,
 
     /// When to colour table output (never for JSON or CSV)
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Global options")]
     pub color: ColorChoice,
 }
 
@@ -208,6 +227,13 @@ where
         Err(err) if !err.use_stderr() => {
             let _ = err.print();
             Err(ExitCode::SUCCESS)
+        }
+        Err(err)
+            if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // `usagectl` or `usagectl tier` alone: the help, as clap lays it out, and misuse
+            let _ = err.print();
+            Err(ExitCode::from(EXIT_USAGE))
         }
         Err(err) => {
             let line = clap_error_line(&err.render().to_string());

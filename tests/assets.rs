@@ -77,3 +77,15 @@ fn man_pages_carry_exit_codes_and_examples() {
     assert!(page.contains("\\-\\-idempotency\\-key"), "{page}");
     assert!(page.contains("Examples:"));
 }
+
+#[test]
+fn no_subcommand_shows_the_help_and_exits_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_usagectl"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Usage: usagectl [OPTIONS] <COMMAND>"), "{err}");
+    assert!(err.lines().count() > 10, "the help keeps its layout: {err}");
+}
