@@ -166,11 +166,6 @@ impl<'a> Output<'a> {
         self.format
     }
 
-    /// The human-view style.
-    pub fn style(&self) -> Style {
-        self.style
-    }
-
     /// Print one result in the chosen format.
     pub fn render<R: Render>(&mut self, result: &R) -> Result<()> {
         match self.format {

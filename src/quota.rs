@@ -111,11 +111,6 @@ impl Metric {
     }
 }
 
-/// Names of every metric, for messages.
-pub fn metric_names() -> String {
-    Metric::ALL.map(Metric::name).join(", ")
-}
-
 /// A calendar month in UTC: `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Month {
@@ -352,9 +347,9 @@ impl State {
     /// The documented exit code.
     pub fn exit_code(self) -> u8 {
         match self {
-            State::Ok => 0,
-            State::ApproachingLimit => 3,
-            State::OverLimit => 4,
+            State::Ok => crate::error::EXIT_OK,
+            State::ApproachingLimit => crate::error::EXIT_APPROACHING,
+            State::OverLimit => crate::error::EXIT_OVER,
         }
     }
 }

@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-/// A writer that hashes and counts what passes through it.
+/// A writer that hashes what passes through it.
 pub struct Hashing<W: Write> {
     inner: W,
     hasher: Sha256,
-    bytes: u64,
-    newlines: u64,
 }
 
 impl<W: Write> Hashing<W> {
@@ -21,14 +19,7 @@ impl<W: Write> Hashing<W> {
         Hashing {
             inner,
             hasher: Sha256::new(),
-            bytes: 0,
-            newlines: 0,
         }
-    }
-
-    /// Newlines written so far (a row count for line-oriented output).
-    pub fn newlines(&self) -> u64 {
-        self.newlines
     }
 
     /// The hex SHA-256 of everything written, and the inner writer.
@@ -43,8 +34,6 @@ impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        self.newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {

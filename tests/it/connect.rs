@@ -214,6 +214,25 @@ fn failures_name_what_was_tried_and_never_the_password() {
 }
 
 #[test]
+fn a_host_list_tries_each_host_in_turn() {
+    let (db, port) = setup("multi_user", "multi-pass-1");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!(
+        "postgres://multi_user@127.0.0.1:{dead},127.0.0.1:{port}/{}?connect_timeout=3",
+        db.name
+    );
+    let out = run(usagectl()
+        .env("DATABASE_URL", &url)
+        .env("PGPASSWORD", "multi-pass-1")
+        .args(["summary", "--org", "acme", "-o", "json"]));
+    assert_eq!(summary_count(&out), 1);
+}
+
+#[test]
 fn malformed_connection_strings_are_misuse() {
     for bad in [
         "postgres://h/db?sslmode",

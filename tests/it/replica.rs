@@ -126,14 +126,52 @@ fn reads_use_a_fresh_replica_and_fall_back_to_the_primary() {
     assert_eq!(s.json()["total_events"], 100);
     assert!(s.stderr.is_empty(), "{}", s.stderr);
 
+    // a host list with the replica first: read-write finds the primary, read-only the replica
+    let hosts = format!(
+        "host={},{} port={},{} user=postgres dbname=billing",
+        replica.root.display(),
+        primary.root.display(),
+        replica.port,
+        primary.port
+    );
+    run(usagectl()
+        .env(
+            "DATABASE_URL",
+            format!("{hosts} target_session_attrs=read-write"),
+        )
+        .args(["record", "--org", "acme", "--event", "chat_message"]))
+    .assert_ok();
+    let ro = run(usagectl()
+        .env(
+            "DATABASE_URL",
+            format!("{hosts} target_session_attrs=read-only"),
+        )
+        .args(["record", "--org", "acme", "--event", "chat_message"]));
+    ro.assert_fails(1);
+    assert!(ro.stderr.contains("read-only"), "{}", ro.stderr);
+    wait_for(&replica, "billing", 101);
+
     // a replica that is down: the primary answers
     replica.stop().unwrap();
     let s = read(&["summary", "--org", "acme", "-o", "json"]);
     s.assert_ok();
-    assert_eq!(s.json()["total_events"], 100);
+    assert_eq!(
+        s.json()["total_events"],
+        101,
+        "100 and the one recorded through the host list"
+    );
     assert!(
         s.stderr.contains("read replica unreachable"),
         "{}",
         s.stderr
     );
+    // prefer-standby with no standby up falls back to the primary
+    let ps = run(usagectl()
+        .env(
+            "DATABASE_URL",
+            format!("{hosts} target_session_attrs=prefer-standby"),
+        )
+        .args(["summary", "--org", "acme", "-o", "json"]));
+    ps.assert_ok();
+    assert_eq!(ps.json()["total_events"], 101);
 }
