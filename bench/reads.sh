@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-5000000}
 BIG=${BIG:-1000000}
 RUNS=${RUNS:-5}
+ROUNDS=${ROUNDS:-5}   # alternating rounds for bulk ingest and the concurrent records
 CLIENTS=${CLIENTS:-8}
 PER_CLIENT=${PER_CLIENT:-25}
 
@@ -29,6 +30,7 @@ export DATABASE_URL=$URL
 q() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
 
 now_ms() { date +%s%3N; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # median wall time in ms of RUNS runs of a command (output discarded)
 time_ms() {
     local t=()
@@ -37,7 +39,7 @@ time_ms() {
         "$@" >/dev/null 2>&1 || true
         t+=($(($(now_ms) - a)))
     done
-    printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+    median "${t[@]}"
 }
 row() { # label, usagectl ms, psql ms
     awk -v l="$1" -v u="$2" -v p="$3" 'BEGIN { printf "%-34s %10d %10d %9.1fx\n", l, u, p, (u > 0 ? p / u : 0) }'
@@ -102,42 +104,54 @@ SU=$(time_ms "$BIN" summary --org org-big -o json);     P_SU=$(time_ms q -c "$(p
 E_AGG=$(time_ms "$BIN" export --month "$MONTH");        P_AGG=$(time_ms q -c "$AGG")
 E_RAW=$(time_ms "$BIN" export --month "$MONTH" --raw);  P_RAW=$(time_ms q -c "$RAW")
 
-# bulk ingest: the same 200,000 new rows, with the rollup triggers on and off
+# bulk ingest: the same 200,000 new rows, with the rollup triggers on and off. Before each
+# run the previous run's rows are deleted and the table vacuumed and checkpointed, so every
+# run starts from the same state; on and off alternate, ROUNDS times each, medians.
 q -c "\\copy (SELECT 'org-' || (g % 1000), 'chat_message', 1, '2025-01-15T10:00:00Z', 'bulk-' || g FROM generate_series(1, 200000) g) to '$WORK/bulk.csv' with csv" >/dev/null
 sed -i '1i org_id,event_type,quantity,created_at,idempotency_key' "$WORK/bulk.csv"
-bulk() { a=$(now_ms); "$BIN" record --file "$WORK/bulk.csv" >/dev/null; echo $(($(now_ms) - a)); q -c "DELETE FROM usage_events WHERE idempotency_key LIKE 'bulk-%'" >/dev/null; }
-# alternate on and off, three rounds each, and take the medians
+reset_bulk() {
+    q -c "DELETE FROM usage_events WHERE idempotency_key LIKE 'bulk-%'" >/dev/null
+    q -c "VACUUM usage_events" -c "CHECKPOINT" >/dev/null
+}
+bulk() { a=$(now_ms); "$BIN" record --file "$WORK/bulk.csv" >/dev/null; echo $(($(now_ms) - a)); reset_bulk; }
+triggers() { q -c "ALTER TABLE usage_events $1 TRIGGER usagectl_rollup_insert; ALTER TABLE usage_events $1 TRIGGER usagectl_rollup_delete" >/dev/null; }
+reset_bulk
 ON=(); OFF=()
-for _ in 1 2 3; do
+for _ in $(seq "$ROUNDS"); do
     ON+=($(bulk))
-    q -c "ALTER TABLE usage_events DISABLE TRIGGER usagectl_rollup_insert; ALTER TABLE usage_events DISABLE TRIGGER usagectl_rollup_delete" >/dev/null
-    OFF+=($(bulk))
-    q -c "ALTER TABLE usage_events ENABLE TRIGGER usagectl_rollup_insert; ALTER TABLE usage_events ENABLE TRIGGER usagectl_rollup_delete" >/dev/null
+    triggers DISABLE; OFF+=($(bulk)); triggers ENABLE
 done
-B_ON=$(printf '%s\n' "${ON[@]}" | sort -n | sed -n 2p)
-B_OFF=$(printf '%s\n' "${OFF[@]}" | sort -n | sed -n 2p)
+B_ON=$(median "${ON[@]}")
+B_OFF=$(median "${OFF[@]}")
 "$BIN" doctor --repair --month 2025-01 >/dev/null || true
-q -c "VACUUM ANALYZE usage_events" >/dev/null   # the bulk runs' deletes, before the next timings
+q -c "VACUUM ANALYZE usage_events" >/dev/null
 
-# 8 clients recording on one org, with and without --enforce
+# 8 clients recording on one org, with and without --enforce. org-big's tier is unlimited,
+# which --enforce has nothing to check for, so it gets a chat limit the timed runs stay
+# under: every enforced record takes the org's lock and reads its usage.
 concurrent() { # extra args...
     local a; a=$(now_ms)
     for c in $(seq "$CLIENTS"); do
-        ( for i in $(seq "$PER_CLIENT"); do "$BIN" record --org org-big --event chat_message "$@" >/dev/null; done ) &
+        ( for i in $(seq "$PER_CLIENT"); do "$BIN" record --org org-big --event chat_message "$@" >/dev/null 2>&1; done ) &
     done
     wait
     echo $(($(now_ms) - a))
 }
+chat() { q -At -c "SELECT coalesce(sum(quantity), 0) FROM usage_events WHERE org_id = 'org-big' AND event_type = 'chat_message' AND created_at >= date_trunc('month', now())"; }
 N=$((CLIENTS * PER_CLIENT))
+"$BIN" tier override org-big chat_messages $(($(chat) + 10 * ROUNDS * N)) >/dev/null
 before=$(q -At -c "SELECT count(*) FROM usage_events WHERE org_id = 'org-big'")
-# alternate the two, three rounds each, and take the medians
 P=(); E=()
-for _ in 1 2 3; do P+=($(concurrent)); E+=($(concurrent --enforce)); done
-C_PLAIN=$(printf '%s\n' "${P[@]}" | sort -n | sed -n 2p)
-C_ENF=$(printf '%s\n' "${E[@]}" | sort -n | sed -n 2p)
+for _ in $(seq "$ROUNDS"); do P+=($(concurrent)); E+=($(concurrent --enforce)); done
+C_PLAIN=$(median "${P[@]}")
+C_ENF=$(median "${E[@]}")
 after=$(q -At -c "SELECT count(*) FROM usage_events WHERE org_id = 'org-big'")
+# overshoot: the same 8 clients with room for half their events
+LIMIT=$(($(chat) + N / 2))
+"$BIN" tier override org-big chat_messages "$LIMIT" >/dev/null
+concurrent --enforce >/dev/null
+FINAL=$(chat)
 DRIFT=$("$BIN" doctor -o json | grep -c '"status": "problem"' || true)
-
 echo
 echo "usagectl vs psql, $EVENTS events, org-big $BIG this month, mid-size org $MID ($MID_N this month)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), PostgreSQL $(q -At -c 'show server_version' | cut -d' ' -f1)"
@@ -153,6 +167,8 @@ row "summary --org org-big (30 days)" "$SU" "$P_SU"
 row "export --month (totals)" "$E_AGG" "$P_AGG"
 row "export --month --raw" "$E_RAW" "$P_RAW"
 echo
-awk -v on="$B_ON" -v off="$B_OFF" 'BEGIN { printf "record --file, 200,000 rows (median of 3 each): %d ms with the rollup triggers, %d ms without: %.2fx the throughput\n", on, off, off / on }'
-awk -v n="$N" -v p="$C_PLAIN" -v e="$C_ENF" -v c="$CLIENTS" 'BEGIN { printf "%d clients x record on one org (median of 3 each): plain %.0f/s, --enforce %.0f/s: %.0f%% of plain\n", c, n * 1000 / p, n * 1000 / e, 100 * p / e }'
-echo "events recorded by the six runs: $((after - before)) of $((6 * N)); doctor problems afterwards: $DRIFT"
+awk -v on="$B_ON" -v off="$B_OFF" -v r="$ROUNDS" 'BEGIN { printf "record --file, 200,000 rows (median of %d each): %d ms with the rollup triggers, %d ms without: %.2fx the throughput\n", r, on, off, off / on }'
+awk -v n="$N" -v p="$C_PLAIN" -v e="$C_ENF" -v c="$CLIENTS" -v r="$ROUNDS" 'BEGIN { printf "%d clients x record on one org (median of %d each): plain %.0f/s, --enforce %.0f/s: %.0f%% of plain\n", c, r, n * 1000 / p, n * 1000 / e, 100 * p / e }'
+echo "events recorded by the timed runs: $((after - before)) of $((2 * ROUNDS * N))"
+echo "overshoot check: $N enforced records with room for $((N / 2)): chat messages this month $FINAL, limit $LIMIT; doctor problems afterwards: $DRIFT"
+echo "runs (ms): bulk on ${ON[*]} | off ${OFF[*]} | plain ${P[*]} | enforce ${E[*]}"

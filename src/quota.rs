@@ -449,6 +449,18 @@ impl Exceeded {
     }
 }
 
+/// The metric recording `quantity` of `event_type` adds to, when it has a limit for this
+/// org: what an enforced record checks. `None` (nothing to check): an unlimited metric, a
+/// type no metric counts, or a correction. Each event type counts toward at most one metric.
+pub fn limited_metric(eff: &Effective, event_type: &str, quantity: i64) -> Option<Metric> {
+    if quantity <= 0 {
+        return None;
+    }
+    Metric::for_event(event_type)
+        .into_iter()
+        .find(|m| eff.limits[m].0 != UNLIMITED)
+}
+
 /// Check that recording `quantity` of `event_type` keeps every metric it counts toward
 /// within its limit: `current + quantity <= limit`, or unlimited.
 pub fn check_event(
@@ -680,6 +692,32 @@ mod tests {
                 .message(),
             "Mapping profile limit exceeded (3/3 in total). Please upgrade your plan."
         );
+    }
+
+    #[test]
+    fn only_limited_metrics_need_a_check() {
+        let c = config();
+        let trial = c.effective("new-org");
+        assert_eq!(
+            limited_metric(&trial, "ai_tokens_output", 10),
+            Some(Metric::AiTokens)
+        );
+        assert_eq!(
+            limited_metric(&trial, "mapping_profile_created", 1),
+            Some(Metric::MappingProfiles)
+        );
+        // no metric counts it, or it is a correction: nothing to check
+        assert_eq!(limited_metric(&trial, "export_pdf", 1000), None);
+        assert_eq!(limited_metric(&trial, "chat_message", -3), None);
+        let mut sub = c.effective("new-org");
+        for (limit, _) in sub.limits.values_mut() {
+            *limit = UNLIMITED;
+        }
+        assert_eq!(limited_metric(&sub, "chat_message", 1), None);
+        // no event type counts toward two metrics
+        for t in crate::events::EVENT_TYPES {
+            assert!(Metric::for_event(t).len() <= 1, "{t}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use std::path::PathBuf;
 
-use crate::db::queries::{self, EventRow, NewEvent};
+use crate::db::queries::{self, Enforced, EventRow, NewEvent};
 use crate::error::{QuotaExceeded, usage};
 use crate::events;
 use crate::ingest::InputFormat;
@@ -48,10 +48,11 @@ A correction (--adjust) is an event with a negative (or positive) quantity, the 
 who made it in metadata; summaries, limits, status and export net it into their totals,
 and summary still counts it as an event.
 
-With --enforce the check and the insert are one transaction holding the org's row lock in
-usagectl_org_locks: current + quantity <= limit for every metric the event counts toward
-(or the limit is -1), in the month of the event, else nothing is recorded, the seed's
-message is printed and the exit code is 4.
+With --enforce the event is recorded only if current + quantity <= limit for the metric it
+counts toward, in the month of the event; else nothing is recorded, the seed's message is
+printed and the exit code is 4. The check and the insert are one server-side call holding
+the org's row lock in usagectl_org_locks until the commit. An unlimited metric (-1), a
+type no metric counts, or a correction has nothing to check and takes no lock.
 
 ",
     crate::exit_codes!()
@@ -242,7 +243,6 @@ impl Render for RecordResult {
 /// never push the org past a limit; events the web app writes straight into the table are
 /// counted as they stand when the lock is granted.
 pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Output) -> Result<()> {
-    let enforce = args.enforce;
     let mut tx = client.transaction()?;
     let now = queries::scope_to_org_now(&mut tx, &ev.org_id)?;
     let mut adjusted;
@@ -260,30 +260,33 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
         ev
     };
     let key = ev.idempotency_key.as_deref();
-    let mut existing = None;
-    if enforce {
-        // what the lock does not protect is read before it, so the lock is held briefly
-        let month = Month::containing(ev.created_at.unwrap_or(now));
+    // The limit is read before the lock, so the lock is held briefly. An event no limit
+    // applies to (an unlimited metric, a type no metric counts, a correction) has nothing
+    // to check and takes no lock.
+    let check = if args.enforce {
         let limits = queries::load_limit_config(&mut tx, Some(&ev.org_id))?.effective(&ev.org_id);
-        let rollup = queries::use_rollup(&mut tx)?;
-        queries::lock_org(&mut tx, &ev.org_id)?;
-        if let Some(k) = key {
-            existing = queries::find_event_by_key(&mut tx, &ev.org_id, k)?;
-        }
-        if existing.is_none() {
-            let usage = queries::usage_from(&mut tx, Some(&ev.org_id), &month, rollup)?
-                .remove(&ev.org_id)
-                .unwrap_or_default();
-            if let Err(exceeded) =
-                quota::check_event(&limits, &usage, &ev.event_type, ev.quantity.into())
-            {
+        quota::limited_metric(&limits, &ev.event_type, ev.quantity.into())
+            .map(|metric| (metric, limits.limits[&metric].0))
+    } else {
+        None
+    };
+    let (event, inserted) = if let Some((metric, limit)) = check {
+        let month = Month::containing(ev.created_at.unwrap_or(now));
+        let from = metric.monthly().then_some(month.start);
+        match queries::record_enforced(&mut tx, ev, metric.event_types(), from, month.end, limit)? {
+            Enforced::Inserted(e) => (e, true),
+            Enforced::Duplicate(e) => (e, false),
+            Enforced::Refused { current } => {
+                let exceeded = quota::Exceeded {
+                    metric,
+                    current,
+                    limit,
+                };
                 return Err(anyhow::Error::new(QuotaExceeded(exceeded.message())));
             }
         }
-    }
-    let (event, inserted) = match existing {
-        Some(e) => (e, false),
-        None => match queries::insert_event(&mut tx, ev)? {
+    } else {
+        match queries::insert_event(&mut tx, ev)? {
             Some(e) => (e, true),
             None => {
                 let k = key.context("a conflict can only come from an idempotency key")?;
@@ -291,7 +294,7 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
                     .context("the event holding this idempotency key vanished; try again")?;
                 (e, false)
             }
-        },
+        }
     };
     tx.commit().context("committing the event")?;
     if !inserted

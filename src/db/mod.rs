@@ -153,7 +153,11 @@ pub fn advise(err: anyhow::Error) -> anyhow::Error {
         .find_map(|c| c.downcast_ref::<postgres::Error>())
         .and_then(|e| e.code().cloned());
     match state {
-        Some(s) if s == SqlState::UNDEFINED_TABLE || s == SqlState::UNDEFINED_COLUMN => {
+        Some(s)
+            if s == SqlState::UNDEFINED_TABLE
+                || s == SqlState::UNDEFINED_COLUMN
+                || s == SqlState::UNDEFINED_FUNCTION =>
+        {
             err.context("the schema is missing or out of date: run `usagectl migrate` first")
         }
         Some(s) if s == SqlState::INVALID_COLUMN_REFERENCE => err.context(

@@ -242,15 +242,33 @@ const EVENT_COLUMNS: &str =
     "id, org_id, event_type, quantity, metadata, created_at, idempotency_key";
 
 fn event_row(r: &postgres::Row) -> EventRow {
+    event_row_at(r, 0)
+}
+
+/// An [`EventRow`] from `EVENT_COLUMNS` starting at column `at`.
+fn event_row_at(r: &postgres::Row, at: usize) -> EventRow {
     EventRow {
-        id: r.get(0),
-        org_id: r.get(1),
-        event_type: r.get(2),
-        quantity: r.get(3),
-        metadata: r.get(4),
-        created_at: r.get(5),
-        idempotency_key: r.get(6),
+        id: r.get(at),
+        org_id: r.get(at + 1),
+        event_type: r.get(at + 2),
+        quantity: r.get(at + 3),
+        metadata: r.get(at + 4),
+        created_at: r.get(at + 5),
+        idempotency_key: r.get(at + 6),
     }
+}
+
+/// `ev`'s fields as typed parameters, in the order of the columns of `EVENT_COLUMNS` after
+/// `id`.
+fn event_params(ev: &NewEvent) -> [(&(dyn postgres::types::ToSql + Sync), Type); 6] {
+    [
+        (&ev.org_id, Type::TEXT),
+        (&ev.event_type, Type::TEXT),
+        (&ev.quantity, Type::INT4),
+        (&ev.metadata, Type::JSONB),
+        (&ev.created_at, Type::TIMESTAMPTZ),
+        (&ev.idempotency_key, Type::TEXT),
+    ]
 }
 
 /// Insert one event unless its `(org_id, idempotency_key)` is stored already; `None`
@@ -263,19 +281,62 @@ pub fn insert_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Option
          RETURNING {EVENT_COLUMNS}"
     );
     let row = db
-        .query_typed_opt(
-            &sql,
-            &[
-                (&ev.org_id, Type::TEXT),
-                (&ev.event_type, Type::TEXT),
-                (&ev.quantity, Type::INT4),
-                (&ev.metadata, Type::JSONB),
-                (&ev.created_at, Type::TIMESTAMPTZ),
-                (&ev.idempotency_key, Type::TEXT),
-            ],
-        )
+        .query_typed_opt(&sql, &event_params(ev))
         .with_context(|| format!("recording a {} event for org {}", ev.event_type, ev.org_id))?;
     Ok(row.as_ref().map(event_row))
+}
+
+/// What [`record_enforced`] did.
+#[derive(Debug)]
+pub enum Enforced {
+    /// Within the limit: stored.
+    Inserted(EventRow),
+    /// The idempotency key was stored already: that event, nothing new.
+    Duplicate(EventRow),
+    /// `current + quantity` would pass the limit: nothing stored.
+    Refused {
+        /// The metric's usage when the lock was granted.
+        current: i64,
+    },
+}
+
+/// Record `ev` if the usage of `counted_types` in `[from, to)` (`from = None`: since the
+/// beginning) plus its quantity stays within `limit`: the org's lock row, the read and the
+/// insert in one call to `usagectl_record_enforced` (migration 8). The lock is held until
+/// the transaction ends.
+pub fn record_enforced(
+    db: &mut impl GenericClient,
+    ev: &NewEvent,
+    counted_types: &[&str],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> Result<Enforced> {
+    let mut params = event_params(ev).to_vec();
+    params.extend([
+        (&counted_types as _, Type::TEXT_ARRAY),
+        (&from as _, Type::TIMESTAMPTZ),
+        (&to as _, Type::TIMESTAMPTZ),
+        (&limit as _, Type::INT8),
+    ]);
+    let row = db
+        .query_typed_one(
+            "SELECT * FROM usagectl_record_enforced($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &params,
+        )
+        .with_context(|| {
+            format!(
+                "recording a {} event for org {} within its limit",
+                ev.event_type, ev.org_id
+            )
+        })?;
+    Ok(match row.get::<_, &str>(0) {
+        "inserted" => Enforced::Inserted(event_row_at(&row, 2)),
+        "duplicate" => Enforced::Duplicate(event_row_at(&row, 2)),
+        _ => Enforced::Refused {
+            current: row.get(1),
+        },
+    })
 }
 
 /// The event stored under an org's idempotency key, if any.
@@ -285,9 +346,9 @@ pub fn find_event_by_key(
     key: &str,
 ) -> Result<Option<EventRow>> {
     let row = db
-        .query_opt(
+        .query_typed_opt(
             &format!("SELECT {EVENT_COLUMNS} FROM usage_events WHERE org_id = $1 AND idempotency_key = $2"),
-            &[&org_id, &key],
+            &[(&org_id, Type::TEXT), (&key, Type::TEXT)],
         )
         .with_context(|| format!("looking up idempotency key {key:?} for org {org_id}"))?;
     Ok(row.as_ref().map(event_row))
@@ -357,7 +418,7 @@ pub fn use_rollup(db: &mut impl GenericClient) -> Result<bool> {
         return Ok(false);
     }
     let pending: bool = db
-        .query_one(
+        .query_typed_one(
             "SELECT EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done)",
             &[],
         )
@@ -751,14 +812,6 @@ pub fn load_limit_config(db: &mut impl GenericClient, org: Option<&str>) -> Resu
     Ok(cfg)
 }
 
-fn metered_types() -> Vec<&'static str> {
-    Metric::ALL
-        .iter()
-        .filter(|m| m.monthly())
-        .flat_map(|m| m.event_types().iter().copied())
-        .collect()
-}
-
 /// Usage of the metered event types in `[month.start, month.end)`, and mapping profiles
 /// created before `month.end`, per org (`None`: every org with any of them).
 pub fn usage_by_org(
@@ -766,21 +819,14 @@ pub fn usage_by_org(
     org: Option<&str>,
     month: &Month,
 ) -> Result<std::collections::BTreeMap<String, Usage>> {
-    let rollup = use_rollup(db)?;
-    usage_from(db, org, month, rollup)
-}
-
-/// [`usage_by_org`] from the rollup (`rollup`) or the raw rows, in one round trip. A row
-/// with a NULL event type carries the all-time mapping profiles.
-pub fn usage_from(
-    db: &mut impl GenericClient,
-    org: Option<&str>,
-    month: &Month,
-    rollup: bool,
-) -> Result<std::collections::BTreeMap<String, Usage>> {
     let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
-    let types = metered_types();
-    let rows = if rollup {
+    let types: Vec<&str> = Metric::ALL
+        .iter()
+        .filter(|m| m.monthly())
+        .flat_map(|m| m.event_types().iter().copied())
+        .collect();
+    // a row with a NULL event type carries the all-time mapping profiles
+    let rows = if use_rollup(db)? {
         db.query_typed(
             "SELECT org_id, event_type, sum(quantity)::bigint
              FROM usagectl_daily_usage
@@ -799,7 +845,7 @@ pub fn usage_from(
             ],
         )
     } else {
-        db.query(
+        db.query_typed(
             "SELECT org_id, event_type, sum(quantity)::bigint
              FROM usage_events
              WHERE ($1::text IS NULL OR org_id = $1) AND created_at >= $2 AND created_at < $3
@@ -811,7 +857,12 @@ pub fn usage_from(
              WHERE ($1::text IS NULL OR org_id = $1) AND event_type = 'mapping_profile_created'
                AND created_at < $3
              GROUP BY org_id",
-            &[&org, &month.start, &month.end, &types],
+            &[
+                (&org, Type::TEXT),
+                (&month.start, Type::TIMESTAMPTZ),
+                (&month.end, Type::TIMESTAMPTZ),
+                (&types, Type::TEXT_ARRAY),
+            ],
         )
     };
     for r in rows.context("summing usage for the month")? {

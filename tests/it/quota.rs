@@ -482,6 +482,66 @@ fn enforce_records_up_to_the_limit_and_refuses_past_it() {
         "--enforce",
     ])
     .assert_ok();
+
+    // mapping profiles count all time: three made last year fill this month's trial limit
+    insert(
+        &db,
+        "maps",
+        "mapping_profile_created",
+        3,
+        "2025-01-10T00:00:00Z",
+    );
+    let out = db.run(&[
+        "record",
+        "--org",
+        "maps",
+        "--event",
+        "mapping_profile_created",
+        "--enforce",
+    ]);
+    out.assert_fails(4);
+    assert!(
+        out.stderr
+            .contains("Mapping profile limit exceeded (3/3 in total)"),
+        "{}",
+        out.stderr
+    );
+
+    // the same answers from the raw rows while a backfill day is pending
+    db.client()
+        .batch_execute("INSERT INTO usagectl_rollup_backfill (day) VALUES ('2020-01-01')")
+        .unwrap();
+    rec("1").assert_fails(4);
+    db.run(&["tier", "override", "acme", "chat_messages", "52"])
+        .assert_ok();
+    rec("2").assert_fails(4);
+    rec("1").assert_ok();
+    rec("1").assert_fails(4);
+    db.client()
+        .batch_execute("DELETE FROM usagectl_rollup_backfill WHERE day = '2020-01-01'")
+        .unwrap();
+    let month: i64 = db.scalar(
+        "SELECT sum(quantity) FROM usage_events WHERE org_id = 'acme'
+         AND created_at >= date_trunc('month', now()) AND event_type = 'chat_message'",
+    );
+    assert_eq!(month, 52);
+
+    // nothing to check, nothing locked: an unlimited tier and a type no metric counts
+    db.run(&["tier", "assign", "big", "subscription"])
+        .assert_ok();
+    for (org, event) in [("big", "chat_message"), ("tok", "export_pdf")] {
+        db.run(&["record", "--org", org, "--event", event, "--enforce"])
+            .assert_ok();
+    }
+    let locked: Vec<String> = db
+        .client()
+        .query("SELECT org_id FROM usagectl_org_locks ORDER BY org_id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // (a refusal rolls back, lock row included: "maps" has none either)
+    assert_eq!(locked, ["acme", "tok"]);
 }
 
 /// 32 concurrent `record --enforce` processes against an org 10 units below its limit:
