@@ -451,7 +451,7 @@ impl Exceeded {
 
 /// The metric recording `quantity` of `event_type` adds to, when it has a limit for this
 /// org: what an enforced record checks. `None` (nothing to check): an unlimited metric, a
-/// type no metric counts, or a correction. Each event type counts toward at most one metric.
+/// type no metric counts, or a quantity that lowers usage (a correction). Each event type counts toward at most one metric.
 pub fn limited_metric(eff: &Effective, event_type: &str, quantity: i64) -> Option<Metric> {
     if quantity <= 0 {
         return None;
@@ -459,24 +459,6 @@ pub fn limited_metric(eff: &Effective, event_type: &str, quantity: i64) -> Optio
     Metric::for_event(event_type)
         .into_iter()
         .find(|m| eff.limits[m].0 != UNLIMITED)
-}
-
-/// Check that recording `quantity` of `event_type` keeps every metric it counts toward
-/// within its limit: `current + quantity <= limit`, or unlimited.
-pub fn check_event(
-    eff: &Effective,
-    usage: &Usage,
-    event_type: &str,
-    quantity: i64,
-) -> Result<(), Exceeded> {
-    let mut batch = Usage::default();
-    batch.month.insert(event_type.to_string(), quantity);
-    batch.mapping_profiles_all_time = if event_type == "mapping_profile_created" {
-        quantity
-    } else {
-        0
-    };
-    check_batch(eff, usage, &batch)
 }
 
 /// Check that adding `batch` (quantities per event type, and the mapping profiles it adds up
@@ -538,6 +520,24 @@ pub fn validate_tier_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Check that recording `quantity` of `event_type` keeps every metric it counts toward
+    /// within its limit: `current + quantity <= limit`, or unlimited.
+    fn check_event(
+        eff: &Effective,
+        usage: &Usage,
+        event_type: &str,
+        quantity: i64,
+    ) -> Result<(), Exceeded> {
+        let mut batch = Usage::default();
+        batch.month.insert(event_type.to_string(), quantity);
+        batch.mapping_profiles_all_time = if event_type == "mapping_profile_created" {
+            quantity
+        } else {
+            0
+        };
+        check_batch(eff, usage, &batch)
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -52,7 +52,7 @@ With --enforce the event is recorded only if current + quantity <= limit for the
 counts toward, in the month of the event; else nothing is recorded, the seed's message is
 printed and the exit code is 4. The check and the insert are one server-side call holding
 the org's row lock in usagectl_org_locks until the commit. An unlimited metric (-1), a
-type no metric counts, or a correction has nothing to check and takes no lock.
+type no metric counts, or a negative correction has nothing to check and takes no lock.
 
 ",
     crate::exit_codes!()
@@ -261,8 +261,8 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
     };
     let key = ev.idempotency_key.as_deref();
     // The limit is read before the lock, so the lock is held briefly. An event no limit
-    // applies to (an unlimited metric, a type no metric counts, a correction) has nothing
-    // to check and takes no lock.
+    // applies to (an unlimited metric, a type no metric counts, a negative correction) has
+    // nothing to check and takes no lock.
     let check = if args.enforce {
         let limits = queries::load_limit_config(&mut tx, Some(&ev.org_id))?.effective(&ev.org_id);
         quota::limited_metric(&limits, &ev.event_type, ev.quantity.into())

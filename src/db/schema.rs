@@ -417,8 +417,13 @@ LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 DECLARE
     v_outcome text := 'inserted';
     v_current bigint;
+    v_rollup boolean;
     v_row usage_events%ROWTYPE;
 BEGIN
+    -- what the lock does not protect is read before it, so the lock is held briefly
+    v_rollup := has_table_privilege('usagectl_daily_usage', 'SELECT')
+        AND has_table_privilege('usagectl_rollup_backfill', 'SELECT')
+        AND NOT EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done);
     -- serialise quota decisions for this org until the transaction ends (the lock row is
     -- created on the org's first enforced event; a racing creator wins)
     PERFORM 1 FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
@@ -426,7 +431,8 @@ BEGIN
         INSERT INTO usagectl_org_locks (org_id) VALUES (p_org) ON CONFLICT DO NOTHING;
         PERFORM 1 FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
     END IF;
-    -- a retry gets the stored event, unchecked and unchanged
+    -- a retry gets the stored event, unchecked and unchanged (also one that committed
+    -- while this call waited for the lock)
     IF p_key IS NOT NULL THEN
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
         IF FOUND THEN
@@ -435,9 +441,7 @@ BEGIN
     END IF;
     IF v_outcome = 'inserted' THEN
         -- usage as it stands now that the lock is granted (each statement has a new snapshot)
-        IF has_table_privilege('usagectl_daily_usage', 'SELECT')
-           AND has_table_privilege('usagectl_rollup_backfill', 'SELECT')
-           AND NOT EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done) THEN
+        IF v_rollup THEN
             SELECT coalesce(sum(d.quantity), 0) INTO v_current FROM usagectl_daily_usage d
              WHERE d.org_id = p_org AND d.event_type = ANY (p_counted_types)
                AND (p_from IS NULL OR d.day >= (p_from AT TIME ZONE 'UTC')::date)
@@ -455,7 +459,7 @@ BEGIN
             ON CONFLICT (org_id, idempotency_key) DO NOTHING
             RETURNING e.* INTO v_row;
             IF NOT FOUND THEN
-                -- a writer outside usagectl's lock stored this key first
+                -- the key was stored meanwhile (by a retry, or a writer outside the lock)
                 SELECT * INTO v_row FROM usage_events e
                  WHERE e.org_id = p_org AND e.idempotency_key = p_key;
                 v_outcome := 'duplicate';

@@ -544,6 +544,28 @@ fn enforce_records_up_to_the_limit_and_refuses_past_it() {
     assert_eq!(locked, ["acme", "tok"]);
 }
 
+/// Start `n` usagectl processes with `args` at once; how many ended with each exit code.
+fn concurrent_exit_codes(db: &TestDb, n: usize, args: &[&str]) -> BTreeMap<i32, usize> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            usagectl()
+                .env("DATABASE_URL", &db.url)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut codes = BTreeMap::new();
+    for mut c in children {
+        *codes
+            .entry(c.wait().unwrap().code().unwrap_or(-1))
+            .or_default() += 1;
+    }
+    codes
+}
+
 /// 32 concurrent `record --enforce` processes against an org 10 units below its limit:
 /// exactly 10 succeed, 22 are refused, and the month ends exactly at the limit. Twenty
 /// rounds, each on a fresh org.
@@ -554,32 +576,18 @@ fn enforce_holds_under_32_concurrent_processes() {
     for round in 0..20 {
         let org = format!("race-{round}");
         insert(&db, &org, "chat_message", 40, &now); // trial limit 50
-        let children: Vec<_> = (0..32)
-            .map(|_| {
-                usagectl()
-                    .env("DATABASE_URL", &db.url)
-                    .args([
-                        "record",
-                        "--org",
-                        &org,
-                        "--event",
-                        "chat_message",
-                        "--enforce",
-                        "-o",
-                        "json",
-                    ])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let mut codes: BTreeMap<i32, usize> = BTreeMap::new();
-        for mut c in children {
-            *codes
-                .entry(c.wait().unwrap().code().unwrap_or(-1))
-                .or_default() += 1;
-        }
+        let codes = concurrent_exit_codes(
+            &db,
+            32,
+            &[
+                "record",
+                "--org",
+                &org,
+                "--event",
+                "chat_message",
+                "--enforce",
+            ],
+        );
         assert_eq!(codes, BTreeMap::from([(0, 10), (4, 22)]), "round {round}");
         let total: i64 = db
             .client()
@@ -591,6 +599,37 @@ fn enforce_holds_under_32_concurrent_processes() {
             .get(0);
         assert_eq!(total, 50, "round {round}");
     }
+}
+
+/// 16 concurrent retries of one event (same idempotency key) for an org one unit below
+/// its limit: one stores it, the others wait for the lock and get that event back (exit 0),
+/// not a refusal.
+#[test]
+fn concurrent_retries_at_the_limit_get_the_stored_event() {
+    let db = TestDb::migrated();
+    let now = chrono::Utc::now().to_rfc3339();
+    insert(&db, "retry", "chat_message", 49, &now); // trial limit 50
+    let codes = concurrent_exit_codes(
+        &db,
+        16,
+        &[
+            "record",
+            "--org",
+            "retry",
+            "--event",
+            "chat_message",
+            "--enforce",
+            "--idempotency-key",
+            "send-1",
+        ],
+    );
+    assert_eq!(codes, BTreeMap::from([(0, 16)]));
+    let stored: i64 = db.scalar(
+        "SELECT count(*) FROM usage_events WHERE org_id = 'retry' AND idempotency_key = 'send-1'",
+    );
+    assert_eq!(stored, 1);
+    let total: i64 = db.scalar("SELECT sum(quantity) FROM usage_events WHERE org_id = 'retry'");
+    assert_eq!(total, 50);
 }
 
 #[test]
