@@ -341,7 +341,8 @@ pub const ROLLUP_TRIGGERS: [&str; 4] = [
 /// - `usage_reader`: SELECT on the tool's tables; with the seed's RLS policy in force it
 ///   reads one org at a time (the org usagectl puts in `app.current_org_id`).
 /// - `usage_writer`: INSERT (and SELECT, for idempotent retries) on `usage_events`, reads
-///   the tier tables, and takes the per-org quota lock.
+///   the tier tables, takes the per-org quota lock and runs `usagectl_record_enforced()`
+///   (granted explicitly, for databases that revoke EXECUTE from PUBLIC).
 ///
 /// RLS is enabled on `usage_events` with the seed's SELECT policy if missing, and writers
 /// get an INSERT policy, so that reads stay per org for both roles.
@@ -373,7 +374,9 @@ GRANT SELECT ON usage_events, usagectl_tiers, usagectl_tier_limits, usagectl_org
 GRANT SELECT, INSERT ON usage_events TO usage_writer;
 GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagectl_org_limit_overrides,
                 usagectl_schema_migrations, usagectl_daily_usage, usagectl_rollup_backfill TO usage_writer;
-GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer"#;
+GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_record_enforced(text, text, integer, jsonb, timestamptz, text,
+                                                  text[], timestamptz, timestamptz, bigint) TO usage_writer"#;
 
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[

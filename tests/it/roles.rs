@@ -10,6 +10,11 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
     out.assert_ok();
     assert!(out.stdout.contains("usage_reader"), "{}", out.stdout);
     assert!(out.stdout.contains("usage_writer"), "{}", out.stdout);
+    // a hardened database where PUBLIC may not run functions: --roles grants the writer
+    // what record --enforce calls
+    db.client()
+        .batch_execute("REVOKE EXECUTE ON FUNCTION usagectl_record_enforced FROM PUBLIC")
+        .unwrap();
     // idempotent
     let again = db.run(&["migrate", "--roles", "-o", "json"]);
     again.assert_ok();
