@@ -13,9 +13,9 @@ use crate::quota::{Month, Period};
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
     "\
-Checks the tables, indexes, triggers, row-level security and roles usagectl relies on, then
-recomputes the daily rollup from the raw rows for one month (and one org with --org) and
-lists every org, day and event type where they disagree. --repair rewrites those rollup
+Checks the tables, indexes, triggers, functions, row-level security and roles usagectl
+relies on, then recomputes the daily rollup from the raw rows for one month (and one org
+with --org) and lists every org, day and event type where they disagree. --repair rewrites those rollup
 rows from the raw rows in one transaction (inserts wait for it meanwhile). Exit 0 when
 everything is in order, 3 when doctor found something (even if --repair fixed it), 1 on
 error.
@@ -243,6 +243,24 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         (!bad.is_empty())
             .then(|| format!("{}: the rollup drifts from the raw rows", bad.join(", "))),
         "present and enabled",
+    );
+    let enforce_fn = queries::function_exists(client, schema::ENFORCE_FUNCTION)?;
+    check(
+        &mut checks,
+        "enforce function",
+        (!enforce_fn).then(|| {
+            let name = schema::ENFORCE_FUNCTION;
+            if version >= 8 {
+                // dropped after migrate installed it: migrate has nothing left to run
+                format!(
+                    "{name}() is missing, so `record --enforce` fails: run \
+                     `DELETE FROM usagectl_schema_migrations WHERE version = 8`, then `usagectl migrate`"
+                )
+            } else {
+                format!("{name}() is missing: run `usagectl migrate`")
+            }
+        }),
+        "present",
     );
     let pending = queries::pending_backfill_days(client)?;
     check(

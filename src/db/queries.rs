@@ -615,6 +615,14 @@ pub fn existing_relations(db: &mut impl GenericClient, names: &[&str]) -> Result
         .collect())
 }
 
+/// Whether a function of this name exists (on the search path).
+pub fn function_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> {
+    Ok(db
+        .query_typed_one("SELECT to_regproc($1) IS NOT NULL", &[(&name, Type::TEXT)])
+        .with_context(|| format!("looking for function {name}"))?
+        .get(0))
+}
+
 /// Invalid indexes on usage_events (left by an interrupted CREATE INDEX CONCURRENTLY).
 pub fn invalid_indexes(db: &mut impl GenericClient) -> Result<Vec<String>> {
     Ok(db

@@ -375,8 +375,7 @@ GRANT SELECT, INSERT ON usage_events TO usage_writer;
 GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagectl_org_limit_overrides,
                 usagectl_schema_migrations, usagectl_daily_usage, usagectl_rollup_backfill TO usage_writer;
 GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_record_enforced(text, text, integer, jsonb, timestamptz, text,
-                                                  text[], timestamptz, timestamptz, bigint) TO usage_writer"#;
+GRANT EXECUTE ON FUNCTION usagectl_record_enforced TO usage_writer"#;
 
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[
@@ -399,6 +398,9 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
 pub fn latest_version() -> i32 {
     STEPS.last().map_or(0, |s| s.version)
 }
+
+/// The function migration 8 installs.
+pub const ENFORCE_FUNCTION: &str = "usagectl_record_enforced";
 
 /// Migration 8: `record --enforce` in one server-side call. The org's lock row, the quota
 /// read and the insert happen inside one function, so the lock is held across one round

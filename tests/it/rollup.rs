@@ -163,13 +163,48 @@ fn doctor_reports_drift_and_repair_removes_it() {
     db.client()
         .batch_execute("DROP TRIGGER usagectl_rollup_delete ON usage_events")
         .unwrap();
+    doctor_finds(&db, "missing usagectl_rollup_delete");
+}
+
+/// `doctor` exits 3 and says `problem`.
+fn doctor_finds(db: &TestDb, problem: &str) {
     let out = db.run(&["doctor"]);
     assert_eq!(out.code, 3);
+    assert!(out.stdout.contains(problem), "{}", out.stdout);
+}
+
+/// A DBA drops the function `record --enforce` calls: doctor names it and the way back,
+/// which works.
+#[test]
+fn doctor_reports_a_missing_enforce_function() {
+    let db = TestDb::migrated();
+    let enforced = || {
+        db.run(&[
+            "record",
+            "--org",
+            "o",
+            "--event",
+            "analysis_run",
+            "--enforce",
+        ])
+    };
+    db.client()
+        .batch_execute("DROP FUNCTION usagectl_record_enforced")
+        .unwrap();
+    doctor_finds(&db, "usagectl_record_enforced() is missing");
+    let rec = enforced();
+    rec.assert_fails(1);
     assert!(
-        out.stdout.contains("missing usagectl_rollup_delete"),
+        rec.stderr.contains("run `usagectl migrate`"),
         "{}",
-        out.stdout
+        rec.stderr
     );
+    db.client()
+        .batch_execute("DELETE FROM usagectl_schema_migrations WHERE version = 8")
+        .unwrap();
+    db.run(&["migrate"]).assert_ok();
+    assert_eq!(db.run(&["doctor"]).code, 0);
+    enforced().assert_ok();
 }
 
 #[test]
