@@ -333,9 +333,12 @@ pub fn record_enforced(
     Ok(match row.get::<_, &str>(0) {
         "inserted" => Enforced::Inserted(event_row_at(&row, 2)),
         "duplicate" => Enforced::Duplicate(event_row_at(&row, 2)),
-        _ => Enforced::Refused {
+        "refused" => Enforced::Refused {
             current: row.get(1),
         },
+        other => anyhow::bail!(
+            "usagectl_record_enforced() answered {other:?}, which this usagectl does not know"
+        ),
     })
 }
 
