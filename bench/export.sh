@@ -3,28 +3,15 @@
 # of the same rows, on a throwaway local PostgreSQL. Prints medians, ratio and peak memory.
 #   bench/export.sh              # 1,000,000 events, 3 runs each
 #   ROWS=200000 RUNS=5 bench/export.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
 RUNS=${RUNS:-3}
-
-cargo build --release --quiet
-BIN=$PWD/target/release/usagectl
-WORK=$(mktemp -d /tmp/usagectl-bench-XXXXXX)
-chmod 755 "$WORK"
-cleanup() { "$BIN" demo --dir "$WORK/pg" --stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-"$BIN" demo --dir "$WORK/pg" -o json >/dev/null 2>&1
-URL="host=$WORK/pg port=5432 user=postgres dbname=usagectl_demo"
+source "$(dirname "$0")/lib.sh"
 echo "loading $ROWS events into one month..." >&2
 psql -X -q -v ON_ERROR_STOP=1 "$URL" <<SQL
 TRUNCATE usage_events;
 INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
 SELECT 'org-' || (g % 1000),
-       (ARRAY['csv_upload','csv_row_processed','analysis_run','analyzer_execution','chat_message',
-              'ai_tokens_input','ai_tokens_output','mapping_profile_created','mapping_profile_used',
-              'export_pdf','export_csv'])[1 + g % 11],
+       $EVENT_TYPES[1 + g % 11],
        1 + g % 2000,
        jsonb_build_object('model', 'claude-3-5-sonnet-20241022', 'message_id', 'm-' || g, 'has_context', g % 2 = 0),
        '2025-11-01T00:00:00Z'::timestamptz + (g::float8 / $ROWS) * interval '30 days'
@@ -41,9 +28,8 @@ measure() { # name, command...: prints "seconds max_rss_kb" per run
         cat "$WORK/t"
     done
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-measure usagectl env DATABASE_URL="$URL" "$BIN" export --month 2025-11 --raw >"$WORK/u.txt"
+measure usagectl "$BIN" export --month 2025-11 --raw >"$WORK/u.txt"
 measure psql psql -X -q "$URL" -c "$PSQL_SQL" >"$WORK/p.txt"
 
 u_rows=$(($(wc -l <"$WORK/usagectl.out")))
@@ -51,7 +37,7 @@ p_rows=$(($(wc -l <"$WORK/psql.out")))
 u_t=$(cut -d' ' -f1 "$WORK/u.txt" | median); u_m=$(cut -d' ' -f2 "$WORK/u.txt" | sort -n | tail -1)
 p_t=$(cut -d' ' -f1 "$WORK/p.txt" | median); p_m=$(cut -d' ' -f2 "$WORK/p.txt" | sort -n | tail -1)
 echo
-echo "raw export of $ROWS events, median of $RUNS runs ($(nproc) cores, $(uname -m), PostgreSQL $(psql -X -At "$URL" -c 'show server_version'))"
+echo "raw export of $ROWS events, median of $RUNS runs ($(machine))"
 printf '%-44s %8s %12s %10s\n' "command" "seconds" "peak RSS MB" "lines"
 printf '%-44s %8s %12s %10s\n' "usagectl export --month 2025-11 --raw" "$u_t" "$((u_m / 1024))" "$u_rows"
 printf '%-44s %8s %12s %10s\n' "psql \\copy (...) to stdout with csv header" "$p_t" "$((p_m / 1024))" "$p_rows"

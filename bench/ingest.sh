@@ -4,27 +4,14 @@
 # header` of the same rows into the same empty table, on a throwaway local PostgreSQL.
 #   bench/ingest.sh              # 1,000,000 rows, 3 runs each
 #   ROWS=200000 RUNS=5 bench/ingest.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
 RUNS=${RUNS:-3}
-
-cargo build --release --quiet
-BIN=$PWD/target/release/usagectl
-WORK=$(mktemp -d /tmp/usagectl-bench-XXXXXX)
-chmod 755 "$WORK"
-cleanup() { "$BIN" demo --dir "$WORK/pg" --stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-"$BIN" demo --dir "$WORK/pg" -o json >/dev/null 2>&1
-URL="host=$WORK/pg port=5432 user=postgres dbname=usagectl_demo"
+source "$(dirname "$0")/lib.sh"
 FILE=$WORK/events.csv
 echo "writing $ROWS rows to $FILE..." >&2
 psql -X -q -v ON_ERROR_STOP=1 "$URL" -c "\\copy (
   SELECT 'org-' || (g % 1000) AS org_id,
-         (ARRAY['csv_upload','csv_row_processed','analysis_run','analyzer_execution','chat_message',
-                'ai_tokens_input','ai_tokens_output','mapping_profile_created','mapping_profile_used',
-                'export_pdf','export_csv'])[1 + g % 11] AS event_type,
+         $EVENT_TYPES[1 + g % 11] AS event_type,
          1 + g % 2000 AS quantity,
          jsonb_build_object('model', 'claude-3-5-sonnet-20241022', 'message_id', 'm-' || g, 'note', 'a, \"quoted\" note')::text AS metadata,
          to_char((timestamptz '2025-11-01T00:00:00Z' + (g::float8 / $ROWS) * interval '29 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at,
@@ -33,7 +20,6 @@ psql -X -q -v ON_ERROR_STOP=1 "$URL" -c "\\copy (
 
 COLS="org_id, event_type, quantity, metadata, created_at, idempotency_key"
 fresh() { psql -X -q "$URL" -c "TRUNCATE usage_events" -c "CHECKPOINT" >/dev/null; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run() { # name, command...
     local name=$1; shift
     for _ in $(seq "$RUNS"); do
@@ -43,16 +29,16 @@ run() { # name, command...
         psql -X -At "$URL" -c "SELECT count(*) FROM usage_events" >"$WORK/$name.count"
     done
 }
-run usagectl env DATABASE_URL="$URL" "$BIN" record --file "$FILE" >"$WORK/u.txt"
+run usagectl "$BIN" record --file "$FILE" >"$WORK/u.txt"
 run psql psql -X -q -v ON_ERROR_STOP=1 "$URL" -c "\\copy usage_events($COLS) from '$FILE' with csv header" >"$WORK/p.txt"
 # the same file again: usagectl skips every row (psql's \copy would fail on the unique key)
-/usr/bin/time -f "%e %M" -o "$WORK/t" env DATABASE_URL="$URL" "$BIN" record --file "$FILE" >/dev/null
+/usr/bin/time -f "%e %M" -o "$WORK/t" "$BIN" record --file "$FILE" >/dev/null
 again=$(cut -d' ' -f1 "$WORK/t")
 
 u_t=$(cut -d' ' -f1 "$WORK/u.txt" | median); u_m=$(cut -d' ' -f2 "$WORK/u.txt" | sort -n | tail -1)
 p_t=$(cut -d' ' -f1 "$WORK/p.txt" | median); p_m=$(cut -d' ' -f2 "$WORK/p.txt" | sort -n | tail -1)
 echo
-echo "bulk ingest of $ROWS CSV rows into an empty usage_events, median of $RUNS runs ($(nproc) cores, $(uname -m), PostgreSQL $(psql -X -At "$URL" -c 'show server_version'))"
+echo "bulk ingest of $ROWS CSV rows into an empty usage_events, median of $RUNS runs ($(machine))"
 printf '%-52s %8s %12s %10s\n' "command" "seconds" "peak RSS MB" "rows"
 printf '%-52s %8s %12s %10s\n' "usagectl record --file events.csv" "$u_t" "$((u_m / 1024))" "$(cat "$WORK/usagectl.count")"
 printf '%-52s %8s %12s %10s\n' "psql \\copy usage_events(...) from events.csv csv" "$p_t" "$((p_m / 1024))" "$(cat "$WORK/psql.count")"

@@ -5,8 +5,6 @@
 # with 1M events in the current month, the 11 event types. Prints medians and ratios.
 #   bench/reads.sh                       # 5,000,000 events, 5 runs per command
 #   EVENTS=1000000 BIG=200000 RUNS=3 bench/reads.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-5000000}
 BIG=${BIG:-1000000}
 RUNS=${RUNS:-5}
@@ -14,23 +12,12 @@ ROUNDS=${ROUNDS:-5}   # alternating rounds for bulk ingest and the concurrent re
 CLIENTS=${CLIENTS:-8}
 PER_CLIENT=${PER_CLIENT:-25}
 
-cargo build --release --quiet
-BIN=$PWD/target/release/usagectl
-WORK=$(mktemp -d /tmp/usagectl-bench-XXXXXX)
-chmod 755 "$WORK"
-cleanup() { "$BIN" demo --dir "$WORK/pg" --stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-# a private cluster: demo starts it; the benchmark uses its own database
-"$BIN" demo --dir "$WORK/pg" -o json >/dev/null 2>&1
-ADMIN="host=$WORK/pg port=5432 user=postgres dbname=postgres"
-psql -X -q "$ADMIN" -c "CREATE DATABASE bench"
+source "$(dirname "$0")/lib.sh"
+# the benchmark uses its own database in the cluster lib.sh started
+q -c "CREATE DATABASE bench"
 URL="host=$WORK/pg port=5432 user=postgres dbname=bench"
 export DATABASE_URL=$URL
-q() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
 
-now_ms() { date +%s%3N; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # median wall time in ms of RUNS runs of a command (output discarded)
 time_ms() {
     local t=()
@@ -63,17 +50,13 @@ SELECT setseed(0.42);
 \o
 INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
 SELECT 'org-big',
-       (ARRAY['csv_upload','csv_row_processed','analysis_run','analyzer_execution','chat_message',
-              'ai_tokens_input','ai_tokens_output','mapping_profile_created','mapping_profile_used',
-              'export_pdf','export_csv'])[1 + g % 11],
+       $EVENT_TYPES[1 + g % 11],
        1 + g % 500, jsonb_build_object('n', g),
        date_trunc('month', now()) + random() * (now() - date_trunc('month', now()))
 FROM generate_series(1, $BIG) g;
 INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
 SELECT 'org-' || floor(999 * power(random(), 3))::int,
-       (ARRAY['csv_upload','csv_row_processed','analysis_run','analyzer_execution','chat_message',
-              'ai_tokens_input','ai_tokens_output','mapping_profile_created','mapping_profile_used',
-              'export_pdf','export_csv'])[1 + g % 11],
+       $EVENT_TYPES[1 + g % 11],
        1 + g % 500, jsonb_build_object('n', g),
        now() - random() * interval '90 days'
 FROM generate_series(1, $EVENTS - $BIG) g;
@@ -154,7 +137,7 @@ FINAL=$(chat)
 DRIFT=$("$BIN" doctor -o json | grep -c '"status": "problem"' || true)
 echo
 echo "usagectl vs psql, $EVENTS events, org-big $BIG this month, mid-size org $MID ($MID_N this month)"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), PostgreSQL $(q -At -c 'show server_version' | cut -d' ' -f1)"
+echo "machine: $(machine)"
 echo "migrate (adopt the table, build the idempotency index, backfill the rollup): $MIGRATE_MS ms"
 printf '%-34s %10s %10s %10s\n' "command" "usagectl" "psql" "psql/usagectl"
 printf '%-34s %10s %10s\n' "" "ms" "ms"

@@ -5,20 +5,9 @@
 # an equivalent row-level trigger made here for comparison; prints transactions per second.
 #   bench/single_insert.sh            # 8 clients, 15 s each
 #   CLIENTS=4 SECONDS_EACH=10 bench/single_insert.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
 CLIENTS=${CLIENTS:-8}
 SECONDS_EACH=${SECONDS_EACH:-15}
-
-cargo build --release --quiet
-BIN=$PWD/target/release/usagectl
-WORK=$(mktemp -d /tmp/usagectl-bench-XXXXXX)
-chmod 755 "$WORK"
-cleanup() { "$BIN" demo --dir "$WORK/pg" --stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-"$BIN" demo --dir "$WORK/pg" -o json >/dev/null 2>&1
-URL="host=$WORK/pg port=5432 user=postgres dbname=usagectl_demo"
-q() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
+source "$(dirname "$0")/lib.sh"
 PGBENCH=$(dirname "$(readlink -f "$(command -v pg_ctl || echo /usr/lib/postgresql/15/bin/pg_ctl)")")/pgbench
 
 cat >"$WORK/insert.sql" <<'SQL'
@@ -45,7 +34,7 @@ stmt
 "$BIN" doctor --repair >/dev/null || true   # the rows inserted without usagectl's trigger
 
 echo
-echo "single-row INSERTs, $CLIENTS pgbench clients, $SECONDS_EACH s each, 200 orgs ($(nproc) cores, PostgreSQL $(q -At -c 'show server_version' | cut -d' ' -f1))"
+echo "single-row INSERTs, $CLIENTS pgbench clients, $SECONDS_EACH s each, 200 orgs ($(machine))"
 printf '%-44s %8s\n' "rollup trigger" "tps"
 printf '%-44s %8s\n' "none" "$T_NONE"
 printf '%-44s %8s\n' "statement-level, transition table (usagectl)" "$T_STMT"

@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let connect = || -> Result<postgres::Client> {
         let params = db::params(primary_url.as_deref())?;
         if global.verbose {
-            out.note(&format!("usagectl: connecting to {}", params.describe()));
+            output::note(&format!("usagectl: connecting to {}", params.describe()));
         }
         db::connect(&params)
     };
@@ -125,9 +125,8 @@ fn primary_url(global: &cli::GlobalOpts) -> Result<Option<String>> {
         if let Some(url) = &global.database_url
             && db::conninfo::parse(url).is_ok_and(|o| o.contains_key("password"))
         {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "usagectl: warning: a password in --database-url shows in the process list; use PGPASSFILE (~/.pgpass), PGPASSWORD, DATABASE_URL or --database-url-file instead"
+            output::warn(
+                "a password in --database-url shows in the process list; use PGPASSFILE (~/.pgpass), PGPASSWORD, DATABASE_URL or --database-url-file instead",
             );
         }
         return Ok(global.database_url.clone());

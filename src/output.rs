@@ -24,6 +24,15 @@ impl Cell {
     pub fn text(s: impl Into<String>) -> Cell {
         Cell::Text(s.into())
     }
+
+    /// The cell as written, without the CSV formula guard.
+    pub fn into_plain(self) -> String {
+        match self {
+            Cell::Text(s) => s,
+            Cell::Num(n) => n.to_string(),
+            Cell::Empty => String::new(),
+        }
+    }
 }
 
 /// A result that can be printed in every format.
@@ -187,9 +196,7 @@ impl<'a> Output<'a> {
                         .into_iter()
                         .map(|c| match c {
                             Cell::Text(s) if self.formula_guard => formula_guard(&s).into_owned(),
-                            Cell::Text(s) => s,
-                            Cell::Num(n) => n.to_string(),
-                            Cell::Empty => String::new(),
+                            c => c.into_plain(),
                         })
                         .collect();
                     w.write_record(&cells).context("writing CSV")?;
@@ -209,24 +216,25 @@ impl<'a> Output<'a> {
         self.out.flush().context("writing output")?;
         Ok(())
     }
+}
 
-    /// A note for the person running the command, on stderr (stdout stays the result).
-    pub fn note(&self, msg: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "{msg}");
-    }
+/// A note for the person running the command, on stderr (stdout stays the result). Every
+/// message usagectl prints besides its result and its error goes through here or [`warn`].
+pub fn note(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}
 
-    /// A note only for a person watching a terminal: cron mail stays clean.
-    pub fn note_if_terminal(&self, msg: &str) {
-        if std::io::stderr().is_terminal() {
-            self.note(msg);
-        }
+/// A note only for a person watching a terminal: cron mail stays clean.
+pub fn note_if_terminal(msg: &str) {
+    if std::io::stderr().is_terminal() {
+        note(msg);
     }
+}
 
-    /// A warning for the person running the command, on stderr (never mixed into
-    /// JSON or CSV on stdout).
-    pub fn warn(&self, msg: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "usagectl: warning: {msg}");
-    }
+/// A warning for the person running the command, on stderr (never mixed into JSON or CSV
+/// on stdout).
+pub fn warn(msg: &str) {
+    note(&format!("usagectl: warning: {msg}"));
 }
 
 /// A sparkline of the values, scaled to the largest.

@@ -8,7 +8,7 @@ use clap::Args;
 use crate::cmd::{migrate, summary};
 use crate::db::{self, queries};
 use crate::localpg::LocalPg;
-use crate::output::Output;
+use crate::output::{self, Output};
 
 /// Database the demo creates in its cluster.
 pub const DEMO_DB: &str = "usagectl_demo";
@@ -59,7 +59,7 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     let pg = LocalPg::new(&dir, 5432, "")?;
     if args.stop {
         pg.stop()?;
-        out.note(&format!("demo: cluster in {} stopped", dir.display()));
+        output::note(&format!("demo: cluster in {} stopped", dir.display()));
         return Ok(());
     }
     pg.init(&[]).context("creating the demo cluster")?;
@@ -93,6 +93,6 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     notes.push_str("demo:          usagectl status --all\n");
     notes.push_str("demo:          usagectl limits --org globex-trial\n");
     notes.push_str("demo: stop it: usagectl demo --stop");
-    out.note(&notes);
+    output::note(&notes);
     Ok(())
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::cli::Format;
 use crate::db::queries::{self, ExportRow, RawFormat};
 use crate::error::usage;
-use crate::output::{Cell, Output, Render, Style};
+use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::Month;
 use crate::sink::{AtomicFile, CopyTextUnescape, Progress, sha256_file};
 
@@ -313,7 +313,7 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
         serde_json::to_writer_pretty(mf.writer(), &manifest).context("writing the manifest")?;
         writeln!(mf.writer()).context("writing the manifest")?;
         mf.commit()?;
-        out.note_if_terminal(&format!(
+        output::note_if_terminal(&format!(
             "wrote {} ({} rows, total quantity {}) and {}",
             path.display(),
             manifest.row_count,

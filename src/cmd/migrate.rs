@@ -5,7 +5,7 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::db::queries;
-use crate::db::schema::{self, STEPS, StepKind};
+use crate::db::schema::{self, STEPS};
 use crate::output::{Cell, Output, Render, Style};
 
 /// Examples and exit codes for `--help`.
@@ -203,20 +203,13 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
         });
     }
     for step in STEPS.iter().filter(|s| !applied.contains(&s.version)) {
-        let mut sql = step.sql.to_string();
-        if step.kind == StepKind::ShortLock {
-            sql = format!(
-                "BEGIN;\nSET LOCAL lock_timeout = '{}';\n{sql};\nCOMMIT",
-                schema::SHORT_LOCK_TIMEOUT
-            );
-        }
         if !dry_run {
             queries::apply_step(client, step)?;
         }
         steps.push(StepReport {
             version: step.version,
             description: step.description.into(),
-            sql,
+            sql: step.script(),
             status: if dry_run { "pending" } else { "applied" },
         });
     }

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use crate::db::queries::{self, Enforced, EventRow, NewEvent};
 use crate::error::{QuotaExceeded, usage};
 use crate::events;
-use crate::ingest::InputFormat;
-use crate::output::{Cell, Output, Render, Style};
+use crate::ingest::{self, InputFormat};
+use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::{self, Month};
 use crate::time::fmt_utc;
 
@@ -185,16 +185,10 @@ pub struct RecordResult {
 
 impl Render for RecordResult {
     fn csv_header(&self) -> Vec<&'static str> {
-        vec![
-            "id",
-            "org_id",
-            "event_type",
-            "quantity",
-            "metadata",
-            "created_at",
-            "idempotency_key",
-            "duplicate",
-        ]
+        std::iter::once("id")
+            .chain(ingest::COLUMNS)
+            .chain(["duplicate"])
+            .collect()
     }
 
     fn csv_rows(&self) -> Vec<Vec<Cell>> {
@@ -214,21 +208,13 @@ impl Render for RecordResult {
     }
 
     fn human(&self, style: &Style) -> String {
-        let e = &self.event;
+        // the event's fields, as the CSV form has them (without `duplicate`: the heading says it)
         let mut t = style.table(&["field", "value"]);
-        t.add_row(vec!["id".to_string(), e.id.to_string()]);
-        t.add_row(vec!["org_id".to_string(), e.org_id.clone()]);
-        t.add_row(vec!["event_type".to_string(), e.event_type.clone()]);
-        t.add_row(vec!["quantity".to_string(), e.quantity.to_string()]);
-        t.add_row(vec![
-            "metadata".to_string(),
-            e.metadata.as_ref().map_or(String::new(), Value::to_string),
-        ]);
-        t.add_row(vec!["created_at".to_string(), fmt_utc(&e.created_at)]);
-        t.add_row(vec![
-            "idempotency_key".to_string(),
-            e.idempotency_key.clone().unwrap_or_default(),
-        ]);
+        for (field, cell) in self.csv_header().into_iter().zip(self.csv_rows().remove(0)) {
+            if field != "duplicate" {
+                t.add_row(vec![field.to_string(), cell.into_plain()]);
+            }
+        }
         let head = if self.duplicate {
             "already recorded under this idempotency key; nothing new stored"
         } else {
@@ -302,7 +288,7 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
             || event.quantity != ev.quantity
             || (ev.metadata.is_some() && event.metadata != ev.metadata))
     {
-        out.warn(&format!(
+        output::warn(&format!(
             "idempotency key {:?} was first used for a different event ({} x{}); the stored event is kept",
             key.unwrap_or_default(),
             event.event_type,

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::db::queries;
 use crate::error::usage;
-use crate::output::{Cell, Output, Render, Style};
+use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::{self, Effective, LimitConfig, LimitSource, Metric};
 
 /// Examples and exit codes for `--help`.
@@ -331,7 +331,7 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
         } => {
             if *clear {
                 if !queries::clear_override(&mut tx, org, *metric)? {
-                    out.warn(&format!("org {org} had no {} override", metric.name()));
+                    output::warn(&format!("org {org} had no {} override", metric.name()));
                 }
             } else if let Some(limit) = limit {
                 queries::set_override(&mut tx, org, *metric, *limit)?;

@@ -86,9 +86,10 @@ fn parse_keyvalue(s: &str) -> Result<Options> {
             chars.next();
         }
         if chars.next() != Some('=') {
-            return Err(usage(format!(
-                "invalid connection string: missing \"=\" after \"{key}\""
-            )));
+            // the word is not shown: it may be part of a password with a space in it
+            return Err(usage(
+                "invalid connection string: a word without \"=\" (write keyword=value pairs; quote a value that has spaces: password='a b')",
+            ));
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
@@ -220,10 +221,7 @@ fn parse_url(url: &str) -> Result<Options> {
     if let Some(q) = query {
         for pair in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').ok_or_else(|| {
-                usage(format!(
-                    "invalid connection URL: parameter \"{}\" has no value",
-                    percent_decode(pair).unwrap_or_default()
-                ))
+                usage("invalid connection URL: a query parameter without \"=value\"")
             })?;
             let k = percent_decode(k)?;
             // libpq accepts ssl=true as an alias for sslmode=require
@@ -337,10 +335,15 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
                 if s.is_empty() {
                     return Ok(5432);
                 }
-                s.parse::<u16>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| usage(format!("invalid port number: \"{s}\"")))
+                s.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    // only digits are shown: from a URL whose password has an unencoded
+                    // "/" or "@", the "port" is a piece of the password
+                    if s.bytes().all(|b| b.is_ascii_digit()) {
+                        usage(format!("invalid port number: {s} (1 to 65535)"))
+                    } else {
+                        usage("invalid port number: not a number (percent-encode \"/\", \"@\" and \":\" in a URL's password)")
+                    }
+                })
             })
             .collect::<Result<_>>()?,
         None => vec![5432],
@@ -511,10 +514,10 @@ pub fn pgpass_lookup(
         return Ok(None);
     }
     if meta.permissions().mode() & 0o077 != 0 {
-        eprintln!(
-            "usagectl: warning: password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
+        crate::output::warn(&format!(
+            "password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
             path.display()
-        );
+        ));
         return Ok(None);
     }
     let text = match std::fs::read_to_string(path) {
@@ -643,6 +646,27 @@ mod tests {
         let p = resolve(Some("postgres://u:s3cret@h/db"), &env_of(&[])).unwrap();
         assert!(!p.describe().contains("s3cret"));
         assert!(!format!("{p:?}").contains("s3cret"));
+    }
+
+    /// A password typed wrong (a space unquoted, a "/" unencoded in a URL) reaches the
+    /// parser as some other piece of the string; the error must not show it.
+    #[test]
+    fn errors_never_echo_a_misplaced_password() {
+        for s in [
+            "host=h user=u password=s3cret w0rd",
+            "postgres://u:s3cret/w0rd@h/db",
+            "postgres://u@h/db?s3cret",
+        ] {
+            let e = resolve(Some(s), &env_of(&[])).unwrap_err();
+            let msg = format!("{e:#}");
+            assert_eq!(crate::error::exit_code(&e), 2, "{s}: {msg}");
+            assert!(
+                !msg.contains("s3cret") && !msg.contains("w0rd"),
+                "{s}: {msg}"
+            );
+        }
+        let e = resolve(Some("port=70000"), &env_of(&[])).unwrap_err();
+        assert!(e.to_string().contains("invalid port number: 70000"), "{e}");
     }
 
     #[test]

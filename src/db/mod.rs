@@ -101,12 +101,7 @@ pub fn connect_fresh_replica(
     max_staleness: std::time::Duration,
     verbose: bool,
 ) -> Result<Client> {
-    let say = |msg: &str| {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            format!("usagectl: {msg}\n").as_bytes(),
-        );
-    };
+    let say = |msg: &str| crate::output::note(&format!("usagectl: {msg}"));
     let params = params(Some(read_url))?;
     let mut replica = match connect(&params) {
         Ok(c) => c,

@@ -76,8 +76,9 @@ pub fn apply_roles(db: &mut impl GenericClient) -> Result<()> {
 }
 
 /// How far `replica` is behind `primary`: zero when it has replayed everything the primary
-/// has written, else the time since its last replayed commit; `None` when it is not a
-/// replica, is paused, or has never replayed a commit.
+/// has written, else the time since its last replayed commit; never less than its
+/// `recovery_min_apply_delay` (a delayed replica has the WAL but holds the commits back);
+/// `None` when it is not a replica, is paused, or has never replayed a commit.
 pub fn replica_lag(
     replica: &mut impl GenericClient,
     primary: &mut impl GenericClient,
@@ -87,12 +88,15 @@ pub fn replica_lag(
             "SELECT pg_is_in_recovery(),
                     CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END,
                     CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
-                    extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8",
+                    extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,
+                    (SELECT setting::float8 / 1000 FROM pg_settings
+                      WHERE name = 'recovery_min_apply_delay')",
             &[],
         )
         .context("asking the read replica how far behind it is")?;
     let (in_recovery, paused, replayed, since): (bool, Option<bool>, Option<String>, Option<f64>) =
         (r.get(0), r.get(1), r.get(2), r.get(3));
+    let delay = std::time::Duration::from_secs_f64(r.get::<_, Option<f64>>(4).unwrap_or(0.0));
     if !in_recovery || paused == Some(true) {
         return Ok(None);
     }
@@ -106,10 +110,12 @@ pub fn replica_lag(
         )
         .context("comparing the replica's position with the primary's")?
         .get(0);
-    if behind <= 0.0 {
-        return Ok(Some(std::time::Duration::ZERO));
-    }
-    Ok(since.map(|s| std::time::Duration::from_secs_f64(s.max(0.0))))
+    let lag = if behind <= 0.0 {
+        Some(std::time::Duration::ZERO)
+    } else {
+        since.map(|s| std::time::Duration::from_secs_f64(s.max(0.0)))
+    };
+    Ok(lag.map(|l| l.max(delay)))
 }
 
 /// Whether `usage_events` exists already (an adopted table) before migrating.
@@ -149,10 +155,7 @@ pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
             loop {
                 attempt += 1;
                 let mut tx = client.transaction()?;
-                tx.batch_execute(&format!(
-                    "SET LOCAL lock_timeout = '{}'",
-                    schema::SHORT_LOCK_TIMEOUT
-                ))?;
+                tx.batch_execute(&schema::set_short_lock_timeout())?;
                 match tx.batch_execute(step.sql) {
                     Ok(()) => {
                         record_version(&mut tx, step)?;

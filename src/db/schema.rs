@@ -33,6 +33,22 @@ pub enum StepKind {
     ConcurrentIndex(&'static str),
 }
 
+impl Step {
+    /// The SQL as `migrate` runs it, for `--dry-run` to print.
+    pub fn script(&self) -> String {
+        match self.kind {
+            StepKind::ShortLock => {
+                format!(
+                    "BEGIN;\n{};\n{};\nCOMMIT",
+                    set_short_lock_timeout(),
+                    self.sql
+                )
+            }
+            StepKind::Transactional | StepKind::ConcurrentIndex(_) => self.sql.to_string(),
+        }
+    }
+}
+
 /// The table that records applied versions.
 pub const VERSION_TABLE_SQL: &str = "\
 CREATE TABLE IF NOT EXISTS usagectl_schema_migrations (
@@ -43,6 +59,11 @@ CREATE TABLE IF NOT EXISTS usagectl_schema_migrations (
 
 /// lock_timeout for steps that need a brief exclusive lock.
 pub const SHORT_LOCK_TIMEOUT: &str = "2s";
+
+/// What a short-lock step runs first in its transaction.
+pub fn set_short_lock_timeout() -> String {
+    format!("SET LOCAL lock_timeout = '{SHORT_LOCK_TIMEOUT}'")
+}
 /// How many times a short-lock step is tried before migrate gives up.
 pub const SHORT_LOCK_ATTEMPTS: u32 = 10;
 

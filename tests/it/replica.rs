@@ -151,6 +151,38 @@ fn reads_use_a_fresh_replica_and_fall_back_to_the_primary() {
     assert!(ro.stderr.contains("read-only"), "{}", ro.stderr);
     wait_for(&replica, "billing", 101);
 
+    // a replica that applies commits a minute late (recovery_min_apply_delay) has the WAL
+    // but not the commits: it counts as that far behind. Within --max-staleness it answers
+    // (with what it has), past it the primary does
+    let mut rc = postgres::Client::connect(&replica.conninfo("billing"), postgres::NoTls).unwrap();
+    rc.batch_execute("ALTER SYSTEM SET recovery_min_apply_delay = '60s'")
+        .unwrap();
+    rc.batch_execute("SELECT pg_reload_conf()").unwrap();
+    std::thread::sleep(Duration::from_secs(1)); // the startup process rereads its settings
+    run(usagectl().env("DATABASE_URL", &p_url).args([
+        "record",
+        "--org",
+        "late",
+        "--event",
+        "chat_message",
+    ]))
+    .assert_ok();
+    let summary = ["summary", "--org", "late", "-o", "json"];
+    let lax = read(&[&["--max-staleness", "3600", "-v"], &summary[..]].concat());
+    lax.assert_ok();
+    assert_eq!(lax.json()["total_events"], 0, "the replica's answer");
+    assert!(lax.stderr.contains("reading the replica"), "{}", lax.stderr);
+    let strict = read(&[&["--max-staleness", "0"], &summary[..]].concat());
+    strict.assert_ok();
+    assert_eq!(strict.json()["total_events"], 1, "the primary's answer");
+    assert!(
+        strict
+            .stderr
+            .contains("more than --max-staleness 0 s); reading the primary"),
+        "{}",
+        strict.stderr
+    );
+
     // a replica that is down: the primary answers
     replica.stop().unwrap();
     let s = read(&["summary", "--org", "acme", "-o", "json"]);

@@ -144,6 +144,17 @@ fn days_window_csv_and_table_views() {
         !table.stdout.contains('\x1b'),
         "NO_COLOR and a pipe mean no colour"
     );
+    // --color always wins over NO_COLOR and the pipe, for tables only
+    let coloured = db.run(&[
+        "--color", "always", "summary", "--org", "acme", "--days", "7",
+    ]);
+    coloured.assert_ok();
+    assert!(coloured.stdout.contains('\x1b'), "{}", coloured.stdout);
+    let json = db.run(&[
+        "--color", "always", "summary", "--org", "acme", "-o", "json",
+    ]);
+    json.assert_ok();
+    assert!(!json.stdout.contains('\x1b'), "{}", json.stdout);
 
     let none = db.run(&["summary", "--org", "nobody"]);
     none.assert_ok();
