@@ -44,6 +44,8 @@ impl std::error::Error for UsageError {}
 pub const EXIT_APPROACHING: u8 = 3;
 /// Exit code when the quota state is `over_limit`, or `record --enforce` refused an event.
 pub const EXIT_OVER: u8 = 4;
+/// Exit code when `export --check` or `doctor` found something to look at.
+pub const EXIT_FOUND: u8 = 3;
 
 /// `record --enforce` refused an event: it would exceed a limit (exit 4).
 #[derive(Debug)]

@@ -41,6 +41,21 @@ pub struct RowError {
     pub problem: String,
 }
 
+impl RowError {
+    fn new(line: u64, field: &str, problem: impl Into<String>) -> RowError {
+        RowError {
+            line,
+            field: field.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A row with one problem.
+fn bad_row(line: u64, field: &str, problem: impl Into<String>) -> Row {
+    (line, Err(vec![RowError::new(line, field, problem)]))
+}
+
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}: {}", self.line, self.field, self.problem)
@@ -80,13 +95,7 @@ fn build(
     custom: bool,
 ) -> Result<NewEvent, Vec<RowError>> {
     let mut errors = Vec::new();
-    let mut err = |field: &str, problem: String| {
-        errors.push(RowError {
-            line,
-            field: field.to_string(),
-            problem,
-        })
-    };
+    let mut err = |field: &str, problem: String| errors.push(RowError::new(line, field, problem));
     let text = |k: &str| match fields.get(k) {
         Some(FieldValue::Text(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
@@ -177,6 +186,44 @@ enum Kind {
     },
 }
 
+/// The column each header cell names (`None`: unknown), or every problem with the header.
+fn csv_columns(header: &csv::StringRecord) -> Result<Vec<Option<&'static str>>, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut columns = Vec::new();
+    for name in header.iter() {
+        let name = name.trim().trim_start_matches('\u{feff}');
+        let column = COLUMNS.iter().copied().find(|c| *c == name);
+        match column {
+            Some(c) if columns.contains(&Some(c)) => errors.push(RowError::new(
+                1,
+                "header",
+                format!("column '{name}' appears twice"),
+            )),
+            Some(_) => {}
+            None => errors.push(RowError::new(
+                1,
+                "header",
+                format!("unknown column '{name}' (known: {})", COLUMNS.join(", ")),
+            )),
+        }
+        columns.push(column);
+    }
+    for required in ["org_id", "event_type"] {
+        if !columns.contains(&Some(required)) {
+            errors.push(RowError::new(
+                1,
+                "header",
+                format!("missing the required column '{required}'"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(columns)
+    } else {
+        Err(errors)
+    }
+}
+
 impl RowReader {
     /// Start reading `input` as `format`. A CSV header with an unknown or missing column is
     /// reported as row errors on line 1.
@@ -192,43 +239,11 @@ impl RowReader {
                     .flexible(true)
                     .buffer_capacity(256 * 1024)
                     .from_reader(input);
-                let header = reader.headers().context("reading the CSV header")?.clone();
-                let mut errors = Vec::new();
-                let mut columns = Vec::new();
-                for name in header.iter() {
-                    let name = name.trim().trim_start_matches('\u{feff}');
-                    match COLUMNS.iter().find(|c| **c == name) {
-                        Some(c) if columns.contains(&Some(*c)) => errors.push(RowError {
-                            line: 1,
-                            field: "header".into(),
-                            problem: format!("column '{name}' appears twice"),
-                        }),
-                        Some(c) => columns.push(Some(*c)),
-                        None => {
-                            errors.push(RowError {
-                                line: 1,
-                                field: "header".into(),
-                                problem: format!(
-                                    "unknown column '{name}' (known: {})",
-                                    COLUMNS.join(", ")
-                                ),
-                            });
-                            columns.push(None);
-                        }
-                    }
-                }
-                for required in ["org_id", "event_type"] {
-                    if !columns.contains(&Some(required)) {
-                        errors.push(RowError {
-                            line: 1,
-                            field: "header".into(),
-                            problem: format!("missing the required column '{required}'"),
-                        });
-                    }
-                }
-                if !errors.is_empty() {
-                    return Ok(Err(errors));
-                }
+                let header = reader.headers().context("reading the CSV header")?;
+                let columns = match csv_columns(header) {
+                    Ok(c) => c,
+                    Err(errors) => return Ok(Err(errors)),
+                };
                 Kind::Csv {
                     reader,
                     columns,
@@ -257,14 +272,7 @@ impl RowReader {
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line());
                         if let csv::ErrorKind::Utf8 { .. } = e.kind() {
-                            return Ok(Some((
-                                line,
-                                Err(vec![RowError {
-                                    line,
-                                    field: "row".into(),
-                                    problem: "is not valid UTF-8".into(),
-                                }]),
-                            )));
+                            return Ok(Some(bad_row(line, "row", "is not valid UTF-8")));
                         }
                         return Err(e).context("reading the CSV input");
                     }
@@ -274,18 +282,12 @@ impl RowReader {
                 }
                 let line = record.position().map_or(0, |p| p.line());
                 if record.len() != columns.len() {
-                    return Ok(Some((
-                        line,
-                        Err(vec![RowError {
-                            line,
-                            field: "row".into(),
-                            problem: format!(
-                                "has {} fields where the header has {}",
-                                record.len(),
-                                columns.len()
-                            ),
-                        }]),
-                    )));
+                    let problem = format!(
+                        "has {} fields where the header has {}",
+                        record.len(),
+                        columns.len()
+                    );
+                    return Ok(Some(bad_row(line, "row", problem)));
                 }
                 let fields: BTreeMap<&str, FieldValue> = columns
                     .iter()
@@ -307,29 +309,22 @@ impl RowReader {
                 if text.is_empty() {
                     continue;
                 }
-                let row_err = |line: u64, field: &str, problem: String| {
-                    Ok(Some((
-                        line,
-                        Err(vec![RowError {
-                            line,
-                            field: field.into(),
-                            problem,
-                        }]),
-                    )))
-                };
                 let obj = match serde_json::from_str::<Value>(text) {
                     Ok(Value::Object(o)) => o,
-                    Ok(_) => return row_err(*line, "row", "is not a JSON object".into()),
-                    Err(e) => return row_err(*line, "row", format!("is not valid JSON: {e}")),
+                    Ok(_) => return Ok(Some(bad_row(*line, "row", "is not a JSON object"))),
+                    Err(e) => {
+                        return Ok(Some(bad_row(
+                            *line,
+                            "row",
+                            format!("is not valid JSON: {e}"),
+                        )));
+                    }
                 };
                 let mut fields = BTreeMap::new();
                 for (k, v) in obj {
                     let Some(col) = COLUMNS.iter().find(|c| **c == k) else {
-                        return row_err(
-                            *line,
-                            &k,
-                            format!("unknown key (known: {})", COLUMNS.join(", ")),
-                        );
+                        let problem = format!("unknown key (known: {})", COLUMNS.join(", "));
+                        return Ok(Some(bad_row(*line, &k, problem)));
                     };
                     let value = match v {
                         Value::Null => FieldValue::Null,
@@ -426,6 +421,50 @@ mod tests {
         assert_eq!(
             errs[1].to_string(),
             "1: header: missing the required column 'org_id'"
+        );
+    }
+
+    #[test]
+    fn a_repeated_column_bad_rows_and_bad_bytes_are_named() {
+        let Err(errs) = RowReader::new(
+            Box::new(std::io::Cursor::new("org_id,event_type,org_id\n")),
+            InputFormat::Csv,
+            false,
+        )
+        .unwrap() else {
+            panic!("the header should be refused")
+        };
+        assert_eq!(
+            errs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["1: header: column 'org_id' appears twice"]
+        );
+        let mut input = b"org_id,event_type\na,chat_message,3\n".to_vec();
+        input.extend_from_slice(b"b\xff,chat_message\n");
+        let mut r = RowReader::new(
+            Box::new(std::io::Cursor::new(input)),
+            InputFormat::Csv,
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let mut errs = Vec::new();
+        while let Some((_, row)) = r.next_row().unwrap() {
+            errs.push(row.unwrap_err()[0].to_string());
+        }
+        assert_eq!(
+            errs,
+            [
+                "2: row: has 3 fields where the header has 2",
+                "3: row: is not valid UTF-8"
+            ]
+        );
+        let r = rows("{\"org_id\": \n", InputFormat::Jsonl);
+        assert!(
+            r[0].1.as_ref().unwrap_err()[0]
+                .to_string()
+                .starts_with("1: row: is not valid JSON: "),
+            "{:?}",
+            r[0]
         );
     }
 

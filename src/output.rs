@@ -47,6 +47,14 @@ pub trait Render: Serialize {
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
         serde_json::to_value(self).into_iter().collect()
     }
+    /// The CSV form as a table for people, for results whose human view is just that.
+    fn csv_table(&self, style: &Style) -> Table {
+        let mut t = style.table(&self.csv_header());
+        for row in self.csv_rows() {
+            t.add_row(row.into_iter().map(Cell::into_plain));
+        }
+        t
+    }
 }
 
 /// Colour and width decisions for the human view, made once per run.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::db::queries::{self, Drift};
 use crate::db::schema;
+use crate::error::{EXIT_FOUND, EXIT_OK};
 use crate::output::{Cell, Output, Render, Style};
 use crate::quota::{Month, Period};
 
@@ -347,5 +348,9 @@ fn finish(
         drift,
     };
     out.render(&report)?;
-    Ok(if report.found_something() { 3 } else { 0 })
+    Ok(if report.found_something() {
+        EXIT_FOUND
+    } else {
+        EXIT_OK
+    })
 }

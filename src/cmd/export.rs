@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::Format;
 use crate::db::queries::{self, ExportRow, RawFormat};
-use crate::error::usage;
+use crate::error::{EXIT_FOUND, EXIT_OK, usage};
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::Month;
 use crate::sink::{AtomicFile, CopyTextUnescape, Progress, sha256_file};
@@ -169,18 +169,7 @@ impl Render for Aggregate {
             .collect()
     }
     fn human(&self, style: &Style) -> String {
-        let mut t = style.table(&self.csv_header());
-        for r in &self.0 {
-            t.add_row(vec![
-                r.month.clone(),
-                r.org_id.clone(),
-                r.tier.clone(),
-                r.event_type.clone(),
-                r.events.to_string(),
-                r.quantity.to_string(),
-            ]);
-        }
-        format!("{t}\n{} rows\n", self.0.len())
+        format!("{}\n{} rows\n", self.csv_table(style), self.0.len())
     }
 }
 
@@ -470,21 +459,10 @@ impl Render for CheckReport {
         if self.changes.is_empty() {
             s.push_str("no totals changed since the export\n");
         } else {
-            let mut t = style.table(&self.csv_header());
-            for c in &self.changes {
-                t.add_row(vec![
-                    c.month.clone(),
-                    c.org_id.clone(),
-                    c.event_type.clone(),
-                    c.events_then.to_string(),
-                    c.events_now.to_string(),
-                    c.quantity_then.to_string(),
-                    c.quantity_now.to_string(),
-                ]);
-            }
             s.push_str(&format!(
-                "{} totals changed since the export:\n{t}\n",
-                self.changes.len()
+                "{} totals changed since the export:\n{}\n",
+                self.changes.len(),
+                self.csv_table(style)
             ));
         }
         s
@@ -551,9 +529,9 @@ fn check(client: &mut Client, manifest_file: &Path, out: &mut Output) -> Result<
     };
     out.render(&report)?;
     Ok(if report.changes.is_empty() && report.file_matches {
-        0
+        EXIT_OK
     } else {
-        3
+        EXIT_FOUND
     })
 }
 

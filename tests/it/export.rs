@@ -401,6 +401,37 @@ fn check_lists_what_changed_since_the_export() {
             ("gamma/export_pdf".to_string(), (0, 1, 0, 1)),
         ])
     );
+    // the same in the table for people: a header and one row per change
+    let table = db.run(&["export", "--check", m]);
+    assert_eq!(table.code, 3);
+    assert!(
+        table.stdout.contains("2 totals changed since the export:"),
+        "{}",
+        table.stdout
+    );
+    let row = |org: &str| {
+        table.stdout.lines().find(|l| l.contains(org)).map(|l| {
+            l.split('┆')
+                .map(|c| c.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+    };
+    assert_eq!(
+        row("acme").as_deref(),
+        Some("2025-11|acme|chat_message|2|3|3|8")
+    );
+    assert_eq!(
+        row("gamma").as_deref(),
+        Some("2025-11|gamma|export_pdf|0|1|0|1")
+    );
+    // and the monthly totals as a table
+    let totals = db.run(&[
+        "export", "--month", "2025-11", "--org", "gamma", "-o", "table",
+    ]);
+    totals.assert_ok();
+    assert!(totals.stdout.contains("export_pdf"), "{}", totals.stdout);
+    assert!(totals.stdout.ends_with("1 rows\n"), "{}", totals.stdout);
 
     // the file itself edited on disk
     std::fs::write(&file, "month,org_id\n").unwrap();

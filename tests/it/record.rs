@@ -40,6 +40,50 @@ fn records_one_event_and_prints_it() {
     assert_eq!(row.get::<_, i32>(3), 1234);
     assert_eq!(row.get::<_, String>(4), "claude-3-5-sonnet-20241022");
     assert!(row.get::<_, bool>(5));
+
+    // the table and the CSV show the same fields
+    let args = [
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "csv_upload",
+        "--idempotency-key",
+        "k9",
+    ];
+    let table = db.run(&args);
+    table.assert_ok();
+    assert!(table.stdout.starts_with("recorded\n"), "{}", table.stdout);
+    let fields: Vec<String> = table
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("│ "))
+        .filter_map(|l| l.split('┆').next())
+        .map(|f| f.trim().to_string())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "field",
+            "id",
+            "org_id",
+            "event_type",
+            "quantity",
+            "metadata",
+            "created_at",
+            "idempotency_key"
+        ]
+    );
+    assert!(table.stdout.contains("┆ k9"), "{}", table.stdout);
+    let csv = db.run(&[&args[..], &["-o", "csv"]].concat());
+    csv.assert_ok();
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,org_id,event_type,quantity,metadata,created_at,idempotency_key,duplicate"
+    );
+    assert!(lines[1].contains(",acme,csv_upload,1,,"), "{}", lines[1]);
+    assert!(lines[1].ends_with(",k9,true"), "{}", lines[1]);
 }
 
 #[test]
