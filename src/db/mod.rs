@@ -2,6 +2,7 @@
 pub mod conninfo;
 pub mod queries;
 pub mod schema;
+pub mod sql;
 pub mod tls;
 
 use anyhow::{Context, Result};

@@ -10,13 +10,14 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::schema::{self, Step, StepKind};
+use super::sql::Sql;
 use crate::quota::{LimitConfig, Metric, Month, Usage};
 
 /// Make the seed's row-level security policy see this org for the rest of the current
 /// transaction (`app.current_org_id`), so a read-only role without BYPASSRLS gets the
 /// right answer.
 pub fn scope_to_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
-    db.execute(
+    db.exec(
         "SELECT set_config('app.current_org_id', $1, true)",
         &[&org_id],
     )
@@ -30,7 +31,7 @@ pub fn scope_to_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
 /// Take the migration lock for this session, so two `migrate` runs never interleave.
 /// Released when the connection closes.
 pub fn lock_migrations(db: &mut impl GenericClient) -> Result<()> {
-    db.execute("SELECT pg_advisory_lock(hashtext('usagectl.migrate'))", &[])
+    db.exec("SELECT pg_advisory_lock(hashtext('usagectl.migrate'))", &[])
         .context("taking the migration lock")?;
     Ok(())
 }
@@ -44,7 +45,7 @@ pub fn ensure_version_table(db: &mut impl GenericClient) -> Result<()> {
 /// Whether the version table exists (without creating it).
 pub fn version_table_exists(db: &mut impl GenericClient) -> Result<bool> {
     let row = db
-        .query_one(
+        .row(
             "SELECT to_regclass('usagectl_schema_migrations') IS NOT NULL",
             &[],
         )
@@ -58,7 +59,7 @@ pub fn applied_versions(db: &mut impl GenericClient) -> Result<Vec<i32>> {
         return Ok(Vec::new());
     }
     let rows = db
-        .query(
+        .rows(
             "SELECT version FROM usagectl_schema_migrations ORDER BY version",
             &[],
         )
@@ -84,7 +85,7 @@ pub fn replica_lag(
     primary: &mut impl GenericClient,
 ) -> Result<Option<std::time::Duration>> {
     let r = replica
-        .query_one(
+        .row(
             "SELECT pg_is_in_recovery(),
                     CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END,
                     CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
@@ -104,7 +105,7 @@ pub fn replica_lag(
         return Ok(None);
     };
     let behind: f64 = primary
-        .query_one(
+        .row(
             "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::float8",
             &[&replayed],
         )
@@ -121,13 +122,13 @@ pub fn replica_lag(
 /// Whether `usage_events` exists already (an adopted table) before migrating.
 pub fn usage_events_exists(db: &mut impl GenericClient) -> Result<bool> {
     let row = db
-        .query_one("SELECT to_regclass('usage_events') IS NOT NULL", &[])
+        .row("SELECT to_regclass('usage_events') IS NOT NULL", &[])
         .context("looking for usage_events")?;
     Ok(row.get(0))
 }
 
 fn record_version(db: &mut impl GenericClient, step: &Step) -> Result<()> {
-    db.execute(
+    db.exec(
         "INSERT INTO usagectl_schema_migrations (version, description) VALUES ($1, $2)
          ON CONFLICT (version) DO NOTHING",
         &[&step.version, &step.description],
@@ -181,7 +182,7 @@ pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
             // An interrupted CREATE INDEX CONCURRENTLY leaves an invalid index behind that
             // IF NOT EXISTS would silently keep: drop it (concurrently) and build again.
             let invalid: bool = client
-                .query_one(
+                .row(
                     "SELECT coalesce((SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)), false)",
                     &[&name],
                 )
@@ -381,12 +382,12 @@ pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
         .with_context(|| format!("locking org {org_id} for the quota check"))?;
     if locked.is_none() {
         // the org's first enforced event: create its row (a racing creator wins), then lock
-        db.execute(
+        db.exec(
             "INSERT INTO usagectl_org_locks (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
             &[&org_id],
         )
         .with_context(|| format!("creating the quota lock row for org {org_id}"))?;
-        db.query_one(LOCK, &[&org_id])
+        db.row(LOCK, &[&org_id])
             .with_context(|| format!("locking org {org_id} for the quota check"))?;
     }
     Ok(())
@@ -394,7 +395,7 @@ pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
 
 /// The server's transaction time.
 pub fn server_now(db: &mut impl GenericClient) -> Result<DateTime<Utc>> {
-    Ok(db.query_one("SELECT now()", &[])?.get(0))
+    Ok(db.row("SELECT now()", &[])?.get(0))
 }
 
 /// Start a read-only transaction on one snapshot: every figure it reads agrees.
@@ -436,7 +437,7 @@ pub fn use_rollup(db: &mut impl GenericClient) -> Result<bool> {
 /// Days the rollup's backfill has still to count, oldest first.
 pub fn pending_backfill_days(db: &mut impl GenericClient) -> Result<Vec<chrono::NaiveDate>> {
     let exists: bool = db
-        .query_one(
+        .row(
             "SELECT to_regclass('usagectl_rollup_backfill') IS NOT NULL",
             &[],
         )?
@@ -445,7 +446,7 @@ pub fn pending_backfill_days(db: &mut impl GenericClient) -> Result<Vec<chrono::
         return Ok(Vec::new());
     }
     Ok(db
-        .query(
+        .rows(
             "SELECT day FROM usagectl_rollup_backfill WHERE NOT done ORDER BY day",
             &[],
         )
@@ -461,7 +462,7 @@ pub fn pending_backfill_days(db: &mut impl GenericClient) -> Result<Vec<chrono::
 pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Result<i64> {
     let mut tx = client.transaction()?;
     let pending = tx
-        .query_opt(
+        .opt_row(
             "SELECT day FROM usagectl_rollup_backfill WHERE day = $1 AND NOT done FOR UPDATE",
             &[&day],
         )?
@@ -470,7 +471,7 @@ pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Re
         return Ok(0);
     }
     let counted: i64 = tx
-        .query_one(
+        .row(
             "WITH agg AS (
                  INSERT INTO usagectl_daily_usage AS d (org_id, day, event_type, events, quantity, first_event, last_event)
                  SELECT org_id, $1::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
@@ -487,7 +488,7 @@ pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Re
         )
         .with_context(|| format!("backfilling the rollup for {day}"))?
         .get(0);
-    tx.execute(
+    tx.exec(
         "UPDATE usagectl_rollup_backfill SET done = true WHERE day = $1",
         &[&day],
     )?;
@@ -497,7 +498,7 @@ pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Re
 
 /// Forget the days already backfilled (keeps the triggers' lookups cheap).
 pub fn finish_backfill(db: &mut impl GenericClient) -> Result<()> {
-    db.execute("DELETE FROM usagectl_rollup_backfill WHERE done", &[])
+    db.exec("DELETE FROM usagectl_rollup_backfill WHERE done", &[])
         .context("tidying the rollup's backfill list")?;
     Ok(())
 }
@@ -530,7 +531,7 @@ pub fn rollup_drift(
     org: Option<&str>,
 ) -> Result<Vec<Drift>> {
     Ok(db
-        .query(
+        .rows(
             "WITH raw AS (
                  SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
                         count(*) AS events, sum(quantity)::bigint AS quantity,
@@ -575,11 +576,11 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
     let mut tx = client.transaction()?;
     tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
     for d in drift {
-        tx.execute(
+        tx.exec(
             "DELETE FROM usagectl_daily_usage WHERE org_id = $1 AND day = $2 AND event_type = $3",
             &[&d.org_id, &d.day, &d.event_type],
         )?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
              SELECT org_id, $2::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
              FROM usage_events
@@ -597,7 +598,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
 /// Triggers of usage_events by name, with whether each is enabled.
 pub fn usage_event_triggers(db: &mut impl GenericClient) -> Result<Vec<(String, bool)>> {
     Ok(db
-        .query(
+        .rows(
             "SELECT tgname::text, tgenabled <> 'D' FROM pg_trigger
              WHERE tgrelid = to_regclass('usage_events') AND NOT tgisinternal",
             &[],
@@ -611,7 +612,7 @@ pub fn usage_event_triggers(db: &mut impl GenericClient) -> Result<Vec<(String, 
 /// Relations (tables, indexes) by name that exist, of those asked about.
 pub fn existing_relations(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
     Ok(db
-        .query(
+        .rows(
             "SELECT n FROM unnest($1::text[]) AS n WHERE to_regclass(n) IS NOT NULL",
             &[&names],
         )
@@ -632,7 +633,7 @@ pub fn function_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> 
 /// Invalid indexes on usage_events (left by an interrupted CREATE INDEX CONCURRENTLY).
 pub fn invalid_indexes(db: &mut impl GenericClient) -> Result<Vec<String>> {
     Ok(db
-        .query(
+        .rows(
             "SELECT indexrelid::regclass::text FROM pg_index
              WHERE indrelid = to_regclass('usage_events') AND NOT indisvalid",
             &[],
@@ -646,7 +647,7 @@ pub fn invalid_indexes(db: &mut impl GenericClient) -> Result<Vec<String>> {
 /// Whether row-level security is enabled on a table.
 pub fn rls_enabled(db: &mut impl GenericClient, table: &str) -> Result<bool> {
     Ok(db
-        .query_one(
+        .row(
             "SELECT coalesce((SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass($1)), false)",
             &[&table],
         )?
@@ -656,7 +657,7 @@ pub fn rls_enabled(db: &mut impl GenericClient, table: &str) -> Result<bool> {
 /// Which of the given roles exist.
 pub fn existing_roles(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
     Ok(db
-        .query(
+        .rows(
             "SELECT rolname::text FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1",
             &[&names],
         )?
@@ -701,14 +702,14 @@ pub struct SummaryData {
 pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<SummaryData> {
     let mut tx = read_snapshot(db)?;
     scope_to_org(&mut tx, org_id)?;
-    let bounds = tx.query_one("SELECT now(), now() - make_interval(days => $1)", &[&days])?;
+    let bounds = tx.row("SELECT now(), now() - make_interval(days => $1)", &[&days])?;
     let generated_at: DateTime<Utc> = bounds.get(0);
     let period_start: DateTime<Utc> = bounds.get(1);
     let rollup = use_rollup(&mut tx)?;
     let rows = if rollup {
         // the partial first day from raw rows, whole days after it from the rollup: exact
         // to the instant
-        tx.query(
+        tx.rows(
             "SELECT event_type, sum(n)::bigint, sum(q)::bigint, min(f), max(l) FROM (
                  SELECT event_type, count(*) AS n, sum(quantity) AS q, min(created_at) AS f, max(created_at) AS l
                  FROM usage_events
@@ -726,7 +727,7 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
             &[&org_id, &period_start],
         )
     } else {
-        tx.query(
+        tx.rows(
             "SELECT event_type, count(*), coalesce(sum(quantity), 0)::bigint, min(created_at), max(created_at)
              FROM usage_events
              WHERE org_id = $1 AND created_at >= $2
@@ -747,7 +748,7 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
         })
         .collect();
     let daily = if rollup {
-        tx.query(
+        tx.rows(
             "SELECT event_type, (day - ($2 AT TIME ZONE 'UTC')::date)::int, sum(events)::bigint
              FROM usagectl_daily_usage
              WHERE org_id = $1 AND day >= ($2 AT TIME ZONE 'UTC')::date
@@ -756,7 +757,7 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
             &[&org_id, &period_start],
         )
     } else {
-        tx.query(
+        tx.rows(
             "SELECT event_type,
                     floor(extract(epoch FROM created_at - $2) / 86400)::int AS day,
                     count(*)
@@ -894,12 +895,12 @@ pub fn usage_by_org(
 /// Orgs with at least one event of any type in the month.
 pub fn orgs_with_events(db: &mut impl GenericClient, month: &Month) -> Result<Vec<String>> {
     let rows = if use_rollup(db)? {
-        db.query(
+        db.rows(
             "SELECT DISTINCT org_id FROM usagectl_daily_usage WHERE day >= $1 AND day < $2",
             &[&month.start.date_naive(), &month.end.date_naive()],
         )
     } else {
-        db.query(
+        db.rows(
             "SELECT DISTINCT org_id FROM usage_events WHERE created_at >= $1 AND created_at < $2",
             &[&month.start, &month.end],
         )
@@ -915,7 +916,7 @@ pub fn orgs_with_events(db: &mut impl GenericClient, month: &Month) -> Result<Ve
 pub fn create_tier(db: &mut impl GenericClient, name: &str, from: &str) -> Result<bool> {
     let mut tx = db.transaction()?;
     let created = tx
-        .execute(
+        .exec(
             "INSERT INTO usagectl_tiers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
             &[&name],
         )
@@ -923,7 +924,7 @@ pub fn create_tier(db: &mut impl GenericClient, name: &str, from: &str) -> Resul
     if created == 0 {
         return Ok(false);
     }
-    tx.execute(
+    tx.exec(
         "INSERT INTO usagectl_tier_limits (tier, metric, limit_value)
          SELECT $1, metric, limit_value FROM usagectl_tier_limits WHERE tier = $2",
         &[&name, &from],
@@ -940,7 +941,7 @@ pub fn set_tier_limit(
     metric: Metric,
     limit: i64,
 ) -> Result<()> {
-    db.execute(
+    db.exec(
         "INSERT INTO usagectl_tier_limits (tier, metric, limit_value) VALUES ($1, $2, $3)
          ON CONFLICT (tier, metric) DO UPDATE SET limit_value = EXCLUDED.limit_value",
         &[&tier, &metric.name(), &limit],
@@ -951,7 +952,7 @@ pub fn set_tier_limit(
 
 /// Assign an org to a tier.
 pub fn assign_tier(db: &mut impl GenericClient, org: &str, tier: &str) -> Result<()> {
-    db.execute(
+    db.exec(
         "INSERT INTO usagectl_org_tiers (org_id, tier) VALUES ($1, $2)
          ON CONFLICT (org_id) DO UPDATE SET tier = EXCLUDED.tier, assigned_at = now()",
         &[&org, &tier],
@@ -967,7 +968,7 @@ pub fn set_override(
     metric: Metric,
     limit: i64,
 ) -> Result<()> {
-    db.execute(
+    db.exec(
         "INSERT INTO usagectl_org_limit_overrides (org_id, metric, limit_value) VALUES ($1, $2, $3)
          ON CONFLICT (org_id, metric) DO UPDATE SET limit_value = EXCLUDED.limit_value, set_at = now()",
         &[&org, &metric.name(), &limit],
@@ -979,7 +980,7 @@ pub fn set_override(
 /// Remove an org's override of one limit. Returns whether there was one.
 pub fn clear_override(db: &mut impl GenericClient, org: &str, metric: Metric) -> Result<bool> {
     let n = db
-        .execute(
+        .exec(
             "DELETE FROM usagectl_org_limit_overrides WHERE org_id = $1 AND metric = $2",
             &[&org, &metric.name()],
         )
@@ -1017,7 +1018,7 @@ pub fn export_aggregate(
 ) -> Result<Vec<ExportRow>> {
     let rows = if use_rollup(db)? {
         // months are whole UTC days, so the rollup's days add up to them exactly
-        db.query(
+        db.rows(
             r#"SELECT to_char(e.day, 'YYYY-MM'), e.org_id,
                       coalesce(t.tier, $4), e.event_type, sum(e.events)::bigint, sum(e.quantity)::bigint
                FROM usagectl_daily_usage e
@@ -1028,7 +1029,7 @@ pub fn export_aggregate(
             &[&start.date_naive(), &end.date_naive(), &org, &crate::quota::DEFAULT_TIER],
         )
     } else {
-        db.query(
+        db.rows(
             r#"SELECT to_char(date_trunc('month', e.created_at), 'YYYY-MM'), e.org_id,
                       coalesce(t.tier, $4), e.event_type, count(*), coalesce(sum(e.quantity), 0)::bigint
                FROM usage_events e
@@ -1076,7 +1077,7 @@ pub fn copy_raw_events<'a>(
     org: Option<&str>,
     format: RawFormat,
 ) -> Result<postgres::CopyOutReader<'a>> {
-    tx.execute(
+    tx.exec(
         "SELECT set_config('usagectl.export_start', $1, true),
                 set_config('usagectl.export_end', $2, true),
                 set_config('usagectl.export_org', $3, true)",
@@ -1185,7 +1186,7 @@ const NEW_STAGED_ROWS: &str = "
 /// The orgs in the staging table, in byte order (the order their locks are taken in).
 pub fn staged_orgs(db: &mut impl GenericClient) -> Result<Vec<String>> {
     Ok(db
-        .query(
+        .rows(
             r#"SELECT DISTINCT org_id COLLATE "C" FROM usagectl_staging ORDER BY 1"#,
             &[],
         )
@@ -1212,7 +1213,7 @@ pub struct StagedTotal {
 /// seed's RLS policy.
 pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<StagedTotal>> {
     Ok(db
-        .query(
+        .rows(
             &format!(
                 "SELECT org_id, to_char(date_trunc('month', coalesce(created_at, now())), 'YYYY-MM'),
                         event_type, sum(quantity)::bigint
@@ -1235,7 +1236,7 @@ pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<S
 /// Insert the staged rows in input order, skipping keys stored already or seen earlier in
 /// the input, and every row of the `refused` orgs. Returns how many were inserted.
 pub fn insert_from_staging(db: &mut impl GenericClient, refused: &[String]) -> Result<u64> {
-    db.execute(
+    db.exec(
         "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
          SELECT org_id, event_type, quantity, metadata, coalesce(created_at, now()), idempotency_key
          FROM usagectl_staging
@@ -1249,7 +1250,7 @@ pub fn insert_from_staging(db: &mut impl GenericClient, refused: &[String]) -> R
 
 /// The connected role, for corrections' audit trail.
 pub fn current_user(db: &mut impl GenericClient) -> Result<String> {
-    Ok(db.query_one("SELECT current_user::text", &[])?.get(0))
+    Ok(db.row("SELECT current_user::text", &[])?.get(0))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1258,7 +1259,7 @@ pub fn current_user(db: &mut impl GenericClient) -> Result<String> {
 /// Whether a database exists on the server.
 pub fn database_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> {
     let row = db
-        .query_one(
+        .row(
             "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
             &[&name],
         )
@@ -1285,7 +1286,7 @@ pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
     // Pseudo-random but deterministic per (org, type, hour): busier on weekdays and in
     // working hours, each org at its own scale.
     let n = db
-        .execute(
+        .exec(
             "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
              SELECT o.org_id, t.event_type,
                     CASE t.event_type
@@ -1318,7 +1319,7 @@ pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
         .context("loading the demo month")?;
     // tiers for the demo orgs, unless someone has changed them since; globex-trial keeps
     // the default tier
-    db.execute(
+    db.exec(
         "INSERT INTO usagectl_org_tiers (org_id, tier)
          VALUES ('acme-foods', 'pilot'), ('northwind-plant', 'pilot'), ('initech', 'subscription')
          ON CONFLICT (org_id) DO NOTHING",
