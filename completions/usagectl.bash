@@ -71,7 +71,7 @@ _usagectl() {
 
     case "${cmd}" in
         usagectl)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version migrate record summary limits status export doctor tier demo completions"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version migrate record summary limits status export doctor tier demo completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,6 +97,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -117,7 +125,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__completions)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version bash elvish fish powershell zsh"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -143,6 +151,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -163,7 +179,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__demo)
-            opts="-d -v -o -h -V --org --dir --stop --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --org --dir --stop --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +213,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -217,7 +241,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__doctor)
-            opts="-d -v -o -h -V --month --org --repair --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --month --org --repair --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +275,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -271,7 +303,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__export)
-            opts="-d -v -o -h -V --month --from --to --org --raw --output --force --no-formula-escape --check --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --month --from --to --org --raw --output --force --no-formula-escape --check --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -321,6 +353,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -341,7 +381,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__limits)
-            opts="-d -v -o -h -V --org --month --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --org --month --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,6 +415,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -395,7 +443,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__migrate)
-            opts="-d -v -o -h -V --dry-run --roles --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --dry-run --roles --allow-pooler --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,6 +469,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -441,7 +497,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__record)
-            opts="-d -v -o -h -V --org --event --custom-event --quantity --metadata --at --idempotency-key --enforce --adjust --reason --file --input-format --dry-run --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --org --event --custom-event --quantity --metadata --at --idempotency-key --enforce --adjust --reason --file --input-format --dry-run --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,6 +559,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -523,7 +587,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__status)
-            opts="-d -v -o -h -V --org --all --problems-only --month --warn-at --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --org --all --problems-only --month --warn-at --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,6 +625,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -581,7 +653,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__summary)
-            opts="-d -v -o -h -V --org --days --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --org --days --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +687,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -635,7 +715,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version list create set-limit assign override show"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version list create set-limit assign override show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +741,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -681,7 +769,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__assign)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -707,6 +795,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -727,7 +823,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__create)
-            opts="-d -v -o -h -V --from --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --from --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,6 +853,14 @@ _usagectl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv jsonl" -- "${cur}"))
                     return 0
@@ -777,7 +881,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__list)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -800,6 +904,14 @@ _usagectl() {
                     return 0
                     ;;
                 --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -823,7 +935,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__override)
-            opts="-d -v -o -h -V --clear --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --clear --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,6 +958,14 @@ _usagectl() {
                     return 0
                     ;;
                 --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -869,7 +989,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__set__subcmd__limit)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -892,6 +1012,14 @@ _usagectl() {
                     return 0
                     ;;
                 --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -915,7 +1043,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__show)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -938,6 +1066,14 @@ _usagectl() {
                     return 0
                     ;;
                 --max-staleness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

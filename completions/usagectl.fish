@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_usagectl_global_optspecs
-    string join \n d/database-url= database-url-file= read-database-url= max-staleness= v/verbose o/format= color= h/help V/version
+    string join \n d/database-url= database-url-file= read-database-url= max-staleness= lock-timeout= statement-timeout= v/verbose o/format= color= h/help V/version
 end
 
 function __fish_usagectl_needs_command
@@ -28,6 +28,8 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -s d -l database-url -d 
 complete -c usagectl -n "__fish_usagectl_needs_command" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_needs_command" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_needs_command" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_needs_command" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_needs_command" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_needs_command" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -52,6 +54,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s d -l datab
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -61,6 +65,7 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l dry-run -d 'Print the SQL that would run, and run nothing'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l roles -d 'Also create (idempotently) the usage_reader and usage_writer roles, enable the seed\'s RLS policy, and print which command needs which role'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l allow-pooler -d 'Run even where the connection looks pooled or forwarded (say so only for a port mapping or a session-mode pool: migrate needs one server session throughout)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s V -l version -d 'Print version'
@@ -78,6 +83,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s d -l databa
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -98,6 +105,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s d -l datab
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -114,6 +123,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s d -l databa
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -131,6 +142,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s d -l databa
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -153,6 +166,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s d -l databa
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -172,6 +187,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s d -l databa
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -187,6 +204,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_s
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -207,6 +226,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -222,6 +243,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -236,6 +259,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from set-limit" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -250,6 +275,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -264,6 +291,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -279,6 +308,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -295,6 +326,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
@@ -310,6 +343,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s d -l d
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand completions" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'

@@ -110,6 +110,34 @@ pub struct GlobalOpts {
     )]
     pub max_staleness: u64,
 
+    /// Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever
+    ///
+    /// Set with SET LOCAL in each of usagectl's transactions. A command that gives up exits 1
+    /// and names the session holding the lock.
+    #[arg(
+        long,
+        global = true,
+        env = "USAGECTL_LOCK_TIMEOUT",
+        default_value = "5s",
+        value_parser = crate::db::waits::parse_duration,
+        value_name = "DURATION",
+        help_heading = "Global options"
+    )]
+    pub lock_timeout: std::time::Duration,
+
+    /// Longest run of one statement, e.g. 30s; 0 = no limit [default: the role's setting]
+    ///
+    /// migrate's index builds and backfills and doctor --repair's batches run without it.
+    #[arg(
+        long,
+        global = true,
+        env = "USAGECTL_STATEMENT_TIMEOUT",
+        value_parser = crate::db::waits::parse_duration,
+        value_name = "DURATION",
+        help_heading = "Global options"
+    )]
+    pub statement_timeout: Option<std::time::Duration>,
+
     /// Say on stderr where usagectl connects (never the password)
     #[arg(long, short = 'v', global = true, help_heading = "Global options")]
     pub verbose: bool,

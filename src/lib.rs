@@ -37,13 +37,31 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut sink = BufWriter::new(stdout.lock());
     let mut out = Output::new(format, style, &mut sink);
+    db::waits::configure(db::waits::Waits {
+        lock_timeout: global.lock_timeout,
+        statement_timeout: global.statement_timeout,
+    });
     let primary_url = primary_url(global)?;
+    let said_pooler = std::cell::Cell::new(false);
     let connect = || -> Result<postgres::Client> {
         let params = db::params(primary_url.as_deref())?;
         if global.verbose {
             output::note(&format!("usagectl: connecting to {}", params.describe()));
         }
-        db::connect(&params)
+        let mut client = db::connect(&params)?;
+        if global.verbose && !said_pooler.replace(true) {
+            match db::pooler_evidence(&mut client, &params) {
+                Ok(Some(why)) => output::note(&format!(
+                    "usagectl: {why}; usagectl sends only unnamed statements and keeps no state past a transaction, so that works (migrate excepted)"
+                )),
+                Ok(None) => output::note("usagectl: the session looks direct (no pooler seen)"),
+                Err(e) => output::note(&format!(
+                    "usagectl: could not tell whether a pooler is in between: {}",
+                    error::one_line(&e)
+                )),
+            }
+        }
+        Ok(client)
     };
     // reads may go to a replica that is fresh enough
     let connect_read = || -> Result<postgres::Client> {
@@ -61,8 +79,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Completions(args) => cmd::completions::run(args, &mut out.raw()).map(|()| 0),
         Command::Demo(args) => cmd::demo::run(args, &mut out).map(|()| 0),
         Command::Migrate(args) => {
+            let params = db::params(primary_url.as_deref())?;
             let mut client = connect()?;
-            cmd::migrate::run(&mut client, args, &mut out).map(|()| 0)
+            cmd::migrate::run(&mut client, &params, args, &mut out).map(|()| 0)
         }
         Command::Record(args) if args.file.is_some() => {
             if args.dry_run {
@@ -112,7 +131,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             cmd::tier::run(&mut client, args, &mut out).map(|()| 0)
         }
     };
-    let code = result.map_err(db::advise)?;
+    let reads = matches!(
+        cli.command,
+        Command::Summary(_) | Command::Limits(_) | Command::Status(_) | Command::Export(_)
+    );
+    let code = result
+        .map_err(|e| db::waits::explain(e, if reads { &connect_read } else { &connect }))
+        .map_err(db::advise)?;
     sink.flush()?;
     Ok(ExitCode::from(code))
 }

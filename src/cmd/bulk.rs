@@ -163,7 +163,7 @@ pub fn run(client: Option<&mut Client>, args: &RecordArgs, out: &mut Output) -> 
         return Ok(0);
     };
 
-    let mut tx = client.transaction()?;
+    let mut tx = crate::db::begin(client)?;
     queries::create_staging(&mut tx)?;
     {
         let mut writer = queries::staging_writer(&mut tx)?;

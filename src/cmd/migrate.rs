@@ -13,9 +13,17 @@ pub const AFTER_LONG_HELP: &str = concat!(
     "\
 Adopting an existing table: migrate never changes or drops a column, row, index or
 policy. Indexes on usage_events are built CONCURRENTLY so the web app's inserts are never
-blocked; ADD COLUMN runs under a 2 s lock_timeout and is retried. Running it twice changes
-nothing. The role needs to own usage_events (or be able to ALTER it) and to CREATE in
-its schema.
+blocked; steps that need a brief lock the inserts queue behind (ADD COLUMN, CREATE
+TRIGGER) wait at most 200 ms for it and are retried, saying on stderr who holds it. Index
+builds, backfills and steps run without the role's statement_timeout. Running it twice
+changes nothing. The role needs to own usage_events (or be able to ALTER it) and to CREATE
+in its schema.
+
+migrate needs a session of its own: a session-level lock keeps two runs apart and
+CREATE INDEX CONCURRENTLY cannot run in a transaction. Through a transaction pooler
+(PgBouncer pool_mode=transaction, Supavisor's transaction port) it refuses: connect to
+PostgreSQL directly or through a session-mode pool. --allow-pooler skips the check when
+the evidence is only a port mapping (Docker, kubectl port-forward).
 
 Examples:
   usagectl migrate --dry-run        # print the SQL that would run, run nothing
@@ -37,6 +45,11 @@ pub struct MigrateArgs {
     /// RLS policy, and print which command needs which role
     #[arg(long)]
     pub roles: bool,
+
+    /// Run even where the connection looks pooled or forwarded (say so only for a port
+    /// mapping or a session-mode pool: migrate needs one server session throughout)
+    #[arg(long)]
+    pub allow_pooler: bool,
 }
 
 /// What the rollup's backfill did.
@@ -188,6 +201,11 @@ impl Render for MigrateReport {
 pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<MigrateReport> {
     let adopted_existing_table = queries::usage_events_exists(client)?;
     if !dry_run {
+        if let Some(role_timeout) = queries::migrate_session(client)? {
+            crate::output::note(&format!(
+                "usagectl: migrate runs without this role's statement_timeout ({role_timeout}): index builds and backfills take as long as they need"
+            ));
+        }
         queries::lock_migrations(client)?;
         queries::ensure_version_table(client)?;
     }
@@ -269,7 +287,20 @@ fn backfill(client: &mut Client) -> Result<Option<Backfill>> {
 }
 
 /// Run `usagectl migrate`.
-pub fn run(client: &mut Client, args: &MigrateArgs, out: &mut Output) -> Result<()> {
+pub fn run(
+    client: &mut Client,
+    params: &crate::db::ConnParams,
+    args: &MigrateArgs,
+    out: &mut Output,
+) -> Result<()> {
+    if !args.dry_run
+        && !args.allow_pooler
+        && let Some(why) = crate::db::pooler_evidence(client, params)?
+    {
+        return Err(crate::error::usage(format!(
+            "migrate needs a session of its own, and {why}; connect to PostgreSQL directly or through a session-mode pool (or pass --allow-pooler if this is only a port mapping)"
+        )));
+    }
     let report = migrate(client, args.dry_run, args.roles)?;
     out.render(&report)
 }

@@ -229,7 +229,7 @@ impl Render for RecordResult {
 /// never push the org past a limit; events the web app writes straight into the table are
 /// counted as they stand when the lock is granted.
 pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Output) -> Result<()> {
-    let mut tx = client.transaction()?;
+    let mut tx = crate::db::begin(client)?;
     let now = queries::scope_to_org_now(&mut tx, &ev.org_id)?;
     let mut adjusted;
     let ev = if args.adjust {

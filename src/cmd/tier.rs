@@ -291,7 +291,7 @@ pub fn validate(args: &TierArgs) -> Result<()> {
 
 /// Run `usagectl tier ...`.
 pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()> {
-    let mut tx = client.transaction()?;
+    let mut tx = crate::db::begin(client)?;
     let cfg = queries::load_limit_config(&mut tx, None)?;
     match &args.command {
         TierCommand::List => {

@@ -4,6 +4,9 @@ pub mod queries;
 pub mod schema;
 pub mod sql;
 pub mod tls;
+pub mod waits;
+
+pub use waits::begin;
 
 use anyhow::{Context, Result};
 use postgres::Client;
@@ -140,6 +143,46 @@ pub fn connect_fresh_replica(
             Ok(main)
         }
     }
+}
+
+/// Signs that something between usagectl and PostgreSQL hands the connection's statements
+/// to other server sessions (a transaction pooler such as PgBouncer `pool_mode=transaction`,
+/// Supavisor or RDS Proxy), or at least forwards it (a port mapping): `None` when the
+/// session looks direct. Checked: whether the server listens on the address kind and port
+/// usagectl connected to, and whether two statements in a row reach the same backend.
+pub fn pooler_evidence(client: &mut Client, p: &ConnParams) -> Result<Option<String>> {
+    use sql::Sql;
+    let first = client
+        .row("SELECT inet_server_port(), pg_backend_pid()", &[])
+        .context("asking the server which port and backend answer")?;
+    let server_port: Option<i32> = first.get(0);
+    let pid: i32 = first.get(1);
+    let second: i32 = client
+        .row("SELECT pg_backend_pid()", &[])
+        .context("asking the server which backend answers")?
+        .get(0);
+    if second != pid {
+        return Ok(Some(format!(
+            "two statements in a row ran in different server sessions (backend {pid}, then {second}): a transaction pooler is in between"
+        )));
+    }
+    if p.hosts.len() != 1 || p.ports.len() > 1 {
+        return Ok(None);
+    }
+    let socket = p.hosts[0].starts_with('/') || p.hosts[0].starts_with('@');
+    let port = i32::from(p.ports.first().copied().unwrap_or(5432));
+    Ok(match (socket, server_port) {
+        (true, Some(sp)) => Some(format!(
+            "usagectl connected over a Unix socket but the server was reached over TCP port {sp}: a pooler or proxy is in between"
+        )),
+        (false, None) => Some(format!(
+            "usagectl connected to TCP port {port} but the server was reached over a Unix socket: a pooler or proxy is in between"
+        )),
+        (false, Some(sp)) if sp != port => Some(format!(
+            "usagectl connected to port {port} but the server listens on port {sp}: a pooler, proxy or port mapping is in between"
+        )),
+        _ => None,
+    })
 }
 
 /// Add advice for SQLSTATEs a user can act on.

@@ -36,6 +36,23 @@ pub fn lock_migrations(db: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
+/// Prepare migrate's own session: `statement_timeout` off (index builds and backfills run
+/// long) and `lock_timeout` at `--lock-timeout` for the waits outside transactions (the
+/// migration lock, index builds). Returns the role's statement_timeout when it had one.
+pub fn migrate_session(client: &mut postgres::Client) -> Result<Option<String>> {
+    let before: String = client
+        .row("SELECT current_setting('statement_timeout')", &[])
+        .context("reading statement_timeout")?
+        .get(0);
+    client
+        .batch_execute(&format!(
+            "SET statement_timeout = 0; SET lock_timeout = {}",
+            super::waits::current().lock_timeout.as_millis()
+        ))
+        .context("setting migrate's session timeouts")?;
+    Ok((before != "0").then_some(before))
+}
+
 /// Create the version table if it is missing.
 pub fn ensure_version_table(db: &mut impl GenericClient) -> Result<()> {
     db.batch_execute(schema::VERSION_TABLE_SQL)
@@ -69,7 +86,7 @@ pub fn applied_versions(db: &mut impl GenericClient) -> Result<Vec<i32>> {
 
 /// Create and grant the least-privilege roles (see [`schema::ROLES_SQL`]).
 pub fn apply_roles(db: &mut impl GenericClient) -> Result<()> {
-    let mut tx = db.transaction()?;
+    let mut tx = super::begin(db)?;
     tx.batch_execute(schema::ROLES_SQL)
         .context("creating the usage_reader and usage_writer roles")?;
     tx.commit()?;
@@ -137,69 +154,67 @@ fn record_version(db: &mut impl GenericClient, step: &Step) -> Result<()> {
     Ok(())
 }
 
-fn is_lock_timeout(err: &postgres::Error) -> bool {
-    err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
-}
-
-/// Apply one step (see [`StepKind`] for how each kind runs).
+/// Apply one step (see [`StepKind`] for how each kind runs). `migrate` runs on a session of
+/// its own (not through a transaction pooler), with `statement_timeout` off for it.
 pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
+    use super::waits;
+    let what = format!("migration {}", step.version);
+    let context = || format!("migration {}: {}", step.version, step.description);
     match step.kind {
         StepKind::Transactional => {
-            let mut tx = client.transaction()?;
-            tx.batch_execute(step.sql)
-                .with_context(|| format!("migration {}: {}", step.version, step.description))?;
+            let mut tx = waits::begin_with(
+                client,
+                waits::long_running(waits::current().lock_timeout),
+                "",
+            )?;
+            tx.batch_execute(step.sql).with_context(context)?;
             record_version(&mut tx, step)?;
             tx.commit()?;
         }
         StepKind::ShortLock => {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let mut tx = client.transaction()?;
-                tx.batch_execute(&schema::set_short_lock_timeout())?;
-                match tx.batch_execute(step.sql) {
-                    Ok(()) => {
-                        record_version(&mut tx, step)?;
-                        tx.commit()?;
-                        break;
-                    }
-                    Err(e) if is_lock_timeout(&e) && attempt < schema::SHORT_LOCK_ATTEMPTS => {
-                        drop(tx);
-                        std::thread::sleep(std::time::Duration::from_millis(200 * attempt as u64));
-                    }
-                    Err(e) => {
-                        return Err(anyhow::Error::new(e).context(format!(
-                            "migration {}: {} (gave up after {attempt} attempts waiting {} each for a lock)",
-                            step.version,
-                            step.description,
-                            schema::SHORT_LOCK_TIMEOUT
-                        )));
-                    }
-                }
-            }
+            // the lock queues the web app's inserts behind it: wait briefly, then let them
+            // through and try again
+            waits::retrying(client, &what, false, |client| {
+                let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+                tx.batch_execute(step.sql).with_context(context)?;
+                record_version(&mut tx, step)?;
+                tx.commit()?;
+                Ok(())
+            })?;
         }
         StepKind::ConcurrentIndex(name) => {
-            // An interrupted CREATE INDEX CONCURRENTLY leaves an invalid index behind that
-            // IF NOT EXISTS would silently keep: drop it (concurrently) and build again.
-            let invalid: bool = client
-                .row(
-                    "SELECT coalesce((SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)), false)",
-                    &[&name],
-                )
-                .with_context(|| format!("checking index {name}"))?
-                .get(0);
-            if invalid {
-                client
-                    .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))
-                    .with_context(|| format!("dropping the invalid index {name}"))?;
-            }
-            client
-                .batch_execute(step.sql)
-                .with_context(|| format!("migration {}: {}", step.version, step.description))?;
+            // its waits (for writers, then for older snapshots) queue no insert; an attempt
+            // that gives up leaves an invalid index, which the next attempt drops
+            waits::retrying(client, &what, true, |client| {
+                drop_if_invalid(client, name)?;
+                client.batch_execute(step.sql).with_context(context)?;
+                Ok(())
+            })?;
             record_version(client, step)?;
         }
     }
     Ok(())
+}
+
+/// Drop `name` (concurrently) if it is an invalid index: what an interrupted or timed-out
+/// `CREATE INDEX CONCURRENTLY` leaves behind, which `IF NOT EXISTS` would silently keep.
+pub fn drop_if_invalid(client: &mut postgres::Client, name: &str) -> Result<bool> {
+    let invalid: bool = client
+        .row(
+            "SELECT coalesce((SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)), false)",
+            &[&name],
+        )
+        .with_context(|| format!("checking index {name}"))?
+        .get(0);
+    if invalid {
+        client
+            .batch_execute(&format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                quote_ident(name)
+            ))
+            .with_context(|| format!("dropping the invalid index {name}"))?;
+    }
+    Ok(invalid)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -400,9 +415,7 @@ pub fn server_now(db: &mut impl GenericClient) -> Result<DateTime<Utc>> {
 
 /// Start a read-only transaction on one snapshot: every figure it reads agrees.
 pub fn read_snapshot<C: GenericClient>(db: &mut C) -> Result<postgres::Transaction<'_>> {
-    let mut tx = db.transaction()?;
-    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-    Ok(tx)
+    super::waits::begin_snapshot(db)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -460,7 +473,15 @@ pub fn pending_backfill_days(db: &mut impl GenericClient) -> Result<Vec<chrono::
 /// day's backfill row makes inserts into that day wait (or be waited for), so each row is
 /// counted exactly once, by the backfill or by the triggers. Returns the rows counted.
 pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Result<i64> {
-    let mut tx = client.transaction()?;
+    use super::waits;
+    waits::retrying(client, &format!("backfilling {day}"), false, |client| {
+        backfill_day_once(client, day)
+    })
+}
+
+fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> Result<i64> {
+    use super::waits;
+    let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
     let pending = tx
         .opt_row(
             "SELECT day FROM usagectl_rollup_backfill WHERE day = $1 AND NOT done FOR UPDATE",
@@ -570,29 +591,46 @@ pub fn rollup_drift(
         .collect())
 }
 
-/// Rewrite the rollup rows of `drift` from the raw rows, in one transaction. The rollup is
-/// locked against the triggers meanwhile, so inserts wait for the (short) repair.
+/// Groups [`repair_drift`] rewrites per transaction.
+pub const REPAIR_BATCH: usize = 20;
+
+/// Rewrite the rollup rows of `drift` from the raw rows, [`REPAIR_BATCH`] groups per
+/// transaction. Each batch locks the rollup against the triggers while it recomputes its
+/// groups, so every row is counted once; the web app's inserts wait for one batch (a few
+/// milliseconds), never for the whole repair, and a batch that cannot get the lock within
+/// [`super::waits::SHORT_LOCK`] lets them through and tries again.
 pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()> {
-    let mut tx = client.transaction()?;
-    tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
-    for d in drift {
-        tx.exec(
-            "DELETE FROM usagectl_daily_usage WHERE org_id = $1 AND day = $2 AND event_type = $3",
-            &[&d.org_id, &d.day, &d.event_type],
-        )?;
-        tx.exec(
-            "INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
-             SELECT org_id, $2::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
-             FROM usage_events
-             WHERE org_id = $1 AND event_type = $3
-               AND created_at >= ($2::date::timestamp AT TIME ZONE 'UTC')
-               AND created_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
-             GROUP BY org_id, event_type",
-            &[&d.org_id, &d.day, &d.event_type],
-        )
-        .with_context(|| format!("repairing the rollup of {} on {} for {}", d.org_id, d.day, d.event_type))?;
+    use super::waits;
+    for (i, batch) in drift.chunks(REPAIR_BATCH).enumerate() {
+        let what = format!(
+            "repair batch {} of {}",
+            i + 1,
+            drift.len().div_ceil(REPAIR_BATCH)
+        );
+        waits::retrying(client, &what, false, |client| {
+            let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+            tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
+            for d in batch {
+                tx.exec(
+                    "DELETE FROM usagectl_daily_usage WHERE org_id = $1 AND day = $2 AND event_type = $3",
+                    &[&d.org_id, &d.day, &d.event_type],
+                )?;
+                tx.exec(
+                    "INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
+                     SELECT org_id, $2::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
+                     FROM usage_events
+                     WHERE org_id = $1 AND event_type = $3
+                       AND created_at >= ($2::date::timestamp AT TIME ZONE 'UTC')
+                       AND created_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
+                     GROUP BY org_id, event_type",
+                    &[&d.org_id, &d.day, &d.event_type],
+                )
+                .with_context(|| format!("repairing the rollup of {} on {} for {}", d.org_id, d.day, d.event_type))?;
+            }
+            tx.commit().context("committing the repair")
+        })?;
     }
-    tx.commit().context("committing the repair")
+    Ok(())
 }
 
 /// Triggers of usage_events by name, with whether each is enabled.
@@ -914,7 +952,7 @@ pub fn orgs_with_events(db: &mut impl GenericClient, month: &Month) -> Result<Ve
 
 /// Create a tier with the limits of `from`. Returns false when the name is taken.
 pub fn create_tier(db: &mut impl GenericClient, name: &str, from: &str) -> Result<bool> {
-    let mut tx = db.transaction()?;
+    let mut tx = super::begin(db)?;
     let created = tx
         .exec(
             "INSERT INTO usagectl_tiers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
@@ -1105,7 +1143,9 @@ pub fn copy_raw_events<'a>(
              TO STDOUT"
         ),
     };
-    tx.copy_out(sql.as_str())
+    let statement =
+        super::sql::prepare_copy(tx, &sql).context("preparing the COPY of the events")?;
+    tx.copy_out(&statement)
         .context("streaming events from the server")
 }
 
@@ -1133,11 +1173,14 @@ pub fn staging_writer<'a>(
     tx: &'a mut postgres::Transaction<'_>,
 ) -> Result<postgres::binary_copy::BinaryCopyInWriter<'a>> {
     use postgres::types::Type;
+    let statement = super::sql::prepare_copy(
+        tx,
+        "COPY usagectl_staging (line, org_id, event_type, quantity, metadata, created_at, idempotency_key)
+         FROM STDIN (FORMAT binary)",
+    )
+    .context("preparing the COPY into the staging table")?;
     let sink = tx
-        .copy_in(
-            "COPY usagectl_staging (line, org_id, event_type, quantity, metadata, created_at, idempotency_key)
-             FROM STDIN (FORMAT binary)",
-        )
+        .copy_in(&statement)
         .context("starting COPY into the staging table")?;
     Ok(postgres::binary_copy::BinaryCopyInWriter::new(
         sink,

@@ -5,9 +5,10 @@
 //! - an index on an existing table is built `CONCURRENTLY` (outside a transaction), so
 //!   inserts are never blocked; an invalid leftover from an interrupted build is dropped
 //!   concurrently and rebuilt;
-//! - a step that needs a brief exclusive lock (ADD COLUMN) runs with a short
-//!   `lock_timeout` and is retried, so it never queues the web app's inserts behind it
-//!   for long.
+//! - a step that needs a brief exclusive lock (ADD COLUMN, CREATE TRIGGER) waits at most
+//!   [`crate::db::waits::SHORT_LOCK`] for it and is retried after a pause, so the web
+//!   app's inserts never queue behind it for long;
+//! - no step is bound by a role's `statement_timeout` (index builds and backfills run long).
 
 /// One migration step.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +41,9 @@ impl Step {
             StepKind::ShortLock => {
                 format!(
                     "BEGIN;\n{};\n{};\nCOMMIT",
-                    set_short_lock_timeout(),
+                    crate::db::waits::local_settings(crate::db::waits::long_running(
+                        crate::db::waits::SHORT_LOCK
+                    )),
                     self.sql
                 )
             }
@@ -56,16 +59,6 @@ CREATE TABLE IF NOT EXISTS usagectl_schema_migrations (
     description text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
 )";
-
-/// lock_timeout for steps that need a brief exclusive lock.
-pub const SHORT_LOCK_TIMEOUT: &str = "2s";
-
-/// What a short-lock step runs first in its transaction.
-pub fn set_short_lock_timeout() -> String {
-    format!("SET LOCAL lock_timeout = '{SHORT_LOCK_TIMEOUT}'")
-}
-/// How many times a short-lock step is tried before migrate gives up.
-pub const SHORT_LOCK_ATTEMPTS: u32 = 10;
 
 /// Every migration, in order.
 pub const STEPS: &[Step] = &[

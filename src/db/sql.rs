@@ -101,6 +101,34 @@ pub trait Sql: GenericClient {
 
 impl<C: GenericClient> Sql for C {}
 
+/// Prepare a `COPY` (the one statement `postgres` cannot send unnamed) inside `tx`.
+/// Inside a transaction its Parse, Bind and Close reach the same server session even
+/// behind a transaction pooler; the caller drops the statement (which sends the Close)
+/// before the transaction ends. A name that another pooled client left on that server
+/// session (`prepared statement "s0" already exists`) is stepped over: the statement is
+/// prepared again under the next name, inside a savepoint.
+pub fn prepare_copy(
+    tx: &mut postgres::Transaction<'_>,
+    sql: &str,
+) -> Result<postgres::Statement, postgres::Error> {
+    use postgres::error::SqlState;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut sp = tx.transaction()?;
+        match sp.prepare(sql) {
+            Ok(statement) => {
+                sp.commit()?;
+                return Ok(statement);
+            }
+            Err(e) if e.code() == Some(&SqlState::DUPLICATE_PSTATEMENT) && tries < 16 => {
+                sp.rollback()?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,7 +168,8 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
         sql.contains("ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS idempotency_key TEXT;"),
         "{sql}"
     );
-    assert!(sql.contains("SET LOCAL lock_timeout = '2s';"), "{sql}");
+    assert!(sql.contains("SET LOCAL lock_timeout = 200;"), "{sql}");
+    assert!(sql.contains("SET LOCAL statement_timeout = 0;"), "{sql}");
     assert!(sql.contains(
         "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS usage_events_org_id_idempotency_key_key ON usage_events (org_id, idempotency_key);"
     ));

@@ -1,0 +1,357 @@
+//! Bounded waits: every transaction usagectl opens sets its own `lock_timeout`,
+//! `statement_timeout` and `client_connection_check_interval` with `SET LOCAL`, so nothing
+//! outlives the transaction (safe behind a transaction pooler) and nothing waits forever.
+//! A command that gives up on a lock says who holds it.
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use postgres::error::SqlState;
+use postgres::{GenericClient, Transaction};
+
+use super::sql::Sql;
+
+/// How long usagectl's own statements may wait; zero means no bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waits {
+    /// Longest wait for one lock (`--lock-timeout`).
+    pub lock_timeout: Duration,
+    /// Longest run of one statement (`--statement-timeout`); `None` leaves the server's
+    /// setting (the role's or database's) in force.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Waits {
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            statement_timeout: None,
+        }
+    }
+}
+
+/// `--lock-timeout`'s default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often the server checks that usagectl is still connected while a statement runs,
+/// so a killed usagectl's statement stops within seconds (PostgreSQL 14 and later).
+pub const CONNECTION_CHECK_INTERVAL_MS: u64 = 2000;
+
+static WAITS: OnceLock<Waits> = OnceLock::new();
+
+/// Bounds for steps that must run long (index builds, backfills, repairs): no statement
+/// timeout, whatever the role's, and lock waits of at most `lock` each (they are retried).
+pub fn long_running(lock: Duration) -> Waits {
+    let user = current().lock_timeout;
+    Waits {
+        lock_timeout: if user.is_zero() { lock } else { user.min(lock) },
+        statement_timeout: Some(Duration::ZERO),
+    }
+}
+
+/// Set the process's bounds once, from the command line (before connecting).
+pub fn configure(w: Waits) {
+    let _ = WAITS.set(w);
+}
+
+/// The process's bounds.
+pub fn current() -> Waits {
+    WAITS.get().copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// The `SET LOCAL`s every transaction starts with: literals of numbers usagectl computed,
+/// never input. `client_connection_check_interval` is set only where the server has it.
+pub fn local_settings(w: Waits) -> String {
+    let statement = w
+        .statement_timeout
+        .map(|t| format!("SET LOCAL statement_timeout = {}; ", ms(t)))
+        .unwrap_or_default();
+    format!(
+        "SET LOCAL lock_timeout = {}; {statement}SET LOCAL TimeZone = 'UTC'; \
+         SELECT set_config(name, '{CONNECTION_CHECK_INTERVAL_MS}', true) FROM pg_settings \
+          WHERE name = 'client_connection_check_interval'",
+        ms(w.lock_timeout),
+    )
+}
+
+/// Begin a transaction (a savepoint inside one) under the process's bounds.
+pub fn begin<C: GenericClient>(db: &mut C) -> Result<Transaction<'_>> {
+    begin_with(db, current(), "")
+}
+
+/// Begin a read-only REPEATABLE READ transaction under the process's bounds: every
+/// figure read in it comes from one snapshot.
+pub fn begin_snapshot<C: GenericClient>(db: &mut C) -> Result<Transaction<'_>> {
+    begin_with(
+        db,
+        current(),
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; ",
+    )
+}
+
+/// Begin a transaction under the given bounds (steps that must run long pass their own),
+/// running `first` (a `SET TRANSACTION`, or nothing) before anything else.
+pub fn begin_with<'a, C: GenericClient>(
+    db: &'a mut C,
+    w: Waits,
+    first: &str,
+) -> Result<Transaction<'a>> {
+    let mut tx = db.transaction().context("starting a transaction")?;
+    tx.batch_execute(&format!("{first}{}", local_settings(w)))
+        .context("setting the transaction's lock and statement timeouts")?;
+    Ok(tx)
+}
+
+/// A session that holds a lock usagectl may wait for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder {
+    /// Its backend pid.
+    pub pid: i32,
+    /// Its application_name (or user name when it set none).
+    pub application: String,
+    /// The lock mode, e.g. `AccessExclusiveLock`.
+    pub mode: String,
+    /// The table or index it holds it on.
+    pub relation: String,
+    /// Seconds since its transaction began.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} ({}, {} on {}, for {:.0} s)",
+            self.pid,
+            self.application.escape_debug(),
+            self.mode,
+            self.relation,
+            self.seconds
+        )
+    }
+}
+
+/// Sessions other than this one holding, on usage_events or one of the tool's tables, a
+/// lock that blocks reads or writes; or that are older than every snapshot an index build
+/// must outlive (`old_snapshots`).
+pub fn holders(db: &mut impl GenericClient, old_snapshots: bool) -> Result<Vec<Holder>> {
+    let rows = db
+        .rows(
+            "SELECT l.pid, coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
+                    l.mode, l.relation::regclass::text,
+                    coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8
+               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND (l.relation = to_regclass('usage_events')
+                     OR l.relation::regclass::text LIKE 'usagectl\\_%')
+                AND (l.mode IN ('AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock')
+                     OR ($1 AND a.xact_start < now()))
+              ORDER BY 5 DESC, 1
+              LIMIT 5",
+            &[&old_snapshots],
+        )
+        .context("asking the server who holds the lock")?;
+    Ok(rows
+        .iter()
+        .map(|r| Holder {
+            pid: r.get(0),
+            application: r.get(1),
+            mode: r.get(2),
+            relation: r.get(3),
+            seconds: r.get(4),
+        })
+        .collect())
+}
+
+/// How many times a step that gave up on a lock is tried before usagectl gives up.
+pub const ATTEMPTS: u32 = 30;
+
+/// The pause after the `n`th lock timeout: growing, at most 2 s, so the web app's inserts
+/// that queued behind the attempt drain before the next one.
+pub fn pause_after(n: u32) -> Duration {
+    Duration::from_millis((250 * u64::from(n)).min(2000))
+}
+
+/// Run `attempt` until it succeeds, trying again after each lock timeout (up to
+/// [`ATTEMPTS`] tries), and say on stderr each time what it waits for:
+/// `migration 4: waiting for a lock held by pid 812 (psql, AccessShareLock on usage_events,
+/// for 6 s), attempt 3 of 30; next try in 750 ms`. `old_snapshots` also names the old
+/// transactions an index build waits for.
+pub fn retrying<T>(
+    client: &mut postgres::Client,
+    what: &str,
+    old_snapshots: bool,
+    mut attempt: impl FnMut(&mut postgres::Client) -> Result<T>,
+) -> Result<T> {
+    let mut n = 1;
+    loop {
+        match attempt(client) {
+            Ok(v) => return Ok(v),
+            Err(e) if is_lock_timeout(&e) && n < ATTEMPTS => {
+                let who = match holders(client, old_snapshots) {
+                    Ok(hs) if !hs.is_empty() => {
+                        let list: Vec<String> = hs.iter().map(|h| h.to_string()).collect();
+                        format!("held by {}", list.join(", "))
+                    }
+                    Ok(_) => "whose holder has just ended".to_string(),
+                    Err(err) => format!(
+                        "(could not ask who holds it: {})",
+                        crate::error::one_line(&err)
+                    ),
+                };
+                let pause = pause_after(n);
+                crate::output::note(&format!(
+                    "usagectl: {what}: waiting for a lock {who}, attempt {n} of {ATTEMPTS}; next try in {} ms",
+                    pause.as_millis()
+                ));
+                std::thread::sleep(pause);
+                n += 1;
+            }
+            Err(e) if is_lock_timeout(&e) => {
+                return Err(e.context(format!(
+                    "{what}: gave up after {n} attempts waiting for a lock"
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The longest a step that takes a lock inserts queue behind (ADD COLUMN, CREATE
+/// TRIGGER, a repair batch) waits for it per attempt: short enough that the web app's
+/// inserts never stall for a whole second.
+pub const SHORT_LOCK: Duration = Duration::from_millis(200);
+
+/// The SQLSTATE at the bottom of an error chain, if the server sent one.
+pub fn sqlstate(err: &anyhow::Error) -> Option<SqlState> {
+    err.chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>())
+        .and_then(|e| e.code().cloned())
+}
+
+/// Whether the error is a lock_timeout.
+pub fn is_lock_timeout(err: &anyhow::Error) -> bool {
+    sqlstate(err) == Some(SqlState::LOCK_NOT_AVAILABLE)
+}
+
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// Name the blockers of a lock wait that gave up, or of a statement that ran too long;
+/// `connect` opens a fresh connection to ask (the failed one may be unusable).
+pub fn explain(
+    err: anyhow::Error,
+    connect: &dyn Fn() -> Result<postgres::Client>,
+) -> anyhow::Error {
+    let w = current();
+    match sqlstate(&err) {
+        Some(s) if s == SqlState::LOCK_NOT_AVAILABLE => {
+            let who = connect()
+                .and_then(|mut c| holders(&mut c, false))
+                .map(|hs| {
+                    if hs.is_empty() {
+                        "no session holds a conflicting table lock any more (a row lock, or it has ended)".to_string()
+                    } else {
+                        let list: Vec<String> = hs.iter().map(|h| h.to_string()).collect();
+                        format!("held by {}", list.join(", "))
+                    }
+                })
+                .unwrap_or_else(|e| {
+                    format!(
+                        "could not ask who holds it: {}",
+                        crate::error::one_line(&e)
+                    )
+                });
+            let waited = if w.lock_timeout.is_zero() {
+                "the server's lock_timeout".to_string()
+            } else {
+                format!("--lock-timeout {}", secs(w.lock_timeout))
+            };
+            err.context(format!(
+                "gave up waiting for a lock after {waited}: {who}; retry when it is released, or raise --lock-timeout (0 waits forever)"
+            ))
+        }
+        Some(s) if s == SqlState::QUERY_CANCELED => {
+            let bound = match w.statement_timeout {
+                Some(t) if !t.is_zero() => format!("--statement-timeout {}", secs(t)),
+                _ => {
+                    "the server's statement_timeout (the role's or database's setting)".to_string()
+                }
+            };
+            err.context(format!(
+                "a statement was cancelled: it ran longer than {bound}; raise it (0 = no limit) or retry when the server is less busy"
+            ))
+        }
+        _ => err,
+    }
+}
+
+/// Parse `--lock-timeout` / `--statement-timeout`: `5s`, `500ms`, `2m`, or a bare number
+/// of seconds; `0` means no bound.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&t[..i], t[i..].trim()),
+        None => (t, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 5s, 500ms or 2m; 0 for no limit)"))?;
+    let factor = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "{s:?} has an unknown unit (use ms, s, m or h; 0 for no limit)"
+            ));
+        }
+    };
+    let secs = n * factor;
+    if !secs.is_finite() || secs > 86_400.0 * 24.0 {
+        return Err(format!("{s:?} is out of range (at most 24 days)"));
+    }
+    Ok(Duration::from_millis((secs * 1000.0).round() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn settings_are_local_and_numeric() {
+        let sql = local_settings(Waits {
+            lock_timeout: Duration::from_millis(1500),
+            statement_timeout: Some(Duration::ZERO),
+        });
+        assert!(sql.contains("SET LOCAL lock_timeout = 1500;"), "{sql}");
+        assert!(sql.contains("SET LOCAL statement_timeout = 0;"), "{sql}");
+        assert!(!sql.contains("SET lock_timeout"), "{sql}");
+        // unset: the role's statement_timeout stays in force
+        let sql = local_settings(Waits::default());
+        assert!(!sql.contains("statement_timeout"), "{sql}");
+    }
+}
