@@ -174,7 +174,7 @@ pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
         StepKind::ShortLock => {
             // the lock queues the web app's inserts behind it: wait briefly, then let them
             // through and try again
-            waits::retrying(client, &what, false, |client| {
+            waits::retrying(client, &what, |client| {
                 let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
                 tx.batch_execute(step.sql).with_context(context)?;
                 record_version(&mut tx, step)?;
@@ -185,7 +185,7 @@ pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
         StepKind::ConcurrentIndex(name) => {
             // its waits (for writers, then for older snapshots) queue no insert; an attempt
             // that gives up leaves an invalid index, which the next attempt drops
-            waits::retrying(client, &what, true, |client| {
+            waits::retrying(client, &what, |client| {
                 drop_if_invalid(client, name)?;
                 client.batch_execute(step.sql).with_context(context)?;
                 Ok(())
@@ -474,7 +474,7 @@ pub fn pending_backfill_days(db: &mut impl GenericClient) -> Result<Vec<chrono::
 /// counted exactly once, by the backfill or by the triggers. Returns the rows counted.
 pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Result<i64> {
     use super::waits;
-    waits::retrying(client, &format!("backfilling {day}"), false, |client| {
+    waits::retrying(client, &format!("backfilling {day}"), |client| {
         backfill_day_once(client, day)
     })
 }
@@ -607,7 +607,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
             i + 1,
             drift.len().div_ceil(REPAIR_BATCH)
         );
-        waits::retrying(client, &what, false, |client| {
+        waits::retrying(client, &what, |client| {
             let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
             tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
             for d in batch {

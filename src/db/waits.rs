@@ -135,10 +135,19 @@ impl std::fmt::Display for Holder {
     }
 }
 
-/// Sessions other than this one holding, on usage_events or one of the tool's tables, a
-/// lock that blocks reads or writes; or that are older than every snapshot an index build
-/// must outlive (`old_snapshots`).
-pub fn holders(db: &mut impl GenericClient, old_snapshots: bool) -> Result<Vec<Holder>> {
+/// Lock modes that block reads or writes (what a command waits behind), strongest first.
+const BLOCKING_MODES: [&str; 4] = [
+    "AccessExclusiveLock",
+    "ExclusiveLock",
+    "ShareRowExclusiveLock",
+    "ShareLock",
+];
+
+/// Sessions other than this one holding a lock on usage_events or one of the tool's
+/// tables, strongest lock first. When some hold a lock that blocks reads or writes, only
+/// those: they are what a command waits behind; otherwise every holder (a long reader is
+/// what ADD COLUMN and CREATE TRIGGER wait behind).
+pub fn holders(db: &mut impl GenericClient) -> Result<Vec<Holder>> {
     let rows = db
         .rows(
             "SELECT l.pid, coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
@@ -149,14 +158,11 @@ pub fn holders(db: &mut impl GenericClient, old_snapshots: bool) -> Result<Vec<H
                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 AND (l.relation = to_regclass('usage_events')
                      OR l.relation::regclass::text LIKE 'usagectl\\_%')
-                AND (l.mode IN ('AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock')
-                     OR ($1 AND a.xact_start < now()))
-              ORDER BY 5 DESC, 1
-              LIMIT 5",
-            &[&old_snapshots],
+              ORDER BY array_position($1::text[], l.mode::text) NULLS LAST, 5 DESC, 1",
+            &[&BLOCKING_MODES.as_slice()],
         )
         .context("asking the server who holds the lock")?;
-    Ok(rows
+    let all: Vec<Holder> = rows
         .iter()
         .map(|r| Holder {
             pid: r.get(0),
@@ -165,11 +171,36 @@ pub fn holders(db: &mut impl GenericClient, old_snapshots: bool) -> Result<Vec<H
             relation: r.get(3),
             seconds: r.get(4),
         })
-        .collect())
+        .collect();
+    let blocking: Vec<Holder> = all
+        .iter()
+        .filter(|h| BLOCKING_MODES.contains(&h.mode.as_str()))
+        .cloned()
+        .collect();
+    let mut chosen = if blocking.is_empty() { all } else { blocking };
+    // one line per session: its strongest lock
+    let mut seen = std::collections::BTreeSet::new();
+    chosen.retain(|h| seen.insert(h.pid));
+    chosen.truncate(3);
+    Ok(chosen)
 }
 
-/// How many times a step that gave up on a lock is tried before usagectl gives up.
-pub const ATTEMPTS: u32 = 30;
+/// `held by pid 1 (...), pid 2 (...)`, or why nobody is named.
+fn describe_holders(db: Result<Vec<Holder>>) -> String {
+    match db {
+        Ok(hs) if hs.is_empty() => {
+            "whose holder has ended (or holds a row lock, not a table lock)".to_string()
+        }
+        Ok(hs) => {
+            let list: Vec<String> = hs.iter().map(|h| h.to_string()).collect();
+            format!("held by {}", list.join(", "))
+        }
+        Err(e) => format!(
+            "(could not ask who holds it: {})",
+            crate::error::one_line(&e)
+        ),
+    }
+}
 
 /// The pause after the `n`th lock timeout: growing, at most 2 s, so the web app's inserts
 /// that queued behind the attempt drain before the next one.
@@ -177,45 +208,47 @@ pub fn pause_after(n: u32) -> Duration {
     Duration::from_millis((250 * u64::from(n)).min(2000))
 }
 
-/// Run `attempt` until it succeeds, trying again after each lock timeout (up to
-/// [`ATTEMPTS`] tries), and say on stderr each time what it waits for:
-/// `migration 4: waiting for a lock held by pid 812 (psql, AccessShareLock on usage_events,
-/// for 6 s), attempt 3 of 30; next try in 750 ms`. `old_snapshots` also names the old
-/// transactions an index build waits for.
+/// Run `attempt` until it succeeds, trying again after each lock timeout for as long as
+/// `--lock-timeout` allows in all (0: without end), and say on stderr each time what it
+/// waits for: `migration 4: waiting for a lock held by pid 812 (psql, AccessShareLock on
+/// usage_events, for 6 s), attempt 3, 1.9 s of --lock-timeout 30 s; next try in 750 ms`.
 pub fn retrying<T>(
     client: &mut postgres::Client,
     what: &str,
-    old_snapshots: bool,
     mut attempt: impl FnMut(&mut postgres::Client) -> Result<T>,
 ) -> Result<T> {
+    let budget = current().lock_timeout;
+    let started = std::time::Instant::now();
     let mut n = 1;
     loop {
         match attempt(client) {
             Ok(v) => return Ok(v),
-            Err(e) if is_lock_timeout(&e) && n < ATTEMPTS => {
-                let who = match holders(client, old_snapshots) {
-                    Ok(hs) if !hs.is_empty() => {
-                        let list: Vec<String> = hs.iter().map(|h| h.to_string()).collect();
-                        format!("held by {}", list.join(", "))
-                    }
-                    Ok(_) => "whose holder has just ended".to_string(),
-                    Err(err) => format!(
-                        "(could not ask who holds it: {})",
-                        crate::error::one_line(&err)
-                    ),
-                };
+            Err(e) if is_lock_timeout(&e) => {
                 let pause = pause_after(n);
+                let spent = started.elapsed();
+                if !budget.is_zero() && spent + pause >= budget {
+                    return Err(e.context(format!(
+                        "{what}: gave up after {n} attempt{} in {:.1} s",
+                        if n == 1 { "" } else { "s" },
+                        spent.as_secs_f64()
+                    )));
+                }
+                let who = describe_holders(holders(client));
+                let of = if budget.is_zero() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {:.1} s of --lock-timeout {}",
+                        spent.as_secs_f64(),
+                        secs(budget)
+                    )
+                };
                 crate::output::note(&format!(
-                    "usagectl: {what}: waiting for a lock {who}, attempt {n} of {ATTEMPTS}; next try in {} ms",
+                    "usagectl: {what}: waiting for a lock {who}, attempt {n}{of}; next try in {} ms",
                     pause.as_millis()
                 ));
                 std::thread::sleep(pause);
                 n += 1;
-            }
-            Err(e) if is_lock_timeout(&e) => {
-                return Err(e.context(format!(
-                    "{what}: gave up after {n} attempts waiting for a lock"
-                )));
             }
             Err(e) => return Err(e),
         }
@@ -256,29 +289,14 @@ pub fn explain(
     let w = current();
     match sqlstate(&err) {
         Some(s) if s == SqlState::LOCK_NOT_AVAILABLE => {
-            let who = connect()
-                .and_then(|mut c| holders(&mut c, false))
-                .map(|hs| {
-                    if hs.is_empty() {
-                        "no session holds a conflicting table lock any more (a row lock, or it has ended)".to_string()
-                    } else {
-                        let list: Vec<String> = hs.iter().map(|h| h.to_string()).collect();
-                        format!("held by {}", list.join(", "))
-                    }
-                })
-                .unwrap_or_else(|e| {
-                    format!(
-                        "could not ask who holds it: {}",
-                        crate::error::one_line(&e)
-                    )
-                });
+            let who = describe_holders(connect().and_then(|mut c| holders(&mut c)));
             let waited = if w.lock_timeout.is_zero() {
                 "the server's lock_timeout".to_string()
             } else {
                 format!("--lock-timeout {}", secs(w.lock_timeout))
             };
             err.context(format!(
-                "gave up waiting for a lock after {waited}: {who}; retry when it is released, or raise --lock-timeout (0 waits forever)"
+                "gave up waiting for a lock after {waited}, {who}; retry when it is released, or raise --lock-timeout (0 waits forever)"
             ))
         }
         Some(s) if s == SqlState::QUERY_CANCELED => {

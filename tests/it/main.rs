@@ -13,3 +13,4 @@ mod roles;
 mod rollup;
 mod summary;
 mod tls;
+mod waits;
