@@ -43,6 +43,10 @@ stored already, or appears earlier in the input, is skipped; rows without a key 
 inserted. The rows stream to the server with COPY into a temporary table and are inserted
 from there in one statement.
 
+No text may hold NUL (PostgreSQL cannot store it; in metadata neither may \\u0000); an org
+id, an event type and an idempotency key are at most 1,000 bytes each, so that they fit
+the indexes; times run from 1970-01-01 to 9999-12-31. --dry-run applies every rule.
+
 A correction (--adjust) is an event with a negative (or positive) quantity, the reason and
 who made it in metadata; summaries, limits, status and export net it into their totals,
 and summary still counts it as an event.
@@ -99,7 +103,8 @@ pub struct RecordArgs {
     #[arg(long, value_name = "JSON", conflicts_with = "file")]
     pub metadata: Option<String>,
 
-    /// When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead
+    /// When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z): from 1970 on, at most 5
+    /// minutes ahead
     #[arg(long, value_name = "RFC3339", conflicts_with = "file")]
     pub at: Option<String>,
 
