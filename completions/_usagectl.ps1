@@ -76,7 +76,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Event type: one of the 11 known types (see --help)')
             [CompletionResult]::new('--quantity', '--quantity', [CompletionResultType]::ParameterName, 'Units consumed: a positive whole number that fits PostgreSQL''s integer (negative only with --adjust)')
             [CompletionResult]::new('--metadata', '--metadata', [CompletionResultType]::ParameterName, 'A JSON object stored in the metadata column')
-            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z): from 1970 on, at most 5 minutes ahead')
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Retry key: recording the same key again for the org stores nothing new')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the correction is made (stored in metadata with who made it)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Record every row of a CSV or JSON Lines file (`-` for stdin), all or nothing')

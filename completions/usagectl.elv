@@ -71,7 +71,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
             cand --event 'Event type: one of the 11 known types (see --help)'
             cand --quantity 'Units consumed: a positive whole number that fits PostgreSQL''s integer (negative only with --adjust)'
             cand --metadata 'A JSON object stored in the metadata column'
-            cand --at 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead'
+            cand --at 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z): from 1970 on, at most 5 minutes ahead'
             cand --idempotency-key 'Retry key: recording the same key again for the org stores nothing new'
             cand --reason 'Why the correction is made (stored in metadata with who made it)'
             cand --file 'Record every row of a CSV or JSON Lines file (`-` for stdin), all or nothing'

@@ -73,7 +73,7 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l org -d 'Org
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l event -d 'Event type: one of the 11 known types (see --help)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l quantity -d 'Units consumed: a positive whole number that fits PostgreSQL\'s integer (negative only with --adjust)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l metadata -d 'A JSON object stored in the metadata column' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l at -d 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l at -d 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z): from 1970 on, at most 5 minutes ahead' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l idempotency-key -d 'Retry key: recording the same key again for the org stores nothing new' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l reason -d 'Why the correction is made (stored in metadata with who made it)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l file -d 'Record every row of a CSV or JSON Lines file (`-` for stdin), all or nothing' -r -F

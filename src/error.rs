@@ -90,6 +90,25 @@ impl std::fmt::Display for BadRows {
 
 impl std::error::Error for BadRows {}
 
+/// How many characters of a value a message echoes before cutting it.
+pub const ECHO_CHARS: usize = 100;
+
+/// A value the user gave, as every message that echoes one shows it: in single quotes, with
+/// control and bidi characters escaped ([`crate::output::escape_text`]: `'a\u{1b}b'`), and
+/// when longer than [`ECHO_CHARS`] characters, cut there with its full length after it:
+/// `'aaaa…' (10240 characters)`.
+pub fn echo(value: &str) -> String {
+    let len = value.chars().count();
+    if len <= ECHO_CHARS {
+        return format!("'{}'", crate::output::escape_text(value));
+    }
+    let head: String = value.chars().take(ECHO_CHARS).collect();
+    format!(
+        "'{}…' ({len} characters)",
+        crate::output::escape_text(&head)
+    )
+}
+
 /// Build a misuse error (exit 2).
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
@@ -127,14 +146,17 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 /// Render an error chain as one line: `{:#}` joins the causes, and the server's
-/// multi-line DETAIL / HINT are folded onto the same line.
+/// multi-line DETAIL / HINT are folded onto the same line. Any control character left (a
+/// value echoed by the server or the OS) is escaped as [`echo`] does.
 pub fn one_line(err: &anyhow::Error) -> String {
     let text = format!("{err:#}");
-    text.lines()
+    let line = text
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    crate::output::escape_text(&line).into_owned()
 }
 
 /// Print the error (one line on stderr) and return its exit code.
@@ -145,7 +167,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "usagectl: error: {}", one_line(err));
         if let Some(bad) = err.downcast_ref::<BadRows>() {
             for line in &bad.shown {
-                let _ = writeln!(stderr, "  {line}");
+                let _ = writeln!(stderr, "  {}", crate::output::escape_text(line));
             }
             if bad.shown.len() as u64 >= BadRows::SHOWN as u64 {
                 let _ = writeln!(
@@ -180,6 +202,36 @@ mod tests {
         assert_eq!(exit_code(&err), EXIT_OK);
         let json = serde_json::Error::io(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
         assert_eq!(exit_code(&anyhow::Error::new(json)), EXIT_OK);
+    }
+
+    #[test]
+    fn echoed_values_are_quoted_escaped_and_cut_at_100_characters() {
+        assert_eq!(echo("acme"), "'acme'");
+        assert_eq!(echo("a\u{1b}[2J\u{202e}b"), "'a\\u{1b}[2J\\u{202e}b'");
+        let hundred = "é".repeat(ECHO_CHARS);
+        assert_eq!(echo(&hundred), format!("'{hundred}'"));
+        let long = format!("{hundred}é");
+        assert_eq!(echo(&long), format!("'{hundred}…' (101 characters)"));
+        assert_eq!(
+            echo(&"a".repeat(10240)),
+            format!("'{}…' (10240 characters)", "a".repeat(100))
+        );
+        // the cut is made before escaping, so an escape is never cut in two
+        let controls = "\u{1b}".repeat(150);
+        assert_eq!(
+            echo(&controls),
+            format!("'{}…' (150 characters)", "\\u{1b}".repeat(100))
+        );
+    }
+
+    #[test]
+    fn printed_errors_escape_what_the_server_or_os_echoed() {
+        let err =
+            anyhow::anyhow!("ERROR: bad \"a\u{1b}[2Jb\"\nDETAIL: \u{202e}x").context("reading");
+        assert_eq!(
+            one_line(&err),
+            "reading: ERROR: bad \"a\\u{1b}[2Jb\"; DETAIL: \\u{202e}x"
+        );
     }
 
     #[test]

@@ -1,13 +1,49 @@
 //! The event types the seed defines, and validation of what a user asks to record.
+//!
+//! Each rule is one function here, and every way in calls it: `record` for one event
+//! ([`crate::cmd::record::RecordArgs::to_event`]) and `record --file` for each row
+//! ([`crate::ingest`]), so a dry run refuses exactly what the real run would.
 use anyhow::Result;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::Value;
 
-use crate::error::usage;
+use crate::error::{echo, usage};
 use crate::time::fmt_utc;
 
 /// How far in the future an event's time may be (clock skew between machines).
 pub const MAX_FUTURE: Duration = Duration::minutes(5);
+
+/// The most bytes an org id, an event type or an idempotency key may have. A btree index
+/// entry holds at most 2,704 bytes (a third of an 8 kB page, less overheads); the widest
+/// index on these texts holds two of them, (org_id, idempotency_key) and the rollup's
+/// (org_id, day, event_type), so 1,000 bytes each keeps every entry well under the limit,
+/// compressed or not.
+pub const MAX_INDEXED_BYTES: usize = 1000;
+
+/// The rule for any text PostgreSQL stores (text and jsonb alike): it cannot hold NUL.
+pub fn check_no_nul(s: &str) -> Result<(), String> {
+    if s.contains('\0') {
+        return Err(format!(
+            "{} contains a NUL character (\\u{{0}}), which PostgreSQL cannot store",
+            echo(s)
+        ));
+    }
+    Ok(())
+}
+
+/// The rule for text that is part of an index key (org id, event type, idempotency key):
+/// no NUL, and at most [`MAX_INDEXED_BYTES`] bytes.
+fn check_indexed(s: &str) -> Result<(), String> {
+    check_no_nul(s)?;
+    if s.len() > MAX_INDEXED_BYTES {
+        return Err(format!(
+            "{} is {} bytes long; at most {MAX_INDEXED_BYTES} bytes fit an index entry",
+            echo(s),
+            s.len()
+        ));
+    }
+    Ok(())
+}
 
 /// The seed's 11 event types (`UsageEventType`).
 pub const EVENT_TYPES: [&str; 11] = [
@@ -54,9 +90,11 @@ pub fn did_you_mean(input: &str) -> Option<&'static str> {
 pub fn check_event_type(input: &str, custom: bool) -> Result<(), String> {
     if input.is_empty() || input.trim() != input || input.chars().any(char::is_control) {
         return Err(format!(
-            "invalid event type {input:?}: it must be non-empty, without surrounding spaces or control characters"
+            "invalid event type {}: it must be non-empty, without surrounding spaces or control characters",
+            echo(input)
         ));
     }
+    check_indexed(input).map_err(|p| format!("event type {p}"))?;
     if custom || EVENT_TYPES.contains(&input) {
         return Ok(());
     }
@@ -65,7 +103,8 @@ pub fn check_event_type(input: &str, custom: bool) -> Result<(), String> {
         None => String::new(),
     };
     Err(format!(
-        "unknown event type '{input}'{hint}; valid types: {}; pass --custom-event to record a new type on purpose",
+        "unknown event type {}{hint}; valid types: {}; pass --custom-event to record a new type on purpose",
+        echo(input),
         EVENT_TYPES.join(", ")
     ))
 }
@@ -75,12 +114,13 @@ pub fn validate_event_type(input: &str, custom: bool) -> Result<()> {
     check_event_type(input, custom).map_err(usage)
 }
 
-/// The rule for an org id: any text is data, but it must be non-empty.
+/// The rule for an org id: any text is data (shown escaped, stored exactly), but it must be
+/// non-empty and fit an index ([`check_indexed`]).
 pub fn check_org(org: &str) -> Result<(), String> {
     if org.is_empty() {
         return Err("must not be empty".to_string());
     }
-    Ok(())
+    check_indexed(org)
 }
 
 /// Check an org id given on the command line (misuse, exit 2).
@@ -106,26 +146,56 @@ pub fn parse_quantity(s: &str, adjust: bool) -> Result<i32, String> {
     let q: i64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("'{s}' is not a whole number"))?;
+        .map_err(|_| format!("{} is not a whole number", echo(s)))?;
     check_quantity(q, adjust)
 }
 
-/// Parse metadata: a JSON object.
+/// Parse metadata text: a JSON object (see [`check_metadata`]).
 pub fn parse_metadata(s: &str) -> Result<Value, String> {
     match serde_json::from_str::<Value>(s) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err("must be a JSON object, like '{\"model\":\"x\"}'".to_string()),
+        Ok(v) => check_metadata(v),
         Err(e) => Err(format!("not valid JSON: {e}")),
     }
 }
 
-/// Parse an event time: RFC 3339 with an offset, at most [`MAX_FUTURE`] ahead.
+/// The rule for metadata: a JSON object that jsonb can store, so no key or string in it
+/// holds NUL (`\u0000`, which jsonb refuses).
+pub fn check_metadata(v: Value) -> Result<Value, String> {
+    if !v.is_object() {
+        return Err("must be a JSON object, like '{\"model\":\"x\"}'".to_string());
+    }
+    fn nul_free(v: &Value) -> Result<(), String> {
+        match v {
+            Value::String(s) => check_no_nul(s),
+            Value::Array(items) => items.iter().try_for_each(nul_free),
+            Value::Object(m) => m.iter().try_for_each(|(k, v)| {
+                check_no_nul(k)?;
+                nul_free(v)
+            }),
+            Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+        }
+    }
+    nul_free(&v).map_err(|p| format!("{p} (jsonb refuses \\u0000)"))?;
+    Ok(v)
+}
+
+/// The earliest event time: 1970-01-01T00:00:00Z (the latest is the end of year 9999).
+pub const MIN_AT: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// Parse an event time: RFC 3339 with an offset, from 1970-01-01 to 9999-12-31 in UTC, and
+/// at most [`MAX_FUTURE`] ahead.
 pub fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     let t = DateTime::parse_from_rfc3339(s.trim())
         .map_err(|e| {
             format!("not an RFC 3339 time with an offset (like 2025-12-01T09:30:00Z): {e}")
         })?
         .with_timezone(&Utc);
+    if t < MIN_AT || t.year() > 9999 {
+        return Err(format!(
+            "{} is outside 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the event times accepted",
+            echo(s)
+        ));
+    }
     if t > Utc::now() + MAX_FUTURE {
         return Err(format!(
             "{} is more than 5 minutes in the future",
@@ -135,12 +205,13 @@ pub fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     Ok(t)
 }
 
-/// The rule for an idempotency key: absent, or non-empty.
+/// The rule for an idempotency key: absent, or non-empty and fitting an index
+/// ([`check_indexed`]).
 pub fn check_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("must not be empty".to_string());
     }
-    Ok(())
+    check_indexed(key)
 }
 
 #[cfg(test)]
@@ -182,6 +253,103 @@ mod tests {
         let t = parse_at("2025-12-01T10:30:00+01:00").unwrap();
         assert_eq!(fmt_utc(&t), "2025-12-01T09:30:00Z");
         assert!(parse_at("2025-12-01 09:30").is_err());
+    }
+
+    #[test]
+    fn nul_is_refused_in_every_text_and_in_metadata_anywhere() {
+        let nul = "a\u{0}b";
+        let want = "'a\\u{0}b' contains a NUL character (\\u{0}), which PostgreSQL cannot store";
+        assert_eq!(check_org(nul), Err(want.to_string()));
+        assert_eq!(check_key(nul), Err(want.to_string()));
+        assert!(
+            check_event_type(nul, true)
+                .unwrap_err()
+                .contains("control characters")
+        );
+        for json in [
+            r#"{"m":"a\u0000b"}"#,
+            r#"{"a\u0000b":1}"#,
+            r#"{"m":["x",{"n":"a\u0000b"}]}"#,
+        ] {
+            assert_eq!(
+                parse_metadata(json),
+                Err(format!("{want} (jsonb refuses \\u0000)")),
+                "{json}"
+            );
+        }
+        assert!(parse_metadata(r#"{"m":["x",{"n":"a\\u0000b", "o": null, "p": 1.5}]}"#).is_ok());
+        assert!(check_metadata(serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn indexed_texts_are_at_most_1000_bytes() {
+        let fits = "é".repeat(MAX_INDEXED_BYTES / 2);
+        let over = format!("{fits}a");
+        assert_eq!(check_org(&fits), Ok(()));
+        assert_eq!(check_key(&fits), Ok(()));
+        assert_eq!(check_event_type(&fits, true), Ok(()));
+        let want = format!(
+            "'{}…' (501 characters) is 1001 bytes long; at most 1000 bytes fit an index entry",
+            "é".repeat(100)
+        );
+        assert_eq!(check_org(&over), Err(want.clone()));
+        assert_eq!(check_key(&over), Err(want.clone()));
+        assert_eq!(
+            check_event_type(&over, true),
+            Err(format!("event type {want}"))
+        );
+    }
+
+    #[test]
+    fn at_is_between_1970_and_9999() {
+        assert_eq!(
+            parse_at("1970-01-01T00:00:00Z").map(|t| fmt_utc(&t)),
+            Ok("1970-01-01T00:00:00Z".to_string())
+        );
+        for early in [
+            "1969-12-31T23:59:59.999999Z",
+            "1970-01-01T00:30:00+01:00",
+            "0000-01-01T00:00:00Z",
+        ] {
+            assert_eq!(
+                parse_at(early),
+                Err(format!(
+                    "'{early}' is outside 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the event times accepted"
+                ))
+            );
+        }
+        // the future rule refuses it too, but the range is what is wrong with it
+        assert!(
+            parse_at("9999-12-31T23:00:00-05:00")
+                .unwrap_err()
+                .contains("is outside 1970-01-01")
+        );
+        assert!(
+            parse_at("9999-12-31T23:00:00Z")
+                .unwrap_err()
+                .contains("future")
+        );
+    }
+
+    #[test]
+    fn echoed_values_are_escaped_and_cut() {
+        let e = check_event_type(&format!("{}\u{1b}", "x".repeat(200)), true).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "invalid event type '{}…' (201 characters)",
+                "x".repeat(100)
+            )),
+            "{e}"
+        );
+        let e = check_event_type("chat\u{202e}msg", false).unwrap_err();
+        assert!(
+            e.starts_with("unknown event type 'chat\\u{202e}msg';"),
+            "{e}"
+        );
+        assert_eq!(
+            parse_quantity("1\u{1b}[2J", false),
+            Err("'1\\u{1b}[2J' is not a whole number".to_string())
+        );
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! Reading events to record from a CSV or JSON Lines file: one validated row at a time,
 //! with the line number a text editor shows, so memory stays flat whatever the size.
+//!
+//! Every field goes through the same rule functions as a single `record`
+//! ([`crate::events`]), in the dry run and the real run alike.
+mod lines;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -9,7 +14,9 @@ use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::db::queries::NewEvent;
+use crate::error::echo;
 use crate::events;
+use lines::{LineBreaks, LineTracker};
 
 /// Input file formats.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +123,7 @@ fn build(
             Some(q) => events::check_quantity(q, false),
             None => Err(format!("{n} is not a whole number")),
         },
-        Some(FieldValue::Json(v)) => Err(format!("{v} is not a whole number")),
+        Some(FieldValue::Json(v)) => Err(format!("{} is not a whole number", echo(&v.to_string()))),
     };
     let quantity = quantity.unwrap_or_else(|p| {
         err("quantity", p);
@@ -128,20 +135,24 @@ fn build(
         Some(FieldValue::Text(s)) => events::parse_metadata(s)
             .map_err(|p| err("metadata", p))
             .ok(),
-        Some(FieldValue::Json(v @ Value::Object(_))) => Some(v.clone()),
-        Some(FieldValue::Json(_)) => {
-            err("metadata", "must be a JSON object".to_string());
-            None
-        }
+        Some(FieldValue::Json(v)) => events::check_metadata(v.clone())
+            .map_err(|p| err("metadata", p))
+            .ok(),
     };
     let created_at = match text("created_at") {
         None => None,
         Some(s) => events::parse_at(&s).map_err(|p| err("created_at", p)).ok(),
     };
     let idempotency_key = match fields.get("idempotency_key") {
-        Some(FieldValue::Text(s)) if !s.is_empty() => Some(s.clone()),
+        Some(FieldValue::Text(s)) if !s.is_empty() => events::check_key(s)
+            .map(|()| s.clone())
+            .map_err(|p| err("idempotency_key", p))
+            .ok(),
         Some(FieldValue::Json(v)) => {
-            err("idempotency_key", format!("{v} is not a string"));
+            err(
+                "idempotency_key",
+                format!("{} is not a string", echo(&v.to_string())),
+            );
             None
         }
         _ => None,
@@ -175,14 +186,15 @@ pub struct RowReader {
 
 enum Kind {
     Csv {
-        reader: csv::Reader<Box<dyn Read>>,
+        reader: csv::Reader<LineTracker<Box<dyn Read>>>,
         columns: Vec<Option<&'static str>>,
         record: csv::StringRecord,
     },
     Jsonl {
         reader: BufReader<Box<dyn Read>>,
+        breaks: LineBreaks,
         line: u64,
-        buf: String,
+        buf: Vec<u8>,
     },
 }
 
@@ -197,13 +209,17 @@ fn csv_columns(header: &csv::StringRecord) -> Result<Vec<Option<&'static str>>, 
             Some(c) if columns.contains(&Some(c)) => errors.push(RowError::new(
                 1,
                 "header",
-                format!("column '{name}' appears twice"),
+                format!("column {} appears twice", echo(name)),
             )),
             Some(_) => {}
             None => errors.push(RowError::new(
                 1,
                 "header",
-                format!("unknown column '{name}' (known: {})", COLUMNS.join(", ")),
+                format!(
+                    "unknown column {} (known: {})",
+                    echo(name),
+                    COLUMNS.join(", ")
+                ),
             )),
         }
         columns.push(column);
@@ -238,7 +254,7 @@ impl RowReader {
                     .has_headers(true)
                     .flexible(true)
                     .buffer_capacity(256 * 1024)
-                    .from_reader(input);
+                    .from_reader(LineTracker::new(input));
                 let header = reader.headers().context("reading the CSV header")?;
                 let columns = match csv_columns(header) {
                     Ok(c) => c,
@@ -252,8 +268,9 @@ impl RowReader {
             }
             InputFormat::Jsonl => Kind::Jsonl {
                 reader: BufReader::with_capacity(256 * 1024, input),
+                breaks: LineBreaks::default(),
                 line: 0,
-                buf: String::new(),
+                buf: Vec::new(),
             },
         };
         Ok(Ok(RowReader { kind, custom }))
@@ -267,10 +284,12 @@ impl RowReader {
                 columns,
                 record,
             } => {
+                // the parser's own line count misses lone CRs and puts a CRLF row one line early
                 let more = match reader.read_record(record) {
                     Ok(more) => more,
                     Err(e) => {
-                        let line = e.position().map_or(0, |p| p.line());
+                        let start = e.position().map_or(0, csv::Position::byte);
+                        let line = reader.get_mut().line_at(start);
                         if let csv::ErrorKind::Utf8 { .. } = e.kind() {
                             return Ok(Some(bad_row(line, "row", "is not valid UTF-8")));
                         }
@@ -280,7 +299,8 @@ impl RowReader {
                 if !more {
                     return Ok(None);
                 }
-                let line = record.position().map_or(0, |p| p.line());
+                let start = record.position().map_or(0, csv::Position::byte);
+                let line = reader.get_mut().line_at(start);
                 if record.len() != columns.len() {
                     let problem = format!(
                         "has {} fields where the header has {}",
@@ -296,16 +316,20 @@ impl RowReader {
                     .collect();
                 Ok(Some((line, build(line, &fields, self.custom))))
             }
-            Kind::Jsonl { reader, line, buf } => loop {
-                buf.clear();
-                let n = reader
-                    .read_line(buf)
-                    .context("reading the JSON Lines input")?;
-                if n == 0 {
+            Kind::Jsonl {
+                reader,
+                breaks,
+                line,
+                buf,
+            } => loop {
+                if !lines::read_line(reader, breaks, buf).context("reading the JSON Lines input")? {
                     return Ok(None);
                 }
                 *line += 1;
-                let text = buf.trim();
+                let Ok(text) = std::str::from_utf8(buf) else {
+                    return Ok(Some(bad_row(*line, "row", "is not valid UTF-8")));
+                };
+                let text = text.trim();
                 if text.is_empty() {
                     continue;
                 }
@@ -323,8 +347,9 @@ impl RowReader {
                 let mut fields = BTreeMap::new();
                 for (k, v) in obj {
                     let Some(col) = COLUMNS.iter().find(|c| **c == k) else {
-                        let problem = format!("unknown key (known: {})", COLUMNS.join(", "));
-                        return Ok(Some(bad_row(*line, &k, problem)));
+                        let problem =
+                            format!("unknown key {} (known: {})", echo(&k), COLUMNS.join(", "));
+                        return Ok(Some(bad_row(*line, "row", problem)));
                     };
                     let value = match v {
                         Value::Null => FieldValue::Null,
@@ -495,7 +520,158 @@ mod tests {
         assert!(
             r[3].1.as_ref().unwrap_err()[0]
                 .to_string()
-                .starts_with("5: org: unknown key")
+                .starts_with("5: row: unknown key 'org' (known: org_id,")
+        );
+    }
+
+    /// Every problem of every row, as `LINE: field: problem`.
+    fn problems(input: &[u8], format: InputFormat) -> Vec<String> {
+        let mut r = RowReader::new(
+            Box::new(std::io::Cursor::new(input.to_vec())),
+            format,
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let mut out = Vec::new();
+        while let Some((line, row)) = r.next_row().unwrap() {
+            match row {
+                Ok(_) => out.push(format!("{line}: ok")),
+                Err(errs) => out.extend(errs.iter().map(ToString::to_string)),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_rows_have_the_lines_an_editor_shows() {
+        for eol in ["\n", "\r\n", "\r"] {
+            let input = [
+                "org_id,event_type,metadata",
+                "a,chat_message,",
+                "",
+                "a,chat_message,\"{\"\"n\"\": 1,",
+                "\"\"m\"\": 2}\"",
+                "a,chat_mesage,",
+                "",
+                "",
+                "a,chat_message,",
+                "a,chat_message,[1]",
+            ]
+            .join(eol);
+            assert_eq!(
+                problems(input.as_bytes(), InputFormat::Csv),
+                [
+                    "2: ok",
+                    "4: ok",
+                    "6: event_type: unknown event type 'chat_mesage' (did you mean 'chat_message'?); valid types: csv_upload, csv_row_processed, analysis_run, analyzer_execution, chat_message, ai_tokens_input, ai_tokens_output, mapping_profile_created, mapping_profile_used, export_pdf, export_csv; pass --custom-event to record a new type on purpose",
+                    "9: ok",
+                    "10: metadata: must be a JSON object, like '{\"model\":\"x\"}'",
+                ],
+                "line ending {eol:?}"
+            );
+            let jsonl = [
+                r#"{"org_id":"a","event_type":"chat_message"}"#,
+                "",
+                r#"{"org_id":"a","event_type":"chat_message","quantity":0}"#,
+                r#"{"org_id":"a","event_type":"chat_message"}"#,
+            ]
+            .join(eol);
+            assert_eq!(
+                problems(jsonl.as_bytes(), InputFormat::Jsonl),
+                ["1: ok", "3: quantity: must not be 0", "4: ok"],
+                "line ending {eol:?}"
+            );
+        }
+        let mut bad = b"org_id,event_type\r\na,chat_message\r\n".to_vec();
+        bad.extend_from_slice(b"b\xff,chat_message\r\n");
+        assert_eq!(
+            problems(&bad, InputFormat::Csv),
+            ["2: ok", "3: row: is not valid UTF-8"]
+        );
+        assert_eq!(
+            problems(b"{\"org_id\":\"a\xff\"}\r\n", InputFormat::Jsonl),
+            ["1: row: is not valid UTF-8"]
+        );
+    }
+
+    #[test]
+    fn rows_get_the_servers_rules_for_nul_and_index_size() {
+        let nul = "contains a NUL character (\\u{0}), which PostgreSQL cannot store";
+        let csv = "org_id,event_type,idempotency_key,metadata\n\
+                   a\u{0}b,chat_message,k,\n\
+                   a,chat_message,k\u{0},\n\
+                   a,chat_message,k,\"{\"\"m\"\": \"\"\\u0000\"\"}\"\n\
+                   a,chat\u{0},k,\n";
+        let got = problems(csv.as_bytes(), InputFormat::Csv);
+        assert_eq!(got[0], format!("2: org_id: 'a\\u{{0}}b' {nul}"));
+        assert_eq!(got[1], format!("3: idempotency_key: 'k\\u{{0}}' {nul}"));
+        assert_eq!(
+            got[2],
+            format!("4: metadata: '\\u{{0}}' {nul} (jsonb refuses \\u0000)")
+        );
+        assert!(
+            got[3].starts_with("5: event_type: invalid event type 'chat\\u{0}'"),
+            "{got:?}"
+        );
+        assert_eq!(got.len(), 4);
+
+        let long = "k".repeat(events::MAX_INDEXED_BYTES + 1);
+        let jsonl = format!(
+            "{{\"org_id\":\"a\\u0000\",\"event_type\":\"chat_message\"}}\n\
+             {{\"org_id\":\"a\",\"event_type\":\"chat_message\",\"metadata\":{{\"x\":[\"\\u0000\"]}}}}\n\
+             {{\"org_id\":\"a\",\"event_type\":\"chat_message\",\"idempotency_key\":\"{long}\"}}\n\
+             {{\"org_id\":\"{long}\",\"event_type\":\"chat_message\"}}\n\
+             {{\"org_id\":\"a\",\"event_type\":\"chat_message\",\"idempotency_key\":\"{}\"}}\n",
+            &long[1..]
+        );
+        let cut = format!(
+            "'{}…' (1001 characters) is 1001 bytes long; at most 1000 bytes fit an index entry",
+            "k".repeat(100)
+        );
+        assert_eq!(
+            problems(jsonl.as_bytes(), InputFormat::Jsonl),
+            [
+                format!("1: org_id: 'a\\u{{0}}' {nul}"),
+                format!("2: metadata: '\\u{{0}}' {nul} (jsonb refuses \\u0000)"),
+                format!("3: idempotency_key: {cut}"),
+                format!("4: org_id: {cut}"),
+                "5: ok".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn echoed_values_in_row_errors_are_escaped_and_cut() {
+        let header = format!("org_id,event_type,{}\u{1b}[2J\n", "c".repeat(300));
+        let Err(errs) = RowReader::new(
+            Box::new(std::io::Cursor::new(header)),
+            InputFormat::Csv,
+            false,
+        )
+        .unwrap() else {
+            panic!("the header should be refused")
+        };
+        assert!(
+            errs[0].to_string().starts_with(&format!(
+                "1: header: unknown column '{}…' (304 characters) (known: ",
+                "c".repeat(100)
+            )),
+            "{}",
+            errs[0]
+        );
+        let jsonl = "{\"org_id\":\"a\",\"event_type\":\"chat_message\",\"quantity\":\"\\u001b\"}\n\
+                     {\"org_id\":\"a\",\"event_type\":\"chat_message\",\"quantity\":[\"\\u202e\"]}\n\
+                     {\"org_id\":\"a\",\"event_type\":\"chat_message\",\"idempotency_key\":[\"\\u202e\"]}\n\
+                     {\"o\\u001b\":1}\n";
+        assert_eq!(
+            problems(jsonl.as_bytes(), InputFormat::Jsonl),
+            [
+                "1: quantity: '\\u{1b}' is not a whole number",
+                "2: quantity: '[\"\\u{202e}\"]' is not a whole number",
+                "3: idempotency_key: '[\"\\u{202e}\"]' is not a string",
+                "4: row: unknown key 'o\\u{1b}' (known: org_id, event_type, quantity, metadata, created_at, idempotency_key)",
+            ]
         );
     }
 

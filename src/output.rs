@@ -1,9 +1,11 @@
 //! The one renderer: every command hands a typed result here and it is printed as a
-//! table, JSON or CSV. Colour and terminal decisions are made here and nowhere else.
+//! table, JSON or CSV. Colour and terminal decisions are made here and nowhere else, and so
+//! is the escaping of control characters in what people read ([`escape_text`]).
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
-use comfy_table::{Cell as TableCell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Cell as TableCell, Color, ContentArrangement, presets};
 use serde::Serialize;
 
 pub use crate::cli::{ColorChoice, Format};
@@ -57,6 +59,155 @@ pub trait Render: Serialize {
     }
 }
 
+/// True for the characters never shown raw to a person: C0 controls (tab and newline
+/// included), DEL, C1 controls, and the bidirectional marks, embeddings, overrides and
+/// isolates (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) that reorder what a terminal shows.
+pub fn is_unsafe_char(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{200e}' | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
+}
+
+/// Text as people see it in tables and error messages: every [`is_unsafe_char`] is written
+/// as Rust writes a Unicode escape, `\u{HEX}` with lowercase hex and no leading zeros (ESC
+/// is `\u{1b}`, a newline `\u{a}`, NUL `\u{0}`, RIGHT-TO-LEFT OVERRIDE `\u{202e}`);
+/// everything else, backslashes included, is unchanged. JSON and CSV output never go
+/// through here: they keep the exact bytes.
+pub fn escape_text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    if is_unsafe_char(c) {
+        out.extend(c.escape_unicode());
+    } else {
+        out.push(c);
+    }
+}
+
+/// The whole human view as printed: [`escape_text`] over the lines, keeping their line
+/// breaks and, when colour is on, the SGR colour sequences (`ESC [ digits;... m`) the
+/// renderer itself writes. Table cells were escaped as they were added ([`Table`]), so this
+/// catches the user text a view puts in its other lines.
+fn escape_human(text: &str, color: bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_unsafe_char(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let sgr = if color && c == '\x1b' {
+            sgr_len(rest)
+        } else {
+            None
+        };
+        if let Some(n) = sgr {
+            out.push_str(&rest[..n]);
+            rest = &rest[n..];
+            continue;
+        }
+        if c == '\n' {
+            out.push(c);
+        } else {
+            push_escaped(&mut out, c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// The length of the SGR sequence `ESC [ [0-9;]* m` at the start of `s`, if there is one.
+fn sgr_len(s: &str) -> Option<usize> {
+    let params = s.strip_prefix("\x1b[")?;
+    let n = params
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b';')
+        .count();
+    (params.as_bytes().get(n) == Some(&b'm')).then_some(2 + n + 1)
+}
+
+/// A table of the human view. Every cell and header is escaped ([`escape_text`]) as it is
+/// added, so no command can put a raw control character on a terminal by way of a table.
+pub struct Table(comfy_table::Table);
+
+impl Table {
+    /// Add a row of cells: text ([`String`], `&str`) or [`Style::cell`]s.
+    pub fn add_row<C: Into<TextCell>>(&mut self, cells: impl IntoIterator<Item = C>) -> &mut Self {
+        self.0.add_row(
+            cells
+                .into_iter()
+                .map(|c| c.into().into_cell())
+                .collect::<Vec<_>>(),
+        );
+        self
+    }
+
+    /// A column, to set its alignment or width (its content only comes through
+    /// [`Table::add_row`]).
+    pub fn column_mut(&mut self, index: usize) -> Option<&mut comfy_table::Column> {
+        self.0.column_mut(index)
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One cell of a [`Table`]: its text and how it is styled (only when colour is on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextCell {
+    text: String,
+    color: Option<Color>,
+    bold: bool,
+}
+
+impl TextCell {
+    fn into_cell(self) -> TableCell {
+        let mut c = TableCell::new(escape_text(&self.text));
+        if let Some(col) = self.color {
+            c = c.fg(col);
+        }
+        if self.bold {
+            c = c.add_attribute(comfy_table::Attribute::Bold);
+        }
+        c
+    }
+}
+
+impl From<String> for TextCell {
+    fn from(text: String) -> TextCell {
+        TextCell {
+            text,
+            color: None,
+            bold: false,
+        }
+    }
+}
+
+impl From<&str> for TextCell {
+    fn from(text: &str) -> TextCell {
+        TextCell::from(text.to_string())
+    }
+}
+
+impl From<&String> for TextCell {
+    fn from(text: &String) -> TextCell {
+        TextCell::from(text.clone())
+    }
+}
+
 /// Colour and width decisions for the human view, made once per run.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -92,7 +243,7 @@ impl Style {
 
     /// A new table with the project's look.
     pub fn table(&self, header: &[&str]) -> Table {
-        let mut t = Table::new();
+        let mut t = comfy_table::Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED);
         if self.tty {
             t.set_content_arrangement(ContentArrangement::Dynamic);
@@ -102,25 +253,24 @@ impl Style {
         if self.color {
             t.enforce_styling();
         }
-        t.set_header(header.iter().map(|h| self.header_cell(h)));
-        t
+        t.set_header(header.iter().map(|h| self.header_cell(h).into_cell()));
+        Table(t)
     }
 
-    fn header_cell(&self, text: &str) -> TableCell {
-        let c = TableCell::new(text);
-        if self.color {
-            c.add_attribute(comfy_table::Attribute::Bold)
-        } else {
-            c
+    fn header_cell(&self, text: &str) -> TextCell {
+        TextCell {
+            text: text.to_string(),
+            color: None,
+            bold: self.color,
         }
     }
 
     /// A cell coloured `color` when colour is on.
-    pub fn cell(&self, text: impl ToString, color: Option<Color>) -> TableCell {
-        let c = TableCell::new(text.to_string());
-        match (self.color, color) {
-            (true, Some(col)) => c.fg(col),
-            _ => c,
+    pub fn cell(&self, text: impl ToString, color: Option<Color>) -> TextCell {
+        TextCell {
+            text: text.to_string(),
+            color: color.filter(|_| self.color),
+            bold: false,
         }
     }
 
@@ -212,7 +362,8 @@ impl<'a> Output<'a> {
                 w.flush().context("writing CSV")?;
             }
             Format::Table => {
-                let text = result.human(&self.style);
+                let human = result.human(&self.style);
+                let text = escape_human(&human, self.style.color);
                 self.out
                     .write_all(text.as_bytes())
                     .context("writing output")?;
@@ -228,8 +379,9 @@ impl<'a> Output<'a> {
 
 /// A note for the person running the command, on stderr (stdout stays the result). Every
 /// message usagectl prints besides its result and its error goes through here or [`warn`].
+/// Control characters in it are escaped ([`escape_text`]); its line breaks are kept.
 pub fn note(msg: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", escape_human(msg, false));
 }
 
 /// A note only for a person watching a terminal: cron mail stays clean.
@@ -333,6 +485,109 @@ mod tests {
         assert!(!Style::detect(ColorChoice::Always, Format::Csv).color);
         assert!(Style::detect(ColorChoice::Always, Format::Table).color);
         assert!(!Style::detect(ColorChoice::Never, Format::Table).color);
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_and_their_neighbours_are_not() {
+        let escaped = [
+            ('\u{0}', "\\u{0}"),
+            ('\t', "\\u{9}"),
+            ('\n', "\\u{a}"),
+            ('\r', "\\u{d}"),
+            ('\u{1b}', "\\u{1b}"),
+            ('\u{1f}', "\\u{1f}"),
+            ('\u{7f}', "\\u{7f}"),
+            ('\u{80}', "\\u{80}"),
+            ('\u{9b}', "\\u{9b}"),
+            ('\u{9f}', "\\u{9f}"),
+            ('\u{200e}', "\\u{200e}"),
+            ('\u{200f}', "\\u{200f}"),
+            ('\u{202a}', "\\u{202a}"),
+            ('\u{202e}', "\\u{202e}"),
+            ('\u{2066}', "\\u{2066}"),
+            ('\u{2069}', "\\u{2069}"),
+        ];
+        for (c, want) in escaped {
+            assert_eq!(escape_text(&format!("a{c}b")), format!("a{want}b"), "{c:?}");
+        }
+        for c in [
+            ' ', '~', '\\', '\u{a0}', 'é', '\u{200d}', '\u{2010}', '\u{2029}', '\u{202f}',
+            '\u{2065}', '\u{206a}', '工',
+        ] {
+            let s = format!("a{c}b");
+            assert!(
+                matches!(escape_text(&s), Cow::Borrowed(t) if t == s),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn table_cells_and_other_lines_are_escaped_json_and_csv_keep_the_bytes() {
+        let rows = Rows(vec![("ev\u{1b}]0;pwned\u{7}il\n\u{202e}x".into(), 1)]);
+        let text = render(Format::Table, &rows);
+        assert!(
+            text.contains("│ ev\\u{1b}]0;pwned\\u{7}il\\u{a}\\u{202e}x ┆ 1 │"),
+            "{text}"
+        );
+        assert!(
+            !text.chars().any(|c| c != '\n' && is_unsafe_char(c)),
+            "{text}"
+        );
+        let csv = render(Format::Csv, &rows);
+        assert_eq!(csv, "name,n\n\"ev\u{1b}]0;pwned\u{7}il\n\u{202e}x\",1\n");
+        let v: serde_json::Value = serde_json::from_str(&render(Format::Json, &rows)).unwrap();
+        assert_eq!(v[0][0], "ev\u{1b}]0;pwned\u{7}il\n\u{202e}x");
+
+        // a line outside any table: escaped, its line breaks kept
+        struct Line(&'static str);
+        impl Serialize for Line {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.0)
+            }
+        }
+        impl Render for Line {
+            fn csv_header(&self) -> Vec<&'static str> {
+                vec![]
+            }
+            fn csv_rows(&self) -> Vec<Vec<Cell>> {
+                vec![]
+            }
+            fn human(&self, _: &Style) -> String {
+                self.0.to_string()
+            }
+        }
+        let mut buf = Vec::new();
+        Output::new(Format::Table, Style::plain(), &mut buf)
+            .render(&Line("org a\u{1b}[2Jb\u{85}\nnext\n"))
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "org a\\u{1b}[2Jb\\u{85}\nnext\n"
+        );
+    }
+
+    #[test]
+    fn with_colour_the_renderers_sequences_stay_and_the_users_are_escaped() {
+        let style = Style {
+            color: true,
+            tty: false,
+        };
+        let mut t = style.table(&["org"]);
+        t.add_row(vec![style.cell("a\u{1b}[31mb", Some(Color::Red))]);
+        let human = format!("{}\n{t}", style.bold("title"));
+        let text = escape_human(&human, true);
+        assert!(text.starts_with("\u{1b}[1mtitle\u{1b}[0m\n"), "{text:?}");
+        assert!(text.contains("a\\u{1b}[31mb"), "{text:?}");
+        assert!(
+            text.contains("\u{1b}[38;5;9m") || text.contains("\u{1b}[31m"),
+            "{text:?}"
+        );
+        assert_eq!(
+            escape_human("\u{1b}[1mx\u{1b}]8;;u\u{7}\u{1b}[m\u{1b}[1", true),
+            "\u{1b}[1mx\\u{1b}]8;;u\\u{7}\u{1b}[m\\u{1b}[1"
+        );
+        assert_eq!(escape_human("\u{1b}[1mx", false), "\\u{1b}[1mx");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use clap::ValueEnum;
 use serde::Serialize;
 
-use crate::error::usage;
+use crate::error::{echo, usage};
 
 /// Tier every org without an assignment falls back to.
 pub const DEFAULT_TIER: &str = "trial";
@@ -123,7 +123,7 @@ pub struct Month {
 impl Month {
     /// The month `YYYY-MM`.
     pub fn parse(s: &str) -> Result<Month, String> {
-        let bad = || format!("'{s}' is not a month like 2025-11 (YYYY-MM)");
+        let bad = || format!("{} is not a month like 2025-11 (YYYY-MM)", echo(s));
         let (y, m) = s.split_once('-').ok_or_else(bad)?;
         if y.len() != 4 || m.len() != 2 {
             return Err(bad());
@@ -511,7 +511,8 @@ pub fn validate_tier_name(name: &str) -> Result<()> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !ok {
         return Err(usage(format!(
-            "invalid tier name {name:?}: use 1 to 64 letters, digits, '_', '-' or '.'"
+            "invalid tier name {}: use 1 to 64 letters, digits, '_', '-' or '.'",
+            echo(name)
         )));
     }
     Ok(())
@@ -541,6 +542,24 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn bad_months_and_tier_names_are_echoed_escaped_and_cut() {
+        assert_eq!(
+            Month::parse("2025-1\u{1b}"),
+            Err("'2025-1\\u{1b}' is not a month like 2025-11 (YYYY-MM)".to_string())
+        );
+        let e = validate_tier_name(&"t".repeat(200))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "invalid tier name '{}…' (200 characters): use 1 to 64 letters, digits, '_', '-' or '.'",
+                "t".repeat(100)
+            )
+        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! `usagectl record`: insert one usage event, idempotently when given a key.
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
 use clap::Args;
 use postgres::Client;
 use serde::Serialize;
@@ -9,7 +8,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 use crate::db::queries::{self, Enforced, EventRow, NewEvent};
-use crate::error::{QuotaExceeded, usage};
+use crate::error::{QuotaExceeded, echo, usage};
 use crate::events;
 use crate::ingest::{self, InputFormat};
 use crate::output::{self, Cell, Output, Render, Style};
@@ -43,6 +42,10 @@ as LINE: field: problem and the exit code is 1. A row whose (org_id, idempotency
 stored already, or appears earlier in the input, is skipped; rows without a key are always
 inserted. The rows stream to the server with COPY into a temporary table and are inserted
 from there in one statement.
+
+No text may hold NUL (PostgreSQL cannot store it; in metadata neither may \\u0000); an org
+id, an event type and an idempotency key are at most 1,000 bytes each, so that they fit
+the indexes; times run from 1970-01-01 to 9999-12-31. --dry-run applies every rule.
 
 A correction (--adjust) is an event with a negative (or positive) quantity, the reason and
 who made it in metadata; summaries, limits, status and export net it into their totals,
@@ -94,13 +97,16 @@ pub struct RecordArgs {
     )]
     pub quantity: i64,
 
+    // --metadata and --at are checked in `to_event`, not by clap, so that their errors echo
+    // the value as every error does (`error::echo`), and by the same rules as a file's rows.
     /// A JSON object stored in the metadata column
-    #[arg(long, value_name = "JSON", value_parser = events::parse_metadata, conflicts_with = "file")]
-    pub metadata: Option<Value>,
+    #[arg(long, value_name = "JSON", conflicts_with = "file")]
+    pub metadata: Option<String>,
 
-    /// When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z); at most 5 minutes ahead
-    #[arg(long, value_name = "RFC3339", value_parser = events::parse_at, conflicts_with = "file")]
-    pub at: Option<DateTime<Utc>>,
+    /// When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z): from 1970 on, at most 5
+    /// minutes ahead
+    #[arg(long, value_name = "RFC3339", conflicts_with = "file")]
+    pub at: Option<String>,
 
     /// Retry key: recording the same key again for the org stores nothing new
     #[arg(long, value_name = "KEY", conflicts_with = "file")]
@@ -144,7 +150,16 @@ impl RecordArgs {
         if let Some(key) = &self.idempotency_key {
             events::check_key(key).map_err(|p| usage(format!("--idempotency-key {p}")))?;
         }
-        let mut metadata = self.metadata.clone();
+        let mut metadata = match &self.metadata {
+            Some(m) => {
+                Some(events::parse_metadata(m).map_err(|p| usage(format!("--metadata {p}")))?)
+            }
+            None => None,
+        };
+        let created_at = match &self.at {
+            Some(at) => Some(events::parse_at(at).map_err(|p| usage(format!("--at {p}")))?),
+            None => None,
+        };
         if self.adjust {
             let reason = self.reason.clone().unwrap_or_default();
             if reason.trim().is_empty() {
@@ -167,7 +182,7 @@ impl RecordArgs {
             event_type,
             quantity,
             metadata,
-            created_at: self.at,
+            created_at,
             idempotency_key: self.idempotency_key.clone(),
         })
     }
@@ -289,9 +304,9 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
             || (ev.metadata.is_some() && event.metadata != ev.metadata))
     {
         output::warn(&format!(
-            "idempotency key {:?} was first used for a different event ({} x{}); the stored event is kept",
-            key.unwrap_or_default(),
-            event.event_type,
+            "idempotency key {} was first used for a different event ({} x{}); the stored event is kept",
+            echo(key.unwrap_or_default()),
+            echo(&event.event_type),
             event.quantity
         ));
     }

@@ -7,7 +7,7 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::db::queries;
-use crate::error::usage;
+use crate::error::{echo, usage};
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::{self, Effective, LimitConfig, LimitSource, Metric};
 
@@ -273,7 +273,8 @@ fn require_tier(cfg: &LimitConfig, tier: &str) -> Result<()> {
     }
     let names: Vec<&str> = cfg.tiers.keys().map(String::as_str).collect();
     Err(usage(format!(
-        "unknown tier '{tier}' (valid: {})",
+        "unknown tier {} (valid: {})",
+        echo(tier),
         names.join(", ")
     )))
 }

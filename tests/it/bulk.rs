@@ -367,3 +367,172 @@ fn enforce_applies_to_each_orgs_rows_as_a_whole() {
     assert_eq!(again.code, 4);
     assert_eq!(again.json()["inserted"], 0);
 }
+
+#[test]
+fn crlf_and_lone_cr_files_name_the_bad_row_by_its_editor_line() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, eol) in [("crlf.csv", "\r\n"), ("cr.csv", "\r")] {
+        // line 3 holds a metadata value over two lines; line 5 is blank; the bad row is line 6
+        let text = [
+            "org_id,event_type,quantity,metadata",
+            "acme,chat_message,1,",
+            "acme,chat_message,2,\"{\"\"a\"\": 1,",
+            "\"\"b\"\": 2}\"",
+            "",
+            "acme,chat_message,-3,",
+            "acme,chat_message,4,",
+            "",
+        ]
+        .join(eol);
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let want = format!(
+            "usagectl: error: 1 bad row in {p}; nothing was recorded\n  6: quantity: -3 is negative: only a correction (--adjust) may be\n"
+        );
+        let out = db.run(&["record", "--file", p]);
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (1, want.as_str()),
+            "{name}"
+        );
+        let dry = run(usagectl().args(["record", "--file", p, "--dry-run"]));
+        assert_eq!(
+            (dry.code, dry.stderr.as_str()),
+            (1, want.as_str()),
+            "{name}"
+        );
+        assert_eq!(count(&db), 0);
+    }
+    let path = dir.path().join("crlf.jsonl");
+    std::fs::write(
+        &path,
+        "{\"org_id\":\"a\",\"event_type\":\"chat_message\"}\r\n\r\n{\"org_id\":\"a\",\"event_type\":\"chat_message\",\"quantity\":0}\r\n",
+    )
+    .unwrap();
+    let out = db.run(&["record", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("\n  3: quantity: must not be 0\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count(&db), 0);
+}
+
+#[test]
+fn dry_run_refuses_what_the_server_would_and_the_real_run_agrees() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let long = crate::record::incompressible(1001, 7);
+    let nul = "contains a NUL character (\\u{0}), which PostgreSQL cannot store";
+    let csv = dir.path().join("nul.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "org_id,event_type,idempotency_key,metadata\n\
+             ok,chat_message,k1,\n\
+             a\0b,chat_message,k2,\n\
+             ok,chat_message,k3,\"{{\"\"m\"\": \"\"\\u0000\"\"}}\"\n\
+             ok,chat_message,{long},\n\
+             {long},chat_message,,\n"
+        ),
+    )
+    .unwrap();
+    let jsonl = dir.path().join("nul.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"org_id\":\"ok\",\"event_type\":\"chat_message\"}\n\
+         {\"org_id\":\"a\\u0000\",\"event_type\":\"chat_message\"}\n\
+         {\"org_id\":\"ok\",\"event_type\":\"chat_message\",\"metadata\":{\"a\":{\"b\\u0000\":1}}}\n\
+         {\"org_id\":\"ok\",\"event_type\":\"chat_message\",\"idempotency_key\":\"k\\u0000\"}\n",
+    )
+    .unwrap();
+    let too_long = format!(
+        "'{}…' (1001 characters) is 1001 bytes long; at most 1000 bytes fit an index entry",
+        &long[..100]
+    );
+    let cases = [
+        (
+            &csv,
+            vec![
+                format!("3: org_id: 'a\\u{{0}}b' {nul}"),
+                format!("4: metadata: '\\u{{0}}' {nul} (jsonb refuses \\u0000)"),
+                format!("5: idempotency_key: {too_long}"),
+                format!("6: org_id: {too_long}"),
+            ],
+        ),
+        (
+            &jsonl,
+            vec![
+                format!("2: org_id: 'a\\u{{0}}' {nul}"),
+                format!("3: metadata: 'b\\u{{0}}' {nul} (jsonb refuses \\u0000)"),
+                format!("4: idempotency_key: 'k\\u{{0}}' {nul}"),
+            ],
+        ),
+    ];
+    for (path, problems) in cases {
+        let p = path.to_str().unwrap();
+        let mut want = format!(
+            "usagectl: error: {} bad rows in {p}; nothing was recorded\n",
+            problems.len()
+        );
+        for line in &problems {
+            want.push_str(&format!("  {line}\n"));
+        }
+        let dry = run(usagectl().args(["record", "--file", p, "--dry-run"]));
+        assert_eq!((dry.code, dry.stderr.as_str()), (1, want.as_str()));
+        let real = db.run(&["record", "--file", p]);
+        assert_eq!((real.code, real.stderr.as_str()), (1, want.as_str()));
+        assert_eq!(count(&db), 0);
+    }
+
+    // at the bound the server stores the rows, through COPY and the unique index
+    let org = &long[..1000];
+    let key = crate::record::incompressible(1000, 8);
+    let fits = dir.path().join("fits.csv");
+    std::fs::write(
+        &fits,
+        format!("org_id,event_type,idempotency_key\n{org},chat_message,{key}\n{org},chat_message,{key}\n"),
+    )
+    .unwrap();
+    let p = fits.to_str().unwrap();
+    run(usagectl().args(["record", "--file", p, "--dry-run"])).assert_ok();
+    let out = db.run(&["record", "--file", p, "-o", "json"]);
+    out.assert_ok();
+    assert_eq!(
+        (
+            out.json()["inserted"].as_i64(),
+            out.json()["skipped_duplicates"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+}
+
+#[test]
+fn a_refused_orgs_table_shows_its_control_characters_escaped() {
+    let db = TestDb::migrated();
+    let org = "full\u{1b}[8m\u{2066}";
+    db.client()
+        .execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity) VALUES ($1, 'chat_message', 50)",
+            &[&org],
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.jsonl");
+    let row = serde_json::json!({"org_id": org, "event_type": "chat_message"});
+    std::fs::write(&path, format!("{row}\n")).unwrap();
+    let p = path.to_str().unwrap();
+    let out = db.run(&["record", "--file", p, "--enforce"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("│ full\\u{1b}[8m\\u{2066} ┆ 1 "),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains('\u{1b}'), "{}", out.stdout);
+    let json = db.run(&["record", "--file", p, "--enforce", "-o", "json"]);
+    assert_eq!(json.json()["refused"][0]["org_id"], org);
+}

@@ -336,3 +336,205 @@ fn before_migrate_the_error_says_to_migrate() {
         out.stderr
     );
 }
+
+/// `n` bytes of text that does not compress, so the btree index really holds all of it.
+pub(crate) fn incompressible(n: usize, seed: u64) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from(
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    [(x >> 33) as usize % 62],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn at_before_1970_or_after_9999_is_misuse() {
+    let db = TestDb::migrated();
+    for (at, shown) in [
+        ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"),
+        ("1969-12-31T23:59:59Z", "1969-12-31T23:59:59Z"),
+        ("9999-12-31T23:00:00-05:00", "9999-12-31T23:00:00-05:00"),
+    ] {
+        let out = db.run(&[
+            "record",
+            "--org",
+            "a",
+            "--event",
+            "chat_message",
+            "--at",
+            at,
+        ]);
+        out.assert_fails(2);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "usagectl: error: --at '{shown}' is outside 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the event times accepted\n"
+            )
+        );
+    }
+    // a date alone is not a time
+    db.run(&[
+        "record",
+        "--org",
+        "a",
+        "--event",
+        "chat_message",
+        "--at",
+        "0000-01-01",
+    ])
+    .assert_fails(2);
+    assert_eq!(count(&db), 0);
+    db.run(&[
+        "record",
+        "--org",
+        "a",
+        "--event",
+        "chat_message",
+        "--at",
+        "1970-01-01T00:00:00Z",
+    ])
+    .assert_ok();
+    let stored: String =
+        db.scalar("SELECT to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') FROM usage_events");
+    assert_eq!(stored, "1970-01-01 00:00:00");
+}
+
+#[test]
+fn nul_and_oversized_keys_are_refused_before_the_server_sees_them() {
+    let db = TestDb::migrated();
+    let long_org = incompressible(1001, 1);
+    let long_key = incompressible(1001, 2);
+    let cut = |s: &str| {
+        format!(
+            "'{}…' (1001 characters) is 1001 bytes long; at most 1000 bytes fit an index entry",
+            &s[..100]
+        )
+    };
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["--org", "a", "--metadata", r#"{"m":{"n":"x\u0000"}}"#],
+            "--metadata 'x\\u{0}' contains a NUL character (\\u{0}), which PostgreSQL cannot store (jsonb refuses \\u0000)".to_string(),
+        ),
+        (vec!["--org", &long_org], format!("--org {}", cut(&long_org))),
+        (
+            vec!["--org", "a", "--idempotency-key", &long_key],
+            format!("--idempotency-key {}", cut(&long_key)),
+        ),
+    ];
+    for (args, want) in &cases {
+        let mut all = vec!["record", "--event", "chat_message"];
+        all.extend(args);
+        let out = db.run(&all);
+        out.assert_fails(2);
+        assert_eq!(out.stderr, format!("usagectl: error: {want}\n"));
+    }
+    let out = db.run(&[
+        "record",
+        "--org",
+        "a",
+        "--event",
+        &incompressible(1001, 3),
+        "--custom-event",
+    ]);
+    out.assert_fails(2);
+    assert!(out.stderr.contains("event type '"), "{}", out.stderr);
+    assert_eq!(count(&db), 0);
+
+    // the bound is safe: an org id, a key and a custom type of 1,000 bytes each are stored
+    let org = &long_org[..1000];
+    let key = &long_key[..1000];
+    let event = incompressible(1000, 4);
+    db.run(&[
+        "record",
+        "--org",
+        org,
+        "--event",
+        &event,
+        "--custom-event",
+        "--idempotency-key",
+        key,
+    ])
+    .assert_ok();
+    let stored: (String, String) = {
+        let row = db
+            .client()
+            .query_one("SELECT org_id, idempotency_key FROM usage_events", &[])
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(stored, (org.to_string(), key.to_string()));
+}
+
+#[test]
+fn control_characters_show_escaped_in_tables_and_errors_and_exact_in_json_and_csv() {
+    let db = TestDb::migrated();
+    let org = "ev\u{1b}[2Jil\u{202e}gnp.exe\u{85}";
+    let shown = "ev\\u{1b}[2Jil\\u{202e}gnp.exe\\u{85}";
+    let json = db.run(&[
+        "record",
+        "--org",
+        org,
+        "--event",
+        "chat_message",
+        "-o",
+        "json",
+    ]);
+    json.assert_ok();
+    assert_eq!(json.json()["org_id"], org);
+    let stored: String = db.scalar("SELECT org_id FROM usage_events");
+    assert_eq!(stored, org);
+
+    let table = db.run(&["record", "--org", org, "--event", "chat_message"]);
+    table.assert_ok();
+    assert!(
+        table
+            .stdout
+            .contains(&format!("│ org_id          ┆ {shown}")),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stdout.contains('\u{1b}') && !table.stdout.contains('\u{202e}'));
+    let summary = db.run(&["summary", "--org", org]);
+    summary.assert_ok();
+    assert!(summary.stdout.contains(shown), "{}", summary.stdout);
+    assert!(!summary.stdout.contains('\u{1b}'), "{}", summary.stdout);
+    let csv = db.run(&["summary", "--org", org, "-o", "csv"]);
+    assert!(
+        csv.stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("{org},")),
+        "{}",
+        csv.stdout
+    );
+
+    // an error echoes the value escaped and cut, with its length
+    let long = format!("{}\u{1b}", "a".repeat(10239));
+    let out = db.run(&["summary", "--org", &long]);
+    out.assert_fails(2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "usagectl: error: --org '{}…' (10240 characters) is 10240 bytes long; at most 1000 bytes fit an index entry\n",
+            "a".repeat(100)
+        )
+    );
+    let out = db.run(&["record", "--org", "a", "--event", "chat\u{1b}]0;x\u{7}"]);
+    out.assert_fails(2);
+    assert!(
+        out.stderr
+            .contains("invalid event type 'chat\\u{1b}]0;x\\u{7}'"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count(&db), 2);
+}
