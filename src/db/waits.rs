@@ -127,7 +127,7 @@ impl std::fmt::Display for Holder {
             f,
             "pid {} ({}, {} on {}, for {:.0} s)",
             self.pid,
-            self.application.escape_debug(),
+            crate::output::escape_text(&self.application),
             self.mode,
             self.relation,
             self.seconds
