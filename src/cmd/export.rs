@@ -1,6 +1,6 @@
 //! `usagectl export`: monthly usage for finance, or every raw event, streamed, into files
 //! that appear only when complete, with a manifest that `--check` can verify later.
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -313,6 +313,41 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
     Ok(0)
 }
 
+/// The server's error behind a failed read of a COPY stream. `CopyOutReader` hands it
+/// back as an `io::Error` around a `postgres::Error`, and neither shows the server's
+/// words: the io::Error's source skips the postgres::Error, whose `Display` is just
+/// "db error", and csv drops sources altogether. Unwrapped, the chain carries the
+/// message, DETAIL and HINT (`canceling statement due to statement timeout`), and
+/// `db::advise` finds the SQLSTATE.
+fn server_error(e: io::Error) -> anyhow::Error {
+    if !e
+        .get_ref()
+        .is_some_and(|inner| inner.is::<postgres::Error>())
+    {
+        return e.into();
+    }
+    let kind = e.kind();
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<postgres::Error>())
+    {
+        Some(Ok(pg)) => anyhow::Error::new(*pg),
+        Some(Err(other)) => io::Error::new(kind, other).into(),
+        None => io::Error::from(kind).into(),
+    }
+}
+
+/// [`server_error`] for the CSV reader, which wraps the stream's io::Error once more.
+fn csv_read_error(e: csv::Error) -> anyhow::Error {
+    if !e.is_io_error() {
+        return e.into();
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => server_error(io),
+        other => anyhow::anyhow!("reading the CSV stream: {other:?}"),
+    }
+}
+
 /// Copy `reader` to `writer` in large chunks, with a progress line on a terminal.
 fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     let mut progress = Progress::new();
@@ -321,6 +356,7 @@ fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     loop {
         let n = reader
             .read(&mut buf)
+            .map_err(server_error)
             .context("reading events from the server")?;
         if n == 0 {
             break;
@@ -352,6 +388,7 @@ fn guard_csv(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     let mut field = Vec::new();
     while rdr
         .read_byte_record(&mut record)
+        .map_err(csv_read_error)
         .context("reading events from the server")?
     {
         out.clear();

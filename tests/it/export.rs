@@ -327,11 +327,12 @@ fn a_dropped_connection_leaves_no_file() {
     }
     let out = child.wait_with_output().unwrap();
     assert!(killed, "the export finished before it could be interrupted");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // the server's reason, not just "db error"
+    assert!(
+        stderr.contains("terminating connection due to administrator command"),
+        "{stderr}"
     );
     assert!(
         files_in(dir.path()).is_empty(),
@@ -441,5 +442,72 @@ fn check_lists_what_changed_since_the_export() {
         out.stdout.contains("sha256 no longer matches"),
         "{}",
         out.stdout
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: the server's reason in the error, and no temporary file left behind
+
+/// `rows` November events of about 300 bytes each: exporting them takes seconds, in a
+/// debug build and on a busy machine alike. The rollup trigger is skipped (these tests
+/// never look at the totals), which makes setting them up several times faster.
+fn many_events(db: &TestDb, rows: i64) {
+    db.client()
+        .batch_execute(&format!(
+            "SET session_replication_role = replica;
+             INSERT INTO usage_events (org_id, event_type, quantity, created_at, metadata)
+             SELECT 'o' || (g % 50), 'chat_message', 1, '2025-11-01'::timestamptz + g * interval '1 second',
+                    jsonb_build_object('pad', repeat('x', 200))
+             FROM generate_series(1, {rows}) g"
+        ))
+        .unwrap();
+}
+
+#[test]
+fn a_statement_timeout_mid_stream_names_the_servers_reason_and_leaves_no_file() {
+    let db = TestDb::migrated();
+    many_events(&db, 300_000);
+    // every statement of this role in this database; the export's COPY needs seconds
+    db.client()
+        .batch_execute(&format!(
+            "ALTER ROLE CURRENT_USER IN DATABASE {} SET statement_timeout = '1s'",
+            db.name
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.csv");
+    for extra in [&[][..], &["-o", "jsonl"][..]] {
+        let mut args = vec![
+            "export",
+            "--month",
+            "2025-11",
+            "--raw",
+            "--output",
+            file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = db.run(&args);
+        out.assert_fails(1);
+        assert!(
+            out.stderr.contains(
+                "reading events from the server: db error: ERROR: canceling statement due to statement timeout"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{:?}",
+            files_in(dir.path())
+        );
+    }
+    // and to stdout
+    let out = db.run(&["export", "--month", "2025-11", "--raw"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("ERROR: canceling statement due to statement timeout"),
+        "{}",
+        out.stderr
     );
 }
