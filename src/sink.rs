@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
+mod cleanup;
+
 /// A writer that hashes what passes through it.
 pub struct Hashing<W: Write> {
     inner: W,
@@ -99,13 +101,25 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// A file written under a temporary name in the target's directory, renamed into place
-/// by [`AtomicFile::commit`] after it is flushed and synced. Dropped without commit, the
-/// temporary file is removed: nothing ever appears under the final name half-written.
+/// by [`AtomicFile::commit`] after it is flushed and synced. Nothing ever appears under
+/// the final name half-written, and the temporary file does not outlive a failure:
+/// [`AtomicFile::discard`] and a failed commit remove it (or say where it was left), a
+/// dropped one is removed quietly, and SIGINT, SIGTERM or SIGHUP remove it before the
+/// process dies. All removal goes through one function, none through tempfile's own
+/// cleanup, so a path that forgets it shows in the tests.
 pub struct AtomicFile {
     target: PathBuf,
     force: bool,
-    writer: Hashing<io::BufWriter<tempfile::NamedTempFile>>,
+    /// `None` once committed or discarded.
+    open: Option<Open>,
 }
+
+struct Open {
+    writer: Hashing<io::BufWriter<tempfile::NamedTempFile>>,
+    on_signal: cleanup::Registration,
+}
+
+type Writer = Hashing<io::BufWriter<tempfile::NamedTempFile>>;
 
 impl AtomicFile {
     /// Start writing `target`. Without `force`, an existing target is refused now (and
@@ -126,46 +140,121 @@ impl AtomicFile {
             .with_context(|| format!("{} is not a file name", target.display()))?
             .to_string_lossy()
             .into_owned();
+        // no signal between making the file and registering it for removal
+        let blocked = cleanup::Blocked::new();
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
+            .disable_cleanup(true)
             .tempfile_in(&dir)
             .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        let on_signal = blocked.register(tmp.path());
+        drop(blocked);
         Ok(AtomicFile {
             target: target.to_path_buf(),
             force,
-            writer: Hashing::new(io::BufWriter::with_capacity(1 << 20, tmp)),
+            open: Some(Open {
+                writer: Hashing::new(io::BufWriter::with_capacity(1 << 20, tmp)),
+                on_signal,
+            }),
         })
     }
 
     /// The writer.
-    pub fn writer(&mut self) -> &mut Hashing<io::BufWriter<tempfile::NamedTempFile>> {
-        &mut self.writer
+    pub fn writer(&mut self) -> &mut Writer {
+        // `open` is only taken by the methods that consume `self`
+        let open = self
+            .open
+            .as_mut()
+            .expect("an AtomicFile is open until consumed");
+        &mut open.writer
     }
 
-    /// Flush, sync and rename into place; returns the file's SHA-256.
-    pub fn commit(self) -> Result<String> {
-        let (sha, buf) = self.writer.finish();
-        let tmp = buf
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("writing {}", self.target.display()))?;
-        tmp.as_file()
-            .sync_all()
-            .with_context(|| format!("syncing {}", self.target.display()))?;
-        let persisted = if self.force {
-            tmp.persist(&self.target).map_err(|e| e.error)
-        } else {
-            tmp.persist_noclobber(&self.target).map_err(|e| e.error)
+    /// Give up on the file after `err`: remove the temporary file without writing what
+    /// is still buffered, and return `err`, naming the file when it could not be removed.
+    pub fn discard(mut self, err: anyhow::Error) -> anyhow::Error {
+        match self.open.take() {
+            Some(open) => open.abandon(err),
+            None => err,
+        }
+    }
+
+    /// Flush, sync and rename into place; returns the file's SHA-256. On failure the
+    /// temporary file is removed (see [`AtomicFile::discard`]).
+    pub fn commit(mut self) -> Result<String> {
+        let Some(Open { writer, on_signal }) = self.open.take() else {
+            bail!("{} was already finished", self.target.display());
         };
-        persisted
-            .with_context(|| format!("moving the finished file to {}", self.target.display()))?;
-        if let Some(dir) = self.target.parent().filter(|p| !p.as_os_str().is_empty())
+        let target = &self.target;
+        let (sha, buf) = writer.finish();
+        let tmp = match buf.into_inner() {
+            Ok(tmp) => tmp,
+            Err(e) => {
+                let (e, buf) = e.into_parts();
+                let err = anyhow::Error::new(e).context(format!("writing {}", target.display()));
+                return Err(remove_temporary(buf.into_parts().0, err));
+            }
+        };
+        if let Err(e) = tmp.as_file().sync_all() {
+            let err = anyhow::Error::new(e).context(format!("syncing {}", target.display()));
+            return Err(remove_temporary(tmp, err));
+        }
+        let persisted = if self.force {
+            tmp.persist(target)
+        } else {
+            tmp.persist_noclobber(target)
+        };
+        if let Err(e) = persisted {
+            let err = anyhow::Error::new(e.error).context(format!(
+                "renaming the finished file to {}",
+                target.display()
+            ));
+            return Err(remove_temporary(e.file, err));
+        }
+        // renamed: nothing left for the handler to remove
+        drop(on_signal);
+        if let Some(dir) = target.parent().filter(|p| !p.as_os_str().is_empty())
             && let Ok(d) = std::fs::File::open(dir)
         {
             let _ = d.sync_all();
         }
         Ok(sha)
+    }
+}
+
+impl Open {
+    fn abandon(self, err: anyhow::Error) -> anyhow::Error {
+        let (_, buf) = self.writer.finish();
+        let (tmp, _unwritten) = buf.into_parts();
+        let err = remove_temporary(tmp, err);
+        drop(self.on_signal);
+        err
+    }
+}
+
+impl Drop for AtomicFile {
+    /// Neither committed nor discarded (a panic, or an early return): remove the
+    /// temporary file; there is no error left to report a failure in.
+    fn drop(&mut self) {
+        if let Some(open) = self.open.take() {
+            drop(open.abandon(anyhow::anyhow!("abandoned")));
+        }
+    }
+}
+
+/// Close and remove `tmp` after `err`; when it cannot be removed, say so and where.
+fn remove_temporary(tmp: tempfile::NamedTempFile, err: anyhow::Error) -> anyhow::Error {
+    let mut path = tmp.into_temp_path();
+    let removed = std::fs::remove_file(&path);
+    // removed (or reported) here: not again, silently, on drop
+    path.disable_cleanup(true);
+    match removed {
+        Ok(()) => err,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => err,
+        Err(e) => err.context(format!(
+            "left the temporary file {} behind: {e}",
+            path.display()
+        )),
     }
 }
 
@@ -247,6 +336,63 @@ mod tests {
         h.writer().write_all(b"new\n").unwrap();
         h.commit().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+    }
+
+    fn temporary_path(f: &AtomicFile) -> PathBuf {
+        let open = f.open.as_ref().unwrap();
+        open.writer.inner.get_ref().path().to_path_buf()
+    }
+
+    #[test]
+    fn a_discarded_file_is_removed_or_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        let mut f = AtomicFile::create(&target, false).unwrap();
+        f.writer().write_all(b"partial").unwrap();
+        let tmp = temporary_path(&f);
+        assert!(tmp.exists());
+        let err = f.discard(anyhow::anyhow!("the stream broke"));
+        assert_eq!(format!("{err:#}"), "the stream broke");
+        assert!(!tmp.exists());
+
+        // a temporary that cannot be removed (here a directory took its place) is named
+        let f = AtomicFile::create(&target, false).unwrap();
+        let tmp = temporary_path(&f);
+        std::fs::remove_file(&tmp).unwrap();
+        std::fs::create_dir(&tmp).unwrap();
+        std::fs::write(tmp.join("x"), b"x").unwrap();
+        let err = f.discard(anyhow::anyhow!("the stream broke"));
+        let shown = format!("{err:#}");
+        assert!(
+            shown.starts_with(&format!(
+                "left the temporary file {} behind: ",
+                tmp.display()
+            )),
+            "{shown}"
+        );
+        assert!(shown.ends_with(": the stream broke"), "{shown}");
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn a_failed_rename_removes_the_finished_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        std::fs::create_dir(&target).unwrap();
+        let mut f = AtomicFile::create(&target, true).unwrap();
+        f.writer().write_all(b"a,b\n").unwrap();
+        let tmp = temporary_path(&f);
+        let err = f.commit().unwrap_err();
+        let shown = format!("{err:#}");
+        assert!(
+            shown.starts_with(&format!(
+                "renaming the finished file to {}: ",
+                target.display()
+            )),
+            "{shown}"
+        );
+        assert!(!tmp.exists());
+        assert!(target.is_dir());
     }
 
     #[test]

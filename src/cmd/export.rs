@@ -1,6 +1,6 @@
 //! `usagectl export`: monthly usage for finance, or every raw event, streamed, into files
 //! that appear only when complete, with a manifest that `--check` can verify later.
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -224,45 +224,90 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
     }
     let span = args.span()?.context("a period is required")?;
     let (start, end) = (span.first.start, span.last.end);
-    let org = args.org.as_deref();
     let guard = !args.no_formula_escape;
 
     let mut tx = queries::read_snapshot(client)?;
-    if let Some(org) = org {
+    if let Some(org) = &args.org {
         queries::scope_to_org(&mut tx, org)?;
     }
     let snapshot_time = queries::server_now(&mut tx)?;
-    let to_file = args.output.as_deref().filter(|p| *p != Path::new("-"));
-    let mut file = match to_file {
-        Some(p) => Some(AtomicFile::create(p, args.force)?),
-        None => None,
+    let Some(path) = args.output.as_deref().filter(|p| *p != Path::new("-")) else {
+        write_export(&mut tx, args, span, None, out)?;
+        tx.commit()?;
+        return Ok(EXIT_OK);
     };
-    // totals first, in the same snapshot: the manifest's figures and the file agree
+    let mut file = AtomicFile::create(path, args.force)?;
+    let written = write_export(&mut tx, args, span, Some(&mut file), out)
+        .and_then(|written| Ok(tx.commit().map(|()| written)?));
+    let (totals, row_count) = match written {
+        Ok(written) => written,
+        Err(e) => return Err(file.discard(e)),
+    };
+    let sha256 = file.commit()?;
+
+    let format = out.format();
+    let manifest = Manifest {
+        file: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        kind: if args.raw { "raw" } else { "aggregate" }.into(),
+        format: format_name(format).into(),
+        from: span.first.label(),
+        to: span.last.label(),
+        period_start: start,
+        period_end: end,
+        org: args.org.clone(),
+        formula_escape: guard,
+        snapshot_time,
+        row_count,
+        total_quantity: totals.iter().map(|r| r.quantity).sum(),
+        sha256,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        totals,
+    };
+    let manifest_path = manifest_path(path);
+    let mut mf = AtomicFile::create(&manifest_path, true)?;
+    let written = serde_json::to_writer_pretty(mf.writer(), &manifest)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(writeln!(mf.writer())?))
+        .context("writing the manifest");
+    if let Err(e) = written {
+        return Err(mf.discard(e));
+    }
+    mf.commit()?;
+    output::note_if_terminal(&format!(
+        "wrote {} ({} rows, total quantity {}) and {}",
+        path.display(),
+        manifest.row_count,
+        manifest.total_quantity,
+        manifest_path.display()
+    ));
+    Ok(EXIT_OK)
+}
+
+/// Write the export to `file`, or to stdout through `out`; returns the period's totals
+/// (read first, in the same snapshot, when a manifest needs them or they are the export)
+/// and the number of data rows written.
+fn write_export(
+    tx: &mut postgres::Transaction<'_>,
+    args: &ExportArgs,
+    span: Span,
+    mut file: Option<&mut AtomicFile>,
+    out: &mut Output,
+) -> Result<(Vec<ExportRow>, i64)> {
+    let (start, end) = (span.first.start, span.last.end);
+    let org = args.org.as_deref();
+    let guard = !args.no_formula_escape;
     let totals = if file.is_some() || !args.raw {
-        queries::export_aggregate(&mut tx, &start, &end, org)?
+        queries::export_aggregate(tx, &start, &end, org)?
     } else {
         Vec::new()
     };
     let format = out.format();
-    let row_count = if args.raw {
-        let raw_format = match format {
-            Format::Jsonl => RawFormat::JsonLines,
-            _ => RawFormat::Csv,
-        };
-        let mut reader = queries::copy_raw_events(&mut tx, &start, &end, org, raw_format)?;
-        let sink: &mut dyn Write = match file.as_mut() {
-            Some(f) => f.writer(),
-            None => out.raw(),
-        };
-        match raw_format {
-            RawFormat::JsonLines => stream(&mut reader, &mut CopyTextUnescape::new(sink))?,
-            RawFormat::Csv if guard => guard_csv(&mut reader, sink)?,
-            RawFormat::Csv => stream(&mut reader, sink)?,
-        };
-        totals.iter().map(|r| r.events).sum()
-    } else {
-        let rows = Aggregate(totals.clone());
-        match file.as_mut() {
+    if !args.raw {
+        let rows = Aggregate(totals);
+        match file {
             Some(f) => Output::new(format, Style::plain(), f.writer())
                 .with_formula_guard(guard)
                 .render(&rows)?,
@@ -271,46 +316,60 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
                 out.render(&rows)?;
             }
         }
-        rows.0.len() as i64
-    };
-    tx.commit()?;
-
-    if let (Some(file), Some(path)) = (file, to_file) {
-        let sha256 = file.commit()?;
-        let manifest = Manifest {
-            file: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            kind: if args.raw { "raw" } else { "aggregate" }.into(),
-            format: format_name(format).into(),
-            from: span.first.label(),
-            to: span.last.label(),
-            period_start: start,
-            period_end: end,
-            org: args.org.clone(),
-            formula_escape: guard,
-            snapshot_time,
-            row_count,
-            total_quantity: totals.iter().map(|r| r.quantity).sum(),
-            sha256,
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            totals,
-        };
-        let manifest_path = manifest_path(path);
-        let mut mf = AtomicFile::create(&manifest_path, true)?;
-        serde_json::to_writer_pretty(mf.writer(), &manifest).context("writing the manifest")?;
-        writeln!(mf.writer()).context("writing the manifest")?;
-        mf.commit()?;
-        output::note_if_terminal(&format!(
-            "wrote {} ({} rows, total quantity {}) and {}",
-            path.display(),
-            manifest.row_count,
-            manifest.total_quantity,
-            manifest_path.display()
-        ));
+        let n = rows.0.len() as i64;
+        return Ok((rows.0, n));
     }
-    Ok(0)
+    let raw_format = match format {
+        Format::Jsonl => RawFormat::JsonLines,
+        _ => RawFormat::Csv,
+    };
+    let mut reader = queries::copy_raw_events(tx, &start, &end, org, raw_format)?;
+    let sink: &mut dyn Write = match file.as_mut() {
+        Some(f) => f.writer(),
+        None => out.raw(),
+    };
+    match raw_format {
+        RawFormat::JsonLines => stream(&mut reader, &mut CopyTextUnescape::new(sink))?,
+        RawFormat::Csv if guard => guard_csv(&mut reader, sink)?,
+        RawFormat::Csv => stream(&mut reader, sink)?,
+    };
+    let n = totals.iter().map(|r| r.events).sum();
+    Ok((totals, n))
+}
+
+/// The server's error behind a failed read of a COPY stream. `CopyOutReader` hands it
+/// back as an `io::Error` around a `postgres::Error`, and neither shows the server's
+/// words: the io::Error's source skips the postgres::Error, whose `Display` is just
+/// "db error", and csv drops sources altogether. Unwrapped, the chain carries the
+/// message, DETAIL and HINT (`canceling statement due to statement timeout`), and
+/// `db::advise` finds the SQLSTATE.
+fn server_error(e: io::Error) -> anyhow::Error {
+    if !e
+        .get_ref()
+        .is_some_and(|inner| inner.is::<postgres::Error>())
+    {
+        return e.into();
+    }
+    let kind = e.kind();
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<postgres::Error>())
+    {
+        Some(Ok(pg)) => anyhow::Error::new(*pg),
+        Some(Err(other)) => io::Error::new(kind, other).into(),
+        None => io::Error::from(kind).into(),
+    }
+}
+
+/// [`server_error`] for the CSV reader, which wraps the stream's io::Error once more.
+fn csv_read_error(e: csv::Error) -> anyhow::Error {
+    if !e.is_io_error() {
+        return e.into();
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => server_error(io),
+        other => anyhow::anyhow!("reading the CSV stream: {other:?}"),
+    }
 }
 
 /// Copy `reader` to `writer` in large chunks, with a progress line on a terminal.
@@ -321,6 +380,7 @@ fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     loop {
         let n = reader
             .read(&mut buf)
+            .map_err(server_error)
             .context("reading events from the server")?;
         if n == 0 {
             break;
@@ -352,6 +412,7 @@ fn guard_csv(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     let mut field = Vec::new();
     while rdr
         .read_byte_record(&mut record)
+        .map_err(csv_read_error)
         .context("reading events from the server")?
     {
         out.clear();

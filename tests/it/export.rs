@@ -327,11 +327,12 @@ fn a_dropped_connection_leaves_no_file() {
     }
     let out = child.wait_with_output().unwrap();
     assert!(killed, "the export finished before it could be interrupted");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // the server's reason, not just "db error"
+    assert!(
+        stderr.contains("terminating connection due to administrator command"),
+        "{stderr}"
     );
     assert!(
         files_in(dir.path()).is_empty(),
@@ -442,4 +443,283 @@ fn check_lists_what_changed_since_the_export() {
         "{}",
         out.stdout
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: the server's reason in the error, and no temporary file left behind
+
+/// `rows` November events of about 300 bytes each: exporting them takes seconds, in a
+/// debug build and on a busy machine alike. The rollup trigger is skipped (these tests
+/// never look at the totals), which makes setting them up several times faster.
+fn many_events(db: &TestDb, rows: i64) {
+    db.client()
+        .batch_execute(&format!(
+            "SET session_replication_role = replica;
+             INSERT INTO usage_events (org_id, event_type, quantity, created_at, metadata)
+             SELECT 'o' || (g % 50), 'chat_message', 1, '2025-11-01'::timestamptz + g * interval '1 second',
+                    jsonb_build_object('pad', repeat('x', 200))
+             FROM generate_series(1, {rows}) g"
+        ))
+        .unwrap();
+}
+
+/// Names of the temporary files in `dir`.
+fn partials(dir: &std::path::Path) -> Vec<String> {
+    files_in(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}
+
+/// Poll `ready` every few milliseconds until it holds, for at most a minute.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// `usagectl export --month 2025-11 --raw --output FILE` running in the background, with
+/// the default disposition of every signal (whatever the test runner ignores).
+fn spawn_raw_export(db: &TestDb, file: &std::path::Path) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = usagectl();
+    cmd.env("DATABASE_URL", &db.url)
+        .args([
+            "export",
+            "--month",
+            "2025-11",
+            "--raw",
+            "--output",
+            file.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec
+    unsafe {
+        cmd.pre_exec(|| {
+            for signo in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signo, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Whether this database has a usagectl session waiting for a lock.
+fn export_waits_for_a_lock(admin: &mut postgres::Client) -> bool {
+    admin
+        .query_one(
+            "SELECT count(*) > 0 FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'usagectl'
+               AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn a_statement_timeout_mid_stream_names_the_servers_reason_and_leaves_no_file() {
+    let db = TestDb::migrated();
+    many_events(&db, 300_000);
+    // every statement of this role in this database; the export's COPY needs seconds
+    db.client()
+        .batch_execute(&format!(
+            "ALTER ROLE CURRENT_USER IN DATABASE {} SET statement_timeout = '1s'",
+            db.name
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.csv");
+    for extra in [&[][..], &["-o", "jsonl"][..]] {
+        let mut args = vec![
+            "export",
+            "--month",
+            "2025-11",
+            "--raw",
+            "--output",
+            file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = db.run(&args);
+        out.assert_fails(1);
+        assert!(
+            out.stderr.contains(
+                "reading events from the server: db error: ERROR: canceling statement due to statement timeout"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{:?}",
+            files_in(dir.path())
+        );
+    }
+    // and to stdout
+    let out = db.run(&["export", "--month", "2025-11", "--raw"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("ERROR: canceling statement due to statement timeout"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// SIGINT or SIGTERM while the rows stream in: the process dies of the signal, and
+/// neither the file nor its temporary is left.
+fn a_signal_mid_stream_leaves_no_file(signo: libc::c_int) {
+    use std::os::unix::process::ExitStatusExt;
+    let db = TestDb::migrated();
+    many_events(&db, 300_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.csv");
+    let child = spawn_raw_export(&db, &file);
+    // rows are arriving: the temporary file has had its first flush
+    wait_until("the temporary file to fill", || {
+        partials(dir.path())
+            .iter()
+            .any(|n| std::fs::metadata(dir.path().join(n)).is_ok_and(|m| m.len() > 0))
+    });
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signo) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(signo),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!file.exists(), "the export finished before the signal");
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+}
+
+#[test]
+fn sigint_mid_stream_leaves_no_file() {
+    a_signal_mid_stream_leaves_no_file(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_mid_stream_leaves_no_file() {
+    a_signal_mid_stream_leaves_no_file(libc::SIGTERM);
+}
+
+#[test]
+fn sigterm_while_waiting_in_the_server_leaves_no_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let db = TestDb::migrated();
+    edge_data(&db);
+    // the export blocks on this lock, reading nothing, with its temporary file made
+    let mut locker = db.client();
+    locker
+        .batch_execute("BEGIN; LOCK TABLE usage_events IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.csv");
+    let child = spawn_raw_export(&db, &file);
+    let mut admin = db.client();
+    wait_until("the export to wait for the lock", || {
+        export_waits_for_a_lock(&mut admin)
+    });
+    assert_eq!(partials(dir.path()).len(), 1, "{:?}", files_in(dir.path()));
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{:?}", out.status);
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+    locker.batch_execute("ROLLBACK").unwrap();
+}
+
+#[test]
+fn a_temporary_file_that_cannot_be_removed_is_named_in_the_error() {
+    let db = TestDb::migrated();
+    edge_data(&db);
+    let mut locker = db.client();
+    locker
+        .batch_execute("BEGIN; LOCK TABLE usage_events IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.csv");
+    let child = spawn_raw_export(&db, &file);
+    let mut admin = db.client();
+    wait_until("the export to wait for the lock", || {
+        export_waits_for_a_lock(&mut admin)
+    });
+    // a directory takes the temporary file's place: it cannot be unlinked
+    let names = partials(dir.path());
+    assert_eq!(names.len(), 1, "{:?}", files_in(dir.path()));
+    let tmp = dir.path().join(&names[0]);
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::write(tmp.join("keep"), b"x").unwrap();
+    // a cancel, not a terminate: the session stays up to deliver the server's reason
+    let n: i64 = admin
+        .query_one(
+            "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'usagectl'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "usagectl: error: left the temporary file {} behind: Is a directory (os error 21): \
+             streaming events from the server: db error: ERROR: canceling statement due to user request\n",
+            tmp.display()
+        )
+    );
+    assert!(!file.exists());
+    locker.batch_execute("ROLLBACK").unwrap();
+}
+
+#[test]
+fn a_failed_rename_says_so_and_removes_the_temporary_file() {
+    let db = TestDb::migrated();
+    edge_data(&db);
+    let dir = tempfile::tempdir().unwrap();
+    // the final name is taken by a directory
+    let file = dir.path().join("usage.csv");
+    std::fs::create_dir(&file).unwrap();
+    std::fs::write(file.join("keep"), b"x").unwrap();
+    let out = db.run(&[
+        "export",
+        "--month",
+        "2025-11",
+        "--force",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    out.assert_fails(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "usagectl: error: renaming the finished file to {}: Is a directory",
+            file.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["usage.csv"]);
+    assert_eq!(files_in(&file), ["keep"]);
 }
