@@ -29,3 +29,15 @@ machine() {
 EVENT_TYPES="(ARRAY['csv_upload','csv_row_processed','analysis_run','analyzer_execution','chat_message',
        'ai_tokens_input','ai_tokens_output','mapping_profile_created','mapping_profile_used',
        'export_pdf','export_csv'])"
+# the seed document's table and indexes, as the web app's database has them
+SEED_DDL='CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+CREATE TABLE usage_events (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+    org_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    quantity INTEGER NOT NULL DEFAULT 1,
+    metadata JSONB,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+CREATE INDEX idx_usage_events_org_id ON usage_events(org_id);
+CREATE INDEX idx_usage_events_created_at ON usage_events(created_at DESC);'

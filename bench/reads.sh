@@ -34,17 +34,7 @@ row() { # label, usagectl ms, psql ms
 
 echo "loading $EVENTS events (org-big: $BIG this month) into the seed's table..." >&2
 q <<SQL
-CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
-CREATE TABLE usage_events (
-    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
-    org_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    quantity INTEGER NOT NULL DEFAULT 1,
-    metadata JSONB,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
-);
-CREATE INDEX idx_usage_events_org_id ON usage_events(org_id);
-CREATE INDEX idx_usage_events_created_at ON usage_events(created_at DESC);
+$SEED_DDL
 \o /dev/null
 SELECT setseed(0.42);
 \o

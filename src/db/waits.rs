@@ -267,6 +267,15 @@ pub fn sqlstate(err: &anyhow::Error) -> Option<SqlState> {
         .and_then(|e| e.code().cloned())
 }
 
+/// Whether a cancelled statement was cancelled by statement_timeout (57014 is also a
+/// user's cancel request, which needs no advice).
+fn is_statement_timeout(err: &anyhow::Error) -> bool {
+    err.chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>())
+        .and_then(|e| e.as_db_error())
+        .is_some_and(|db| db.message().contains("statement timeout"))
+}
+
 /// Whether the error is a lock_timeout.
 pub fn is_lock_timeout(err: &anyhow::Error) -> bool {
     sqlstate(err) == Some(SqlState::LOCK_NOT_AVAILABLE)
@@ -299,7 +308,7 @@ pub fn explain(
                 "gave up waiting for a lock after {waited}, {who}; retry when it is released, or raise --lock-timeout (0 waits forever)"
             ))
         }
-        Some(s) if s == SqlState::QUERY_CANCELED => {
+        Some(s) if s == SqlState::QUERY_CANCELED && is_statement_timeout(&err) => {
             let bound = match w.statement_timeout {
                 Some(t) if !t.is_zero() => format!("--statement-timeout {}", secs(t)),
                 _ => {
