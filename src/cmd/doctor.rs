@@ -16,12 +16,12 @@ pub const AFTER_LONG_HELP: &str = concat!(
     "\
 Checks the tables, indexes, triggers, functions, row-level security and roles usagectl
 relies on, then recomputes the daily rollup from the raw rows for one month (and one org
-with --org) and lists every org, day and event type where they disagree. --repair rewrites those rollup
-rows from the raw rows, 20 groups per transaction: the web app's inserts wait for one batch
-(milliseconds), never for the whole repair; a batch waits at most 200 ms for its lock and
-is retried, saying on stderr who holds it. Exit 0 when
-everything is in order, 3 when doctor found something (even if --repair fixed it), 1 on
-error.
+with --org) and lists every org, day and event type where they disagree. --repair
+rewrites those rollup rows from the raw rows, 10 groups per transaction: the web app's
+inserts wait for one batch (tens of milliseconds), never for the whole repair, and get as
+long again between batches; a batch waits at most 200 ms for its lock and is retried,
+saying on stderr who holds it. Exit 0 when everything is in order, 3 when doctor found
+something (even if --repair fixed it), 1 on error.
 
 Examples:
   usagectl doctor

@@ -592,16 +592,23 @@ pub fn rollup_drift(
 }
 
 /// Groups [`repair_drift`] rewrites per transaction.
-pub const REPAIR_BATCH: usize = 20;
+pub const REPAIR_BATCH: usize = 10;
 
 /// Rewrite the rollup rows of `drift` from the raw rows, [`REPAIR_BATCH`] groups per
 /// transaction. Each batch locks the rollup against the triggers while it recomputes its
-/// groups, so every row is counted once; the web app's inserts wait for one batch (a few
-/// milliseconds), never for the whole repair, and a batch that cannot get the lock within
-/// [`super::waits::SHORT_LOCK`] lets them through and tries again.
+/// groups, so every row is counted once; the web app's inserts wait for one batch (tens of
+/// milliseconds), never for the whole repair, and get at least as long again before the
+/// next batch; a batch that cannot get the lock within [`super::waits::SHORT_LOCK`] lets
+/// them through and tries again.
 pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()> {
     use super::waits;
+    let mut last = std::time::Duration::ZERO;
     for (i, batch) in drift.chunks(REPAIR_BATCH).enumerate() {
+        if i > 0 {
+            // as long again for the web app as the last batch held it up
+            std::thread::sleep(last.max(std::time::Duration::from_millis(10)));
+        }
+        let started = std::time::Instant::now();
         let what = format!(
             "repair batch {} of {}",
             i + 1,
@@ -629,6 +636,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
             }
             tx.commit().context("committing the repair")
         })?;
+        last = started.elapsed();
     }
     Ok(())
 }

@@ -291,6 +291,17 @@ fn every_command_works_through_pgbouncer_in_transaction_mode() {
     let out = run_via(&via, &strings(&["doctor", "-o", "csv"]), None);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     // tier changes
+    // a correction
+    run_via(
+        &via,
+        &strings(&["record", "--org", "org-9", "--event", "chat_message", "--adjust", "--quantity", "-2", "--reason", "double-counted"]),
+        None,
+    )
+    .assert_ok();
+    let net: i64 = db.scalar(
+        "SELECT sum(quantity) FROM usage_events WHERE org_id = 'org-9' AND event_type = 'chat_message'",
+    );
+    assert_eq!(net, 12 - 2);
     run_via(&via, &strings(&["tier", "assign", "org-9", "pilot"]), None).assert_ok();
     assert_eq!(
         db.scalar::<String>("SELECT tier FROM usagectl_org_tiers WHERE org_id = 'org-9'"),

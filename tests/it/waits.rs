@@ -5,6 +5,33 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
+/// `usagectl ARGS`, killed (and the test failed) if it is still running after 20 s: a
+/// command that waits without bound must fail this test, not hang it.
+fn run_bounded(db: &TestDb, args: &[&str]) -> Run {
+    let mut child = usagectl()
+        .env("DATABASE_URL", &db.url)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} was still waiting after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 fn load_some_events(db: &TestDb) {
     db.client()
         .batch_execute(
@@ -47,7 +74,7 @@ fn each_gives_up_behind(db: &TestDb, table: &str, commands: &[Vec<String>]) {
         let mut full = vec!["--lock-timeout", "1s"];
         full.extend(args.iter().map(String::as_str));
         let started = Instant::now();
-        let out = db.run(&full);
+        let out = run_bounded(db, &full);
         let took = started.elapsed();
         assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
         assert!(
@@ -132,7 +159,7 @@ fn migrate_behind_a_lock_retries_saying_who_holds_it_then_gives_up() {
     db.create_seed_table();
     let (holder, pid) = hold_lock(&db, "ACCESS SHARE"); // a long reader
     let started = Instant::now();
-    let out = db.run(&["--lock-timeout", "2s", "migrate"]);
+    let out = run_bounded(&db, &["--lock-timeout", "2s", "migrate"]);
     let took = started.elapsed();
     assert_eq!(out.code, 1, "{}", out.stderr);
     let retries: Vec<&str> = out
