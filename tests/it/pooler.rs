@@ -294,7 +294,18 @@ fn every_command_works_through_pgbouncer_in_transaction_mode() {
     // a correction
     run_via(
         &via,
-        &strings(&["record", "--org", "org-9", "--event", "chat_message", "--adjust", "--quantity", "-2", "--reason", "double-counted"]),
+        &strings(&[
+            "record",
+            "--org",
+            "org-9",
+            "--event",
+            "chat_message",
+            "--adjust",
+            "--quantity",
+            "-2",
+            "--reason",
+            "double-counted",
+        ]),
         None,
     )
     .assert_ok();
