@@ -62,6 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (never for JSON or CSV)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the SQL that would run, and run nothing')
             [CompletionResult]::new('--roles', '--roles', [CompletionResultType]::ParameterName, 'Also create (idempotently) the usage_reader and usage_writer roles, enable the seed''s RLS policy, and print which command needs which role')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'List every migration with its state (applied, pending, changed after it was applied) and change nothing; exit 3 when one is pending or changed')
             [CompletionResult]::new('--allow-pooler', '--allow-pooler', [CompletionResultType]::ParameterName, 'Run even where the connection looks pooled or forwarded (say so only for a port mapping or a session-mode pool: migrate needs one server session throughout)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')

@@ -443,7 +443,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__migrate)
-            opts="-d -v -o -h -V --dry-run --roles --allow-pooler --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --dry-run --roles --status --allow-pooler --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

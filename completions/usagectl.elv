@@ -58,6 +58,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
             cand --color 'When to colour table output (never for JSON or CSV)'
             cand --dry-run 'Print the SQL that would run, and run nothing'
             cand --roles 'Also create (idempotently) the usage_reader and usage_writer roles, enable the seed''s RLS policy, and print which command needs which role'
+            cand --status 'List every migration with its state (applied, pending, changed after it was applied) and change nothing; exit 3 when one is pending or changed'
             cand --allow-pooler 'Run even where the connection looks pooled or forwarded (say so only for a port mapping or a session-mode pool: migrate needs one server session throughout)'
             cand -v 'Say on stderr where usagectl connects (never the password)'
             cand --verbose 'Say on stderr where usagectl connects (never the password)'

@@ -65,6 +65,7 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l dry-run -d 'Print the SQL that would run, and run nothing'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l roles -d 'Also create (idempotently) the usage_reader and usage_writer roles, enable the seed\'s RLS policy, and print which command needs which role'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l status -d 'List every migration with its state (applied, pending, changed after it was applied) and change nothing; exit 3 when one is pending or changed'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l allow-pooler -d 'Run even where the connection looks pooled or forwarded (say so only for a port mapping or a session-mode pool: migrate needs one server session throughout)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'

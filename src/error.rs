@@ -20,7 +20,8 @@ Exit codes:
   1  runtime failure (connection, SQL, I/O, bad data rows)
   2  command-line misuse (unknown flag, missing or conflicting flags, a value out of range
      or unparsable, an unknown event type)
-  3  quota state approaching_limit (status); export --check or doctor found something
+  3  quota state approaching_limit (status); export --check, doctor or migrate --status
+     found something
   4  quota state over_limit (status), or record --enforce refused the event"
     };
 }

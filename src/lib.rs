@@ -81,7 +81,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Migrate(args) => {
             let params = db::params(primary_url.as_deref())?;
             let mut client = connect()?;
-            cmd::migrate::run(&mut client, &params, args, &mut out).map(|()| 0)
+            cmd::migrate::run(&mut client, &params, args, &mut out)
         }
         Command::Record(args) if args.file.is_some() => {
             if args.dry_run {

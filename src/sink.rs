@@ -92,6 +92,13 @@ impl<W: Write> Write for CopyTextUnescape<W> {
     }
 }
 
+/// The hex SHA-256 of bytes in memory.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut w = Hashing::new(io::sink());
+    let _ = w.write_all(bytes);
+    w.finish().0
+}
+
 /// The hex SHA-256 of a file on disk.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;

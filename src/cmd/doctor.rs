@@ -197,8 +197,8 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     if !present.iter().any(|p| p == "usage_events") {
         return finish(out, month, now, args, checks, Vec::new());
     }
-    let applied = queries::applied_versions(&mut tx)?;
-    let version = applied.iter().copied().max().unwrap_or(0);
+    let recorded = queries::applied_migrations(&mut tx)?;
+    let version = recorded.iter().map(|a| a.version).max().unwrap_or(0);
     check(
         &mut checks,
         "schema version",
@@ -209,6 +209,22 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
             )
         }),
         &format!("version {version}"),
+    );
+    let changed: Vec<String> = schema::migration_states(&recorded)
+        .iter()
+        .filter(|m| m.3 == schema::MigrationState::Changed)
+        .map(|m| m.0.to_string())
+        .collect();
+    check(
+        &mut checks,
+        "migration checksums",
+        (!changed.is_empty()).then(|| {
+            format!(
+                "migration {} changed after it was applied: `usagectl migrate --status`",
+                changed.join(", ")
+            )
+        }),
+        "every applied step matches this build",
     );
     const INDEXES: [&str; 3] = [
         "idx_usage_events_org_id",

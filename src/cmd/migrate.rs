@@ -5,7 +5,7 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::db::queries;
-use crate::db::schema::{self, STEPS};
+use crate::db::schema::{self, MigrationState, STEPS};
 use crate::output::{Cell, Output, Render, Style};
 
 /// Examples and exit codes for `--help`.
@@ -16,8 +16,9 @@ policy. Indexes on usage_events are built CONCURRENTLY so the web app's inserts 
 blocked; steps that need a brief lock the inserts queue behind (ADD COLUMN, CREATE
 TRIGGER) wait at most 200 ms for it and are retried, saying on stderr who holds it. Index
 builds, backfills and steps run without the role's statement_timeout. Running it twice
-changes nothing. The role needs to own usage_events (or be able to ALTER it) and to CREATE
-in its schema.
+changes nothing. Each applied step's SQL checksum is recorded: a build whose SQL for an
+applied step differs refuses to run (exit 1) rather than never applying the change. The
+role needs to own usage_events (or be able to ALTER it) and to CREATE in its schema.
 
 migrate needs a session of its own: a session-level lock keeps two runs apart and
 CREATE INDEX CONCURRENTLY cannot run in a transaction. Through a transaction pooler
@@ -29,6 +30,7 @@ Examples:
   usagectl migrate --dry-run        # print the SQL that would run, run nothing
   usagectl migrate                  # apply it
   usagectl migrate -o json          # the applied steps as JSON
+  usagectl migrate --status         # every migration: applied, pending or changed
 
 ",
     crate::exit_codes!()
@@ -45,6 +47,11 @@ pub struct MigrateArgs {
     /// RLS policy, and print which command needs which role
     #[arg(long)]
     pub roles: bool,
+
+    /// List every migration with its state (applied, pending, changed after it was
+    /// applied) and change nothing; exit 3 when one is pending or changed
+    #[arg(long, conflicts_with_all = ["dry_run", "roles"])]
+    pub status: bool,
 
     /// Run even where the connection looks pooled or forwarded (say so only for a port
     /// mapping or a session-mode pool: migrate needs one server session throughout)
@@ -209,7 +216,22 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
         queries::lock_migrations(client)?;
         queries::ensure_version_table(client)?;
     }
-    let applied = queries::applied_versions(client)?;
+    let recorded = queries::applied_migrations(client)?;
+    let changed: Vec<String> = schema::migration_states(&recorded)
+        .iter()
+        .filter(|m| m.3 == MigrationState::Changed)
+        .map(|m| m.0.to_string())
+        .collect();
+    if !changed.is_empty() {
+        anyhow::bail!(
+            "migration {} was changed after it was applied: this build's SQL for it differs from what the database ran (see `usagectl migrate --status`); restore it, and put a change in a new migration",
+            changed.join(", ")
+        );
+    }
+    if !dry_run {
+        queries::record_missing_checksums(client)?;
+    }
+    let applied: Vec<i32> = recorded.iter().map(|a| a.version).collect();
     let version_before = applied.iter().copied().max().unwrap_or(0);
     let mut steps = Vec::new();
     if dry_run && !queries::version_table_exists(client)? {
@@ -286,14 +308,84 @@ fn backfill(client: &mut Client) -> Result<Option<Backfill>> {
     }))
 }
 
+/// One row of `migrate --status`.
+#[derive(Debug, Serialize)]
+pub struct MigrationRow {
+    /// Version.
+    pub version: i32,
+    /// What it does (empty for a version this build does not know).
+    pub description: String,
+    /// Where it stands.
+    pub state: MigrationState,
+    /// When it was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<String>,
+}
+
+/// `migrate --status`.
+#[derive(Debug, Serialize)]
+pub struct MigrationStatus {
+    /// Every known or recorded version.
+    pub migrations: Vec<MigrationRow>,
+}
+
+impl MigrationStatus {
+    fn needs_attention(&self) -> bool {
+        self.migrations
+            .iter()
+            .any(|m| matches!(m.state, MigrationState::Pending | MigrationState::Changed))
+    }
+}
+
+impl Render for MigrationStatus {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec!["version", "state", "applied_at", "description"]
+    }
+
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.migrations
+            .iter()
+            .map(|m| {
+                vec![
+                    Cell::Num(m.version.into()),
+                    Cell::text(m.state.name()),
+                    Cell::text(m.applied_at.as_deref().unwrap_or("")),
+                    Cell::text(&m.description),
+                ]
+            })
+            .collect()
+    }
+
+    fn human(&self, style: &Style) -> String {
+        format!("{}\n", self.csv_table(style))
+    }
+}
+
+/// Read where every migration stands.
+pub fn status(client: &mut Client) -> Result<MigrationStatus> {
+    let recorded = queries::applied_migrations(client)?;
+    Ok(MigrationStatus {
+        migrations: schema::migration_states(&recorded)
+            .into_iter()
+            .map(|(version, step, rec, state)| MigrationRow {
+                version,
+                description: step.map(|s| s.description.to_string()).unwrap_or_default(),
+                state,
+                applied_at: rec.map(|r| r.applied_at.clone()),
+            })
+            .collect(),
+    })
+}
+
 /// Run `usagectl migrate`.
 pub fn run(
     client: &mut Client,
     params: &crate::db::ConnParams,
     args: &MigrateArgs,
     out: &mut Output,
-) -> Result<()> {
+) -> Result<u8> {
     if !args.dry_run
+        && !args.status
         && !args.allow_pooler
         && let Some(why) = crate::db::pooler_evidence(client, params)?
     {
@@ -301,6 +393,16 @@ pub fn run(
             "migrate needs a session of its own, and {why}; connect to PostgreSQL directly or through a session-mode pool (or pass --allow-pooler if this is only a port mapping)"
         )));
     }
+    if args.status {
+        let report = status(client)?;
+        out.render(&report)?;
+        return Ok(if report.needs_attention() {
+            crate::error::EXIT_FOUND
+        } else {
+            crate::error::EXIT_OK
+        });
+    }
     let report = migrate(client, args.dry_run, args.roles)?;
-    out.render(&report)
+    out.render(&report)?;
+    Ok(crate::error::EXIT_OK)
 }

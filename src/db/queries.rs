@@ -70,18 +70,41 @@ pub fn version_table_exists(db: &mut impl GenericClient) -> Result<bool> {
     Ok(row.get(0))
 }
 
-/// Versions already applied.
-pub fn applied_versions(db: &mut impl GenericClient) -> Result<Vec<i32>> {
+/// Versions recorded as applied, oldest first (the checksum column may not exist yet).
+pub fn applied_migrations(db: &mut impl GenericClient) -> Result<Vec<schema::Applied>> {
     if !version_table_exists(db)? {
         return Ok(Vec::new());
     }
     let rows = db
         .rows(
-            "SELECT version FROM usagectl_schema_migrations ORDER BY version",
+            r#"SELECT version, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                      to_jsonb(m) ->> 'checksum'
+               FROM usagectl_schema_migrations m ORDER BY version"#,
             &[],
         )
         .context("reading applied migrations")?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows
+        .iter()
+        .map(|r| schema::Applied {
+            version: r.get(0),
+            applied_at: r.get(1),
+            checksum: r.get(2),
+        })
+        .collect())
+}
+
+/// Record this build's checksum for versions applied before checksums were kept.
+pub fn record_missing_checksums(db: &mut impl GenericClient) -> Result<u64> {
+    let mut n = 0;
+    for step in schema::STEPS {
+        n += db
+            .exec(
+                "UPDATE usagectl_schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
+                &[&step.version, &step.checksum()],
+            )
+            .with_context(|| format!("recording the checksum of migration {}", step.version))?;
+    }
+    Ok(n)
 }
 
 /// Create and grant the least-privilege roles (see [`schema::ROLES_SQL`]).
@@ -146,9 +169,9 @@ pub fn usage_events_exists(db: &mut impl GenericClient) -> Result<bool> {
 
 fn record_version(db: &mut impl GenericClient, step: &Step) -> Result<()> {
     db.exec(
-        "INSERT INTO usagectl_schema_migrations (version, description) VALUES ($1, $2)
+        "INSERT INTO usagectl_schema_migrations (version, description, checksum) VALUES ($1, $2, $3)
          ON CONFLICT (version) DO NOTHING",
-        &[&step.version, &step.description],
+        &[&step.version, &step.description, &step.checksum()],
     )
     .with_context(|| format!("recording migration {}", step.version))?;
     Ok(())

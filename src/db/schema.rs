@@ -35,6 +35,11 @@ pub enum StepKind {
 }
 
 impl Step {
+    /// The SHA-256 of its SQL, recorded when it is applied and compared on every run.
+    pub fn checksum(&self) -> String {
+        crate::sink::sha256_hex(self.sql.as_bytes())
+    }
+
     /// The SQL as `migrate` runs it, for `--dry-run` to print.
     pub fn script(&self) -> String {
         match self.kind {
@@ -53,12 +58,87 @@ impl Step {
 }
 
 /// The table that records applied versions.
+/// `checksum` (the SHA-256 of the step's SQL) came later: versions applied before it are
+/// given this build's checksum on the next run.
 pub const VERSION_TABLE_SQL: &str = "\
 CREATE TABLE IF NOT EXISTS usagectl_schema_migrations (
     version integer PRIMARY KEY,
     description text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
-)";
+);
+ALTER TABLE usagectl_schema_migrations ADD COLUMN IF NOT EXISTS checksum text";
+
+/// A version recorded in `usagectl_schema_migrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Its version.
+    pub version: i32,
+    /// When it was applied (RFC 3339, UTC).
+    pub applied_at: String,
+    /// The checksum recorded with it; `None` when applied before checksums were kept.
+    pub checksum: Option<String>,
+}
+
+/// Where one known or recorded version stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationState {
+    /// Applied, and its SQL is what this build would run.
+    Applied,
+    /// Applied before checksums were kept (this build's checksum is recorded on the next
+    /// `migrate`).
+    AppliedUnchecked,
+    /// Not applied yet.
+    Pending,
+    /// Applied, but this build's SQL for it differs from what was applied.
+    Changed,
+    /// Applied by a newer usagectl: this build does not know it.
+    Unknown,
+}
+
+impl MigrationState {
+    /// The name shown in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            MigrationState::Applied => "applied",
+            MigrationState::AppliedUnchecked => "applied (no checksum yet)",
+            MigrationState::Pending => "pending",
+            MigrationState::Changed => "changed after it was applied",
+            MigrationState::Unknown => "applied by a newer usagectl",
+        }
+    }
+}
+
+/// Every known step and every recorded version, in version order, with its state: the one
+/// place that compares what was applied with what this build would run.
+pub fn migration_states(
+    applied: &[Applied],
+) -> Vec<(i32, Option<&'static Step>, Option<&Applied>, MigrationState)> {
+    let mut versions: Vec<i32> = STEPS.iter().map(|s| s.version).collect();
+    versions.extend(applied.iter().map(|a| a.version));
+    versions.sort_unstable();
+    versions.dedup();
+    versions
+        .into_iter()
+        .map(|v| {
+            let step = STEPS.iter().find(|s| s.version == v);
+            let rec = applied.iter().find(|a| a.version == v);
+            let state = match (step, rec) {
+                (Some(_), None) => MigrationState::Pending,
+                (None, _) => MigrationState::Unknown,
+                (Some(_), Some(Applied { checksum: None, .. })) => MigrationState::AppliedUnchecked,
+                (
+                    Some(s),
+                    Some(Applied {
+                        checksum: Some(c), ..
+                    }),
+                ) if *c == s.checksum() => MigrationState::Applied,
+                (Some(_), Some(_)) => MigrationState::Changed,
+            };
+            (v, step, rec, state)
+        })
+        .collect()
+}
 
 /// Every migration, in order.
 pub const STEPS: &[Step] = &[
@@ -494,6 +574,36 @@ $f$;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_compare_the_recorded_checksum_with_this_builds() {
+        let seven = STEPS.iter().find(|s| s.version == 7).unwrap();
+        let rec = |version, checksum: Option<String>| Applied {
+            version,
+            applied_at: String::new(),
+            checksum,
+        };
+        let applied = [
+            rec(1, Some(STEPS[0].checksum())),
+            rec(2, None),
+            rec(7, Some(crate::sink::sha256_hex(b"CREATE TABLE x ()"))),
+            rec(99, Some("abc".into())),
+        ];
+        let states: Vec<(i32, MigrationState)> = migration_states(&applied)
+            .into_iter()
+            .map(|(v, _, _, s)| (v, s))
+            .collect();
+        assert_eq!(states[0], (1, MigrationState::Applied));
+        assert_eq!(states[1], (2, MigrationState::AppliedUnchecked));
+        assert_eq!(states[2], (3, MigrationState::Pending));
+        assert_eq!(states[6], (7, MigrationState::Changed));
+        assert_eq!(states.last(), Some(&(99, MigrationState::Unknown)));
+        assert_ne!(
+            seven.checksum(),
+            crate::sink::sha256_hex(b"CREATE TABLE x ()")
+        );
+        assert_eq!(seven.checksum().len(), 64);
+    }
 
     #[test]
     fn versions_increase_and_indexes_are_concurrent() {

@@ -244,3 +244,91 @@ fn an_invalid_index_left_by_an_interrupted_build_is_rebuilt() {
     );
     assert!(valid);
 }
+
+#[test]
+fn checksums_are_recorded_checked_and_listed() {
+    let db = TestDb::new();
+    // nothing applied: every step pending, exit 3
+    let out = db.run(&["migrate", "--status", "-o", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let states: Vec<String> = out.json()["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(states.len() as i32, usagectl::db::schema::latest_version());
+    assert!(states.iter().all(|s| s == "pending"), "{states:?}");
+    db.run(&["migrate"]).assert_ok();
+    let unrecorded: i64 =
+        db.scalar("SELECT count(*) FROM usagectl_schema_migrations WHERE checksum IS NULL OR length(checksum) <> 64");
+    assert_eq!(unrecorded, 0);
+    let out = db.run(&["migrate", "--status", "-o", "csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout.matches(",applied,").count() as i32,
+        usagectl::db::schema::latest_version(),
+        "{}",
+        out.stdout
+    );
+
+    // a database migrated before checksums were kept: the column is missing
+    db.client()
+        .batch_execute("ALTER TABLE usagectl_schema_migrations DROP COLUMN checksum")
+        .unwrap();
+    let out = db.run(&["migrate", "--status", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("\"applied_unchecked\""),
+        "{}",
+        out.stdout
+    );
+    db.run(&["migrate"]).assert_ok();
+    let unrecorded: i64 =
+        db.scalar("SELECT count(*) FROM usagectl_schema_migrations WHERE checksum IS NULL");
+    assert_eq!(unrecorded, 0, "migrate records this build's checksums");
+
+    // a step's SQL that differs from what was applied is refused, not silently skipped
+    db.client()
+        .batch_execute(
+            "UPDATE usagectl_schema_migrations SET checksum = repeat('0', 64) WHERE version = 7",
+        )
+        .unwrap();
+    let out = db.run(&["migrate"]);
+    out.assert_fails(1);
+    assert!(
+        out.stderr
+            .contains("migration 7 was changed after it was applied"),
+        "{}",
+        out.stderr
+    );
+    let out = db.run(&["migrate", "--status"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("changed after it was applied"),
+        "{}",
+        out.stdout
+    );
+    let out = db.run(&["doctor", "-o", "csv"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("migration checksums,problem,migration 7 changed after it was applied"),
+        "{}",
+        out.stdout
+    );
+    // a version from a newer usagectl is listed, not refused
+    db.client()
+        .batch_execute(
+            "UPDATE usagectl_schema_migrations SET checksum = NULL WHERE version = 7;
+             INSERT INTO usagectl_schema_migrations (version, description, checksum) VALUES (99, 'future', 'x')",
+        )
+        .unwrap();
+    db.run(&["migrate"]).assert_ok();
+    let out = db.run(&["migrate", "--status", "-o", "csv"]);
+    assert!(
+        out.stdout.contains("99,applied by a newer usagectl"),
+        "{}",
+        out.stdout
+    );
+}
