@@ -332,3 +332,57 @@ fn checksums_are_recorded_checked_and_listed() {
         out.stdout
     );
 }
+
+#[test]
+fn every_plpgsql_function_passes_plpgsql_check() {
+    let db = TestDb::migrated();
+    let mut c = db.client();
+    c.batch_execute("CREATE EXTENSION plpgsql_check").expect(
+        "plpgsql_check is not installed: .ci/run installs postgresql-<major>-plpgsql-check",
+    );
+    let functions = c
+        .query(
+            "SELECT p.oid::regprocedure::text, t.tgrelid::regclass::text, t.tgoldtable::text, t.tgnewtable::text
+             FROM pg_proc p
+             JOIN pg_language l ON l.oid = p.prolang AND l.lanname = 'plpgsql'
+             LEFT JOIN pg_trigger t ON t.tgfoid = p.oid AND NOT t.tgisinternal
+             WHERE p.proname LIKE 'usagectl%'
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap();
+    // the rollup's four trigger functions and its add/sub helpers, and the enforce function
+    assert_eq!(functions.len(), 7, "{functions:?}");
+    for f in &functions {
+        let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
+            (f.get(0), f.get(1), f.get(2), f.get(3));
+        let problems: Vec<String> = c
+            .query(
+                "SELECT level || ': ' || message || coalesce(' (' || detail || ')', '') || ' at line ' || coalesce(lineno::text, '?')
+                 FROM plpgsql_check_function_tb($1::text::regprocedure, coalesce($2::text::regclass, 0),
+                                                oldtable => $3::text, newtable => $4::text,
+                                                fatal_errors => false, other_warnings => true,
+                                                extra_warnings => true)",
+                &[&name, &rel, &old, &new],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(problems.is_empty(), "{name}: {problems:#?}");
+    }
+    // the check bites: a function that names a missing column is reported
+    c.batch_execute(
+        "CREATE FUNCTION usagectl_probe() RETURNS bigint LANGUAGE plpgsql AS $$
+         BEGIN RETURN (SELECT sum(no_such_column) FROM usage_events); END $$",
+    )
+    .unwrap();
+    let found: i64 = c
+        .query_one(
+            "SELECT count(*) FROM plpgsql_check_function_tb('usagectl_probe()', fatal_errors => false)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(found > 0);
+}
