@@ -1,0 +1,1 @@
+ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS idempotency_key TEXT

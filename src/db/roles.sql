@@ -1,0 +1,29 @@
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'usage_reader') THEN
+        CREATE ROLE usage_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'usage_writer') THEN
+        CREATE ROLE usage_writer NOLOGIN;
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO usage_reader, usage_writer', current_schema());
+    IF NOT EXISTS (SELECT 1 FROM pg_policies
+                   WHERE tablename = 'usage_events' AND policyname = 'Users can view own org usage events') THEN
+        CREATE POLICY "Users can view own org usage events" ON usage_events
+            FOR SELECT USING (org_id = current_setting('app.current_org_id', true));
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies
+                   WHERE tablename = 'usage_events' AND policyname = 'usagectl writers insert') THEN
+        CREATE POLICY "usagectl writers insert" ON usage_events FOR INSERT TO usage_writer WITH CHECK (true);
+    END IF;
+END
+$$;
+ALTER TABLE usage_events ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON usage_events, usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers,
+                usagectl_org_limit_overrides, usagectl_schema_migrations, usagectl_daily_usage,
+                usagectl_rollup_backfill TO usage_reader;
+GRANT SELECT, INSERT ON usage_events TO usage_writer;
+GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagectl_org_limit_overrides,
+                usagectl_schema_migrations, usagectl_daily_usage, usagectl_rollup_backfill TO usage_writer;
+GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_record_enforced TO usage_writer
