@@ -432,7 +432,7 @@ fn check_lists_what_changed_since_the_export() {
     ]);
     totals.assert_ok();
     assert!(totals.stdout.contains("export_pdf"), "{}", totals.stdout);
-    assert!(totals.stdout.ends_with("1 rows\n"), "{}", totals.stdout);
+    assert!(totals.stdout.ends_with("1 row\n"), "{}", totals.stdout);
 
     // the file itself edited on disk
     std::fs::write(&file, "month,org_id\n").unwrap();
