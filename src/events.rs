@@ -75,15 +75,34 @@ fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// How ids are compared for "did you mean": case and `-` versus `_` do not count.
+fn fold(s: &str) -> String {
+    s.to_lowercase().replace('-', "_")
+}
+
+/// The "did you mean" rule, for event types and org ids alike: the candidates within a
+/// third of their length (at least one edit) of `input`, ignoring case and `-` versus
+/// `_`, closest first (then in byte order), at most `max` of them, never `input` itself.
+pub fn similar<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    max: usize,
+) -> Vec<&'a str> {
+    let folded = fold(input);
+    let mut close: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .filter(|c| *c != input)
+        .map(|c| (distance(&folded, &fold(c)), c))
+        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1))
+        .collect();
+    close.sort();
+    close.dedup();
+    close.into_iter().take(max).map(|(_, c)| c).collect()
+}
+
 /// The known type closest to `input`, if it is plausibly a typo.
 pub fn did_you_mean(input: &str) -> Option<&'static str> {
-    let lower = input.to_lowercase().replace('-', "_");
-    EVENT_TYPES
-        .iter()
-        .map(|t| (distance(&lower, t), *t))
-        .filter(|(d, t)| *d <= 3.max(t.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, t)| t)
+    similar(input, EVENT_TYPES, 1).first().copied()
 }
 
 /// The rules for an event type: one of the 11, or anything clean with `custom`.
@@ -358,6 +377,24 @@ mod tests {
         assert_eq!(did_you_mean("CSV-Upload"), Some("csv_upload"));
         assert_eq!(did_you_mean("ai_tokens_in"), Some("ai_tokens_input"));
         assert_eq!(did_you_mean("completely_unrelated_thing"), None);
+    }
+
+    #[test]
+    fn similar_ids_closest_first() {
+        let known = ["globex-trial", "globex", "acme", "acme-foods", "initech"];
+        assert_eq!(similar("globx-trial", known, 3), ["globex-trial"]);
+        assert_eq!(similar("Acme", known, 3), ["acme"]);
+        assert_eq!(similar("acmee", known, 3), ["acme"]);
+        assert_eq!(
+            similar("acme", known, 3),
+            Vec::<&str>::new(),
+            "never itself"
+        );
+        assert_eq!(similar("xyz", known, 3), Vec::<&str>::new());
+        assert_eq!(similar("globe", known, 3), ["globex"]);
+        assert_eq!(similar("acme_foods", known, 3), ["acme-foods"]);
+        let many = ["ab1", "ab2", "ab3", "ab4"];
+        assert_eq!(similar("ab", many, 3), ["ab1", "ab2", "ab3"]);
     }
 
     #[test]

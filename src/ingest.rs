@@ -95,87 +95,127 @@ pub fn detect_format(path: &Path, given: Option<InputFormat>) -> Result<InputFor
     }
 }
 
-/// Validate the raw fields of one row into an event.
+/// A field as read: CSV text, or a JSON value (a JSON Lines key; `null` is as absent).
+#[derive(Debug, Clone)]
+enum FieldValue {
+    Csv(String),
+    Json(Value),
+}
+
+/// The JSON type of a value, for "is a string where a number belongs".
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The JSON Lines rule for a key whose value must be of one type: `value` is `want`.
+fn wrong_type(v: &Value, want: &str) -> String {
+    format!(
+        "{} is {}: in JSON Lines it must be {want}",
+        echo(&v.to_string()),
+        json_type(v)
+    )
+}
+
+/// A text field: CSV text, or a JSON string; `None` when absent, empty or null.
+fn text_field(field: Option<&FieldValue>) -> Result<Option<String>, String> {
+    match field {
+        None | Some(FieldValue::Json(Value::Null)) => Ok(None),
+        Some(FieldValue::Csv(s) | FieldValue::Json(Value::String(s))) => {
+            Ok((!s.is_empty()).then(|| s.clone()))
+        }
+        Some(FieldValue::Json(v)) => Err(wrong_type(v, "a string")),
+    }
+}
+
+/// Validate the raw fields of one row into an event. A CSV cell is text, parsed as the
+/// column says; a JSON Lines key has the JSON type documented for it: org_id, event_type,
+/// created_at and idempotency_key strings, quantity a number, metadata an object (any of
+/// them may be null, as if absent).
 fn build(
     line: u64,
     fields: &BTreeMap<&str, FieldValue>,
     custom: bool,
 ) -> Result<NewEvent, Vec<RowError>> {
     let mut errors = Vec::new();
-    let mut err = |field: &str, problem: String| errors.push(RowError::new(line, field, problem));
-    let text = |k: &str| match fields.get(k) {
-        Some(FieldValue::Text(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
+    let mut check = |field: &str, r: Result<(), String>| {
+        if let Err(p) = r {
+            errors.push(RowError::new(line, field, p));
+        }
     };
-    let org_id = text("org_id").unwrap_or_default();
-    if let Err(p) = events::check_org(&org_id) {
-        err("org_id", p);
+    // a text key of the wrong JSON type is reported as such, not as empty
+    let text = |field: &str, check: &mut dyn FnMut(&str, Result<(), String>)| {
+        text_field(fields.get(field)).map_err(|p| check(field, Err(p)))
+    };
+    let org_id = text("org_id", &mut check).map(Option::unwrap_or_default);
+    let event_type = text("event_type", &mut check).map(Option::unwrap_or_default);
+    let created_at = text("created_at", &mut check);
+    let idempotency_key = text("idempotency_key", &mut check);
+    if let Ok(org_id) = &org_id {
+        check("org_id", events::check_org(org_id));
     }
-    let event_type = text("event_type").unwrap_or_default();
-    if let Err(p) = events::check_event_type(&event_type, custom) {
-        err("event_type", p);
+    if let Ok(event_type) = &event_type {
+        check("event_type", events::check_event_type(event_type, custom));
     }
     let quantity = match fields.get("quantity") {
-        None | Some(FieldValue::Null) => Ok(1),
-        Some(FieldValue::Text(s)) if s.is_empty() => Ok(1),
-        Some(FieldValue::Text(s)) => events::parse_quantity(s, false),
+        None | Some(FieldValue::Json(Value::Null)) => Ok(1),
+        Some(FieldValue::Csv(s)) if s.is_empty() => Ok(1),
+        Some(FieldValue::Csv(s)) => events::parse_quantity(s, false),
         Some(FieldValue::Json(Value::Number(n))) => match n.as_i64() {
             Some(q) => events::check_quantity(q, false),
             None => Err(format!("{n} is not a whole number")),
         },
-        Some(FieldValue::Json(v)) => Err(format!("{} is not a whole number", echo(&v.to_string()))),
+        Some(FieldValue::Json(v)) => Err(wrong_type(v, "a whole number")),
     };
     let quantity = quantity.unwrap_or_else(|p| {
-        err("quantity", p);
+        check("quantity", Err(p));
         1
     });
     let metadata = match fields.get("metadata") {
-        None | Some(FieldValue::Null) => None,
-        Some(FieldValue::Text(s)) if s.is_empty() => None,
-        Some(FieldValue::Text(s)) => events::parse_metadata(s)
-            .map_err(|p| err("metadata", p))
-            .ok(),
-        Some(FieldValue::Json(v)) => events::check_metadata(v.clone())
-            .map_err(|p| err("metadata", p))
-            .ok(),
+        None | Some(FieldValue::Json(Value::Null)) => Ok(None),
+        Some(FieldValue::Csv(s)) if s.is_empty() => Ok(None),
+        Some(FieldValue::Csv(s)) => events::parse_metadata(s).map(Some),
+        Some(FieldValue::Json(v @ Value::Object(_))) => events::check_metadata(v.clone()).map(Some),
+        Some(FieldValue::Json(v)) => Err(wrong_type(v, "an object")),
     };
-    let created_at = match text("created_at") {
-        None => None,
-        Some(s) => events::parse_at(&s).map_err(|p| err("created_at", p)).ok(),
-    };
-    let idempotency_key = match fields.get("idempotency_key") {
-        Some(FieldValue::Text(s)) if !s.is_empty() => events::check_key(s)
-            .map(|()| s.clone())
-            .map_err(|p| err("idempotency_key", p))
+    let metadata = metadata.unwrap_or_else(|p| {
+        check("metadata", Err(p));
+        None
+    });
+    let created_at = match created_at {
+        Ok(Some(s)) => events::parse_at(&s)
+            .map_err(|p| check("created_at", Err(p)))
             .ok(),
-        Some(FieldValue::Json(v)) => {
-            err(
-                "idempotency_key",
-                format!("{} is not a string", echo(&v.to_string())),
-            );
-            None
+        _ => None,
+    };
+    let idempotency_key = match idempotency_key {
+        Ok(Some(k)) => {
+            let r = events::check_key(&k);
+            let ok = r.is_ok();
+            check("idempotency_key", r);
+            ok.then_some(k)
         }
         _ => None,
     };
     if !errors.is_empty() {
+        // in the order of the columns, whatever order they were checked in
+        errors.sort_by_key(|e| COLUMNS.iter().position(|c| *c == e.field));
         return Err(errors);
     }
     Ok(NewEvent {
-        org_id,
-        event_type,
+        org_id: org_id.unwrap_or_default(),
+        event_type: event_type.unwrap_or_default(),
         quantity,
         metadata,
         created_at,
         idempotency_key,
     })
-}
-
-/// A field as read: text (CSV, or a JSON string) or another JSON value.
-#[derive(Debug, Clone)]
-enum FieldValue {
-    Text(String),
-    Json(Value),
-    Null,
 }
 
 /// A stream of validated rows from a reader.
@@ -312,7 +352,7 @@ impl RowReader {
                 let fields: BTreeMap<&str, FieldValue> = columns
                     .iter()
                     .zip(record.iter())
-                    .filter_map(|(c, v)| c.map(|c| (c, FieldValue::Text(v.to_string()))))
+                    .filter_map(|(c, v)| c.map(|c| (c, FieldValue::Csv(v.to_string()))))
                     .collect();
                 Ok(Some((line, build(line, &fields, self.custom))))
             }
@@ -351,12 +391,7 @@ impl RowReader {
                             format!("unknown key {} (known: {})", echo(&k), COLUMNS.join(", "));
                         return Ok(Some(bad_row(*line, "row", problem)));
                     };
-                    let value = match v {
-                        Value::Null => FieldValue::Null,
-                        Value::String(s) => FieldValue::Text(s),
-                        other => FieldValue::Json(other),
-                    };
-                    fields.insert(*col, value);
+                    fields.insert(*col, FieldValue::Json(v));
                 }
                 return Ok(Some((*line, build(*line, &fields, self.custom))));
             },
@@ -667,11 +702,49 @@ mod tests {
         assert_eq!(
             problems(jsonl.as_bytes(), InputFormat::Jsonl),
             [
-                "1: quantity: '\\u{1b}' is not a whole number",
-                "2: quantity: '[\"\\u{202e}\"]' is not a whole number",
-                "3: idempotency_key: '[\"\\u{202e}\"]' is not a string",
+                "1: quantity: '\"\\u001b\"' is a string: in JSON Lines it must be a whole number",
+                "2: quantity: '[\"\\u{202e}\"]' is an array: in JSON Lines it must be a whole number",
+                "3: idempotency_key: '[\"\\u{202e}\"]' is an array: in JSON Lines it must be a string",
                 "4: row: unknown key 'o\\u{1b}' (known: org_id, event_type, quantity, metadata, created_at, idempotency_key)",
             ]
+        );
+    }
+
+    #[test]
+    fn json_lines_keys_have_their_documented_types() {
+        let jsonl = [
+            r#"{"org_id":"a","event_type":"chat_message","quantity":"2"}"#,
+            r#"{"org_id":"a","event_type":"chat_message","quantity":2.5}"#,
+            r#"{"org_id":"a","event_type":"chat_message","quantity":true}"#,
+            r#"{"org_id":5,"event_type":["chat_message"]}"#,
+            r#"{"org_id":"a","event_type":"chat_message","metadata":"{\"m\":1}"}"#,
+            r#"{"org_id":"a","event_type":"chat_message","created_at":1733000000,"idempotency_key":7}"#,
+            r#"{"org_id":"a","event_type":"chat_message","quantity":2,"metadata":null,"created_at":null,"idempotency_key":null}"#,
+            r#"{"org_id":null,"event_type":"chat_message"}"#,
+        ]
+        .join("\n");
+        assert_eq!(
+            problems(jsonl.as_bytes(), InputFormat::Jsonl),
+            [
+                "1: quantity: '\"2\"' is a string: in JSON Lines it must be a whole number",
+                "2: quantity: 2.5 is not a whole number",
+                "3: quantity: 'true' is a boolean: in JSON Lines it must be a whole number",
+                "4: org_id: '5' is a number: in JSON Lines it must be a string",
+                "4: event_type: '[\"chat_message\"]' is an array: in JSON Lines it must be a string",
+                "5: metadata: '\"{\\\"m\\\":1}\"' is a string: in JSON Lines it must be an object",
+                "6: created_at: '1733000000' is a number: in JSON Lines it must be a string",
+                "6: idempotency_key: '7' is a number: in JSON Lines it must be a string",
+                "7: ok",
+                "8: org_id: must not be empty",
+            ]
+        );
+        // in CSV every cell is text, parsed as its column says
+        assert_eq!(
+            problems(
+                b"org_id,event_type,quantity\na,chat_message,2\na,chat_message,abc\n",
+                InputFormat::Csv
+            ),
+            ["2: ok", "3: quantity: 'abc' is not a whole number"]
         );
     }
 

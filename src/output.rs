@@ -10,13 +10,16 @@ use serde::Serialize;
 
 pub use crate::cli::{ColorChoice, Format};
 
-/// One CSV cell. Text goes through the spreadsheet formula guard; numbers never do.
+/// One CSV cell. Text goes through the spreadsheet formula guard ([`formula_guard`]);
+/// numbers and instants never do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
-    /// Free text (org ids, event types, JSON, times).
+    /// Free text (org ids, event types, JSON, messages, names).
     Text(String),
     /// A number, written as is.
     Num(i64),
+    /// An instant, written as RFC 3339 UTC ([`crate::time::fmt_utc`]), as is.
+    Time(chrono::DateTime<chrono::Utc>),
     /// An empty cell.
     Empty,
 }
@@ -32,7 +35,20 @@ impl Cell {
         match self {
             Cell::Text(s) => s,
             Cell::Num(n) => n.to_string(),
+            Cell::Time(t) => crate::time::fmt_utc(&t),
             Cell::Empty => String::new(),
+        }
+    }
+
+    /// The cell as a CSV file gets it: text through [`formula_guard`] when `guard` is on,
+    /// everything else as written.
+    pub fn into_csv(self, guard: bool) -> String {
+        match self {
+            Cell::Text(s) if guard => match formula_guard(s.as_bytes()) {
+                Some(guarded) => String::from_utf8(guarded).unwrap_or(s),
+                None => s,
+            },
+            c => c.into_plain(),
         }
     }
 }
@@ -284,12 +300,23 @@ impl Style {
     }
 }
 
-/// Neutralise a text cell that a spreadsheet would run as a formula (OWASP: prefix `'`).
-pub fn formula_guard(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
-        _ => s.into(),
+/// The first bytes that make a spreadsheet run a cell as a formula (OWASP's list): `=`,
+/// `+`, `-`, `@`, tab and carriage return.
+pub const FORMULA_TRIGGERS: [u8; 6] = [b'=', b'+', b'-', b'@', b'\t', b'\r'];
+
+/// The spreadsheet formula guard, the one rule for every CSV usagectl writes (rendered
+/// results and the raw export's stream alike): a text cell that starts with one of
+/// [`FORMULA_TRIGGERS`] gets a leading `'`, and the guarded cell is returned; `None` for a
+/// cell that is safe as it is. Only text cells are passed here: numbers and instants never.
+pub fn formula_guard(cell: &[u8]) -> Option<Vec<u8>> {
+    let first = cell.first()?;
+    if !FORMULA_TRIGGERS.contains(first) {
+        return None;
     }
+    let mut guarded = Vec::with_capacity(cell.len() + 1);
+    guarded.push(b'\'');
+    guarded.extend_from_slice(cell);
+    Some(guarded)
 }
 
 /// Where results go and how they look.
@@ -352,10 +379,7 @@ impl<'a> Output<'a> {
                 for row in result.csv_rows() {
                     let cells: Vec<String> = row
                         .into_iter()
-                        .map(|c| match c {
-                            Cell::Text(s) if self.formula_guard => formula_guard(&s).into_owned(),
-                            c => c.into_plain(),
-                        })
+                        .map(|c| c.into_csv(self.formula_guard))
                         .collect();
                     w.write_record(&cells).context("writing CSV")?;
                 }
@@ -395,6 +419,31 @@ pub fn note_if_terminal(msg: &str) {
 /// on stdout).
 pub fn warn(msg: &str) {
     note(&format!("usagectl: warning: {msg}"));
+}
+
+/// Something the person running the command should know about the answer (an unknown
+/// org, a month that has not begun), on stderr: `usagectl: note: ...`.
+pub fn notice(msg: &str) {
+    note(&format!("usagectl: note: {msg}"));
+}
+
+/// `n` and the noun, singular for exactly one: `1 row`, `0 rows`, `2 events`. The one
+/// place counts meet words in what usagectl prints.
+pub fn count(n: impl Into<i128>, singular: &str, plural: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
+impl Format {
+    /// Its name on the command line (`-o`) and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
 }
 
 /// A sparkline of the values, scaled to the largest.
@@ -594,5 +643,41 @@ mod tests {
     fn sparkline_scales_to_max() {
         assert_eq!(sparkline(&[0, 1, 2, 4, 8]), " ▂▃▅█");
         assert_eq!(sparkline(&[]), "");
+    }
+
+    #[test]
+    fn every_trigger_is_guarded_and_nothing_else() {
+        for c in ['=', '+', '-', '@', '\t', '\r'] {
+            let cell = format!("{c}x");
+            assert_eq!(
+                Cell::text(&cell).into_csv(true),
+                format!("'{cell}"),
+                "{c:?}"
+            );
+            assert_eq!(Cell::text(&cell).into_csv(false), cell);
+        }
+        for safe in ["x", "", "'=x", " =x", "1", "é=", "\n="] {
+            assert_eq!(Cell::text(safe).into_csv(true), safe, "{safe:?}");
+        }
+        // numbers and instants are never guarded, whatever they start with
+        assert_eq!(Cell::Num(-5).into_csv(true), "-5");
+        let far: chrono::DateTime<chrono::Utc> = "+10000-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(Cell::Time(far).into_csv(true), "+10000-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count(1u64, "row", "rows"), "1 row");
+        assert_eq!(count(0u64, "row", "rows"), "0 rows");
+        assert_eq!(count(2i64, "event", "events"), "2 events");
+        assert_eq!(count(-1i64, "event", "events"), "-1 events");
+    }
+
+    #[test]
+    fn format_names_are_the_command_lines() {
+        use clap::ValueEnum;
+        for f in Format::value_variants() {
+            assert_eq!(f.to_possible_value().unwrap().get_name(), f.name());
+        }
     }
 }

@@ -14,9 +14,23 @@ pub const DEFAULT_TIER: &str = "trial";
 /// A limit value meaning "unlimited".
 pub const UNLIMITED: i64 = -1;
 
+/// The percentage of a limit at which a metric is `approaching_limit` unless `--warn-at`
+/// says otherwise.
+pub const DEFAULT_WARN_AT: u8 = 80;
+
+/// Serialize a type as its one `name()`, so JSON, CSV and tables cannot disagree.
+macro_rules! serialize_as_name {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+    };
+}
+
 /// What is limited, as the seed's `USAGE_LIMITS` names it (without `_per_month`).
-#[derive(ValueEnum, Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "snake_case")]
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[value(rename_all = "snake_case")]
 pub enum Metric {
     /// csv_upload events per month
@@ -32,6 +46,8 @@ pub enum Metric {
     /// mapping_profile_created, all time up to the end of the month
     MappingProfiles,
 }
+
+serialize_as_name!(Metric);
 
 impl Metric {
     /// Every metric, in the seed's order.
@@ -121,16 +137,46 @@ pub struct Month {
 }
 
 impl Month {
-    /// The month `YYYY-MM`.
+    /// The first month a user may ask about: events are from 1970 on.
+    pub const FIRST: (i32, u32) = (1970, 1);
+    /// The last month a user may ask about: its end, 9999-01-01, still has a four-digit
+    /// year in every format.
+    pub const LAST: (i32, u32) = (9998, 12);
+
+    /// The month `YYYY-MM`, from [`Month::FIRST`] to [`Month::LAST`].
     pub fn parse(s: &str) -> Result<Month, String> {
         let bad = || format!("{} is not a month like 2025-11 (YYYY-MM)", echo(s));
         let (y, m) = s.split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 {
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+        {
             return Err(bad());
         }
         let y: i32 = y.parse().map_err(|_| bad())?;
         let m: u32 = m.parse().map_err(|_| bad())?;
-        Month::of(y, m).ok_or_else(bad)
+        let month = Month::of(y, m).ok_or_else(bad)?;
+        if (y, m) < Month::FIRST || (y, m) > Month::LAST {
+            return Err(format!(
+                "{} is outside {:04}-{:02} to {:04}-{:02}, the months that can be asked about",
+                echo(s),
+                Month::FIRST.0,
+                Month::FIRST.1,
+                Month::LAST.0,
+                Month::LAST.1
+            ));
+        }
+        Ok(month)
+    }
+
+    /// For a month that has not begun at `now` (the server's time), the note that says
+    /// so: it can have no events yet.
+    pub fn future_note(&self, now: DateTime<Utc>) -> Option<String> {
+        (self.start > now).then(|| {
+            format!(
+                "{} has not begun yet (the server's time is {}): nothing is counted in it",
+                self.label(),
+                crate::time::fmt_utc(&now)
+            )
+        })
     }
 
     /// Year and month number.
@@ -225,8 +271,7 @@ impl Usage {
 }
 
 /// Where an effective limit comes from.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitSource {
     /// The org's assigned tier.
     Tier,
@@ -236,13 +281,55 @@ pub enum LimitSource {
     Override,
 }
 
+serialize_as_name!(LimitSource);
+
 impl LimitSource {
+    /// Every source.
+    pub const ALL: [LimitSource; 3] = [
+        LimitSource::Tier,
+        LimitSource::DefaultTier,
+        LimitSource::Override,
+    ];
+
+    /// Its name in JSON and CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitSource::Tier => "tier",
+            LimitSource::DefaultTier => "default_tier",
+            LimitSource::Override => "override",
+        }
+    }
+
     /// For tables.
     pub fn describe(self, tier: &str) -> String {
         match self {
             LimitSource::Tier => format!("tier {tier}"),
             LimitSource::DefaultTier => format!("default tier {tier} (no assignment)"),
             LimitSource::Override => "override".to_string(),
+        }
+    }
+}
+
+/// Where an org's tier comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierSource {
+    /// The org is assigned to it.
+    Assigned,
+    /// The org has no assignment: the default tier.
+    Default,
+}
+
+serialize_as_name!(TierSource);
+
+impl TierSource {
+    /// Every source.
+    pub const ALL: [TierSource; 2] = [TierSource::Assigned, TierSource::Default];
+
+    /// Its name in JSON and CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            TierSource::Assigned => "assigned",
+            TierSource::Default => "default",
         }
     }
 }
@@ -267,6 +354,29 @@ pub struct Effective {
     pub assigned: bool,
     /// metric -> (limit, source).
     pub limits: BTreeMap<Metric, (i64, LimitSource)>,
+}
+
+impl Effective {
+    /// Where the tier comes from.
+    pub fn tier_source(&self) -> TierSource {
+        if self.assigned {
+            TierSource::Assigned
+        } else {
+            TierSource::Default
+        }
+    }
+}
+
+/// The note for an org that has no events at all and no tier assignment or override
+/// (a typo, most likely), with the `similar` known ids, closest first.
+pub fn unknown_org_note(org: &str, similar: &[&str]) -> String {
+    let quoted = |s: &str| format!("\"{}\"", crate::output::escape_text(s));
+    let mut msg = format!("org {} has no events and no tier assignment", quoted(org));
+    if !similar.is_empty() {
+        let names: Vec<String> = similar.iter().map(|s| quoted(s)).collect();
+        msg.push_str(&format!("; did you mean {}?", names.join(" or ")));
+    }
+    msg
 }
 
 impl LimitConfig {
@@ -323,8 +433,7 @@ pub fn percent(current: i64, limit: i64) -> Option<f64> {
 }
 
 /// Quota status, as the seed's `/quota-status` names it.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
     /// Every metric below the warning threshold.
     Ok,
@@ -334,7 +443,12 @@ pub enum State {
     OverLimit,
 }
 
+serialize_as_name!(State);
+
 impl State {
+    /// Every state, best first.
+    pub const ALL: [State; 3] = [State::Ok, State::ApproachingLimit, State::OverLimit];
+
     /// The name used in JSON and tables.
     pub fn name(self) -> &'static str {
         match self {
@@ -584,6 +698,80 @@ mod tests {
         ] {
             assert!(Month::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn months_from_1970_01_to_9998_12() {
+        assert_eq!(Month::parse("1970-01").unwrap().start, DateTime::UNIX_EPOCH);
+        assert_eq!(
+            Month::parse("9998-12").unwrap().end,
+            t("9999-01-01T00:00:00Z")
+        );
+        for outside in ["1969-12", "0000-01", "9999-01", "9999-12"] {
+            assert_eq!(
+                Month::parse(outside),
+                Err(format!(
+                    "'{outside}' is outside 1970-01 to 9998-12, the months that can be asked about"
+                ))
+            );
+        }
+        for bad in ["+999-01", "-970-01", "2025-+1", " 202-11"] {
+            assert!(
+                Month::parse(bad)
+                    .unwrap_err()
+                    .contains("is not a month like"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_month_that_has_not_begun_gets_a_note() {
+        let now = t("2025-11-15T12:00:00Z");
+        assert_eq!(Month::parse("2025-11").unwrap().future_note(now), None);
+        assert_eq!(Month::parse("2025-10").unwrap().future_note(now), None);
+        assert_eq!(
+            Month::parse("2025-12").unwrap().future_note(now).unwrap(),
+            "2025-12 has not begun yet (the server's time is 2025-11-15T12:00:00Z): nothing is counted in it"
+        );
+    }
+
+    #[test]
+    fn every_enum_that_reaches_output_has_one_name() {
+        let json = |v: serde_json::Value| v.as_str().unwrap().to_string();
+        for s in LimitSource::ALL {
+            assert_eq!(json(serde_json::to_value(s).unwrap()), s.name());
+        }
+        assert_eq!(
+            LimitSource::ALL.map(LimitSource::name),
+            ["tier", "default_tier", "override"]
+        );
+        for s in TierSource::ALL {
+            assert_eq!(json(serde_json::to_value(s).unwrap()), s.name());
+        }
+        for s in State::ALL {
+            assert_eq!(json(serde_json::to_value(s).unwrap()), s.name());
+        }
+        for m in Metric::ALL {
+            assert_eq!(json(serde_json::to_value(m).unwrap()), m.name());
+            assert_eq!(m.to_possible_value().unwrap().get_name(), m.name());
+        }
+    }
+
+    #[test]
+    fn the_unknown_org_note_names_similar_ids() {
+        assert_eq!(
+            unknown_org_note("globx-trial", &["globex-trial"]),
+            "org \"globx-trial\" has no events and no tier assignment; did you mean \"globex-trial\"?"
+        );
+        assert_eq!(
+            unknown_org_note("ab", &["ab1", "ab2"]),
+            "org \"ab\" has no events and no tier assignment; did you mean \"ab1\" or \"ab2\"?"
+        );
+        assert_eq!(
+            unknown_org_note("zz", &[]),
+            "org \"zz\" has no events and no tier assignment"
+        );
     }
 
     #[test]

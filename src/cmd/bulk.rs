@@ -11,7 +11,7 @@ use crate::cmd::record::RecordArgs;
 use crate::db::queries;
 use crate::error::{BadRows, usage};
 use crate::ingest::{self, RowError, RowReader};
-use crate::output::{Cell, Output, Render, Style};
+use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::{self, Month, Usage};
 use crate::sink::Progress;
 
@@ -67,13 +67,17 @@ impl Render for BulkReport {
     fn human(&self, style: &Style) -> String {
         if self.dry_run {
             return format!(
-                "{}: {} rows read, all valid (dry run: nothing recorded)\n",
-                self.source, self.rows_read
+                "{}: {} read, all valid (dry run: nothing recorded)\n",
+                self.source,
+                output::count(self.rows_read, "row", "rows")
             );
         }
         let mut s = format!(
-            "{}: {} rows read, {} inserted, {} skipped as duplicates\n",
-            self.source, self.rows_read, self.inserted, self.skipped_duplicates
+            "{}: {} read, {} inserted, {} skipped as duplicates\n",
+            self.source,
+            output::count(self.rows_read, "row", "rows"),
+            self.inserted,
+            self.skipped_duplicates
         );
         if !self.refused.is_empty() {
             let mut t = style.table(&["refused org", "rows", "why"]);

@@ -120,7 +120,8 @@ impl ExportArgs {
             | (false, Format::Csv | Format::Json | Format::Jsonl | Format::Table) => {}
             (true, other) => {
                 return Err(usage(format!(
-                    "--raw writes csv or jsonl, not {other:?}; use -o csv or -o jsonl"
+                    "--raw writes csv or jsonl, not {}; use -o csv or -o jsonl",
+                    other.name()
                 )));
             }
         }
@@ -169,7 +170,11 @@ impl Render for Aggregate {
             .collect()
     }
     fn human(&self, style: &Style) -> String {
-        format!("{}\n{} rows\n", self.csv_table(style), self.0.len())
+        format!(
+            "{}\n{}\n",
+            self.csv_table(style),
+            output::count(self.0.len() as u64, "row", "rows")
+        )
     }
 }
 
@@ -208,15 +213,6 @@ pub struct Manifest {
     pub totals: Vec<ExportRow>,
 }
 
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Table => "table",
-        Format::Json => "json",
-        Format::Csv => "csv",
-        Format::Jsonl => "jsonl",
-    }
-}
-
 /// Run `usagectl export`; returns the exit code (3 when `--check` found changes).
 pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u8> {
     if let Some(manifest) = &args.check {
@@ -231,6 +227,12 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
         queries::scope_to_org(&mut tx, org)?;
     }
     let snapshot_time = queries::server_now(&mut tx)?;
+    for month in [span.first, span.last] {
+        if let Some(note) = month.future_note(snapshot_time) {
+            output::notice(&note);
+            break;
+        }
+    }
     let Some(path) = args.output.as_deref().filter(|p| *p != Path::new("-")) else {
         write_export(&mut tx, args, span, None, out)?;
         tx.commit()?;
@@ -252,7 +254,7 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         kind: if args.raw { "raw" } else { "aggregate" }.into(),
-        format: format_name(format).into(),
+        format: format.name().into(),
         from: span.first.label(),
         to: span.last.label(),
         period_start: start,
@@ -277,9 +279,9 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
     }
     mf.commit()?;
     output::note_if_terminal(&format!(
-        "wrote {} ({} rows, total quantity {}) and {}",
+        "wrote {} ({}, total quantity {}) and {}",
         path.display(),
-        manifest.row_count,
+        output::count(manifest.row_count, "row", "rows"),
         manifest.total_quantity,
         manifest_path.display()
     ));
@@ -409,7 +411,6 @@ fn guard_csv(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     let mut record = csv::ByteRecord::new();
     let mut out = csv::ByteRecord::new();
     let mut rows = 0u64;
-    let mut field = Vec::new();
     while rdr
         .read_byte_record(&mut record)
         .map_err(csv_read_error)
@@ -417,20 +418,10 @@ fn guard_csv(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     {
         out.clear();
         for (i, cell) in record.iter().enumerate() {
-            if rows > 0
-                && queries::RAW_CSV_TEXT_COLUMNS.contains(&i)
-                && matches!(
-                    cell.first(),
-                    Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-                )
-            {
-                field.clear();
-                field.push(b'\'');
-                field.extend_from_slice(cell);
-                out.push_field(&field);
-            } else {
-                out.push_field(cell);
-            }
+            let guarded = (rows > 0 && queries::RAW_CSV_TEXT_COLUMNS.contains(&i))
+                .then(|| output::formula_guard(cell))
+                .flatten();
+            out.push_field(guarded.as_deref().unwrap_or(cell));
         }
         wtr.write_byte_record(&out).context("writing the export")?;
         rows += 1;
@@ -521,8 +512,8 @@ impl Render for CheckReport {
             s.push_str("no totals changed since the export\n");
         } else {
             s.push_str(&format!(
-                "{} totals changed since the export:\n{}\n",
-                self.changes.len(),
+                "{} changed since the export:\n{}\n",
+                output::count(self.changes.len() as u64, "total", "totals"),
                 self.csv_table(style)
             ));
         }
@@ -530,15 +521,58 @@ impl Render for CheckReport {
     }
 }
 
-fn check(client: &mut Client, manifest_file: &Path, out: &mut Output) -> Result<u8> {
+/// The manifest `--check` reads for `given`: `given` itself when it is named like one
+/// (`*.manifest.json`), else `given.manifest.json` when that exists beside it (the data
+/// file was passed), else `given` (a renamed manifest).
+fn manifest_for(given: &Path) -> PathBuf {
+    let beside = manifest_path(given);
+    if !is_manifest_name(given) && beside.is_file() {
+        beside
+    } else {
+        given.to_path_buf()
+    }
+}
+
+/// Read and parse a manifest; a file that is not one (the data file, say) is misuse, with
+/// the advice to pass the manifest.
+fn read_manifest(given: &Path, manifest_file: &Path) -> Result<Manifest> {
     let text = std::fs::read_to_string(manifest_file)
         .with_context(|| format!("reading {}", manifest_file.display()))?;
-    let m: Manifest = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a usagectl export manifest",
+    serde_json::from_str(&text).map_err(|e| {
+        let why = match e.classify() {
+            serde_json::error::Category::Data => format!(" ({e})"),
+            _ => " (it is not JSON)".to_string(),
+        };
+        let advice = if manifest_file == given && !is_manifest_name(given) {
+            format!(
+                ": pass the manifest that `export --output FILE` writes beside FILE, FILE.manifest.json (there is no {})",
+                manifest_path(given).display()
+            )
+        } else {
+            String::new()
+        };
+        usage(format!(
+            "{} is not a usagectl export manifest{why}{advice}",
             manifest_file.display()
-        )
-    })?;
+        ))
+    })
+}
+
+fn is_manifest_name(p: &Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(".manifest.json"))
+}
+
+fn check(client: &mut Client, given: &Path, out: &mut Output) -> Result<u8> {
+    let manifest_file = &manifest_for(given);
+    let m = read_manifest(given, manifest_file)?;
+    if manifest_file != given {
+        output::notice(&format!(
+            "{} is an export's data file: checking its manifest, {}",
+            given.display(),
+            manifest_file.display()
+        ));
+    }
     let dir = manifest_file.parent().unwrap_or(Path::new("."));
     let data = dir.join(&m.file);
     let file_problem = match sha256_file(&data) {

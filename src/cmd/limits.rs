@@ -1,17 +1,18 @@
 //! `usagectl limits`: the seed's `GET /api/v1/usage/limits` for one org and one month.
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use comfy_table::Color;
-use postgres::Client;
+use postgres::{Client, GenericClient};
 use serde::Serialize;
 
 use crate::db::queries;
-use crate::output::{Cell, Output, Render, Style};
-use crate::quota::{self, Effective, LimitSource, Metric, MetricUse, Month, Period, State, Usage};
-use crate::time::fmt_utc;
+use crate::output::{self, Cell, Output, Render, Style};
+use crate::quota::{
+    self, Effective, LimitSource, Metric, MetricUse, Month, Period, State, TierSource, Usage,
+};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -54,6 +55,8 @@ pub struct OrgQuota {
     pub month: Month,
     /// The server's time when read.
     pub now: DateTime<Utc>,
+    /// False when the org has no events at all and no tier assignment or override.
+    pub known_org: bool,
 }
 
 impl OrgQuota {
@@ -70,12 +73,38 @@ impl OrgQuota {
     }
 }
 
-/// "assigned" or "default".
-pub fn tier_source(e: &Effective) -> &'static str {
-    if e.assigned { "assigned" } else { "default" }
+/// The note for an org that has no events at all and no tier assignment or override (a
+/// typo, most likely), naming similar org ids this role can see; `None` for a known org.
+/// Every per-org command asks this (limits, status --org, tier show, summary) and prints
+/// the note with [`output::notice`]; its JSON has `known_org`. It runs in a transaction
+/// of its own (a savepoint inside the caller's) scoped to `org`, so the seed's RLS policy
+/// lets a read-only role see the org's own rows.
+///
+/// Under RLS, the suggestions come from the tier assignments and overrides only: the
+/// policy hides every other org's events and rollup rows, and usagectl does not go round
+/// it to list ids a role confined to one org may not read.
+pub fn unknown_org(db: &mut impl GenericClient, org: &str) -> Result<Option<String>> {
+    let mut tx = db.transaction().context("starting a transaction")?;
+    queries::scope_to_org(&mut tx, org)?;
+    if queries::org_is_known(&mut tx, org)? {
+        tx.commit()?;
+        return Ok(None);
+    }
+    let ids = queries::known_org_ids(&mut tx)?;
+    tx.commit()?;
+    let similar = crate::events::similar(org, ids.iter().map(String::as_str), 3);
+    Ok(Some(quota::unknown_org_note(org, &similar)))
 }
 
-/// Read one org's quota figures in one read-only snapshot.
+/// Say on stderr that `month` has not begun at `now`, if so.
+pub fn note_future_month(month: &Month, now: DateTime<Utc>) {
+    if let Some(note) = month.future_note(now) {
+        output::notice(&note);
+    }
+}
+
+/// Read one org's quota figures in one read-only snapshot; says on stderr when the org is
+/// unknown ([`unknown_org`]) or the month has not begun.
 pub fn read_org_quota(client: &mut Client, org: &str, month: Option<Month>) -> Result<OrgQuota> {
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::scope_to_org_now(&mut tx, org)?;
@@ -84,13 +113,19 @@ pub fn read_org_quota(client: &mut Client, org: &str, month: Option<Month>) -> R
     let usage = queries::usage_by_org(&mut tx, Some(org), &month)?
         .remove(org)
         .unwrap_or_default();
+    let unknown = unknown_org(&mut tx, org)?;
     tx.commit()?;
+    if let Some(note) = &unknown {
+        output::notice(note);
+    }
+    note_future_month(&month, now);
     Ok(OrgQuota {
         org_id: org.to_string(),
         effective,
         usage,
         month,
         now,
+        known_org: unknown.is_none(),
     })
 }
 
@@ -133,12 +168,14 @@ pub struct LimitsReport {
     /// Tier used.
     pub tier: String,
     /// "assigned", or "default" when the org has no assignment.
-    pub tier_source: &'static str,
+    pub tier_source: TierSource,
     /// Per metric.
     pub limits: BTreeMap<&'static str, MetricReport>,
     /// The month counted.
     #[serde(flatten)]
     pub period: Period,
+    /// False when the org has no events at all and no tier assignment or override.
+    pub known_org: bool,
 }
 
 impl LimitsReport {
@@ -175,9 +212,10 @@ impl LimitsReport {
         LimitsReport {
             org_id: q.org_id.clone(),
             tier: q.effective.tier.clone(),
-            tier_source: tier_source(&q.effective),
+            tier_source: q.effective.tier_source(),
             limits,
             period: Period::new(&q.month, q.now),
+            known_org: q.known_org,
         }
     }
 }
@@ -203,8 +241,8 @@ fn bar(current: i64, limit: i64) -> String {
 }
 
 /// Title line naming the tier and whether it is a fallback.
-pub fn tier_title(org: &str, tier: &str, source: &str) -> String {
-    if source == "default" {
+pub fn tier_title(org: &str, tier: &str, source: TierSource) -> String {
+    if source == TierSource::Default {
         format!("org {org}: tier {tier} (default tier: no tier assigned)")
     } else {
         format!("org {org}: tier {tier}")
@@ -235,15 +273,15 @@ impl Render for LimitsReport {
                 vec![
                     Cell::text(&self.org_id),
                     Cell::text(&self.tier),
-                    Cell::text(self.tier_source),
-                    Cell::text(fmt_utc(&self.period.period_start)),
-                    Cell::text(fmt_utc(&self.period.period_end)),
+                    Cell::text(self.tier_source.name()),
+                    Cell::Time(self.period.period_start),
+                    Cell::Time(self.period.period_end),
                     Cell::text(*name),
                     Cell::Num(m.current),
                     Cell::Num(m.limit),
                     Cell::text(m.within_limit.to_string()),
                     Cell::text(m.unit),
-                    Cell::text(format!("{:?}", m.limit_source).to_lowercase()),
+                    Cell::text(m.limit_source.name()),
                 ]
             })
             .collect()
@@ -265,7 +303,7 @@ impl Render for LimitsReport {
                 current: r.current,
                 limit: r.limit,
             }
-            .state(80);
+            .state(quota::DEFAULT_WARN_AT);
             let mut used = r.current.to_string();
             if let Some(b) = &r.breakdown {
                 used = format!("{used} (in {} / out {})", b.input_tokens, b.output_tokens);

@@ -216,7 +216,7 @@ impl Render for RecordResult {
             e.metadata
                 .as_ref()
                 .map_or(Cell::Empty, |m| Cell::text(m.to_string())),
-            Cell::text(fmt_utc(&e.created_at)),
+            Cell::Time(e.created_at),
             e.idempotency_key.as_ref().map_or(Cell::Empty, Cell::text),
             Cell::text(self.duplicate.to_string()),
         ]]
@@ -237,6 +237,49 @@ impl Render for RecordResult {
         };
         format!("{}\n{t}\n", style.bold(head))
     }
+}
+
+/// How a retry differs from the event stored under its idempotency key: each field that
+/// differs (event type, quantity, metadata — absent and present included — and the time,
+/// when the retry gives one with --at), as `field: stored X, given Y`. Empty for a true
+/// retry.
+pub fn retry_differences(stored: &EventRow, given: &NewEvent) -> Vec<String> {
+    let metadata = |m: &Option<Value>| match m {
+        Some(v) => echo(&v.to_string()),
+        None => "none".to_string(),
+    };
+    let mut out = Vec::new();
+    if stored.event_type != given.event_type {
+        out.push(format!(
+            "event type: stored {}, given {}",
+            echo(&stored.event_type),
+            echo(&given.event_type)
+        ));
+    }
+    if stored.quantity != given.quantity {
+        out.push(format!(
+            "quantity: stored {}, given {}",
+            stored.quantity, given.quantity
+        ));
+    }
+    if stored.metadata != given.metadata {
+        out.push(format!(
+            "metadata: stored {}, given {}",
+            metadata(&stored.metadata),
+            metadata(&given.metadata)
+        ));
+    }
+    // the server keeps microseconds
+    if let Some(at) = given.created_at
+        && at.timestamp_micros() != stored.created_at.timestamp_micros()
+    {
+        out.push(format!(
+            "time: stored {}, given {}",
+            fmt_utc(&stored.created_at),
+            fmt_utc(&at)
+        ));
+    }
+    out
 }
 
 /// Run `usagectl record` with an already validated event. With `enforce`, the org's row
@@ -298,16 +341,16 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
         }
     };
     tx.commit().context("committing the event")?;
-    if !inserted
-        && (event.event_type != ev.event_type
-            || event.quantity != ev.quantity
-            || (ev.metadata.is_some() && event.metadata != ev.metadata))
-    {
+    let differences = if inserted {
+        Vec::new()
+    } else {
+        retry_differences(&event, ev)
+    };
+    if !differences.is_empty() {
         output::warn(&format!(
-            "idempotency key {} was first used for a different event ({} x{}); the stored event is kept",
+            "idempotency key {} was first used for a different event; the stored event is kept: {}",
             echo(key.unwrap_or_default()),
-            echo(&event.event_type),
-            event.quantity
+            differences.join("; ")
         ));
     }
     out.render(&RecordResult {

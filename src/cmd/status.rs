@@ -5,10 +5,10 @@ use clap::Args;
 use postgres::Client;
 use serde::Serialize;
 
-use crate::cmd::limits::{self, OrgQuota, state_color, tier_source, tier_title};
+use crate::cmd::limits::{self, OrgQuota, state_color, tier_title};
 use crate::db::queries;
 use crate::output::{Cell, Output, Render, Style};
-use crate::quota::{self, Metric, Month, Period, State};
+use crate::quota::{self, Metric, Month, Period, State, TierSource};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -49,7 +49,7 @@ pub struct StatusArgs {
     pub month: Option<Month>,
 
     /// Percentage of a limit at which the status becomes approaching_limit
-    #[arg(long, value_name = "PCT", default_value_t = 80,
+    #[arg(long, value_name = "PCT", default_value_t = quota::DEFAULT_WARN_AT,
           value_parser = clap::value_parser!(u8).range(1..=100))]
     pub warn_at: u8,
 }
@@ -66,7 +66,7 @@ pub struct StatusRow {
     /// Names the metrics that caused the status.
     pub message: String,
     /// "assigned", or "default" when the org has no assignment.
-    pub tier_source: &'static str,
+    pub tier_source: TierSource,
     /// The metric closest to (or furthest past) its limit.
     pub worst_metric: Option<Metric>,
     /// Its current use.
@@ -83,7 +83,7 @@ impl StatusRow {
             tier: q.effective.tier.clone(),
             status,
             message,
-            tier_source: tier_source(&q.effective),
+            tier_source: q.effective.tier_source(),
             worst_metric: worst.map(|w| w.metric),
             worst_current: worst.map(|w| w.current),
             worst_limit: worst.map(|w| w.limit),
@@ -109,7 +109,7 @@ impl StatusRow {
         vec![
             Cell::text(&self.org_id),
             Cell::text(&self.tier),
-            Cell::text(self.tier_source),
+            Cell::text(self.tier_source.name()),
             Cell::text(self.status.name()),
             self.worst_metric
                 .map_or(Cell::Empty, |m| Cell::text(m.name())),
@@ -142,6 +142,8 @@ pub struct OrgStatus {
     pub period: Period,
     /// The threshold used.
     pub warn_at: u8,
+    /// False when the org has no events at all and no tier assignment or override.
+    pub known_org: bool,
 }
 
 impl Render for OrgStatus {
@@ -201,7 +203,7 @@ impl Render for AllStatus {
         }
         let mut t = style.table(&["org", "tier", "status", "worst metric"]);
         for r in &self.orgs {
-            let tier = if r.tier_source == "default" {
+            let tier = if r.tier_source == TierSource::Default {
                 format!("{} (default)", r.tier)
             } else {
                 r.tier.clone()
@@ -225,6 +227,7 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
             row: StatusRow::new(&q, args.warn_at),
             period: Period::new(&q.month, q.now),
             warn_at: args.warn_at,
+            known_org: q.known_org,
         };
         out.render(&report)?;
         return Ok(report.row.status.exit_code());
@@ -232,6 +235,7 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::server_now(&mut tx)?;
     let month = args.month.unwrap_or_else(|| Month::containing(now));
+    limits::note_future_month(&month, now);
     let config = queries::load_limit_config(&mut tx, None)?;
     let mut usage = queries::usage_by_org(&mut tx, None, &month)?;
     let mut orgs: std::collections::BTreeSet<String> = queries::orgs_with_events(&mut tx, &month)?
@@ -248,6 +252,7 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
                 org_id: org,
                 month,
                 now,
+                known_org: true,
             };
             StatusRow::new(&q, args.warn_at)
         })

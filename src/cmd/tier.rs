@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::db::queries;
 use crate::error::{echo, usage};
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{self, Effective, LimitConfig, LimitSource, Metric};
+use crate::quota::{self, Effective, LimitConfig, LimitSource, Metric, TierSource};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -171,9 +171,11 @@ pub struct EffectiveReport {
     /// Tier used.
     pub tier: String,
     /// "assigned", or "default" when the org has no assignment.
-    pub tier_source: &'static str,
+    pub tier_source: TierSource,
     /// Metric -> limit and source.
     pub limits: BTreeMap<&'static str, EffectiveLimit>,
+    /// False when the org has no events at all and no tier assignment or override.
+    pub known_org: bool,
 }
 
 /// One effective limit.
@@ -186,11 +188,12 @@ pub struct EffectiveLimit {
 }
 
 impl EffectiveReport {
-    fn new(org: &str, e: &Effective) -> EffectiveReport {
+    fn new(org: &str, e: &Effective, known_org: bool) -> EffectiveReport {
         EffectiveReport {
             org_id: org.to_string(),
             tier: e.tier.clone(),
-            tier_source: crate::cmd::limits::tier_source(e),
+            tier_source: e.tier_source(),
+            known_org,
             limits: e
                 .limits
                 .iter()
@@ -220,14 +223,10 @@ impl Render for EffectiveReport {
                 vec![
                     Cell::text(&self.org_id),
                     Cell::text(&self.tier),
-                    Cell::text(self.tier_source),
+                    Cell::text(self.tier_source.name()),
                     Cell::text(m.name()),
                     Cell::Num(l.limit),
-                    Cell::text(
-                        serde_json::to_value(l.source)
-                            .map(|v| v.as_str().unwrap_or_default().to_string())
-                            .unwrap_or_default(),
-                    ),
+                    Cell::text(l.source.name()),
                 ]
             })
             .collect()
@@ -345,6 +344,10 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
 
 fn show(mut tx: postgres::Transaction<'_>, org: &str, out: &mut Output) -> Result<()> {
     let eff = queries::load_limit_config(&mut tx, Some(org))?.effective(org);
+    let unknown = crate::cmd::limits::unknown_org(&mut tx, org)?;
     tx.commit()?;
-    out.render(&EffectiveReport::new(org, &eff))
+    if let Some(note) = &unknown {
+        output::notice(note);
+    }
+    out.render(&EffectiveReport::new(org, &eff, unknown.is_none()))
 }

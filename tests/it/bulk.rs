@@ -536,3 +536,64 @@ fn a_refused_orgs_table_shows_its_control_characters_escaped() {
     let json = db.run(&["record", "--file", p, "--enforce", "-o", "json"]);
     assert_eq!(json.json()["refused"][0]["org_id"], org);
 }
+
+/// JSON Lines keys have their documented JSON types: a quantity written as a string is
+/// refused with its line, as CSV refuses `abc`, and nothing is recorded.
+#[test]
+fn a_json_lines_quantity_given_as_a_string_is_refused_with_its_line() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typed.jsonl");
+    std::fs::write(
+        &path,
+        "{\"org_id\":\"acme\",\"event_type\":\"chat_message\",\"quantity\":2}\n\
+         {\"org_id\":\"acme\",\"event_type\":\"chat_message\",\"quantity\":\"2\"}\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["record", "--file", p],
+        vec!["record", "--file", p, "--dry-run"],
+    ] {
+        let out = db.run(&args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            out.stderr,
+            format!(
+                "usagectl: error: 1 bad row in {p}; nothing was recorded\n  2: quantity: '\"2\"' is a string: in JSON Lines it must be a whole number\n"
+            ),
+            "{args:?}"
+        );
+    }
+    assert_eq!(count(&db), 0);
+}
+
+/// Counts are singular for one: "1 row read".
+#[test]
+fn one_row_is_one_row() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.csv");
+    std::fs::write(&path, "org_id,event_type\nacme,chat_message\n").unwrap();
+    let p = path.to_str().unwrap();
+    let dry = db.run(&["record", "--file", p, "--dry-run"]);
+    dry.assert_ok();
+    assert_eq!(
+        dry.stdout,
+        format!("{p}: 1 row read, all valid (dry run: nothing recorded)\n")
+    );
+    let out = db.run(&["record", "--file", p]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout,
+        format!("{p}: 1 row read, 1 inserted, 0 skipped as duplicates\n")
+    );
+    std::fs::write(
+        &path,
+        "org_id,event_type\nacme,chat_message\nacme,chat_message\n",
+    )
+    .unwrap();
+    let two = db.run(&["record", "--file", p]);
+    assert!(two.stdout.contains(": 2 rows read,"), "{}", two.stdout);
+}

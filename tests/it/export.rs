@@ -432,7 +432,7 @@ fn check_lists_what_changed_since_the_export() {
     ]);
     totals.assert_ok();
     assert!(totals.stdout.contains("export_pdf"), "{}", totals.stdout);
-    assert!(totals.stdout.ends_with("1 rows\n"), "{}", totals.stdout);
+    assert!(totals.stdout.ends_with("1 row\n"), "{}", totals.stdout);
 
     // the file itself edited on disk
     std::fs::write(&file, "month,org_id\n").unwrap();
@@ -722,4 +722,140 @@ fn a_failed_rename_says_so_and_removes_the_temporary_file() {
     );
     assert_eq!(files_in(dir.path()), ["usage.csv"]);
     assert_eq!(files_in(&file), ["keep"]);
+}
+
+/// Every trigger character is guarded in every text column of every CSV the export
+/// writes, the raw stream included; numbers and times never are.
+#[test]
+fn every_formula_trigger_is_guarded_in_the_raw_and_aggregate_csv() {
+    let db = TestDb::migrated();
+    let triggers = ["=", "+", "-", "@", "\t", "\r"];
+    for (i, t) in triggers.iter().enumerate() {
+        insert(
+            &db,
+            &format!("{t}org{i}"),
+            &format!("{t}type"),
+            -1 - i as i32,
+            &format!("2025-11-03T00:00:0{i}Z"),
+            Some(&serde_json::to_string(&format!("{t}meta")).unwrap()),
+        );
+    }
+    let raw = db.run(&["export", "--month", "2025-11", "--raw"]);
+    raw.assert_ok();
+    let mut rdr = csv::Reader::from_reader(raw.stdout.as_bytes());
+    let recs: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(recs.len(), triggers.len());
+    for (i, t) in triggers.iter().enumerate() {
+        let r = &recs[i];
+        assert_eq!(&r[1], format!("'{t}org{i}"), "raw org_id, trigger {t:?}");
+        assert_eq!(&r[2], format!("'{t}type"), "raw event_type, trigger {t:?}");
+        assert_eq!(&r[3], format!("{}", -1 - i as i32), "numbers untouched");
+        assert_eq!(&r[4], format!("2025-11-03T00:00:0{i}.000000Z"));
+        assert_eq!(
+            &r[5],
+            serde_json::to_string(&format!("{t}meta")).unwrap(),
+            "JSON text starting with a quote is left alone"
+        );
+    }
+    // metadata is a text column: a JSON number that starts with '-' is guarded too
+    insert(
+        &db,
+        "n",
+        "chat_message",
+        1,
+        "2025-11-04T00:00:00Z",
+        Some("-5"),
+    );
+    let raw = db.run(&["export", "--month", "2025-11", "--raw", "--org", "n"]);
+    assert!(raw.stdout.ends_with(",'-5\n"), "{}", raw.stdout);
+    let agg = db.run(&["export", "--month", "2025-11"]);
+    agg.assert_ok();
+    let mut rdr = csv::Reader::from_reader(agg.stdout.as_bytes());
+    let mut recs: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    recs.sort_by(|a, b| a[1].cmp(&b[1]));
+    let mut want: Vec<(String, String, String)> = triggers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            (
+                format!("'{t}org{i}"),
+                format!("'{t}type"),
+                format!("{}", -1 - i as i32),
+            )
+        })
+        .collect();
+    want.sort();
+    let got: Vec<(String, String, String)> = recs
+        .iter()
+        .filter(|r| &r[1] != "n")
+        .map(|r| (r[1].to_string(), r[3].to_string(), r[5].to_string()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// `export --check` given the data file finds its manifest beside it; a file that is not
+/// a manifest, with none beside it, is misuse with the advice to pass the manifest.
+#[test]
+fn check_given_the_data_file_checks_its_manifest_or_says_to_pass_it() {
+    let db = TestDb::migrated();
+    edge_data(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage.csv");
+    let f = file.to_str().unwrap();
+    db.run(&["export", "--month", "2025-11", "--output", f])
+        .assert_ok();
+    let out = db.run(&["export", "--check", f]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("no totals changed since the export"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr,
+        format!(
+            "usagectl: note: {f} is an export's data file: checking its manifest, {f}.manifest.json\n"
+        )
+    );
+    // the manifest itself: no note
+    let m = format!("{f}.manifest.json");
+    let out = db.run(&["export", "--check", &m]);
+    out.assert_ok();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+
+    // a data file without its manifest
+    let lone = dir.path().join("lone.csv");
+    std::fs::copy(&file, &lone).unwrap();
+    let l = lone.to_str().unwrap();
+    let out = db.run(&["export", "--check", l]);
+    out.assert_fails(2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "usagectl: error: {l} is not a usagectl export manifest (it is not JSON): pass the manifest that `export --output FILE` writes beside FILE, FILE.manifest.json (there is no {l}.manifest.json)\n"
+        )
+    );
+    assert!(!out.stderr.contains("line 1 column"), "{}", out.stderr);
+    // JSON that is not a manifest says what is missing
+    let other = dir.path().join("other.manifest.json");
+    std::fs::write(&other, "{\"file\": \"x\"}").unwrap();
+    let out = db.run(&["export", "--check", other.to_str().unwrap()]);
+    out.assert_fails(2);
+    assert!(out.stderr.contains("missing field"), "{}", out.stderr);
+}
+
+/// `--raw -o json` is refused naming the format as the command line spells it.
+#[test]
+fn raw_export_refuses_json_by_its_name() {
+    let db = TestDb::migrated();
+    for (format, name) in [("json", "json"), ("table", "table")] {
+        let out = db.run(&["export", "--month", "2025-11", "--raw", "-o", format]);
+        out.assert_fails(2);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "usagectl: error: --raw writes csv or jsonl, not {name}; use -o csv or -o jsonl\n"
+            )
+        );
+    }
 }

@@ -662,3 +662,231 @@ fn a_read_only_role_can_check_one_orgs_limits_and_status() {
         .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
         .unwrap();
 }
+
+const NOTE_GLOBX: &str = "usagectl: note: org \"globx-trial\" has no events and no tier assignment; did you mean \"globex-trial\"?\n";
+
+/// An org with no events, no assignment and no override is reported healthy, as the
+/// documented exit codes say, but every per-org command says so on stderr with similar
+/// known ids, and its JSON has known_org: false.
+#[test]
+fn an_unknown_org_is_noted_with_similar_known_ids() {
+    let db = TestDb::migrated();
+    let now = chrono::Utc::now().to_rfc3339();
+    insert(&db, "globex-trial", "chat_message", 3, &now);
+    insert(
+        &db,
+        "last-year-only",
+        "chat_message",
+        3,
+        "2020-03-01T00:00:00Z",
+    );
+    db.run(&["tier", "assign", "assigned-only", "pilot"])
+        .assert_ok();
+    db.run(&["tier", "override", "override-only", "ai_tokens", "7"])
+        .assert_ok();
+    for args in [
+        vec!["status", "--org", "globx-trial"],
+        vec!["limits", "--org", "globx-trial"],
+        vec!["tier", "show", "globx-trial"],
+    ] {
+        let out = db.run(&args);
+        out.assert_ok();
+        assert_eq!(out.stderr, NOTE_GLOBX, "{args:?}");
+        let mut json = args.clone();
+        json.extend(["-o", "json"]);
+        let out = db.run(&json);
+        assert_eq!(out.json()["known_org"], false, "{args:?}");
+        assert_eq!(out.stderr, NOTE_GLOBX, "{args:?}");
+        // CSV keeps its columns; the note is on stderr
+        let mut csv = args.clone();
+        csv.extend(["-o", "csv"]);
+        let out = db.run(&csv);
+        assert!(!out.stdout.contains("known_org"), "{}", out.stdout);
+        assert_eq!(out.stderr, NOTE_GLOBX, "{args:?}");
+    }
+    let st = db.run(&["status", "--org", "globx-trial", "-o", "json"]);
+    assert_eq!((st.code, st.json()["status"].as_str()), (0, Some("ok")));
+    // no similar id: the note alone
+    let out = db.run(&["limits", "--org", "zzzz-unrelated"]);
+    assert_eq!(
+        out.stderr,
+        "usagectl: note: org \"zzzz-unrelated\" has no events and no tier assignment\n"
+    );
+    // events in another month, only an assignment, only an override: known, no note
+    for org in [
+        "globex-trial",
+        "last-year-only",
+        "assigned-only",
+        "override-only",
+    ] {
+        for cmd in [
+            vec!["status", "--org", org, "-o", "json"],
+            vec!["limits", "--org", org, "-o", "json"],
+            vec!["tier", "show", org, "-o", "json"],
+        ] {
+            let out = db.run(&cmd);
+            assert_eq!(out.json()["known_org"], true, "{cmd:?}");
+            assert!(out.stderr.is_empty(), "{cmd:?}: {}", out.stderr);
+        }
+    }
+    // the exit code still follows the state: an unknown org is ok (0)
+    let over = db.run(&["status", "--org", "globx-trial", "--warn-at", "1"]);
+    assert_eq!(over.code, 0, "{}", over.stderr);
+}
+
+/// Under the seed's RLS policy a usage_reader member sees only the org it asks about, so
+/// suggestions come from the tier tables alone; its own org is known.
+#[test]
+fn unknown_orgs_under_rls_suggest_only_what_the_reader_may_see() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    db.run(&["migrate", "--roles"]).assert_ok();
+    let now = chrono::Utc::now().to_rfc3339();
+    insert(&db, "globex-trial", "chat_message", 3, &now);
+    db.run(&["tier", "assign", "initech", "subscription"])
+        .assert_ok();
+    let reader = format!("support_{}", db.name);
+    db.client()
+        .batch_execute(&format!("CREATE ROLE {reader} LOGIN IN ROLE usage_reader"))
+        .unwrap();
+    let as_reader = |args: &[&str]| {
+        run(usagectl()
+            .env("DATABASE_URL", format!("{} user={reader}", db.url))
+            .args(args))
+    };
+    let own = as_reader(&["limits", "--org", "globex-trial", "-o", "json"]);
+    own.assert_ok();
+    assert_eq!(own.json()["known_org"], true);
+    assert_eq!(own.json()["limits"]["chat_messages"]["current"], 3);
+    assert!(own.stderr.is_empty(), "{}", own.stderr);
+    // the rollup's other orgs are hidden by RLS: no suggestion from events
+    let typo = as_reader(&["status", "--org", "globx-trial", "-o", "json"]);
+    assert_eq!(typo.code, 0, "{}", typo.stderr);
+    assert_eq!(typo.json()["known_org"], false);
+    assert_eq!(
+        typo.stderr,
+        "usagectl: note: org \"globx-trial\" has no events and no tier assignment\n"
+    );
+    // assignments are readable by the reader
+    let typo = as_reader(&["tier", "show", "initec"]);
+    typo.assert_ok();
+    assert_eq!(
+        typo.stderr,
+        "usagectl: note: org \"initec\" has no events and no tier assignment; did you mean \"initech\"?\n"
+    );
+    // an owner sees every org's rollup rows
+    let owner = db.run(&["status", "--org", "globx-trial"]);
+    assert_eq!(owner.stderr, NOTE_GLOBX);
+    db.client()
+        .batch_execute(&format!("DROP OWNED BY {reader}; DROP ROLE {reader}"))
+        .unwrap();
+}
+
+/// Each enum is written by its one name in every format.
+#[test]
+fn limit_and_tier_sources_have_one_name_in_csv_json_and_tier_show() {
+    let db = TestDb::migrated();
+    db.run(&["tier", "override", "acme", "ai_tokens", "7"])
+        .assert_ok();
+    let csv = db.run(&["limits", "--org", "acme", "-o", "csv"]);
+    csv.assert_ok();
+    let mut rdr = csv::Reader::from_reader(csv.stdout.as_bytes());
+    let header = rdr.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let json = db.run(&["limits", "--org", "acme", "-o", "json"]).json();
+    let show = db.run(&["tier", "show", "acme", "-o", "json"]).json();
+    for r in &rows {
+        let metric = &r[col("metric")];
+        assert_eq!(
+            r[col("limit_source")],
+            *json["limits"][metric]["limit_source"].as_str().unwrap(),
+            "{metric}"
+        );
+        assert_eq!(
+            r[col("limit_source")],
+            *show["limits"][metric]["source"].as_str().unwrap(),
+            "{metric}"
+        );
+        assert_eq!(&r[col("tier_source")], "default");
+    }
+    let sources: Vec<&str> = rows.iter().map(|r| &r[col("limit_source")]).collect();
+    assert_eq!(
+        sources,
+        [
+            "override",
+            "default_tier",
+            "default_tier",
+            "default_tier",
+            "default_tier",
+            "default_tier"
+        ],
+        "rows by metric name: ai_tokens (overridden) first"
+    );
+}
+
+/// Months outside 1970-01..9998-12 are misuse; the last one is answered, with its
+/// instants unguarded in CSV and a note that it has not begun.
+#[test]
+fn months_are_1970_01_to_9998_12_and_a_future_month_gets_a_note() {
+    let db = TestDb::migrated();
+    db.run(&["tier", "assign", "acme", "pilot"]).assert_ok();
+    for month in ["0000-01", "1969-12", "9999-01", "9999-12", "+999-01"] {
+        for cmd in [
+            vec!["limits", "--org", "acme", "--month", month],
+            vec!["status", "--org", "acme", "--month", month],
+            vec!["status", "--all", "--month", month],
+            vec!["export", "--month", month],
+        ] {
+            let out = db.run(&cmd);
+            out.assert_fails(2);
+            assert!(out.stderr.contains(month), "{cmd:?}: {}", out.stderr);
+        }
+    }
+    let out = db.run(&["limits", "--org", "acme", "--month", "9998-12", "-o", "csv"]);
+    out.assert_ok();
+    let mut rdr = csv::Reader::from_reader(out.stdout.as_bytes());
+    let header = rdr.headers().unwrap().clone();
+    let rec = rdr.records().next().unwrap().unwrap();
+    let at = |name: &str| rec[header.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(at("period_start"), "9998-12-01T00:00:00Z");
+    assert_eq!(at("period_end"), "9999-01-01T00:00:00Z");
+    assert!(
+        out.stderr
+            .starts_with("usagectl: note: 9998-12 has not begun yet (the server's time is "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.ends_with("): nothing is counted in it\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    for cmd in [
+        vec!["status", "--all", "--month", "9998-12"],
+        vec!["export", "--month", "9998-12"],
+        vec!["export", "--from", "2020-01", "--to", "9998-12"],
+    ] {
+        let out = db.run(&cmd);
+        out.assert_ok();
+        assert!(
+            out.stderr.contains("has not begun yet"),
+            "{cmd:?}: {}",
+            out.stderr
+        );
+    }
+    // the current month and past ones: no note
+    for cmd in [
+        vec!["limits", "--org", "acme"],
+        vec!["limits", "--org", "acme", "--month", "1970-01"],
+        vec!["status", "--all"],
+    ] {
+        let out = db.run(&cmd);
+        assert!(
+            !out.stderr.contains("has not begun"),
+            "{cmd:?}: {}",
+            out.stderr
+        );
+    }
+}

@@ -538,3 +538,60 @@ fn control_characters_show_escaped_in_tables_and_errors_and_exact_in_json_and_cs
     );
     assert_eq!(count(&db), 2);
 }
+
+/// A retry under a stored key that differs in event type, quantity, metadata (absent
+/// versus present included) or time warns, naming each field with both values; a true
+/// retry says nothing.
+#[test]
+fn a_retry_that_differs_names_each_field_with_both_values() {
+    let db = TestDb::migrated();
+    let base = [
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "chat_message",
+        "--idempotency-key",
+        "k1",
+        "--at",
+        "2025-11-03T10:00:00Z",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        db.run(&args)
+    };
+    with(&["--metadata", r#"{"model":"a"}"#]).assert_ok();
+    let warning = "usagectl: warning: idempotency key 'k1' was first used for a different event; the stored event is kept: ";
+
+    let same = with(&["--metadata", r#"{"model": "a"}"#]);
+    same.assert_ok();
+    assert!(same.stderr.is_empty(), "{}", same.stderr);
+
+    let no_metadata = with(&[]);
+    no_metadata.assert_ok();
+    assert_eq!(
+        no_metadata.stderr,
+        format!("{warning}metadata: stored '{{\"model\":\"a\"}}', given none\n")
+    );
+
+    let other_metadata = with(&["--metadata", r#"{"model":"b"}"#]);
+    assert_eq!(
+        other_metadata.stderr,
+        format!("{warning}metadata: stored '{{\"model\":\"a\"}}', given '{{\"model\":\"b\"}}'\n")
+    );
+
+    let mut args: Vec<&str> = base.to_vec();
+    args[4] = "analysis_run";
+    args[8] = "2025-11-03T10:00:00.5Z";
+    args.extend(["--quantity", "3", "--metadata", r#"{"model":"a"}"#]);
+    let all = db.run(&args);
+    all.assert_ok();
+    assert_eq!(
+        all.stderr,
+        format!(
+            "{warning}event type: stored 'chat_message', given 'analysis_run'; quantity: stored 1, given 3; time: stored 2025-11-03T10:00:00Z, given 2025-11-03T10:00:00.500Z\n"
+        )
+    );
+    assert_eq!(count(&db), 1, "nothing new is stored");
+}
