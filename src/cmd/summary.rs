@@ -2,7 +2,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use postgres::Client;
 use serde::Serialize;
@@ -16,7 +16,9 @@ pub const AFTER_LONG_HELP: &str = concat!(
     "\
 The window is created_at >= now() - N days, measured by the server in UTC, with no upper
 bound, exactly as the HTTP endpoint counts it. Figures are aggregated in SQL within one
-read-only snapshot.
+read-only snapshot. The table's bars show events per UTC calendar day the window touches
+(the first day from the window's start only), named in the line under the table; windows
+over 30 days put several whole days in each bar.
 
 Examples:
   usagectl summary --org acme                 # last 30 days, as a table
@@ -27,8 +29,9 @@ Examples:
     crate::exit_codes!()
 );
 
-/// Most columns the per-day sparkline uses; longer windows are grouped into buckets.
-const SPARK_COLUMNS: i32 = 30;
+/// Most bars the sparkline draws: one per UTC day for windows of up to 30 days (which
+/// touch up to 31 calendar days); longer windows put several whole days in each bar.
+const SPARK_BARS: i64 = 31;
 
 /// Arguments of `usagectl summary`.
 #[derive(Args, Debug)]
@@ -75,21 +78,98 @@ pub struct SummaryReport {
     /// Start of the window (inclusive): generated_at - N days.
     #[serde(serialize_with = "crate::time::ser")]
     pub period_start: DateTime<Utc>,
-    /// Events per sparkline column per type (table view only).
+    /// False when the org has no events at all and no tier assignment or override (a typo?).
+    pub known_org: bool,
+    /// Events per sparkline bar per type (table view only).
     #[serde(skip)]
     pub spark: BTreeMap<String, Vec<i64>>,
+    /// The days the bars stand for (table view only).
+    #[serde(skip)]
+    pub spark_days: SparkDays,
+}
+
+/// The UTC calendar days the sparkline's bars stand for: `days_per_bar` consecutive days
+/// each, from `first` (the day the window starts in, counted from its start instant) to
+/// `last` (today, or a later day holding a future-dated event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SparkDays {
+    /// The first bar's first day.
+    pub first: NaiveDate,
+    /// The last bar's last day.
+    pub last: NaiveDate,
+    /// Whole days per bar.
+    pub days_per_bar: i64,
+}
+
+impl SparkDays {
+    /// The days from the window's start to the latest of `now` and `event_days`.
+    fn new(
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+        event_days: impl Iterator<Item = NaiveDate>,
+    ) -> SparkDays {
+        let first = start.date_naive();
+        let last = event_days.fold(now.date_naive(), NaiveDate::max).max(first);
+        let days = (last - first).num_days() + 1;
+        SparkDays {
+            first,
+            last,
+            days_per_bar: (days + SPARK_BARS - 1) / SPARK_BARS,
+        }
+    }
+
+    /// Number of bars.
+    fn bars(&self) -> usize {
+        let days = (self.last - self.first).num_days() + 1;
+        ((days + self.days_per_bar - 1) / self.days_per_bar) as usize
+    }
+
+    /// The bar that `day` falls in.
+    fn bar(&self, day: NaiveDate) -> usize {
+        let idx = (day - self.first).num_days().max(0) / self.days_per_bar;
+        (idx as usize).min(self.bars() - 1)
+    }
+
+    /// The table's column header.
+    fn header(&self) -> String {
+        match self.days_per_bar {
+            1 => "events per UTC day".to_string(),
+            n => format!("events per {n} UTC days"),
+        }
+    }
+
+    /// The line under the table that names the bars' days.
+    fn legend(&self) -> String {
+        let span = format!(
+            "{} (from the window's start) to {}",
+            self.first.format("%Y-%m-%d"),
+            self.last.format("%Y-%m-%d")
+        );
+        let days = (self.last - self.first).num_days() + 1;
+        match (self.days_per_bar, days % self.days_per_bar) {
+            (1, _) => format!("bars: one per UTC day, {span}"),
+            (n, 0) => format!("bars: one per {n} UTC days, {span}"),
+            (n, rest) => format!(
+                "bars: one per {n} UTC days, {span}; the last bar {rest} day{}",
+                if rest == 1 { "" } else { "s" }
+            ),
+        }
+    }
 }
 
 impl SummaryReport {
     /// Shape the database figures into the report.
     pub fn new(org_id: &str, days: i32, data: SummaryData) -> SummaryReport {
-        let columns = days.min(SPARK_COLUMNS);
+        let spark_days = SparkDays::new(
+            data.period_start,
+            data.generated_at,
+            data.daily.iter().map(|d| d.1),
+        );
         let mut spark: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for (event_type, day, n) in &data.daily {
-            let col = (day.clamp(&0, &(days - 1)) * columns / days) as usize;
             spark
                 .entry(event_type.clone())
-                .or_insert_with(|| vec![0; columns as usize])[col] += n;
+                .or_insert_with(|| vec![0; spark_days.bars()])[spark_days.bar(*day)] += n;
         }
         SummaryReport {
             org_id: org_id.to_string(),
@@ -112,7 +192,9 @@ impl SummaryReport {
                 .collect(),
             generated_at: data.generated_at,
             period_start: data.period_start,
+            known_org: true,
             spark,
+            spark_days,
         }
     }
 }
@@ -138,8 +220,8 @@ impl Render for SummaryReport {
                     Cell::text(ty),
                     Cell::Num(s.count),
                     Cell::Num(s.total_quantity),
-                    Cell::text(fmt_utc(&s.first_event)),
-                    Cell::text(fmt_utc(&s.last_event)),
+                    Cell::Time(s.first_event),
+                    Cell::Time(s.last_event),
                 ]
             })
             .collect()
@@ -157,18 +239,14 @@ impl Render for SummaryReport {
         if self.summary_by_type.is_empty() {
             return format!("{}\nno events in this window\n", style.bold(&title));
         }
-        let per = if self.period_days > SPARK_COLUMNS {
-            "events per period"
-        } else {
-            "events per day"
-        };
+        let per = self.spark_days.header();
         let mut t = style.table(&[
             "event type",
             "events",
             "quantity",
             "first event",
             "last event",
-            per,
+            &per,
         ]);
         for (ty, s) in &self.summary_by_type {
             let line = self.spark.get(ty).map(|v| sparkline(v)).unwrap_or_default();
@@ -187,9 +265,10 @@ impl Render for SummaryReport {
             }
         }
         format!(
-            "{}\n{t}\n{} events in all\n",
+            "{}\n{t}\n{}\n{} in all\n",
             style.bold(&title),
-            self.total_events
+            self.spark_days.legend(),
+            crate::output::count(self.total_events, "event", "events")
         )
     }
 }
@@ -202,8 +281,14 @@ pub fn run(client: &mut Client, args: &SummaryArgs, out: &mut Output) -> Result<
 
 /// Compute the summary report.
 pub fn summarise(client: &mut Client, args: &SummaryArgs) -> Result<SummaryReport> {
+    let unknown = super::limits::unknown_org(client, &args.org)?;
+    if let Some(note) = &unknown {
+        crate::output::notice(note);
+    }
     let data = queries::summary(client, &args.org, args.days)?;
-    Ok(SummaryReport::new(&args.org, args.days, data))
+    let mut report = SummaryReport::new(&args.org, args.days, data);
+    report.known_org = unknown.is_none();
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -212,6 +297,10 @@ mod tests {
     use crate::db::queries::TypeTotals;
 
     fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
 
@@ -230,8 +319,8 @@ mod tests {
                     last_event: t("2025-12-04T18:30:00.000001Z"),
                 }],
                 daily: vec![
-                    ("chat_message".into(), 0, 5),
-                    ("chat_message".into(), 29, 40),
+                    ("chat_message".into(), d("2025-11-04"), 5),
+                    ("chat_message".into(), d("2025-12-04"), 40),
                 ],
             },
         )
@@ -256,22 +345,88 @@ mod tests {
         );
     }
 
+    /// A 30-day window touches 31 UTC days: one bar each, the first and last partial.
     #[test]
-    fn sparkline_buckets_days() {
+    fn one_bar_per_utc_calendar_day_the_window_touches() {
         let r = report();
         let s = &r.spark["chat_message"];
-        assert_eq!(s.len(), 30);
-        assert_eq!((s[0], s[29]), (5, 40));
+        assert_eq!(s.len(), 31);
+        assert_eq!((s[0], s[1], s[29], s[30]), (5, 0, 0, 40));
+        assert_eq!(r.spark_days.header(), "events per UTC day");
+        assert_eq!(
+            r.spark_days.legend(),
+            "bars: one per UTC day, 2025-11-04 (from the window's start) to 2025-12-04"
+        );
+        // two days from 19:02 on Nov 29: Nov 29, 30 and Dec 1
+        let two = SummaryReport::new(
+            "o",
+            2,
+            SummaryData {
+                generated_at: t("2025-12-01T19:02:00Z"),
+                period_start: t("2025-11-29T19:02:00Z"),
+                daily: vec![
+                    ("x".into(), d("2025-11-29"), 1),
+                    ("x".into(), d("2025-12-01"), 1),
+                ],
+                ..report_data()
+            },
+        );
+        assert_eq!(two.spark["x"], [1, 0, 1]);
+        assert_eq!(
+            two.spark_days.legend(),
+            "bars: one per UTC day, 2025-11-29 (from the window's start) to 2025-12-01"
+        );
+        // a future-dated event gets a day of its own
+        let ahead = SummaryReport::new(
+            "o",
+            1,
+            SummaryData {
+                generated_at: t("2025-12-04T19:00:00Z"),
+                period_start: t("2025-12-03T19:00:00Z"),
+                daily: vec![("x".into(), d("2025-12-06"), 3)],
+                ..report_data()
+            },
+        );
+        assert_eq!(ahead.spark["x"], [0, 0, 0, 3]);
+    }
+
+    /// Longer windows: whole UTC days per bar, at most 31 bars, the days named.
+    #[test]
+    fn long_windows_put_whole_days_in_each_bar() {
         let long = SummaryReport::new(
             "o",
             365,
             SummaryData {
-                daily: vec![("x".into(), 364, 1), ("x".into(), 0, 2)],
+                generated_at: t("2025-12-04T19:00:00Z"),
+                period_start: t("2024-12-04T19:00:00Z"),
+                daily: vec![
+                    ("x".into(), d("2024-12-04"), 2),
+                    ("x".into(), d("2024-12-15"), 1),
+                    ("x".into(), d("2024-12-16"), 4),
+                    ("x".into(), d("2025-12-04"), 1),
+                ],
                 ..report_data()
             },
         );
-        assert_eq!(long.spark["x"].len(), 30);
-        assert_eq!((long.spark["x"][0], long.spark["x"][29]), (2, 1));
+        let s = &long.spark["x"];
+        // 366 days, 12 per bar: 31 bars, the last of 6 days
+        assert_eq!(s.len(), 31);
+        assert_eq!((s[0], s[1], s[30]), (3, 4, 1));
+        assert_eq!(long.spark_days.header(), "events per 12 UTC days");
+        assert_eq!(
+            long.spark_days.legend(),
+            "bars: one per 12 UTC days, 2024-12-04 (from the window's start) to 2025-12-04; the last bar 6 days"
+        );
+        let days31 = SparkDays::new(
+            t("2025-11-03T19:00:00Z"),
+            t("2025-12-04T19:00:00Z"),
+            std::iter::empty(),
+        );
+        assert_eq!((days31.days_per_bar, days31.bars()), (2, 16));
+        assert_eq!(
+            days31.legend(),
+            "bars: one per 2 UTC days, 2025-11-03 (from the window's start) to 2025-12-04"
+        );
     }
 
     fn report_data() -> SummaryData {
@@ -295,6 +450,13 @@ mod tests {
         let text = report().human(&Style::plain());
         assert!(text.starts_with("Usage for org =org over the last 30 days (2025-11-04T19:00:00Z to 2025-12-04T19:00:00Z, UTC)"), "{text}");
         assert!(text.contains("45 events in all"));
+        assert!(text.contains("events per UTC day"), "{text}");
+        assert!(
+            text.contains(
+                "\nbars: one per UTC day, 2025-11-04 (from the window's start) to 2025-12-04\n"
+            ),
+            "{text}"
+        );
         let empty = SummaryReport::new("o", 1, report_data()).human(&Style::plain());
         assert!(
             empty.contains("last 1 day (") && empty.contains("no events in this window"),

@@ -760,92 +760,79 @@ pub struct SummaryData {
     pub generated_at: DateTime<Utc>,
     /// `now() - days`: the window is `created_at >= period_start`.
     pub period_start: DateTime<Utc>,
-    /// Per-type totals, ordered by event type.
+    /// Per-type totals, ordered by event type (bytewise).
     pub by_type: Vec<TypeTotals>,
-    /// (event type, day index from period_start, events) for the per-day view.
-    pub daily: Vec<(String, i32, i64)>,
+    /// (event type, UTC calendar day, events in the window on that day), ordered by type
+    /// and day; per type they add up to its `count`.
+    pub daily: Vec<(String, chrono::NaiveDate, i64)>,
 }
 
 /// Aggregate an org's events with `created_at >= now() - days` (UTC), in SQL, in one
-/// read-only transaction so every figure comes from the same snapshot.
+/// read-only transaction so every figure comes from the same snapshot. The rows are per
+/// event type and UTC calendar day, counting only events inside the window (the window's
+/// first day from its start instant on); the per-type totals are their sums, so the
+/// per-day figures always add up to them, on either read path.
 pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<SummaryData> {
     let mut tx = read_snapshot(db)?;
     scope_to_org(&mut tx, org_id)?;
     let bounds = tx.row("SELECT now(), now() - make_interval(days => $1)", &[&days])?;
     let generated_at: DateTime<Utc> = bounds.get(0);
     let period_start: DateTime<Utc> = bounds.get(1);
-    let rollup = use_rollup(&mut tx)?;
-    let rows = if rollup {
-        // the partial first day from raw rows, whole days after it from the rollup: exact
-        // to the instant
+    let rows = if use_rollup(&mut tx)? {
+        // the window's first (partial) day from the raw rows, the whole days after it from
+        // the rollup: exact to the instant
         tx.rows(
-            "SELECT event_type, sum(n)::bigint, sum(q)::bigint, min(f), max(l) FROM (
-                 SELECT event_type, count(*) AS n, sum(quantity) AS q, min(created_at) AS f, max(created_at) AS l
-                 FROM usage_events
-                 WHERE org_id = $1 AND created_at >= $2
-                   AND created_at < ((($2 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC')
-                 GROUP BY event_type
-                 UNION ALL
-                 SELECT event_type, sum(events), sum(quantity), min(first_event), max(last_event)
-                 FROM usagectl_daily_usage
-                 WHERE org_id = $1 AND day > ($2 AT TIME ZONE 'UTC')::date
-                 GROUP BY event_type
-             ) parts
-             GROUP BY event_type
-             ORDER BY event_type",
+            "SELECT event_type, (created_at AT TIME ZONE 'UTC')::date, count(*), sum(quantity)::bigint,
+                    min(created_at), max(created_at)
+             FROM usage_events
+             WHERE org_id = $1 AND created_at >= $2
+               AND created_at < ((($2 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC')
+             GROUP BY 1, 2
+             UNION ALL
+             SELECT event_type, day, events, quantity, first_event, last_event
+             FROM usagectl_daily_usage
+             WHERE org_id = $1 AND day > ($2 AT TIME ZONE 'UTC')::date
+             ORDER BY 1, 2",
             &[&org_id, &period_start],
         )
     } else {
         tx.rows(
-            "SELECT event_type, count(*), coalesce(sum(quantity), 0)::bigint, min(created_at), max(created_at)
+            "SELECT event_type, (created_at AT TIME ZONE 'UTC')::date, count(*), sum(quantity)::bigint,
+                    min(created_at), max(created_at)
              FROM usage_events
              WHERE org_id = $1 AND created_at >= $2
-             GROUP BY event_type
-             ORDER BY event_type",
+             GROUP BY 1, 2
+             ORDER BY 1, 2",
             &[&org_id, &period_start],
         )
     }
     .with_context(|| format!("summarising usage for org {org_id}"))?;
-    let by_type = rows
-        .iter()
-        .map(|r| TypeTotals {
-            event_type: r.get(0),
-            count: r.get(1),
-            total_quantity: r.get(2),
-            first_event: r.get(3),
-            last_event: r.get(4),
-        })
-        .collect();
-    let daily = if rollup {
-        tx.rows(
-            "SELECT event_type, (day - ($2 AT TIME ZONE 'UTC')::date)::int, sum(events)::bigint
-             FROM usagectl_daily_usage
-             WHERE org_id = $1 AND day >= ($2 AT TIME ZONE 'UTC')::date
-             GROUP BY 1, 2
-             ORDER BY 1, 2",
-            &[&org_id, &period_start],
-        )
-    } else {
-        tx.rows(
-            "SELECT event_type,
-                    floor(extract(epoch FROM created_at - $2) / 86400)::int AS day,
-                    count(*)
-             FROM usage_events
-             WHERE org_id = $1 AND created_at >= $2
-             GROUP BY 1, 2
-             ORDER BY 1, 2",
-            &[&org_id, &period_start],
-        )
-    }
-    .with_context(|| format!("counting daily usage for org {org_id}"))?
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
-    .collect();
     tx.commit()?;
+    let mut by_type: std::collections::BTreeMap<String, TypeTotals> = Default::default();
+    let mut daily = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let event_type: String = r.get(0);
+        let (events, quantity): (i64, i64) = (r.get(2), r.get(3));
+        let (first, last): (DateTime<Utc>, DateTime<Utc>) = (r.get(4), r.get(5));
+        let t = by_type
+            .entry(event_type.clone())
+            .or_insert_with(|| TypeTotals {
+                event_type: event_type.clone(),
+                count: 0,
+                total_quantity: 0,
+                first_event: first,
+                last_event: last,
+            });
+        t.count += events;
+        t.total_quantity += quantity;
+        t.first_event = t.first_event.min(first);
+        t.last_event = t.last_event.max(last);
+        daily.push((event_type, r.get(1), events));
+    }
     Ok(SummaryData {
         generated_at,
         period_start,
-        by_type,
+        by_type: by_type.into_values().collect(),
         daily,
     })
 }

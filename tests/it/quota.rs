@@ -134,10 +134,18 @@ fn tier_commands_manage_tiers_assignments_and_overrides() {
     assert_eq!(tier, "enterprise");
 }
 
-/// Events on the first and last microsecond of November and just outside it.
+/// Events on the first and last microsecond of November and just outside it, on both
+/// read paths.
 #[test]
 fn limits_and_status_agree_with_psql_at_the_month_edges() {
+    for path in READ_PATHS {
+        limits_and_status_agree_with_psql_at_the_month_edges_on(path);
+    }
+}
+
+fn limits_and_status_agree_with_psql_at_the_month_edges_on(path: ReadPath) {
     let db = TestDb::migrated();
+    db.read_path(path);
     let org = "edge-org";
     for (ty, q, at) in [
         ("chat_message", 1, "2025-11-01T00:00:00Z"),
@@ -294,7 +302,14 @@ fn limits_and_status_agree_with_psql_at_the_month_edges() {
 
 #[test]
 fn status_all_lists_every_org_worst_first() {
+    for path in READ_PATHS {
+        status_all_lists_every_org_worst_first_on(path);
+    }
+}
+
+fn status_all_lists_every_org_worst_first_on(path: ReadPath) {
     let db = TestDb::migrated();
+    db.read_path(path);
     let now = chrono::Utc::now().to_rfc3339();
     insert(&db, "over-org", "chat_message", 60, &now); // 60/50 trial
     insert(&db, "near-org", "chat_message", 45, &now); // 90%
@@ -508,18 +523,14 @@ fn enforce_records_up_to_the_limit_and_refuses_past_it() {
     );
 
     // the same answers from the raw rows while a backfill day is pending
-    db.client()
-        .batch_execute("INSERT INTO usagectl_rollup_backfill (day) VALUES ('2020-01-01')")
-        .unwrap();
+    db.read_path(ReadPath::Raw);
     rec("1").assert_fails(4);
     db.run(&["tier", "override", "acme", "chat_messages", "52"])
         .assert_ok();
     rec("2").assert_fails(4);
     rec("1").assert_ok();
     rec("1").assert_fails(4);
-    db.client()
-        .batch_execute("DELETE FROM usagectl_rollup_backfill WHERE day = '2020-01-01'")
-        .unwrap();
+    db.read_path(ReadPath::Rollup);
     let month: i64 = db.scalar(
         "SELECT sum(quantity) FROM usage_events WHERE org_id = 'acme'
          AND created_at >= date_trunc('month', now()) AND event_type = 'chat_message'",
@@ -634,9 +645,16 @@ fn concurrent_retries_at_the_limit_get_the_stored_event() {
 
 #[test]
 fn a_read_only_role_can_check_one_orgs_limits_and_status() {
+    for path in READ_PATHS {
+        a_read_only_role_can_check_one_orgs_limits_and_status_on(path);
+    }
+}
+
+fn a_read_only_role_can_check_one_orgs_limits_and_status_on(path: ReadPath) {
     let db = TestDb::new();
     db.create_seed_table();
     db.run(&["migrate"]).assert_ok();
+    db.read_path(path);
     let role = format!("ro_{}", db.name);
     let now = chrono::Utc::now().to_rfc3339();
     insert(&db, "acme", "chat_message", 45, &now);
@@ -649,6 +667,21 @@ fn a_read_only_role_can_check_one_orgs_limits_and_status() {
         ))
         .unwrap();
     let url = format!("{} user={role}", db.url);
+    let out = run(usagectl()
+        .env("DATABASE_URL", &url)
+        .args(["limits", "--org", "acme", "-o", "json"]));
+    out.assert_ok();
+    assert_eq!(out.json()["limits"]["chat_messages"]["current"], 45);
+    let st = run(usagectl()
+        .env("DATABASE_URL", &url)
+        .args(["status", "--org", "acme"]));
+    assert_eq!(st.code, 3, "{}", st.stderr);
+    // allowed to read the rollup, as `migrate --roles` allows usage_reader
+    db.client()
+        .batch_execute(&format!(
+            "GRANT SELECT ON usagectl_daily_usage, usagectl_rollup_backfill TO {role}"
+        ))
+        .unwrap();
     let out = run(usagectl()
         .env("DATABASE_URL", &url)
         .args(["limits", "--org", "acme", "-o", "json"]));
@@ -889,4 +922,109 @@ fn months_are_1970_01_to_9998_12_and_a_future_month_gets_a_note() {
             out.stderr
         );
     }
+}
+
+/// `record --enforce` counts the half-open month `[start, end)`: an event at exactly the
+/// month's end (the next month's first instant) and one a microsecond before its start
+/// do not count, one at its first instant does; on both read paths of the server-side
+/// function.
+#[test]
+fn enforce_counts_the_half_open_month() {
+    for path in READ_PATHS {
+        enforce_counts_the_half_open_month_on(path);
+    }
+}
+
+fn enforce_counts_the_half_open_month_on(path: ReadPath) {
+    let db = TestDb::migrated();
+    db.read_path(path);
+    // trial: 50 chat messages
+    insert(&db, "edge", "chat_message", 48, "2025-11-01T00:00:00Z");
+    insert(&db, "edge", "chat_message", 100, "2025-12-01T00:00:00Z");
+    insert(
+        &db,
+        "edge",
+        "chat_message",
+        100,
+        "2025-10-31T23:59:59.999999Z",
+    );
+    let rec = |q: &str| {
+        db.run(&[
+            "record",
+            "--org",
+            "edge",
+            "--event",
+            "chat_message",
+            "--quantity",
+            q,
+            "--at",
+            "2025-11-20T00:00:00Z",
+            "--enforce",
+        ])
+    };
+    let out = rec("3");
+    out.assert_fails(4);
+    assert!(out.stderr.contains("(48/50 "), "{}", out.stderr);
+    rec("2").assert_ok();
+    rec("1").assert_fails(4);
+    let nov: i64 = db.scalar(
+        "SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'edge'
+         AND created_at >= '2025-11-01T00:00:00Z' AND created_at < '2025-12-01T00:00:00Z'",
+    );
+    assert_eq!(nov, 50);
+}
+
+/// Bulk `record --file --enforce` counts only the rows it would insert: a row repeating
+/// an idempotency key seen earlier in the file, or one already stored, is not a new event
+/// and does not count toward the limit; on both read paths.
+#[test]
+fn bulk_enforce_does_not_count_duplicate_keys() {
+    for path in READ_PATHS {
+        bulk_enforce_does_not_count_duplicate_keys_on(path);
+    }
+}
+
+fn bulk_enforce_does_not_count_duplicate_keys_on(path: ReadPath) {
+    let db = TestDb::migrated();
+    db.read_path(path);
+    let now = chrono::Utc::now().to_rfc3339();
+    // trial: 50 chat messages; 45 used, one of them under key z
+    insert(&db, "edge", "chat_message", 44, &now);
+    db.run(&[
+        "record",
+        "--org",
+        "edge",
+        "--event",
+        "chat_message",
+        "--idempotency-key",
+        "z",
+    ])
+    .assert_ok();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("batch.csv");
+    // new: a (3) and b (2) = 5, exactly what is left; the repeats of a and z are not new
+    std::fs::write(
+        &file,
+        "org_id,event_type,quantity,idempotency_key\n\
+         edge,chat_message,3,a\n\
+         edge,chat_message,2,b\n\
+         edge,chat_message,3,a\n\
+         edge,chat_message,1,z\n\
+         edge,chat_message,3,a\n",
+    )
+    .unwrap();
+    let out = db.run(&[
+        "record",
+        "--file",
+        file.to_str().unwrap(),
+        "--enforce",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let v = out.json();
+    assert_eq!(v["inserted"], 2, "{v}");
+    let total: i64 =
+        db.scalar("SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'edge'");
+    assert_eq!(total, 50);
 }

@@ -100,10 +100,56 @@ fn the_rollup_stays_exact_through_concurrent_inserts_copy_updates_and_deletes() 
     let total: i64 = db.scalar("SELECT count(*) FROM usage_events");
     assert!(total > 5000, "{total}");
     assert_eq!(disagreements(&db), 0);
+
+    // deletes once the writers are done, so each finds its rows: a whole group (its rollup
+    // row must go) and the rows on both sides of a day boundary (the groups stay, their
+    // first and last events move)
+    let mut c = db.client();
+    let group =
+        "org_id = 'o4' AND event_type = 'analysis_run' AND created_at = '2025-11-12T12:00:00Z'";
+    let rolled: i64 = db.scalar(
+        "SELECT coalesce(sum(events), 0)::bigint FROM usagectl_daily_usage
+         WHERE org_id = 'o4' AND event_type = 'analysis_run' AND day = '2025-11-12'",
+    );
+    let deleted = c
+        .execute(&format!("DELETE FROM usage_events WHERE {group}"), &[])
+        .unwrap();
+    assert!(deleted > 0, "the group had rows");
+    assert_eq!(deleted as i64, rolled, "the whole group");
+    // the last row of o3's Nov 10 and the first of o4's Nov 11 (single-row inserts at
+    // 23:59:58 and :59, and at 00:00:00 and :01)
+    let boundary = c
+        .execute(
+            "DELETE FROM usage_events WHERE event_type = 'chat_message'
+             AND ((org_id = 'o3' AND created_at = '2025-11-10T23:59:59Z')
+               OR (org_id = 'o4' AND created_at = '2025-11-11T00:00:00Z'))",
+            &[],
+        )
+        .unwrap();
+    assert!(boundary > 0, "rows at the day boundary");
+    let kept: (i64, i64) = {
+        let r = c
+            .query_one(
+                "SELECT count(*) FILTER (WHERE org_id = 'o3' AND created_at < '2025-11-11T00:00:00Z'),
+                        count(*) FILTER (WHERE org_id = 'o4' AND created_at >= '2025-11-11T00:00:00Z')
+                 FROM usage_events WHERE event_type = 'chat_message'
+                  AND created_at >= '2025-11-10T23:59:00Z' AND created_at < '2025-11-11T00:01:00Z'",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert!(kept.0 > 0 && kept.1 > 0, "both groups keep rows: {kept:?}");
+    let gone: i64 = db.scalar(
+        "SELECT count(*) FROM usagectl_daily_usage
+         WHERE org_id = 'o4' AND event_type = 'analysis_run' AND day = '2025-11-12'",
+    );
+    assert_eq!(gone, 0, "the emptied group's rollup row is removed");
+    assert_eq!(disagreements(&db), 0, "after the deletes");
     let doctor = db.run(&["doctor", "--month", "2025-11"]);
     assert_eq!(doctor.code, 0, "{}", doctor.stdout);
     // TRUNCATE empties the rollup too
-    db.client().batch_execute("TRUNCATE usage_events").unwrap();
+    c.batch_execute("TRUNCATE usage_events").unwrap();
     let left: i64 = db.scalar("SELECT count(*) FROM usagectl_daily_usage");
     assert_eq!(left, 0);
 }

@@ -7,10 +7,18 @@ fn t(v: &serde_json::Value) -> DateTime<Utc> {
 }
 
 /// Over 1,000 events across 40 days, plus events two minutes inside and outside the
-/// 30-day edge, then compare every figure with psql's aggregate of the same window.
+/// 30-day edge, then compare every figure with psql's aggregate of the same window, on
+/// both read paths.
 #[test]
 fn json_equals_psql_over_the_same_window() {
+    for path in READ_PATHS {
+        json_equals_psql_over_the_same_window_on(path);
+    }
+}
+
+fn json_equals_psql_over_the_same_window_on(path: ReadPath) {
     let db = TestDb::migrated();
+    db.read_path(path);
     db.client()
         .batch_execute(
             "INSERT INTO usage_events (org_id, event_type, quantity, created_at)
@@ -86,7 +94,14 @@ fn json_equals_psql_over_the_same_window() {
 
 #[test]
 fn days_window_csv_and_table_views() {
+    for path in READ_PATHS {
+        days_window_csv_and_table_views_on(path);
+    }
+}
+
+fn days_window_csv_and_table_views_on(path: ReadPath) {
     let db = TestDb::migrated();
+    db.read_path(path);
     db.client()
         .batch_execute(
             "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES
@@ -138,7 +153,8 @@ fn days_window_csv_and_table_views() {
         table.stdout
     );
     assert!(table.stdout.contains("csv_row_processed"));
-    assert!(table.stdout.contains("events per day"));
+    assert!(table.stdout.contains("events per UTC day"));
+    assert!(table.stdout.contains("\nbars: one per UTC day, "));
     assert!(table.stdout.contains("3 events in all"));
     assert!(
         !table.stdout.contains('\x1b'),
@@ -175,12 +191,20 @@ fn days_out_of_range_is_misuse() {
 }
 
 /// The seed's RLS policy with a SELECT-only role: the command scopes its transaction to
-/// the org, so the support role sees exactly that org's figures.
+/// the org, so the support role sees exactly that org's figures: from the raw rows when it
+/// may not read the rollup, and on both read paths when it may.
 #[test]
 fn a_read_only_role_under_the_seed_rls_policy_gets_the_right_answer() {
+    for path in READ_PATHS {
+        a_read_only_role_under_the_seed_rls_policy_gets_the_right_answer_on(path);
+    }
+}
+
+fn a_read_only_role_under_the_seed_rls_policy_gets_the_right_answer_on(path: ReadPath) {
     let db = TestDb::new();
     db.create_seed_table();
     db.run(&["migrate"]).assert_ok();
+    db.read_path(path);
     let role = format!("support_{}", db.name);
     db.client()
         .batch_execute(&format!(
@@ -193,6 +217,19 @@ fn a_read_only_role_under_the_seed_rls_policy_gets_the_right_answer() {
         .unwrap();
     let owner = db.run(&["summary", "--org", "acme", "-o", "json"]).json();
     let ro_url = format!("{} user={role}", db.url);
+    let ro = run(usagectl()
+        .env("DATABASE_URL", &ro_url)
+        .args(["summary", "--org", "acme", "-o", "json"]));
+    ro.assert_ok();
+    let ro = ro.json();
+    assert_eq!(ro["summary_by_type"], owner["summary_by_type"]);
+    assert_eq!(ro["total_events"], 100);
+    // allowed to read the rollup, as `migrate --roles` allows usage_reader
+    db.client()
+        .batch_execute(&format!(
+            "GRANT SELECT ON usagectl_daily_usage, usagectl_rollup_backfill TO {role}"
+        ))
+        .unwrap();
     let ro = run(usagectl()
         .env("DATABASE_URL", &ro_url)
         .args(["summary", "--org", "acme", "-o", "json"]));
@@ -223,4 +260,124 @@ fn a_read_only_role_under_the_seed_rls_policy_gets_the_right_answer() {
     db.client()
         .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
         .unwrap();
+}
+
+/// The window of `summary` as its table's title states it: (start, now).
+fn window_of(table: &str) -> (DateTime<Utc>, DateTime<Utc>) {
+    let inner = table
+        .lines()
+        .next()
+        .and_then(|l| l.split_once(" ("))
+        .and_then(|(_, r)| r.strip_suffix(", UTC)"))
+        .unwrap_or_else(|| panic!("no window in the title: {table}"));
+    let (start, now) = inner.split_once(" to ").unwrap();
+    (start.parse().unwrap(), now.parse().unwrap())
+}
+
+/// The sparkline counts only events inside the window, one bar per UTC calendar day it
+/// touches, on both read paths: events a minute before the window's start on the same
+/// UTC day do not count (the rollup counted its whole first day), and an event early on
+/// the next day is that day's (the raw rows were cut in 24-hour slices from the start).
+#[test]
+fn the_sparkline_counts_only_the_window_by_utc_calendar_day() {
+    for path in READ_PATHS {
+        the_sparkline_counts_only_the_window_by_utc_calendar_day_on(path);
+    }
+}
+
+fn the_sparkline_counts_only_the_window_by_utc_calendar_day_on(path: ReadPath) {
+    let db = TestDb::migrated();
+    db.read_path(path);
+    // s = the window's start as it stands now; the summary's start is a little later
+    db.client()
+        .batch_execute(
+            "CREATE TEMP TABLE w AS SELECT now() - interval '2 days' AS s,
+                    date_trunc('day', (now() - interval '2 days') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS d;
+             INSERT INTO usage_events (org_id, event_type, created_at)
+             SELECT 'acme', 'chat_message', t FROM w, LATERAL (VALUES
+                 (greatest(s - interval '1 minute', d)),
+                 (greatest(s - interval '1 minute', d)),
+                 (greatest(s - interval '1 minute', d)),
+                 (least(s + interval '1 minute', d + interval '1 day' - interval '1 millisecond')),
+                 (least(s + interval '1 minute', d + interval '1 day' - interval '1 millisecond')),
+                 (d + interval '1 day 1 second'),
+                 (now() - interval '1 second'), (now() - interval '1 second'),
+                 (now() - interval '1 second'), (now() - interval '1 second')) v(t);",
+        )
+        .unwrap();
+    let table = db.run(&["summary", "--org", "acme", "--days", "2"]);
+    table.assert_ok();
+    let (start, now) = window_of(&table.stdout);
+    let (first, last) = (start.date_naive(), now.date_naive());
+    // what psql counts per UTC day inside that window
+    let per_day: Vec<i64> = psql(
+        &db.url,
+        &format!(
+            "SELECT count(e.created_at) FROM generate_series('{first}'::date, '{last}'::date, interval '1 day') g(day)
+             LEFT JOIN usage_events e ON e.org_id = 'acme' AND e.created_at >= '{start}'
+                  AND (e.created_at AT TIME ZONE 'UTC')::date = g.day::date
+             GROUP BY g.day ORDER BY g.day"
+        ),
+    )
+    .lines()
+    .map(|l| l.parse().unwrap())
+    .collect();
+    let before: i64 = db.scalar(&format!(
+        "SELECT count(*) FROM usage_events WHERE created_at < '{start}'
+         AND (created_at AT TIME ZONE 'UTC')::date = '{first}'"
+    ));
+    eprintln!("window {start} to {now}: {per_day:?}, {before} before the start on its day");
+    if now.time() > chrono::NaiveTime::from_hms_opt(0, 0, 5).unwrap()
+        && start.time() < chrono::NaiveTime::from_hms_opt(23, 58, 0).unwrap()
+    {
+        // the usual case, away from midnight: the days the data was made for
+        assert_eq!(per_day, [2, 1, 4]);
+        assert_eq!(before, 3);
+    }
+    assert_eq!(per_day.iter().sum::<i64>(), 7);
+    let bars = usagectl::output::sparkline(&per_day);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("chat_message"))
+        .unwrap_or_else(|| panic!("{}", table.stdout));
+    let cells: Vec<&str> = row
+        .split('┆')
+        .map(|c| c.trim_matches(|c: char| c == '│' || c == ' '))
+        .collect();
+    assert_eq!(cells[1], "7", "{row}");
+    assert_eq!(cells[5], bars.trim_matches(' '), "{}", table.stdout);
+    assert!(
+        table.stdout.contains(&format!(
+            "\nbars: one per UTC day, {first} (from the window's start) to {last}\n"
+        )),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("7 events in all"), "{}", table.stdout);
+    let v = db
+        .run(&["summary", "--org", "acme", "--days", "2", "-o", "json"])
+        .json();
+    assert_eq!(v["total_events"], 7);
+}
+
+#[test]
+fn summary_of_an_unknown_org_says_so_and_suggests_a_known_one() {
+    let db = TestDb::migrated();
+    db.run(&["record", "--org", "globex-trial", "--event", "chat_message"])
+        .assert_ok();
+    let out = db.run(&["summary", "--org", "globx-trial", "-o", "json"]);
+    out.assert_ok();
+    assert_eq!(out.json()["known_org"], false);
+    assert!(
+        out.stderr
+            .contains("org \"globx-trial\" has no events and no tier assignment")
+            && out.stderr.contains("\"globex-trial\""),
+        "{}",
+        out.stderr
+    );
+    let out = db.run(&["summary", "--org", "globex-trial", "-o", "json"]);
+    out.assert_ok();
+    assert_eq!(out.json()["known_org"], true);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
 }

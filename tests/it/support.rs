@@ -108,6 +108,18 @@ fn to_keyvalue(opts: &conninfo::Options) -> String {
         .join(" ")
 }
 
+/// Where read commands take their figures from (see [`TestDb::read_path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadPath {
+    /// The daily rollup, its backfill done.
+    Rollup,
+    /// The raw rows, while a backfill day is pending.
+    Raw,
+}
+
+/// Both read paths: a read test loops over them and asserts the same answer on each.
+pub const READ_PATHS: [ReadPath; 2] = [ReadPath::Rollup, ReadPath::Raw];
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh database, dropped when the test ends.
@@ -160,6 +172,25 @@ impl TestDb {
     /// A scalar from SQL.
     pub fn scalar<T: for<'a> postgres::types::FromSql<'a>>(&self, sql: &str) -> T {
         self.client().query_one(sql, &[]).expect(sql).get(0)
+    }
+
+    /// Make read commands answer from `path`. A backfill day still pending (1900-01-01,
+    /// which holds no events, so the triggers keep every other day of the rollup exact)
+    /// makes `queries::use_rollup` false and reads aggregate the raw rows; removing it sends
+    /// them back to the rollup.
+    pub fn read_path(&self, path: ReadPath) {
+        let sql = match path {
+            ReadPath::Rollup => "DELETE FROM usagectl_rollup_backfill WHERE day = '1900-01-01'",
+            ReadPath::Raw => {
+                "INSERT INTO usagectl_rollup_backfill (day) VALUES ('1900-01-01') ON CONFLICT (day) DO UPDATE SET done = false"
+            }
+        };
+        self.client().batch_execute(sql).expect(sql);
+        let pending: bool =
+            self.scalar("SELECT EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done)");
+        assert_eq!(pending, path == ReadPath::Raw, "read path {path:?}");
+        // a failing assertion's captured output names the path it failed on
+        eprintln!("read path: {path:?}");
     }
 
     /// Create the table exactly as the seed document does, RLS policy included.
