@@ -508,7 +508,7 @@ _usagectl() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "csv_upload csv_row_processed analysis_run analyzer_execution chat_message ai_tokens_input ai_tokens_output mapping_profile_created mapping_profile_used export_pdf export_csv" -- "${cur}"))
                     return 0
                     ;;
                 --quantity)
@@ -769,7 +769,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__assign)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version trial pilot subscription"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,7 +830,7 @@ _usagectl() {
             fi
             case "${prev}" in
                 --from)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "trial pilot subscription" -- "${cur}"))
                     return 0
                     ;;
                 --database-url)
@@ -989,7 +989,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__set__subcmd__limit)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version trial pilot subscription csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

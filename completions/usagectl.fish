@@ -71,7 +71,17 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s v -l verbo
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l org -d 'Organisation id (stored exactly as given)' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l event -d 'Event type: one of the 11 known types (see --help)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l event -d 'Event type: one of the 11 known types (see --help)' -r -f -a "csv_upload\t''
+csv_row_processed\t''
+analysis_run\t''
+analyzer_execution\t''
+chat_message\t''
+ai_tokens_input\t''
+ai_tokens_output\t''
+mapping_profile_created\t''
+mapping_profile_used\t''
+export_pdf\t''
+export_csv\t''"
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l quantity -d 'Units consumed: a positive whole number that fits PostgreSQL\'s integer (negative only with --adjust)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l metadata -d 'A JSON object stored in the metadata column' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand record" -l at -d 'When the event happened (RFC 3339, e.g. 2025-12-01T09:30:00Z): from 1970 on, at most 5 minutes ahead' -r
@@ -239,7 +249,9 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l from -d 'Tier whose limits to copy' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l from -d 'Tier whose limits to copy' -r -f -a "trial\t''
+pilot\t''
+subscription\t''"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from create" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r

@@ -15,8 +15,8 @@ Usage metering and quota administration for the usage_events table on PostgreSQL
 
 usagectl records billable events, summarises an organisation's usage, checks it against
 its tier's limits and migrates the schema it relies on, over the same table the web app
-writes to. It connects the way psql
-does: --database-url, then DATABASE_URL, then libpq's PG* variables and ~/.pgpass.";
+writes to. It connects the way psql does: --database-url, then DATABASE_URL, then libpq's
+PG* variables and ~/.pgpass, and with no host the Unix socket directories, then localhost.";
 
 const AFTER_LONG_HELP: &str = concat!(
     "\
@@ -35,6 +35,8 @@ Connecting:
   --database-url / DATABASE_URL take a postgres:// URL or a libpq key=value string.
   Unset keywords come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGAPPNAME,
   PGCONNECT_TIMEOUT and PGSSLMODE; a missing password is looked up in PGPASSFILE or ~/.pgpass.
+  With no host: the Unix sockets in /var/run/postgresql, then /tmp, then localhost.
+  A server starting up or in recovery is retried until connect_timeout (default 10 s).
 
 ",
     crate::exit_codes!()
@@ -300,6 +302,46 @@ mod tests {
     #[test]
     fn clap_tree_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every long text of the tree, with where it comes from.
+    fn long_texts(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        for (what, text) in [
+            ("long_about", cmd.get_long_about()),
+            ("after_long_help", cmd.get_after_long_help()),
+        ] {
+            if let Some(t) = text {
+                out.push((format!("{path} {what}"), t.to_string()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            long_texts(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// The long texts are wrapped by hand (clap keeps their line breaks): a line of prose
+    /// that ends far short of its paragraph's width is a sentence broken in the middle.
+    #[test]
+    fn help_prose_is_not_broken_mid_sentence() {
+        let mut texts = Vec::new();
+        long_texts(&Cli::command(), "usagectl", &mut texts);
+        assert!(texts.len() > 10);
+        for (what, text) in texts {
+            for para in text.split("\n\n") {
+                let lines: Vec<&str> = para.lines().collect();
+                // a "Heading:" paragraph is a list, kept line for line
+                if lines.len() < 2 || lines.iter().any(|l| l.starts_with(' ')) {
+                    continue;
+                }
+                let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+                for l in &lines[..lines.len() - 1] {
+                    assert!(
+                        l.chars().count() * 10 >= widest * 7,
+                        "{what}: {l:?} breaks a sentence (its paragraph is {widest} wide)"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

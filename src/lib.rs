@@ -44,7 +44,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let primary_url = primary_url(global)?;
     let said_pooler = std::cell::Cell::new(false);
     let connect = || -> Result<postgres::Client> {
-        let params = db::params(primary_url.as_deref())?;
+        let mut params = db::params(primary_url.as_deref())?;
+        params.verbose = global.verbose;
         if global.verbose {
             output::note(&format!("usagectl: connecting to {}", params.describe()));
         }

@@ -67,15 +67,92 @@ fn completions_subcommand_prints_the_committed_script() {
     );
 }
 
+/// A man page as `man` shows it: groff at 80 columns, no bold or underline.
+fn rendered(page: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("man").join(page);
+    let out = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-P-cbou", "-rLL=80n"])
+        .arg(&path)
+        .output()
+        .expect("running groff (apt-get install groff-base)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The lines of the paragraph that starts with `heading` in a --help text.
+fn help_section(help: &str, heading: &str) -> Vec<String> {
+    help.split("\n\n")
+        .find(|p| p.starts_with(heading))
+        .unwrap_or_else(|| panic!("no {heading} in {help}"))
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// Every example and every exit-code line reads in the rendered page exactly as in
+/// `--help` (no reflow, no hyphenation, ASCII quotes and dashes), so that it can be copied.
 #[test]
-fn man_pages_carry_exit_codes_and_examples() {
-    let page = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("man/usagectl-record.1"),
-    )
-    .unwrap();
-    assert!(page.contains("Exit codes:"), "{page}");
-    assert!(page.contains("\\-\\-idempotency\\-key"), "{page}");
-    assert!(page.contains("Examples:"));
+fn man_page_examples_and_exit_status_copy_exactly() {
+    let mut checked = 0;
+    for (page, args) in [
+        ("usagectl.1", vec![]),
+        ("usagectl-record.1", vec!["record"]),
+        ("usagectl-export.1", vec!["export"]),
+        ("usagectl-doctor.1", vec!["doctor"]),
+        ("usagectl-tier.1", vec!["tier"]),
+        ("usagectl-completions.1", vec!["completions"]),
+    ] {
+        let help = std::process::Command::new(env!("CARGO_BIN_EXE_usagectl"))
+            .args(&args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        let man = rendered(page);
+        let man_lines: Vec<&str> = man.lines().map(str::trim).collect();
+        for heading in ["Examples:", "Exit codes:"] {
+            for line in help_section(&help, heading) {
+                assert!(
+                    man_lines.contains(&line.as_str()),
+                    "{page}: {line:?} is not a line of the rendered page:\n{man}"
+                );
+                checked += 1;
+            }
+        }
+        for section in ["EXAMPLES", "EXIT STATUS"] {
+            let body = man.split(&format!("\n{section}\n")).nth(1).unwrap();
+            assert!(body.is_ascii(), "{page} {section}: {body}");
+        }
+        assert!(!man.contains('\u{2010}'), "{page} is hyphenated: {man}");
+    }
+    assert!(checked > 40, "{checked}");
+}
+
+/// The SYNOPSIS names a command's own options first, in clap's order.
+#[test]
+fn man_page_synopsis_keeps_the_command_options_together() {
+    let man = rendered("usagectl-export.1");
+    let synopsis: String = man
+        .split("\nSYNOPSIS\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        synopsis.starts_with(
+            "usagectl export <--month YYYY-MM|--from YYYY-MM|--check MANIFEST> [--to YYYY-MM] [--org ORG] [--raw]"
+        ),
+        "{synopsis}"
+    );
+    let at = |s: &str| synopsis.find(s).unwrap();
+    assert!(at("[--to YYYY-MM]") < at("--database-url"), "{synopsis}");
 }
 
 #[test]
@@ -88,4 +165,61 @@ fn no_subcommand_shows_the_help_and_exits_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Usage: usagectl [OPTIONS] <COMMAND>"), "{err}");
     assert!(err.lines().count() > 10, "the help keeps its layout: {err}");
+}
+
+/// What bash offers for the last word of `line` with the committed completion script.
+fn bash_offers(words: &[&str]) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/usagectl.bash");
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; _usagectl usagectl '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("running bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completes_event_types_tiers_and_metrics() {
+    let events = bash_offers(&["usagectl", "record", "--org", "acme", "--event", ""]);
+    assert_eq!(events.len(), 11, "{events:?}");
+    for t in [
+        "csv_upload",
+        "chat_message",
+        "export_csv",
+        "ai_tokens_output",
+    ] {
+        assert!(events.iter().any(|e| e == t), "{events:?}");
+    }
+    assert_eq!(
+        bash_offers(&["usagectl", "record", "--event", "ai_t"]),
+        ["ai_tokens_input", "ai_tokens_output"]
+    );
+    let tiers = bash_offers(&["usagectl", "tier", "create", "gold", "--from", ""]);
+    assert_eq!(tiers, ["trial", "pilot", "subscription"]);
+    let assign = bash_offers(&["usagectl", "tier", "assign", "acme", ""]);
+    for t in ["trial", "pilot", "subscription"] {
+        assert!(assign.iter().any(|e| e == t), "{assign:?}");
+    }
+    let metrics = bash_offers(&["usagectl", "tier", "set-limit", "trial", "ai"]);
+    assert_eq!(metrics, ["ai_tokens"]);
+    let metrics = bash_offers(&["usagectl", "tier", "override", "acme", "chat"]);
+    assert_eq!(metrics, ["chat_messages"]);
 }

@@ -248,8 +248,15 @@ pub fn add_env_defaults(opts: &mut Options, env: &dyn Fn(&str) -> Option<String>
     }
 }
 
-/// Where libpq looks for a socket when no host is given (Debian's build first).
+/// Where a server's socket is looked for when no host is given. libpq tries the one
+/// directory it was built with: `/tmp` upstream, `/var/run/postgresql` in Debian's and
+/// Red Hat's packages (`strings libpq.so.5` shows it). usagectl is built against no libpq,
+/// so it tries both, Debian's first, and then [`DEFAULT_TCP_HOST`].
 pub const DEFAULT_SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/tmp"];
+
+/// The host tried after the socket directories when no host is given (libpq's default
+/// where it has no Unix sockets).
+pub const DEFAULT_TCP_HOST: &str = "localhost";
 
 /// Everything needed to open a connection, resolved; never printed whole.
 #[derive(Clone)]
@@ -260,8 +267,11 @@ pub struct ConnParams {
     pub ports: Vec<u16>,
     /// Role name.
     pub user: String,
-    /// Password, from the string, PGPASSWORD or the password file.
+    /// Password from the string or PGPASSWORD; else each host's is looked up in
+    /// `passfile` (see [`ConnParams::password_for`]).
     pub password: Option<String>,
+    /// The password file: passfile, PGPASSFILE or ~/.pgpass (it may not exist).
+    pub passfile: Option<PathBuf>,
     /// Database name.
     pub dbname: String,
     /// application_name sent to the server.
@@ -278,6 +288,8 @@ pub struct ConnParams {
     pub options: Option<String>,
     /// target_session_attrs.
     pub target_session_attrs: Option<String>,
+    /// Say on stderr when a server that is starting up is waited for (`-v`).
+    pub verbose: bool,
 }
 
 impl std::fmt::Debug for ConnParams {
@@ -309,6 +321,26 @@ impl ConnParams {
     pub fn first_host(&self) -> &str {
         self.hosts.first().map_or("", String::as_str)
     }
+
+    /// The port of host `i` (one port may serve every host).
+    pub fn port_for(&self, i: usize) -> u16 {
+        match self.ports.as_slice() {
+            [one] => *one,
+            many => many.get(i).copied().unwrap_or(5432),
+        }
+    }
+
+    /// The password for host `i`: the one given, else the password file's line for that
+    /// host and its port, as libpq looks it up for each host it tries.
+    pub fn password_for(&self, i: usize) -> Result<Passfile> {
+        if let Some(p) = &self.password {
+            return Ok(Passfile::Found(p.clone()));
+        }
+        let (Some(path), Some(host)) = (&self.passfile, self.hosts.get(i)) else {
+            return Ok(Passfile::NoMatch);
+        };
+        pgpass_lookup(path, host, self.port_for(i), &self.dbname, &self.user)
+    }
 }
 
 /// Resolve a connection: the string (if any), then PG* variables, then defaults, then the
@@ -324,7 +356,11 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
         Some(h) => h.split(',').map(|s| s.trim().to_string()).collect(),
         None => match opts.get("hostaddr") {
             Some(a) => a.split(',').map(|s| s.trim().to_string()).collect(),
-            None => vec![default_host(opts.get("port").map(String::as_str))],
+            None => DEFAULT_SOCKET_DIRS
+                .iter()
+                .chain([&DEFAULT_TCP_HOST])
+                .map(|h| h.to_string())
+                .collect(),
         },
     };
     let ports: Vec<u16> = match opts.get("port").filter(|p| !p.is_empty()) {
@@ -421,22 +457,17 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
                 .collect::<Result<_>>()?,
             None => Vec::new(),
         };
-    let mut password = opts.get("password").cloned();
-    if password.is_none() {
-        let passfile = opts
-            .get("passfile")
-            .map(PathBuf::from)
-            .or_else(|| env("HOME").map(|h| Path::new(&h).join(".pgpass")));
-        if let Some(path) = passfile {
-            let port = ports[0];
-            password = pgpass_lookup(&path, &hosts[0], port, &dbname, &user)?;
-        }
-    }
+    let password = opts.get("password").cloned();
+    let passfile = opts
+        .get("passfile")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".pgpass")));
     Ok(ConnParams {
         hosts,
         ports,
         user,
         password,
+        passfile,
         dbname,
         application_name,
         connect_timeout,
@@ -445,31 +476,34 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
         hostaddrs,
         options: opts.get("options").cloned(),
         target_session_attrs: opts.get("target_session_attrs").cloned(),
+        verbose: false,
     })
 }
 
-fn default_host(port: Option<&str>) -> String {
-    let port = port.and_then(|p| p.split(',').next()).unwrap_or("5432");
-    for dir in DEFAULT_SOCKET_DIRS {
-        if Path::new(dir).join(format!(".s.PGSQL.{port}")).exists() {
-            return (*dir).to_string();
-        }
-    }
-    "localhost".to_string()
-}
-
-/// The name of the effective OS user, from the password database.
+/// The name of the effective OS user, from the password database through NSS
+/// (`getpwuid_r`, as libpq does), so that LDAP, SSSD and systemd users are found too.
 pub fn os_user_name() -> Option<String> {
-    // libpq uses the effective user's name from the password database.
+    // SAFETY: geteuid cannot fail
     let uid = unsafe { libc::geteuid() };
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut f = line.split(':');
-        let name = f.next()?;
-        let _ = f.next()?;
-        let id: u32 = f.next()?.parse().ok()?;
-        (id == uid).then(|| name.to_string())
-    })
+    let mut buf: Vec<libc::c_char> = vec![0; 1024];
+    loop {
+        // SAFETY: passwd is plain data that getpwuid_r fills in; its strings point into
+        // `buf`, which outlives their use below
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let rc =
+            unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name is a NUL-terminated string inside `buf`
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty());
+    }
 }
 
 /// The host name a password-file line is matched against: libpq uses `localhost` for
@@ -496,29 +530,48 @@ fn pgpass_fields(line: &str) -> Option<Vec<String>> {
     (fields.len() == 5).then_some(fields)
 }
 
-/// Find the password for this connection in a libpq password file. A file that others
-/// can read is ignored with a warning, as libpq does.
-pub fn pgpass_lookup(
-    path: &Path,
-    host: &str,
-    port: u16,
-    db: &str,
-    user: &str,
-) -> Result<Option<String>> {
+/// What a password file holds for one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Passfile {
+    /// The password of the first matching line.
+    Found(String),
+    /// No file, or no line matches.
+    NoMatch,
+    /// The file has group or world access and is ignored, as libpq does (the caller
+    /// warns: [`Passfile::insecure_warning`]).
+    Insecure,
+}
+
+impl Passfile {
+    /// The password, if one was found.
+    pub fn password(self) -> Option<String> {
+        match self {
+            Passfile::Found(p) => Some(p),
+            Passfile::NoMatch | Passfile::Insecure => None,
+        }
+    }
+
+    /// libpq's warning about a password file others can read.
+    pub fn insecure_warning(path: &Path) -> String {
+        format!(
+            "password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
+            path.display()
+        )
+    }
+}
+
+/// Find the password for this connection in a libpq password file.
+pub fn pgpass_lookup(path: &Path, host: &str, port: u16, db: &str, user: &str) -> Result<Passfile> {
     use std::os::unix::fs::PermissionsExt;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(_) => return Ok(None),
+        Err(_) => return Ok(Passfile::NoMatch),
     };
     if !meta.is_file() {
-        return Ok(None);
+        return Ok(Passfile::NoMatch);
     }
     if meta.permissions().mode() & 0o077 != 0 {
-        crate::output::warn(&format!(
-            "password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
-            path.display()
-        ));
-        return Ok(None);
+        return Ok(Passfile::Insecure);
     }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -539,10 +592,10 @@ pub fn pgpass_lookup(
             && matches(&f[2], db)
             && matches(&f[3], user)
         {
-            return Ok(Some(f[4].clone()));
+            return Ok(Passfile::Found(f[4].clone()));
         }
     }
-    Ok(None)
+    Ok(Passfile::NoMatch)
 }
 
 #[cfg(test)]
@@ -701,31 +754,40 @@ mod tests {
         assert_eq!(
             pgpass_lookup(p, "db.host", 5432, "billing", "al:ice")
                 .unwrap()
+                .password()
                 .as_deref(),
             Some("pa:ss\\w")
         );
         assert_eq!(
             pgpass_lookup(p, "db.host", 5433, "billing", "al:ice").unwrap(),
-            None
+            Passfile::NoMatch
         );
         assert_eq!(
             pgpass_lookup(p, "anything", 1, "x", "bob")
                 .unwrap()
+                .password()
                 .as_deref(),
             Some("bobpw")
         );
         assert_eq!(
             pgpass_lookup(p, "/var/run/postgresql", 5432, "x", "carol")
                 .unwrap()
+                .password()
                 .as_deref(),
             Some("carolpw")
         );
     }
 
+    /// Ignored, and said as a fact for the caller to warn about: nothing is printed here
+    /// (a print from a unit test reaches the terminal past cargo's capture).
     #[test]
     fn pgpass_readable_by_others_is_ignored() {
         let f = write_pgpass("*:*:*:*:pw\n", 0o644);
-        assert_eq!(pgpass_lookup(f.path(), "h", 5432, "d", "u").unwrap(), None);
+        assert_eq!(
+            pgpass_lookup(f.path(), "h", 5432, "d", "u").unwrap(),
+            Passfile::Insecure
+        );
+        assert!(Passfile::insecure_warning(f.path()).contains("has group or world access"));
     }
 
     #[test]
@@ -734,8 +796,65 @@ mod tests {
         let path = f.path().to_str().unwrap().to_string();
         let env = env_of(&[("PGPASSFILE", &path)]);
         let p = resolve(Some("host=h dbname=d user=u"), &env).unwrap();
-        assert_eq!(p.password.as_deref(), Some("frompass"));
+        assert_eq!(p.password, None);
+        assert_eq!(
+            p.password_for(0).unwrap(),
+            Passfile::Found("frompass".into())
+        );
         let p = resolve(Some("host=h dbname=d user=u password=given"), &env).unwrap();
-        assert_eq!(p.password.as_deref(), Some("given"));
+        assert_eq!(p.password_for(0).unwrap(), Passfile::Found("given".into()));
+    }
+
+    /// libpq looks the password up for each host it tries, with that host's port.
+    #[test]
+    fn pgpass_is_matched_per_host_and_port() {
+        let f = write_pgpass(
+            "a:5432:d:u:pw-a\nb:6000:d:u:pw-b\nlocalhost:5432:d:u:pw-local\n",
+            0o600,
+        );
+        let path = f.path().to_str().unwrap().to_string();
+        let env = env_of(&[("PGPASSFILE", &path)]);
+        let p = resolve(Some("host=a,b,c port=5432,6000,5432 dbname=d user=u"), &env).unwrap();
+        let got: Vec<Option<String>> = (0..3)
+            .map(|i| p.password_for(i).unwrap().password())
+            .collect();
+        assert_eq!(got, [Some("pw-a".into()), Some("pw-b".into()), None]);
+        // no host: both socket directories match "localhost", and so does localhost
+        let p = resolve(Some("dbname=d user=u"), &env).unwrap();
+        for i in 0..3 {
+            assert_eq!(
+                p.password_for(i).unwrap().password().as_deref(),
+                Some("pw-local")
+            );
+        }
+    }
+
+    /// No host: the socket directories in libpq's order (Debian's build, then upstream's),
+    /// then localhost; the port applies to each.
+    #[test]
+    fn no_host_tries_the_socket_directories_then_localhost() {
+        let p = resolve(Some("port=6543 user=u"), &env_of(&[])).unwrap();
+        assert_eq!(p.hosts, ["/var/run/postgresql", "/tmp", "localhost"]);
+        assert_eq!((0..3).map(|i| p.port_for(i)).collect::<Vec<_>>(), [6543; 3]);
+        let p = resolve(Some("host='' user=u"), &env_of(&[("PGHOST", "")])).unwrap();
+        assert_eq!(p.hosts, ["/var/run/postgresql", "/tmp", "localhost"]);
+        let p = resolve(Some("user=u"), &env_of(&[("PGHOST", "elsewhere")])).unwrap();
+        assert_eq!(p.hosts, ["elsewhere"]);
+    }
+
+    /// The default user name is the effective user's, from NSS.
+    #[test]
+    fn os_user_is_the_effective_users_name() {
+        let out = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        let want = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert_eq!(os_user_name().as_deref(), Some(want.as_str()));
+        let p = resolve(Some("host=h"), &env_of(&[])).unwrap();
+        assert_eq!(
+            (p.user.as_str(), p.dbname.as_str()),
+            (want.as_str(), want.as_str())
+        );
     }
 }

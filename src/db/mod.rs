@@ -23,28 +23,15 @@ pub fn params(database_url: Option<&str>) -> Result<ConnParams> {
 
 /// Open a connection. The session runs in UTC so that day arithmetic and printed times
 /// match psql's over the same half-open UTC windows.
+///
+/// Like libpq: each host in turn (with no host given, the socket directories, then
+/// localhost), each with its own port and its own line of the password file. A server that
+/// answers it cannot take connections yet (SQLSTATE 57P03: starting up, in recovery, a
+/// standby not yet consistent) is tried again with backoff until `connect_timeout` has
+/// passed since the first try; with `-v` each wait is said on stderr.
 pub fn connect(p: &ConnParams) -> Result<Client> {
     use postgres::config::{SslMode, TargetSessionAttrs};
-    let mut cfg = postgres::Config::new();
-    for h in &p.hosts {
-        cfg.host(h);
-    }
-    for a in &p.hostaddrs {
-        cfg.hostaddr(*a);
-    }
-    for port in &p.ports {
-        cfg.port(*port);
-    }
-    cfg.user(&p.user)
-        .dbname(&p.dbname)
-        .application_name(&p.application_name)
-        .connect_timeout(p.connect_timeout);
-    if let Some(pw) = &p.password {
-        cfg.password(pw);
-    }
-    if let Some(o) = &p.options {
-        cfg.options(o);
-    }
+    use std::time::{Duration, Instant};
     let attrs = match p.target_session_attrs.as_deref() {
         None | Some("any") => vec![TargetSessionAttrs::Any],
         Some("read-write") => vec![TargetSessionAttrs::ReadWrite],
@@ -65,22 +52,135 @@ pub fn connect(p: &ConnParams) -> Result<Client> {
         _ => &[SslMode::Require],
     };
     let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&p.tls)?);
-    let mut last_err = None;
-    for attr in &attrs {
-        for mode in modes {
-            cfg.target_session_attrs(*attr).ssl_mode(*mode);
-            match cfg.connect(tls.clone()) {
-                Ok(mut client) => {
-                    client
-                        .batch_execute("SET TIME ZONE 'UTC'")
-                        .context("setting the session time zone to UTC")?;
-                    return Ok(client);
+    let mut warned = false;
+    let mut passwords = Vec::with_capacity(p.hosts.len());
+    for i in 0..p.hosts.len() {
+        passwords.push(match p.password_for(i)? {
+            conninfo::Passfile::Insecure => {
+                if !std::mem::replace(&mut warned, true)
+                    && let Some(path) = &p.passfile
+                {
+                    crate::output::warn(&conninfo::Passfile::insecure_warning(path));
                 }
-                Err(e) => last_err = Some(e),
+                None
+            }
+            found => found.password(),
+        });
+    }
+    let try_every_host = || -> std::result::Result<Client, Vec<(String, postgres::Error)>> {
+        let mut failures = Vec::new();
+        for attr in &attrs {
+            for (i, host) in p.hosts.iter().enumerate() {
+                let mut cfg = postgres::Config::new();
+                cfg.host(host).port(p.port_for(i));
+                if let Some(a) = p.hostaddrs.get(i) {
+                    cfg.hostaddr(*a);
+                }
+                cfg.user(&p.user)
+                    .dbname(&p.dbname)
+                    .application_name(&p.application_name)
+                    .connect_timeout(p.connect_timeout)
+                    .target_session_attrs(*attr);
+                if let Some(pw) = &passwords[i] {
+                    cfg.password(pw);
+                }
+                if let Some(o) = &p.options {
+                    cfg.options(o);
+                }
+                for mode in modes {
+                    cfg.ssl_mode(*mode);
+                    match cfg.connect(tls.clone()) {
+                        Ok(client) => return Ok(client),
+                        Err(e) => failures.push((format!("{host} port {}", p.port_for(i)), e)),
+                    }
+                }
             }
         }
+        Err(failures)
+    };
+    let not_yet = |e: &postgres::Error| e.code() == Some(&SqlState::CANNOT_CONNECT_NOW);
+    let started = Instant::now();
+    let deadline = started.checked_add(p.connect_timeout);
+    let mut wait = Duration::from_millis(100);
+    let failures = loop {
+        match try_every_host() {
+            Ok(mut client) => {
+                client
+                    .batch_execute("SET TIME ZONE 'UTC'")
+                    .context("setting the session time zone to UTC")?;
+                return Ok(client);
+            }
+            Err(failures) => {
+                let Some((host, e)) = failures.iter().find(|(_, e)| not_yet(e)) else {
+                    break failures;
+                };
+                if deadline.is_some_and(|d| Instant::now() + wait > d) {
+                    break failures;
+                }
+                if p.verbose {
+                    let why = e.as_db_error().map_or("", |d| d.message());
+                    crate::output::note(&format!(
+                        "usagectl: the server at {host} cannot take connections yet ({why}); trying again in {:.1} s",
+                        wait.as_secs_f64()
+                    ));
+                }
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+        }
+    };
+    Err(connect_error(p, failures, started.elapsed()))
+}
+
+/// One error for every host that failed, built around the one that got furthest (the
+/// last of a server's answers or TLS failures, else the last failure), listed last, so
+/// that [`tls::explain`] and [`advise`] find it in the chain; the others are named first,
+/// in the order tried.
+fn connect_error(
+    p: &ConnParams,
+    mut failures: Vec<(String, postgres::Error)>,
+    waited: std::time::Duration,
+) -> anyhow::Error {
+    let furthest = |e: &postgres::Error| -> u8 {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(s) = source {
+            if s.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return 2;
+            }
+            source = s.source();
+        }
+        u8::from(e.code().is_some()) + 1
+    };
+    let Some(best) = (0..failures.len()).max_by_key(|&i| furthest(&failures[i].1)) else {
+        return anyhow::anyhow!("no server to try");
+    };
+    let (best_host, best_err) = failures.remove(best);
+    let still_starting = best_err.code() == Some(&SqlState::CANNOT_CONNECT_NOW);
+    let mut err = anyhow::Error::new(best_err);
+    if !failures.is_empty() {
+        let others: Vec<String> = failures
+            .iter()
+            .map(|(h, e)| {
+                let mut msg = e.to_string();
+                let mut source = std::error::Error::source(e);
+                while let Some(s) = source {
+                    msg.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                format!("{h}: {}", error::one_line(&anyhow::anyhow!(msg)))
+            })
+            .collect();
+        err = err.context(format!("{}; {best_host}", others.join("; ")));
     }
-    let err = last_err.map_or_else(|| anyhow::anyhow!("no server to try"), anyhow::Error::new);
+    if still_starting {
+        err = err.context(format!(
+            "the server still could not take connections after {:.0} s (connect_timeout)",
+            waited.as_secs_f64()
+        ));
+    }
     let mut err = err.context(format!(
         "could not connect to PostgreSQL ({})",
         p.describe()
@@ -92,7 +192,7 @@ pub fn connect(p: &ConnParams) -> Result<Client> {
             "the server accepts only encrypted connections here: use sslmode=require or stronger",
         );
     }
-    Err(err)
+    err
 }
 
 /// Connect to the read replica at `read_url` if its data is at most `max_staleness` old;
