@@ -340,7 +340,8 @@ mod tests {
                     "first_event": "2025-11-04T19:00:00Z",
                     "last_event": "2025-12-04T18:30:00.000001Z"}},
                 "generated_at": "2025-12-04T19:00:00Z",
-                "period_start": "2025-11-04T19:00:00Z"
+                "period_start": "2025-11-04T19:00:00Z",
+                "known_org": true
             })
         );
     }
