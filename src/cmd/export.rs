@@ -357,6 +357,11 @@ fn server_error(e: io::Error) -> anyhow::Error {
         .into_inner()
         .map(|inner| inner.downcast::<postgres::Error>())
     {
+        // no SQLSTATE: the session ended mid-stream without the server's word (it sends
+        // none when it is stopped while blocked writing to a slow reader)
+        Some(Ok(pg)) if pg.code().is_none() => anyhow::Error::new(*pg).context(
+            "the server ended the session mid-stream without saying why (terminated by an administrator, a crash or a network cut: the server's log has the reason)",
+        ),
         Some(Ok(pg)) => anyhow::Error::new(*pg),
         Some(Err(other)) => io::Error::new(kind, other).into(),
         None => io::Error::from(kind).into(),

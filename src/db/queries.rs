@@ -1132,7 +1132,7 @@ pub fn copy_raw_events<'a>(
     end: &DateTime<Utc>,
     org: Option<&str>,
     format: RawFormat,
-) -> Result<postgres::CopyOutReader<'a>> {
+) -> Result<super::sql::CopyOut<'a>> {
     tx.exec(
         "SELECT set_config('usagectl.export_start', $1, true),
                 set_config('usagectl.export_end', $2, true),
@@ -1161,10 +1161,7 @@ pub fn copy_raw_events<'a>(
              TO STDOUT"
         ),
     };
-    let statement =
-        super::sql::prepare_copy(tx, &sql).context("preparing the COPY of the events")?;
-    tx.copy_out(&statement)
-        .context("streaming events from the server")
+    super::sql::copy_out(tx, &sql, "events")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -164,3 +164,46 @@ mod tests {
         );
     }
 }
+
+/// A `COPY ... TO STDOUT` stream that keeps its prepared statement until the stream is
+/// dropped: closing the statement mid-stream would leave a message the server never reads,
+/// and a server that ends the session then resets the socket before its reason (a
+/// terminated backend, a statement timeout) reaches usagectl.
+pub struct CopyOut<'a> {
+    reader: postgres::CopyOutReader<'a>,
+    _statement: postgres::Statement,
+}
+
+impl std::io::Read for CopyOut<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+impl std::io::BufRead for CopyOut<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.reader.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.reader.consume(amt)
+    }
+}
+
+/// Prepare (see [`prepare_copy`]) and start a `COPY ... TO STDOUT` inside `tx`, streaming
+/// `what` (for the error's context).
+pub fn copy_out<'a>(
+    tx: &'a mut postgres::Transaction<'_>,
+    sql: &str,
+    what: &str,
+) -> anyhow::Result<CopyOut<'a>> {
+    use anyhow::Context;
+    let statement =
+        prepare_copy(tx, sql).with_context(|| format!("preparing the COPY of {what}"))?;
+    let reader = tx
+        .copy_out(&statement)
+        .with_context(|| format!("streaming {what} from the server"))?;
+    Ok(CopyOut {
+        reader,
+        _statement: statement,
+    })
+}

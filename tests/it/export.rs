@@ -345,7 +345,8 @@ fn a_dropped_connection_leaves_no_file() {
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                  WHERE datname = current_database() AND application_name = 'usagectl'
-                   AND state = 'active' AND query LIKE 'COPY%'",
+                   AND state = 'active' AND query LIKE 'COPY%'
+                   AND wait_event IS DISTINCT FROM 'ClientWrite'",
                 &[],
             )
             .unwrap()
@@ -360,9 +361,12 @@ fn a_dropped_connection_leaves_no_file() {
     assert!(killed, "the export finished before it could be interrupted");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    // the server's reason, not just "db error"
+    // the server's reason, not just "db error"; a server stopped while blocked writing to
+    // usagectl sends none (the race the wait_event test above narrows), and then usagectl
+    // says where the reason is
     assert!(
-        stderr.contains("terminating connection due to administrator command"),
+        stderr.contains("terminating connection due to administrator command")
+            || stderr.contains("the server ended the session mid-stream without saying why"),
         "{stderr}"
     );
     assert!(
