@@ -129,42 +129,6 @@ pub fn prepare_copy(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn types_follow_the_rust_type() {
-        let org = String::from("acme");
-        let none: Option<&str> = None;
-        let when: Option<DateTime<Utc>> = None;
-        let types: Vec<Type> = [
-            &org as &dyn Param,
-            &"x",
-            &none,
-            &7i32,
-            &7i64,
-            &when,
-            &vec!["a"],
-        ]
-        .iter()
-        .map(|p| p.pg_type())
-        .collect();
-        assert_eq!(
-            types,
-            [
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::INT4,
-                Type::INT8,
-                Type::TIMESTAMPTZ,
-                Type::TEXT_ARRAY
-            ]
-        );
-    }
-}
-
 /// A `COPY ... TO STDOUT` stream that keeps its prepared statement until the stream is
 /// dropped: closing the statement mid-stream would leave a message the server never reads,
 /// and a server that ends the session then resets the socket before its reason (a
@@ -206,4 +170,40 @@ pub fn copy_out<'a>(
         reader,
         _statement: statement,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_follow_the_rust_type() {
+        let org = String::from("acme");
+        let none: Option<&str> = None;
+        let when: Option<DateTime<Utc>> = None;
+        let types: Vec<Type> = [
+            &org as &dyn Param,
+            &"x",
+            &none,
+            &7i32,
+            &7i64,
+            &when,
+            &vec!["a"],
+        ]
+        .iter()
+        .map(|p| p.pg_type())
+        .collect();
+        assert_eq!(
+            types,
+            [
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT4,
+                Type::INT8,
+                Type::TIMESTAMPTZ,
+                Type::TEXT_ARRAY
+            ]
+        );
+    }
 }
