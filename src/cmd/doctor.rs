@@ -48,13 +48,44 @@ pub struct DoctorArgs {
     pub repair: bool,
 }
 
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// In order.
+    Ok,
+    /// Needs attention.
+    Problem,
+    /// Needed attention, and --repair fixed it.
+    Repaired,
+    /// For information only.
+    Info,
+}
+
+impl Status {
+    /// The name shown in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Problem => "problem",
+            Status::Repaired => "repaired",
+            Status::Info => "info",
+        }
+    }
+
+    /// Whether doctor found something (exit 3).
+    pub fn found(self) -> bool {
+        matches!(self, Status::Problem | Status::Repaired)
+    }
+}
+
 /// One check's outcome.
 #[derive(Debug, Serialize)]
 pub struct Check {
     /// What was checked.
     pub check: &'static str,
-    /// ok, problem, repaired or info.
-    pub status: &'static str,
+    /// Its outcome.
+    pub status: Status,
     /// What was found.
     pub detail: String,
 }
@@ -78,7 +109,7 @@ impl DoctorReport {
     pub fn found_something(&self) -> bool {
         self.checks
             .iter()
-            .any(|c| c.status == "problem" || c.status == "repaired")
+            .any(|c| c.status.found())
     }
 }
 
@@ -92,7 +123,7 @@ impl Render for DoctorReport {
             .map(|c| {
                 vec![
                     Cell::text(c.check),
-                    Cell::text(c.status),
+                    Cell::text(c.status.name()),
                     Cell::text(&c.detail),
                 ]
             })
@@ -102,14 +133,14 @@ impl Render for DoctorReport {
         let mut t = style.table(&["check", "status", "detail"]);
         for c in &self.checks {
             let color = match c.status {
-                "ok" => Some(comfy_table::Color::Green),
-                "problem" => Some(comfy_table::Color::Red),
-                "repaired" => Some(comfy_table::Color::Yellow),
-                _ => None,
+                Status::Ok => Some(comfy_table::Color::Green),
+                Status::Problem => Some(comfy_table::Color::Red),
+                Status::Repaired => Some(comfy_table::Color::Yellow),
+                Status::Info => None,
             };
             t.add_row(vec![
                 style.cell(c.check, None),
-                style.cell(c.status, color),
+                style.cell(c.status.name(), color),
                 style.cell(&c.detail, None),
             ]);
         }
@@ -151,12 +182,12 @@ fn check(checks: &mut Vec<Check>, check: &'static str, problem: Option<String>, 
     checks.push(match problem {
         Some(detail) => Check {
             check,
-            status: "problem",
+            status: Status::Problem,
             detail,
         },
         None => Check {
             check,
-            status: "ok",
+            status: Status::Ok,
             detail: ok.to_string(),
         },
     });
@@ -295,7 +326,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let rls = queries::rls_enabled(&mut tx, "usage_events")?;
     checks.push(Check {
         check: "row-level security",
-        status: "info",
+        status: Status::Info,
         detail: if rls {
             "enabled on usage_events: roles without BYPASSRLS read one org at a time".into()
         } else {
@@ -305,7 +336,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let roles = queries::existing_roles(&mut tx, &["usage_reader", "usage_writer"])?;
     checks.push(Check {
         check: "roles",
-        status: "info",
+        status: Status::Info,
         detail: if roles.is_empty() {
             "usage_reader and usage_writer do not exist (usagectl migrate --roles creates them)"
                 .into()
@@ -330,14 +361,14 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         if drift.is_empty() {
             checks.push(Check {
                 check: "rollup drift",
-                status: "ok",
+                status: Status::Ok,
                 detail: format!("{scope}: agrees with the raw rows"),
             });
         } else if args.repair {
             queries::repair_drift(client, &drift)?;
             checks.push(Check {
                 check: "rollup drift",
-                status: "repaired",
+                status: Status::Repaired,
                 detail: format!(
                     "{scope}: {} group(s) disagreed and were rewritten from the raw rows",
                     drift.len()
@@ -346,7 +377,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         } else {
             checks.push(Check {
                 check: "rollup drift",
-                status: "problem",
+                status: Status::Problem,
                 detail: format!("{scope}: {} group(s) disagree with the raw rows: `usagectl doctor --repair` fixes them", drift.len()),
             });
         }
@@ -374,4 +405,18 @@ fn finish(
     } else {
         EXIT_OK
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_have_one_name_in_every_output() {
+        for s in [Status::Ok, Status::Problem, Status::Repaired, Status::Info] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+        assert!(Status::Problem.found() && Status::Repaired.found());
+        assert!(!Status::Ok.found() && !Status::Info.found());
+    }
 }
