@@ -544,6 +544,8 @@ pub struct Exceeded {
     pub current: i64,
     /// The limit.
     pub limit: i64,
+    /// What the refused event (or batch) would have added.
+    pub adding: i64,
 }
 
 impl Exceeded {
@@ -554,8 +556,19 @@ impl Exceeded {
         } else {
             "in total"
         };
+        // the seed's words; when the usage alone is still under the limit, what the refused
+        // quantity would have made of it
+        let would = if self.current + 1 > self.limit && self.adding == 1 {
+            String::new()
+        } else {
+            format!(
+                "; {} more would make {}",
+                self.adding,
+                self.current + self.adding
+            )
+        };
         format!(
-            "{} limit exceeded ({}/{} {when}). Please upgrade your plan.",
+            "{} limit exceeded ({}/{} {when}{would}). Please upgrade your plan.",
             self.metric.label(),
             self.current,
             self.limit
@@ -587,6 +600,7 @@ pub fn check_batch(eff: &Effective, usage: &Usage, batch: &Usage) -> Result<(), 
                 metric,
                 current,
                 limit,
+                adding: add,
             });
         }
     }
@@ -883,7 +897,7 @@ mod tests {
         let e = check_event(&eff, &usage, "chat_message", 2).unwrap_err();
         assert_eq!(
             e.message(),
-            "Chat message limit exceeded (49/50 this month). Please upgrade your plan."
+            "Chat message limit exceeded (49/50 this month; 2 more would make 51). Please upgrade your plan."
         );
         usage.month.insert("chat_message".into(), 50);
         let e = check_event(&eff, &usage, "chat_message", 1).unwrap_err();

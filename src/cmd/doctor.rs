@@ -107,9 +107,7 @@ pub struct DoctorReport {
 impl DoctorReport {
     /// Whether anything needed attention.
     pub fn found_something(&self) -> bool {
-        self.checks
-            .iter()
-            .any(|c| c.status.found())
+        self.checks.iter().any(|c| c.status.found())
     }
 }
 

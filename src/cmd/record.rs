@@ -141,6 +141,13 @@ pub struct RecordArgs {
 impl RecordArgs {
     /// Validate everything that can be checked without the database (single event).
     pub fn to_event(&self) -> Result<NewEvent> {
+        // clap's `requires = "file"` does not hold these back on their own: say so here,
+        // before anything is recorded
+        if self.dry_run || self.input_format.is_some() {
+            return Err(crate::error::usage(
+                "--dry-run and --input-format apply to --file only: nothing was recorded",
+            ));
+        }
         let org = self.org.clone().unwrap_or_default();
         let event_type = self.event.clone().unwrap_or_default();
         events::validate_org(&org)?;
@@ -325,6 +332,7 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
                     metric,
                     current,
                     limit,
+                    adding: i64::from(ev.quantity),
                 };
                 return Err(anyhow::Error::new(QuotaExceeded(exceeded.message())));
             }

@@ -273,13 +273,13 @@ pub fn pooler_evidence(client: &mut Client, p: &ConnParams) -> Result<Option<Str
     let port = i32::from(p.ports.first().copied().unwrap_or(5432));
     Ok(match (socket, server_port) {
         (true, Some(sp)) => Some(format!(
-            "usagectl connected over a Unix socket but the server was reached over TCP port {sp}: a pooler or proxy is in between"
+            "connected over a Unix socket but the server was reached over TCP port {sp}: a pooler or proxy is in between"
         )),
         (false, None) => Some(format!(
-            "usagectl connected to TCP port {port} but the server was reached over a Unix socket: a pooler or proxy is in between"
+            "connected to TCP port {port} but the server was reached over a Unix socket: a pooler or proxy is in between"
         )),
         (false, Some(sp)) if sp != port => Some(format!(
-            "usagectl connected to port {port} but the server listens on port {sp}: a pooler, proxy or port mapping is in between"
+            "connected to port {port} but the server listens on port {sp}: a pooler, proxy or port mapping is in between"
         )),
         _ => None,
     })

@@ -68,12 +68,13 @@ fn ms(d: Duration) -> u128 {
 pub fn local_settings(w: Waits) -> String {
     let statement = w
         .statement_timeout
-        .map(|t| format!("SET LOCAL statement_timeout = {}; ", ms(t)))
+        .map(|t| format!("SET LOCAL statement_timeout = {}", ms(t)))
         .unwrap_or_default();
+    // statement_timeout last: it bounds the statements after it, not these
     format!(
-        "SET LOCAL lock_timeout = {}; {statement}SET LOCAL TimeZone = 'UTC'; \
+        "SET LOCAL lock_timeout = {}; SET LOCAL TimeZone = 'UTC'; \
          SELECT set_config(name, '{CONNECTION_CHECK_INTERVAL_MS}', true) FROM pg_settings \
-          WHERE name = 'client_connection_check_interval'",
+          WHERE name = 'client_connection_check_interval'; {statement}",
         ms(w.lock_timeout),
     )
 }
@@ -375,7 +376,7 @@ mod tests {
             statement_timeout: Some(Duration::ZERO),
         });
         assert!(sql.contains("SET LOCAL lock_timeout = 1500;"), "{sql}");
-        assert!(sql.contains("SET LOCAL statement_timeout = 0;"), "{sql}");
+        assert!(sql.ends_with("SET LOCAL statement_timeout = 0"), "{sql}");
         assert!(!sql.contains("SET lock_timeout"), "{sql}");
         // unset: the role's statement_timeout stays in force
         let sql = local_settings(Waits::default());

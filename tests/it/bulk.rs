@@ -346,7 +346,7 @@ fn enforce_applies_to_each_orgs_rows_as_a_whole() {
     assert_eq!(v["refused"][0]["rows"], 3);
     assert_eq!(
         v["refused"][0]["message"],
-        "Chat message limit exceeded (45/50 this month). Please upgrade your plan."
+        "Chat message limit exceeded (45/50 this month; 6 more would make 51). Please upgrade your plan."
     );
     let fits: i64 =
         db.scalar("SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'fits'");

@@ -402,7 +402,7 @@ fn enforce_records_up_to_the_limit_and_refuses_past_it() {
     out.assert_fails(4);
     assert_eq!(
         out.stderr.trim(),
-        "usagectl: error: Chat message limit exceeded (48/50 this month). Please upgrade your plan."
+        "usagectl: error: Chat message limit exceeded (48/50 this month; 3 more would make 51). Please upgrade your plan."
     );
     rec("2").assert_ok();
     let out = rec("1");
@@ -457,8 +457,9 @@ fn enforce_records_up_to_the_limit_and_refuses_past_it() {
     ]);
     out.assert_fails(4);
     assert!(
-        out.stderr
-            .contains("AI token limit exceeded (60000/100000 this month)"),
+        out.stderr.contains(
+            "AI token limit exceeded (60000/100000 this month; 40001 more would make 100001)"
+        ),
         "{}",
         out.stderr
     );

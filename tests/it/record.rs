@@ -595,3 +595,21 @@ fn a_retry_that_differs_names_each_field_with_both_values() {
     );
     assert_eq!(count(&db), 1, "nothing new is stored");
 }
+
+#[test]
+fn dry_run_and_input_format_without_a_file_record_nothing() {
+    let db = TestDb::migrated();
+    for flag in [&["--dry-run"][..], &["--input-format", "csv"][..]] {
+        let mut args = vec!["record", "--org", "acme", "--event", "chat_message"];
+        args.extend_from_slice(flag);
+        let out = db.run(&args);
+        out.assert_fails(2);
+        assert!(
+            out.stderr.contains("apply to --file only"),
+            "{}",
+            out.stderr
+        );
+    }
+    let n: i64 = db.scalar("SELECT count(*) FROM usage_events");
+    assert_eq!(n, 0);
+}
