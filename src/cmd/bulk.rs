@@ -237,18 +237,19 @@ fn enforce(
         // reads of this org's rows must pass the seed's RLS policy
         queries::scope_to_org(tx, org)?;
         // month -> event type -> quantity, of the rows that would be inserted
-        let mut months: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut months: BTreeMap<chrono::DateTime<chrono::Utc>, BTreeMap<String, i64>> =
+            BTreeMap::new();
         for t in queries::staged_new_totals(tx, org)? {
             *months
-                .entry(t.month)
+                .entry(t.month_start)
                 .or_default()
                 .entry(t.event_type)
                 .or_default() += t.quantity;
         }
         let limits = config.effective(org);
         let mut profiles_so_far = 0;
-        for (label, types) in months {
-            let month = Month::parse(&label).map_err(anyhow::Error::msg)?;
+        for (start, types) in months {
+            let month = Month::containing(start);
             profiles_so_far += types.get("mapping_profile_created").copied().unwrap_or(0);
             let batch = Usage {
                 month: types,

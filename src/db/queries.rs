@@ -1259,8 +1259,8 @@ pub fn staged_orgs(db: &mut impl GenericClient) -> Result<Vec<String>> {
 pub struct StagedTotal {
     /// Organisation.
     pub org_id: String,
-    /// `YYYY-MM` (UTC).
-    pub month: String,
+    /// The first instant of the month (UTC) the rows fall in.
+    pub month_start: DateTime<Utc>,
     /// Event type.
     pub event_type: String,
     /// Sum of quantity.
@@ -1273,7 +1273,7 @@ pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<S
     Ok(db
         .rows(
             &format!(
-                "SELECT org_id, to_char(date_trunc('month', coalesce(created_at, now())), 'YYYY-MM'),
+                "SELECT org_id, date_trunc('month', coalesce(created_at, now()), 'UTC'),
                         event_type, sum(quantity)::bigint
                  FROM ({NEW_STAGED_ROWS}) t
                  GROUP BY 1, 2, 3"
@@ -1284,7 +1284,7 @@ pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<S
         .iter()
         .map(|r| StagedTotal {
             org_id: r.get(0),
-            month: r.get(1),
+            month_start: r.get(1),
             event_type: r.get(2),
             quantity: r.get(3),
         })
