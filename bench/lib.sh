@@ -41,3 +41,11 @@ CREATE TABLE usage_events (
 );
 CREATE INDEX idx_usage_events_org_id ON usage_events(org_id);
 CREATE INDEX idx_usage_events_created_at ON usage_events(created_at DESC);'
+# pgbench of the newest server binaries installed (Debian keeps them off PATH)
+pgbench_path() {
+    local bin
+    bin=$(compgen -G '/usr/lib/postgresql/*/bin/pgbench' | sort -V | tail -n 1)
+    if [ -z "$bin" ]; then bin=$(command -v pgbench || true); fi
+    [ -n "$bin" ] || { echo "bench: pgbench not found (install the postgresql package)" >&2; exit 1; }
+    echo "$bin"
+}

@@ -8,7 +8,7 @@
 CLIENTS=${CLIENTS:-8}
 SECONDS_EACH=${SECONDS_EACH:-15}
 source "$(dirname "$0")/lib.sh"
-PGBENCH=$(dirname "$(readlink -f "$(command -v pg_ctl || echo /usr/lib/postgresql/15/bin/pg_ctl)")")/pgbench
+PGBENCH=$(pgbench_path)
 
 cat >"$WORK/insert.sql" <<'SQL'
 \set org random(1, 200)

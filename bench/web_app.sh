@@ -15,7 +15,7 @@ SECONDS_EACH=${SECONDS_EACH:-30}
 READER_SECONDS=${READER_SECONDS:-8}
 CLIENTS=4
 source "$(dirname "$0")/lib.sh"
-PGBENCH=$(dirname "$(readlink -f "$(command -v pg_ctl || echo /usr/lib/postgresql/15/bin/pg_ctl)")")/pgbench
+PGBENCH=$(pgbench_path)
 ADMIN="host=$WORK/pg port=5432 user=postgres dbname=postgres"
 URL="host=$WORK/pg port=5432 user=postgres dbname=webapp"
 export DATABASE_URL=$URL

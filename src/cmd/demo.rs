@@ -73,7 +73,12 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     let url = pg.conninfo(DEMO_DB);
     let mut client = db::connect(&db::params(Some(&url))?)?;
     migrate::migrate(&mut client, false, false)?;
-    let loaded = queries::load_demo_month(&mut client)?;
+    let loaded = {
+        let mut tx = db::begin(&mut client)?;
+        let n = queries::load_demo_month(&mut tx)?;
+        tx.commit()?;
+        n
+    };
     let report = summary::summarise(
         &mut client,
         &summary::SummaryArgs {

@@ -104,12 +104,8 @@ pub fn connect(p: &ConnParams) -> Result<Client> {
     let mut wait = Duration::from_millis(100);
     let failures = loop {
         match try_every_host() {
-            Ok(mut client) => {
-                client
-                    .batch_execute("SET TIME ZONE 'UTC'")
-                    .context("setting the session time zone to UTC")?;
-                return Ok(client);
-            }
+            // no session state: every transaction sets its own time zone (`waits::begin`)
+            Ok(client) => return Ok(client),
             Err(failures) => {
                 let Some((host, e)) = failures.iter().find(|(_, e)| not_yet(e)) else {
                     break failures;

@@ -107,13 +107,18 @@ pub fn record_missing_checksums(db: &mut impl GenericClient) -> Result<u64> {
     Ok(n)
 }
 
-/// Create and grant the least-privilege roles (see [`schema::ROLES_SQL`]).
-pub fn apply_roles(db: &mut impl GenericClient) -> Result<()> {
-    let mut tx = super::begin(db)?;
-    tx.batch_execute(schema::ROLES_SQL)
-        .context("creating the usage_reader and usage_writer roles")?;
-    tx.commit()?;
-    Ok(())
+/// Create and grant the least-privilege roles (see [`schema::ROLES_SQL`]). Its policies and
+/// ENABLE ROW LEVEL SECURITY take a lock the web app's inserts queue behind: each attempt
+/// waits at most [`super::waits::SHORT_LOCK`] for it, and is retried.
+pub fn apply_roles(client: &mut postgres::Client) -> Result<()> {
+    use super::waits;
+    waits::retrying(client, "migrate --roles", |client| {
+        let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+        tx.batch_execute(schema::ROLES_SQL)
+            .context("creating the usage_reader and usage_writer roles")?;
+        tx.commit()?;
+        Ok(())
+    })
 }
 
 /// How far `replica` is behind `primary`: zero when it has replayed everything the primary
@@ -208,6 +213,12 @@ pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
         StepKind::ConcurrentIndex(name) => {
             // its waits (for writers, then for older snapshots) queue no insert; an attempt
             // that gives up leaves an invalid index, which the next attempt drops
+            // each attempt may wait a third of --lock-timeout, so a build that gave up can be
+            // tried again within it (0: wait as long as it takes)
+            let per_attempt = waits::current().lock_timeout / 3;
+            client
+                .batch_execute(&format!("SET lock_timeout = {}", per_attempt.as_millis()))
+                .context("setting the index build's lock_timeout")?;
             waits::retrying(client, &what, |client| {
                 drop_if_invalid(client, name)?;
                 client.batch_execute(step.sql).with_context(context)?;

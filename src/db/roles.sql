@@ -16,9 +16,12 @@ BEGIN
                    WHERE tablename = 'usage_events' AND policyname = 'usagectl writers insert') THEN
         CREATE POLICY "usagectl writers insert" ON usage_events FOR INSERT TO usage_writer WITH CHECK (true);
     END IF;
+    -- ENABLE takes an exclusive lock the web app's inserts queue behind: only when needed
+    IF NOT (SELECT relrowsecurity FROM pg_class WHERE oid = 'usage_events'::regclass) THEN
+        ALTER TABLE usage_events ENABLE ROW LEVEL SECURITY;
+    END IF;
 END
 $$;
-ALTER TABLE usage_events ENABLE ROW LEVEL SECURITY;
 GRANT SELECT ON usage_events, usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers,
                 usagectl_org_limit_overrides, usagectl_schema_migrations, usagectl_daily_usage,
                 usagectl_rollup_backfill TO usage_reader;

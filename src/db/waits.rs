@@ -269,7 +269,8 @@ pub fn sqlstate(err: &anyhow::Error) -> Option<SqlState> {
 }
 
 /// Whether a cancelled statement was cancelled by statement_timeout (57014 is also a
-/// user's cancel request, which needs no advice).
+/// user's cancel request, which needs no advice). Best effort: it reads the server's
+/// message, so with a translated `lc_messages` the advice is left out, never wrong.
 fn is_statement_timeout(err: &anyhow::Error) -> bool {
     err.chain()
         .find_map(|c| c.downcast_ref::<postgres::Error>())
@@ -300,8 +301,9 @@ pub fn explain(
     match sqlstate(&err) {
         Some(s) if s == SqlState::LOCK_NOT_AVAILABLE => {
             let who = describe_holders(connect().and_then(|mut c| holders(&mut c)));
+            // with --lock-timeout 0 only a short attempt of migrate's or a repair's gives up
             let waited = if w.lock_timeout.is_zero() {
-                "the server's lock_timeout".to_string()
+                format!("one attempt of {}", secs(SHORT_LOCK))
             } else {
                 format!("--lock-timeout {}", secs(w.lock_timeout))
             };

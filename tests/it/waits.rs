@@ -309,3 +309,27 @@ fn an_index_build_killed_midway_leaves_nothing_invalid_after_the_next_run() {
     );
     assert!(valid);
 }
+
+#[test]
+fn migrate_roles_waits_briefly_behind_a_reader_and_needs_no_lock_once_done() {
+    let db = TestDb::migrated();
+    let (holder, pid) = hold_lock(&db, "ACCESS SHARE"); // a long reader
+    let out = run_bounded(&db, &["--lock-timeout", "2s", "migrate", "--roles"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "migrate --roles: waiting for a lock held by pid {pid} (dba-alter, AccessShareLock on usage_events"
+        )),
+        "{}",
+        out.stderr
+    );
+    drop(holder);
+    db.run(&["migrate", "--roles"]).assert_ok();
+    let rls: bool =
+        db.scalar("SELECT relrowsecurity FROM pg_class WHERE oid = 'usage_events'::regclass");
+    assert!(rls);
+    // once RLS and the policies are in place, a rerun takes no lock the reader holds up
+    let (holder, _) = hold_lock(&db, "ACCESS SHARE");
+    run_bounded(&db, &["--lock-timeout", "2s", "migrate", "--roles"]).assert_ok();
+    drop(holder);
+}
