@@ -1,0 +1,151 @@
+//! The system catalogs: relations, functions, indexes, roles, replicas and databases.
+use super::*;
+
+/// How far `replica` is behind `primary`: zero when it has replayed everything the primary
+/// has written, else the time since its last replayed commit; never less than its
+/// `recovery_min_apply_delay` (a delayed replica has the WAL but holds the commits back);
+/// `None` when it is not a replica, is paused, or has never replayed a commit.
+pub fn replica_lag(
+    replica: &mut impl GenericClient,
+    primary: &mut impl GenericClient,
+) -> Result<Option<std::time::Duration>> {
+    let r = replica
+        .row(
+            "SELECT pg_is_in_recovery(),
+                    CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END,
+                    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
+                    extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,
+                    (SELECT setting::float8 / 1000 FROM pg_settings
+                      WHERE name = 'recovery_min_apply_delay')",
+            &[],
+        )
+        .context("asking the read replica how far behind it is")?;
+    let (in_recovery, paused, replayed, since): (bool, Option<bool>, Option<String>, Option<f64>) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
+    let delay = std::time::Duration::from_secs_f64(r.get::<_, Option<f64>>(4).unwrap_or(0.0));
+    if !in_recovery || paused == Some(true) {
+        return Ok(None);
+    }
+    let Some(replayed) = replayed else {
+        return Ok(None);
+    };
+    let behind: f64 = primary
+        .row(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::float8",
+            &[&replayed],
+        )
+        .context("comparing the replica's position with the primary's")?
+        .get(0);
+    let lag = if behind <= 0.0 {
+        Some(std::time::Duration::ZERO)
+    } else {
+        since.map(|s| std::time::Duration::from_secs_f64(s.max(0.0)))
+    };
+    Ok(lag.map(|l| l.max(delay)))
+}
+
+/// Whether `usage_events` exists already (an adopted table) before migrating.
+pub fn usage_events_exists(db: &mut impl GenericClient) -> Result<bool> {
+    let row = db
+        .row("SELECT to_regclass('usage_events') IS NOT NULL", &[])
+        .context("looking for usage_events")?;
+    Ok(row.get(0))
+}
+
+/// Triggers of usage_events by name, with whether each is enabled.
+pub fn usage_event_triggers(db: &mut impl GenericClient) -> Result<Vec<(String, bool)>> {
+    Ok(db
+        .rows(
+            "SELECT tgname::text, tgenabled <> 'D' FROM pg_trigger
+             WHERE tgrelid = to_regclass('usage_events') AND NOT tgisinternal",
+            &[],
+        )
+        .context("listing the triggers on usage_events")?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Relations (tables, indexes) by name that exist, of those asked about.
+pub fn existing_relations(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
+    Ok(db
+        .rows(
+            "SELECT n FROM unnest($1::text[]) AS n WHERE to_regclass(n) IS NOT NULL",
+            &[&names],
+        )
+        .context("looking for the tool's tables")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Whether a function of this name exists (on the search path).
+pub fn function_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> {
+    Ok(db
+        .query_typed_one("SELECT to_regproc($1) IS NOT NULL", &[(&name, Type::TEXT)])
+        .with_context(|| format!("looking for function {name}"))?
+        .get(0))
+}
+
+/// Invalid indexes on usage_events (left by an interrupted CREATE INDEX CONCURRENTLY).
+pub fn invalid_indexes(db: &mut impl GenericClient) -> Result<Vec<String>> {
+    Ok(db
+        .rows(
+            "SELECT indexrelid::regclass::text FROM pg_index
+             WHERE indrelid = to_regclass('usage_events') AND NOT indisvalid",
+            &[],
+        )
+        .context("checking the indexes on usage_events")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Whether row-level security is enabled on a table.
+pub fn rls_enabled(db: &mut impl GenericClient, table: &str) -> Result<bool> {
+    Ok(db
+        .row(
+            "SELECT coalesce((SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass($1)), false)",
+            &[&table],
+        )?
+        .get(0))
+}
+
+/// Which of the given roles exist.
+pub fn existing_roles(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
+    Ok(db
+        .rows(
+            "SELECT rolname::text FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1",
+            &[&names],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// The connected role, for corrections' audit trail.
+pub fn current_user(db: &mut impl GenericClient) -> Result<String> {
+    Ok(db.row("SELECT current_user::text", &[])?.get(0))
+}
+
+/// Whether a database exists on the server.
+pub fn database_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> {
+    let row = db
+        .row(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .context("listing databases")?;
+    Ok(row.get(0))
+}
+
+/// Create a database (the name is quoted as an identifier).
+pub fn create_database(db: &mut impl GenericClient, name: &str) -> Result<()> {
+    db.batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
+        .with_context(|| format!("creating database {name}"))
+}
+
+/// Quote an SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

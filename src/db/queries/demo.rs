@@ -1,0 +1,53 @@
+//! The demo month.
+use super::*;
+
+/// Load a realistic month of sample events for a few orgs, ending at the current hour,
+/// and give them tiers.
+/// Keys are derived from the hour, so loading again adds only the hours that are new.
+/// Returns how many events were inserted.
+pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
+    // Pseudo-random but deterministic per (org, type, hour): busier on weekdays and in
+    // working hours, each org at its own scale.
+    let n = db
+        .exec(
+            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+             SELECT o.org_id, t.event_type,
+                    CASE t.event_type
+                        WHEN 'csv_row_processed' THEN 40 + abs(hashtext(k.key || 'q')) % 2400
+                        WHEN 'ai_tokens_input'  THEN 200 + abs(hashtext(k.key || 'q')) % 2600
+                        WHEN 'ai_tokens_output' THEN 120 + abs(hashtext(k.key || 'q')) % 1200
+                        ELSE 1
+                    END,
+                    jsonb_build_object('source', 'usagectl demo'),
+                    h.at + make_interval(secs => abs(hashtext(k.key || 's')) % 3600),
+                    k.key
+             FROM (VALUES ('acme-foods', 1.0), ('northwind-plant', 0.6),
+                          ('globex-trial', 0.25), ('initech', 0.4)) AS o(org_id, scale)
+             CROSS JOIN generate_series(date_trunc('hour', now()) - interval '29 days 23 hours',
+                                        date_trunc('hour', now()) - interval '1 hour',
+                                        interval '1 hour') AS h(at)
+             CROSS JOIN (VALUES ('csv_upload', 60), ('csv_row_processed', 60), ('analysis_run', 150),
+                                ('analyzer_execution', 220), ('chat_message', 500), ('ai_tokens_input', 500),
+                                ('ai_tokens_output', 500), ('mapping_profile_created', 8),
+                                ('mapping_profile_used', 90), ('export_pdf', 25), ('export_csv', 30))
+                  AS t(event_type, permille)
+             CROSS JOIN LATERAL (SELECT 'demo:' || t.event_type || ':' || to_char(h.at, 'YYYYMMDDHH24') AS key) AS k
+             WHERE abs(hashtext(o.org_id || k.key)) % 1000
+                   < t.permille * o.scale
+                     * CASE WHEN extract(isodow FROM h.at) >= 6 THEN 0.2 ELSE 1 END
+                     * CASE WHEN extract(hour FROM h.at) BETWEEN 7 AND 18 THEN 1 ELSE 0.1 END
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+            &[],
+        )
+        .context("loading the demo month")?;
+    // tiers for the demo orgs, unless someone has changed them since; globex-trial keeps
+    // the default tier
+    db.exec(
+        "INSERT INTO usagectl_org_tiers (org_id, tier)
+         VALUES ('acme-foods', 'pilot'), ('northwind-plant', 'pilot'), ('initech', 'subscription')
+         ON CONFLICT (org_id) DO NOTHING",
+        &[],
+    )
+    .context("assigning the demo orgs' tiers")?;
+    Ok(n)
+}

@@ -1,0 +1,202 @@
+//! Single events: insert, the enforced record, idempotency lookups, org scoping and locks.
+use super::*;
+
+/// Make the seed's row-level security policy see this org for the rest of the current
+/// transaction (`app.current_org_id`), so a read-only role without BYPASSRLS gets the
+/// right answer.
+pub fn scope_to_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
+    db.exec(
+        "SELECT set_config('app.current_org_id', $1, true)",
+        &[&org_id],
+    )
+    .with_context(|| format!("scoping the transaction to org {org_id}"))?;
+    Ok(())
+}
+
+/// An event to insert.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Organisation.
+    pub org_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Quantity (positive).
+    pub quantity: i32,
+    /// JSON object, if any.
+    pub metadata: Option<Value>,
+    /// When it happened; the server's `now()` when absent.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Retry key, unique per org.
+    pub idempotency_key: Option<String>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Organisation.
+    pub org_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Quantity.
+    pub quantity: i32,
+    /// Metadata object.
+    pub metadata: Option<Value>,
+    /// When it happened.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub created_at: DateTime<Utc>,
+    /// Retry key.
+    pub idempotency_key: Option<String>,
+}
+
+const EVENT_COLUMNS: &str =
+    "id, org_id, event_type, quantity, metadata, created_at, idempotency_key";
+
+fn event_row(r: &postgres::Row) -> EventRow {
+    event_row_at(r, 0)
+}
+
+/// An [`EventRow`] from `EVENT_COLUMNS` starting at column `at`.
+fn event_row_at(r: &postgres::Row, at: usize) -> EventRow {
+    EventRow {
+        id: r.get(at),
+        org_id: r.get(at + 1),
+        event_type: r.get(at + 2),
+        quantity: r.get(at + 3),
+        metadata: r.get(at + 4),
+        created_at: r.get(at + 5),
+        idempotency_key: r.get(at + 6),
+    }
+}
+
+/// `ev`'s fields as typed parameters, in the order of the columns of `EVENT_COLUMNS` after
+/// `id`.
+fn event_params(ev: &NewEvent) -> [(&(dyn postgres::types::ToSql + Sync), Type); 6] {
+    [
+        (&ev.org_id, Type::TEXT),
+        (&ev.event_type, Type::TEXT),
+        (&ev.quantity, Type::INT4),
+        (&ev.metadata, Type::JSONB),
+        (&ev.created_at, Type::TIMESTAMPTZ),
+        (&ev.idempotency_key, Type::TEXT),
+    ]
+}
+
+/// Insert one event unless its `(org_id, idempotency_key)` is stored already; `None`
+/// then. ON CONFLICT waits for a concurrent holder of the key to commit first.
+pub fn insert_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Option<EventRow>> {
+    let sql = format!(
+        "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+         VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6)
+         ON CONFLICT (org_id, idempotency_key) DO NOTHING
+         RETURNING {EVENT_COLUMNS}"
+    );
+    let row = db
+        .query_typed_opt(&sql, &event_params(ev))
+        .with_context(|| format!("recording a {} event for org {}", ev.event_type, ev.org_id))?;
+    Ok(row.as_ref().map(event_row))
+}
+
+/// What [`record_enforced`] did.
+#[derive(Debug)]
+pub enum Enforced {
+    /// Within the limit: stored.
+    Inserted(EventRow),
+    /// The idempotency key was stored already: that event, nothing new.
+    Duplicate(EventRow),
+    /// `current + quantity` would pass the limit: nothing stored.
+    Refused {
+        /// The metric's usage when the lock was granted.
+        current: i64,
+    },
+}
+
+/// Record `ev` if the usage of `counted_types` in `[from, to)` (`from = None`: since the
+/// beginning) plus its quantity stays within `limit`: the org's lock row, the read and the
+/// insert in one call to `usagectl_record_enforced` (migration 8). The lock is held until
+/// the transaction ends.
+pub fn record_enforced(
+    db: &mut impl GenericClient,
+    ev: &NewEvent,
+    counted_types: &[&str],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> Result<Enforced> {
+    let mut params = event_params(ev).to_vec();
+    params.extend([
+        (&counted_types as _, Type::TEXT_ARRAY),
+        (&from as _, Type::TIMESTAMPTZ),
+        (&to as _, Type::TIMESTAMPTZ),
+        (&limit as _, Type::INT8),
+    ]);
+    let row = db
+        .query_typed_one(
+            "SELECT * FROM usagectl_record_enforced($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &params,
+        )
+        .with_context(|| {
+            format!(
+                "recording a {} event for org {} within its limit",
+                ev.event_type, ev.org_id
+            )
+        })?;
+    Ok(match row.get::<_, &str>(0) {
+        "inserted" => Enforced::Inserted(event_row_at(&row, 2)),
+        "duplicate" => Enforced::Duplicate(event_row_at(&row, 2)),
+        "refused" => Enforced::Refused {
+            current: row.get(1),
+        },
+        other => anyhow::bail!(
+            "usagectl_record_enforced() answered {other:?}, which this usagectl does not know"
+        ),
+    })
+}
+
+/// The event stored under an org's idempotency key, if any.
+pub fn find_event_by_key(
+    db: &mut impl GenericClient,
+    org_id: &str,
+    key: &str,
+) -> Result<Option<EventRow>> {
+    let row = db
+        .query_typed_opt(
+            &format!("SELECT {EVENT_COLUMNS} FROM usage_events WHERE org_id = $1 AND idempotency_key = $2"),
+            &[(&org_id, Type::TEXT), (&key, Type::TEXT)],
+        )
+        .with_context(|| format!("looking up idempotency key {key:?} for org {org_id}"))?;
+    Ok(row.as_ref().map(event_row))
+}
+
+/// [`scope_to_org`] and the transaction's `now()`, in one round trip.
+pub fn scope_to_org_now(db: &mut impl GenericClient, org_id: &str) -> Result<DateTime<Utc>> {
+    Ok(db
+        .query_typed_one(
+            "SELECT now(), set_config('app.current_org_id', $1, true)",
+            &[(&org_id, Type::TEXT)],
+        )
+        .with_context(|| format!("scoping the transaction to org {org_id}"))?
+        .get(0))
+}
+
+/// Serialise quota decisions for one org: lock its row in `usagectl_org_locks` (created
+/// on demand) until the transaction ends. A row lock, not an advisory lock: advisory locks
+/// are node-local under Citus and succeed silently on a standby.
+pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
+    const LOCK: &str = "SELECT org_id FROM usagectl_org_locks WHERE org_id = $1 FOR UPDATE";
+    let locked = db
+        .query_typed_opt(LOCK, &[(&org_id, Type::TEXT)])
+        .with_context(|| format!("locking org {org_id} for the quota check"))?;
+    if locked.is_none() {
+        // the org's first enforced event: create its row (a racing creator wins), then lock
+        db.exec(
+            "INSERT INTO usagectl_org_locks (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
+            &[&org_id],
+        )
+        .with_context(|| format!("creating the quota lock row for org {org_id}"))?;
+        db.row(LOCK, &[&org_id])
+            .with_context(|| format!("locking org {org_id} for the quota check"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The export: monthly aggregates and the raw event stream.
+use super::*;
+
+/// One row of the monthly aggregate export (and of a manifest's totals).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ExportRow {
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    /// Organisation.
+    pub org_id: String,
+    /// The org's tier when exported (its assignment, or the default tier).
+    pub tier: String,
+    /// Event type.
+    pub event_type: String,
+    /// Number of events.
+    pub events: i64,
+    /// Sum of quantity.
+    pub quantity: i64,
+}
+
+/// Per month, org and event type over `[start, end)`, sorted by month, then org_id and
+/// event_type in byte order (the same on every server, whatever its collation).
+pub fn export_aggregate(
+    db: &mut impl GenericClient,
+    start: &DateTime<Utc>,
+    end: &DateTime<Utc>,
+    org: Option<&str>,
+) -> Result<Vec<ExportRow>> {
+    let rows = if use_rollup(db)? {
+        // months are whole UTC days, so the rollup's days add up to them exactly
+        db.rows(
+            r#"SELECT to_char(e.day, 'YYYY-MM'), e.org_id,
+                      coalesce(t.tier, $4), e.event_type, sum(e.events)::bigint, sum(e.quantity)::bigint
+               FROM usagectl_daily_usage e
+               LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
+               WHERE e.day >= $1 AND e.day < $2 AND ($3::text IS NULL OR e.org_id = $3)
+               GROUP BY 1, e.org_id, t.tier, e.event_type
+               ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
+            &[&start.date_naive(), &end.date_naive(), &org, &crate::quota::DEFAULT_TIER],
+        )
+    } else {
+        db.rows(
+            r#"SELECT to_char(date_trunc('month', e.created_at), 'YYYY-MM'), e.org_id,
+                      coalesce(t.tier, $4), e.event_type, count(*), coalesce(sum(e.quantity), 0)::bigint
+               FROM usage_events e
+               LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
+               WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3::text IS NULL OR e.org_id = $3)
+               GROUP BY 1, e.org_id, t.tier, e.event_type
+               ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
+            &[start, end, &org, &crate::quota::DEFAULT_TIER],
+        )
+    }
+    .context("aggregating usage for the export")?;
+    Ok(rows
+        .iter()
+        .map(|r| ExportRow {
+            month: r.get(0),
+            org_id: r.get(1),
+            tier: r.get(2),
+            event_type: r.get(3),
+            events: r.get(4),
+            quantity: r.get(5),
+        })
+        .collect())
+}
+
+/// How raw events are streamed out of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawFormat {
+    /// CSV with a header: id, org_id, event_type, quantity, created_at, metadata.
+    Csv,
+    /// One JSON object per line, in COPY's text format (undo its escapes with
+    /// [`crate::sink::CopyTextUnescape`]).
+    JsonLines,
+}
+
+/// Columns of [`RawFormat::Csv`] that hold free text (for the formula guard).
+pub const RAW_CSV_TEXT_COLUMNS: [usize; 3] = [1, 2, 5];
+
+/// Stream every event of `[start, end)` (one org or all), ordered by created_at then id,
+/// with `COPY ... TO STDOUT`. COPY takes no parameters, so the bounds and the org travel
+/// as transaction-local settings: input stays data, never SQL.
+pub fn copy_raw_events<'a>(
+    tx: &'a mut postgres::Transaction<'_>,
+    start: &DateTime<Utc>,
+    end: &DateTime<Utc>,
+    org: Option<&str>,
+    format: RawFormat,
+) -> Result<crate::db::sql::CopyOut<'a>> {
+    tx.exec(
+        "SELECT set_config('usagectl.export_start', $1, true),
+                set_config('usagectl.export_end', $2, true),
+                set_config('usagectl.export_org', $3, true)",
+        &[
+            &crate::time::fmt_utc(start),
+            &crate::time::fmt_utc(end),
+            &org.unwrap_or_default(),
+        ],
+    )
+    .context("setting the export window")?;
+    const FROM: &str = "FROM usage_events
+        WHERE created_at >= current_setting('usagectl.export_start')::timestamptz
+          AND created_at < current_setting('usagectl.export_end')::timestamptz
+          AND (current_setting('usagectl.export_org') = '' OR org_id = current_setting('usagectl.export_org'))
+        ORDER BY created_at, id";
+    const TS: &str = r#"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#;
+    let sql = match format {
+        RawFormat::Csv => format!(
+            "COPY (SELECT id, org_id, event_type, quantity, {TS} AS created_at, metadata::text AS metadata {FROM})
+             TO STDOUT WITH (FORMAT csv, HEADER true)"
+        ),
+        RawFormat::JsonLines => format!(
+            "COPY (SELECT json_build_object('id', id, 'org_id', org_id, 'event_type', event_type,
+                                            'quantity', quantity, 'created_at', {TS}, 'metadata', metadata) {FROM})
+             TO STDOUT"
+        ),
+    };
+    crate::db::sql::copy_out(tx, &sql, "events")
+}

@@ -1,0 +1,141 @@
+//! Bulk record: the staging table, its COPY and the inserts from it.
+use super::*;
+
+/// Create the transaction's staging table for `record --file` (dropped at commit).
+pub fn create_staging(db: &mut impl GenericClient) -> Result<()> {
+    db.batch_execute(
+        "CREATE TEMP TABLE usagectl_staging (
+             line bigint NOT NULL,
+             org_id text NOT NULL,
+             event_type text NOT NULL,
+             quantity integer NOT NULL,
+             metadata jsonb,
+             created_at timestamptz,
+             idempotency_key text
+         ) ON COMMIT DROP",
+    )
+    .context("creating the staging table")
+}
+
+/// A binary COPY into the staging table.
+pub fn staging_writer<'a>(
+    tx: &'a mut postgres::Transaction<'_>,
+) -> Result<postgres::binary_copy::BinaryCopyInWriter<'a>> {
+    use postgres::types::Type;
+    let statement = crate::db::sql::prepare_copy(
+        tx,
+        "COPY usagectl_staging (line, org_id, event_type, quantity, metadata, created_at, idempotency_key)
+         FROM STDIN (FORMAT binary)",
+    )
+    .context("preparing the COPY into the staging table")?;
+    let sink = tx
+        .copy_in(&statement)
+        .context("starting COPY into the staging table")?;
+    Ok(postgres::binary_copy::BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT4,
+            Type::JSONB,
+            Type::TIMESTAMPTZ,
+            Type::TEXT,
+        ],
+    ))
+}
+
+/// Send one validated row to the staging COPY.
+pub fn write_staging(
+    w: &mut postgres::binary_copy::BinaryCopyInWriter<'_>,
+    line: i64,
+    ev: &NewEvent,
+) -> Result<()> {
+    w.write(&[
+        &line,
+        &ev.org_id,
+        &ev.event_type,
+        &ev.quantity,
+        &ev.metadata,
+        &ev.created_at,
+        &ev.idempotency_key,
+    ])
+    .context("streaming rows to the server")
+}
+
+/// Staged rows that would be inserted: keyless rows, and the first row of each key that is
+/// not stored yet. Used by --enforce, after the orgs are locked.
+const NEW_STAGED_ROWS: &str = "
+    SELECT s.* FROM (
+        SELECT *, row_number() OVER (PARTITION BY org_id, idempotency_key ORDER BY line) AS n
+        FROM usagectl_staging WHERE org_id = $1
+    ) s
+    WHERE s.idempotency_key IS NULL
+       OR (s.n = 1 AND NOT EXISTS (
+             SELECT 1 FROM usage_events e
+             WHERE e.org_id = s.org_id AND e.idempotency_key = s.idempotency_key))";
+
+/// The orgs in the staging table, in byte order (the order their locks are taken in).
+pub fn staged_orgs(db: &mut impl GenericClient) -> Result<Vec<String>> {
+    Ok(db
+        .rows(
+            r#"SELECT DISTINCT org_id COLLATE "C" FROM usagectl_staging ORDER BY 1"#,
+            &[],
+        )
+        .context("listing the orgs in the input")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Quantity per org, month and event type of the staged rows that would be inserted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedTotal {
+    /// Organisation.
+    pub org_id: String,
+    /// The first instant of the month (UTC) the rows fall in.
+    pub month_start: DateTime<Utc>,
+    /// Event type.
+    pub event_type: String,
+    /// Sum of quantity.
+    pub quantity: i64,
+}
+
+/// See [`StagedTotal`]; one org at a time, so the transaction can be scoped to it for the
+/// seed's RLS policy.
+pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<StagedTotal>> {
+    Ok(db
+        .rows(
+            &format!(
+                "SELECT org_id, date_trunc('month', coalesce(created_at, now()), 'UTC'),
+                        event_type, sum(quantity)::bigint
+                 FROM ({NEW_STAGED_ROWS}) t
+                 GROUP BY 1, 2, 3"
+            ),
+            &[&org],
+        )
+        .context("summing the input per org and month")?
+        .iter()
+        .map(|r| StagedTotal {
+            org_id: r.get(0),
+            month_start: r.get(1),
+            event_type: r.get(2),
+            quantity: r.get(3),
+        })
+        .collect())
+}
+
+/// Insert the staged rows in input order, skipping keys stored already or seen earlier in
+/// the input, and every row of the `refused` orgs. Returns how many were inserted.
+pub fn insert_from_staging(db: &mut impl GenericClient, refused: &[String]) -> Result<u64> {
+    db.exec(
+        "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+         SELECT org_id, event_type, quantity, metadata, coalesce(created_at, now()), idempotency_key
+         FROM usagectl_staging
+         WHERE NOT (org_id = ANY($1))
+         ORDER BY line
+         ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+        &[&refused],
+    )
+    .context("inserting the rows")
+}
