@@ -141,10 +141,6 @@ fn concurrently(url: &str, n: usize, args: impl Fn(usize) -> Vec<String>) -> Vec
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
 #[test]
 fn every_command_works_through_pgbouncer_in_transaction_mode() {
     let db = TestDb::migrated();

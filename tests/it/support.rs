@@ -341,3 +341,35 @@ pub fn psql(url: &str, sql: &str) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Owned strings, for argument lists built in a loop.
+pub fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// `usagectl ARGS`, killed (and the test failed) if it is still running after 20 s: a
+/// command that waits without bound must fail this test, not hang it.
+pub fn run_bounded(db: &TestDb, args: &[&str]) -> Run {
+    let mut child = usagectl()
+        .env("DATABASE_URL", &db.url)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} was still waiting after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -5,33 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// `usagectl ARGS`, killed (and the test failed) if it is still running after 20 s: a
-/// command that waits without bound must fail this test, not hang it.
-fn run_bounded(db: &TestDb, args: &[&str]) -> Run {
-    let mut child = usagectl()
-        .env("DATABASE_URL", &db.url)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{args:?} was still waiting after 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 fn load_some_events(db: &TestDb) {
     db.client()
         .batch_execute(
@@ -44,32 +17,24 @@ fn load_some_events(db: &TestDb) {
 
 /// A session named `dba-alter` holding `mode` on usage_events until dropped; its pid.
 fn hold_lock(db: &TestDb, mode: &str) -> (postgres::Client, i32) {
+    hold_table_lock(db, "usage_events", mode)
+}
+
+/// A session named `dba-alter` holding `mode` on `table` until dropped; its pid.
+fn hold_table_lock(db: &TestDb, table: &str, mode: &str) -> (postgres::Client, i32) {
     let mut c = db.client();
     c.batch_execute(&format!(
-        "SET application_name = 'dba-alter'; BEGIN; LOCK TABLE usage_events IN {mode} MODE"
+        "SET application_name = 'dba-alter'; BEGIN; LOCK TABLE {table} IN {mode} MODE"
     ))
     .unwrap();
     let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     (c, pid)
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
 /// Run each command with --lock-timeout 1s while `table` is locked ACCESS EXCLUSIVE:
 /// exit 1 within 3 s, one line naming the holder.
 fn each_gives_up_behind(db: &TestDb, table: &str, commands: &[Vec<String>]) {
-    let mut holder = db.client();
-    holder
-        .batch_execute(&format!(
-            "SET application_name = 'dba-alter'; BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
-        ))
-        .unwrap();
-    let pid: i32 = holder
-        .query_one("SELECT pg_backend_pid()", &[])
-        .unwrap()
-        .get(0);
+    let (_holder, pid) = hold_table_lock(db, table, "ACCESS EXCLUSIVE");
     for args in commands {
         let mut full = vec!["--lock-timeout", "1s"];
         full.extend(args.iter().map(String::as_str));
