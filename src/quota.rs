@@ -588,23 +588,19 @@ pub fn limited_metric(eff: &Effective, event_type: &str, quantity: i64) -> Optio
         .find(|m| eff.limits[m].0 != UNLIMITED)
 }
 
-/// Check that adding `batch` (quantities per event type, and the mapping profiles it adds up
-/// to this month) keeps every metric it adds to within its limit.
-pub fn check_batch(eff: &Effective, usage: &Usage, batch: &Usage) -> Result<(), Exceeded> {
-    for metric in Metric::ALL {
-        let add = batch.current(metric);
-        let (limit, _) = eff.limits[&metric];
-        let current = usage.current(metric);
-        if add > 0 && limit != UNLIMITED && current + add > limit {
-            return Err(Exceeded {
-                metric,
-                current,
-                limit,
-                adding: add,
-            });
-        }
-    }
-    Ok(())
+/// The metrics adding `batch` (quantities per event type, and the mapping profiles it adds
+/// up to this month) must be checked on, with their limits and what the batch adds to each:
+/// every limited metric it adds to. The check itself (`current + adding <= limit`) is
+/// `usagectl_quota_check()`, in SQL, the one place that rule lives.
+pub fn metrics_to_check(eff: &Effective, batch: &Usage) -> Vec<(Metric, i64, i64)> {
+    Metric::ALL
+        .into_iter()
+        .filter_map(|metric| {
+            let add = batch.current(metric);
+            let (limit, _) = eff.limits[&metric];
+            (add > 0 && limit != UNLIMITED).then_some((metric, limit, add))
+        })
+        .collect()
 }
 
 /// At this month's rate so far, the instant the limit is reached; `None` when unlimited,
@@ -649,24 +645,6 @@ pub fn validate_tier_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Check that recording `quantity` of `event_type` keeps every metric it counts toward
-    /// within its limit: `current + quantity <= limit`, or unlimited.
-    fn check_event(
-        eff: &Effective,
-        usage: &Usage,
-        event_type: &str,
-        quantity: i64,
-    ) -> Result<(), Exceeded> {
-        let mut batch = Usage::default();
-        batch.month.insert(event_type.to_string(), quantity);
-        batch.mapping_profiles_all_time = if event_type == "mapping_profile_created" {
-            quantity
-        } else {
-            0
-        };
-        check_batch(eff, usage, &batch)
-    }
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -888,30 +866,49 @@ mod tests {
     }
 
     #[test]
-    fn enforcement_allows_up_to_the_limit_exactly() {
+    fn a_batch_is_checked_on_every_limited_metric_it_adds_to() {
         let c = config();
-        let eff = c.effective("new-org"); // trial: 50 chat messages
-        let mut usage = Usage::default();
-        usage.month.insert("chat_message".into(), 49);
-        assert!(check_event(&eff, &usage, "chat_message", 1).is_ok());
-        let e = check_event(&eff, &usage, "chat_message", 2).unwrap_err();
+        let eff = c.effective("new-org"); // trial: 50 chat messages, 3 mapping profiles
+        let mut batch = Usage::default();
+        batch.month.insert("chat_message".into(), 2);
+        batch.month.insert("export_pdf".into(), 1000);
+        batch.month.insert("ai_tokens_input".into(), 0);
+        batch.mapping_profiles_all_time = 1;
+        assert_eq!(
+            metrics_to_check(&eff, &batch),
+            vec![
+                (Metric::ChatMessages, 50, 2),
+                (Metric::MappingProfiles, 3, 1)
+            ]
+        );
+        let e = Exceeded {
+            metric: Metric::ChatMessages,
+            current: 49,
+            limit: 50,
+            adding: 2,
+        };
         assert_eq!(
             e.message(),
             "Chat message limit exceeded (49/50 this month; 2 more would make 51). Please upgrade your plan."
         );
-        usage.month.insert("chat_message".into(), 50);
-        let e = check_event(&eff, &usage, "chat_message", 1).unwrap_err();
+        let e = Exceeded {
+            metric: Metric::MappingProfiles,
+            current: 3,
+            limit: 3,
+            adding: 1,
+        };
         assert_eq!(
             e.message(),
-            "Chat message limit exceeded (50/50 this month). Please upgrade your plan."
-        );
-        assert!(check_event(&eff, &usage, "export_pdf", 1000).is_ok());
-        usage.mapping_profiles_all_time = 3;
-        assert_eq!(
-            check_event(&eff, &usage, "mapping_profile_created", 1)
-                .unwrap_err()
-                .message(),
             "Mapping profile limit exceeded (3/3 in total). Please upgrade your plan."
+        );
+        // an override lifts acme's chat limit; a metric without a limit is never checked
+        let mut c = c;
+        c.overrides
+            .insert("unlimited".into(), Metric::ALL.into_iter().map(|m| (m, UNLIMITED)).collect());
+        assert!(metrics_to_check(&c.effective("unlimited"), &batch).is_empty());
+        assert_eq!(
+            metrics_to_check(&c.effective("acme"), &batch)[0],
+            (Metric::ChatMessages, 5000, 2)
         );
     }
 

@@ -248,23 +248,38 @@ fn enforce(
         }
         let limits = config.effective(org);
         let mut profiles_so_far = 0;
-        for (start, types) in months {
+        'months: for (start, types) in months {
             let month = Month::containing(start);
             profiles_so_far += types.get("mapping_profile_created").copied().unwrap_or(0);
             let batch = Usage {
                 month: types,
                 mapping_profiles_all_time: profiles_so_far,
             };
-            let usage = queries::usage_by_org(tx, Some(org), &month)?
-                .remove(org)
-                .unwrap_or_default();
-            if let Err(e) = quota::check_batch(&limits, &usage, &batch) {
-                refused.push(Refused {
-                    org_id: org.clone(),
-                    rows: rows_per_org.get(org).copied().unwrap_or(0),
-                    message: e.message(),
-                });
-                break;
+            for (metric, limit, adding) in quota::metrics_to_check(&limits, &batch) {
+                let from = metric.monthly().then_some(month.start);
+                let (current, allowed) = queries::quota_check(
+                    tx,
+                    org,
+                    metric.event_types(),
+                    from,
+                    month.end,
+                    limit,
+                    adding,
+                )?;
+                if !allowed {
+                    let e = quota::Exceeded {
+                        metric,
+                        current,
+                        limit,
+                        adding,
+                    };
+                    refused.push(Refused {
+                        org_id: org.clone(),
+                        rows: rows_per_org.get(org).copied().unwrap_or(0),
+                        message: e.message(),
+                    });
+                    break 'months;
+                }
             }
         }
     }

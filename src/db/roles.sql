@@ -24,9 +24,12 @@ END
 $$;
 GRANT SELECT ON usage_events, usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers,
                 usagectl_org_limit_overrides, usagectl_schema_migrations, usagectl_daily_usage,
-                usagectl_rollup_backfill TO usage_reader;
+                usagectl_rollup_backfill, usagectl_fold_state TO usage_reader;
 GRANT SELECT, INSERT ON usage_events TO usage_writer;
 GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagectl_org_limit_overrides,
-                usagectl_schema_migrations, usagectl_daily_usage, usagectl_rollup_backfill TO usage_writer;
+                usagectl_schema_migrations, usagectl_daily_usage, usagectl_rollup_backfill, usagectl_fold_state
+                TO usage_writer;
 GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_record_enforced TO usage_writer
+GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_rollup_ready, usagectl_quota_check
+        TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_record_enforced, usagectl_lock_org, usagectl_fold TO usage_writer

@@ -728,7 +728,7 @@ fn a_temporary_file_that_cannot_be_removed_is_named_in_the_error() {
         stderr,
         format!(
             "usagectl: error: left the temporary file {} behind: Is a directory (os error 21): \
-             streaming events from the server: db error: ERROR: canceling statement due to user request\n",
+             aggregating usage for the export: db error: ERROR: canceling statement due to user request\n",
             tmp.display()
         )
     );

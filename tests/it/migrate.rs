@@ -86,7 +86,7 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 8);
+    assert_eq!(versions, 11);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
@@ -143,9 +143,14 @@ fn adopts_the_seed_ddl_keeping_rows_types_and_policy() {
         .iter()
         .filter(|l| !before_schema.contains(l))
         .collect();
-    assert_eq!(added.len(), 2, "{added:#?}");
+    assert_eq!(added.len(), 4, "{added:#?}");
     assert!(added[0].starts_with("idempotency_key text YES"));
-    assert!(added[1].contains("usage_events_org_id_idempotency_key_key"));
+    assert_eq!(
+        added[1],
+        "usagectl_seq bigint YES nextval('usagectl_event_seq'::regclass)"
+    );
+    assert!(added[2].contains("usage_events_org_id_idempotency_key_key"));
+    assert!(added[3].contains("usagectl_events_seq"));
 
     // twice changes nothing
     db.run(&["migrate"]).assert_ok();
@@ -184,7 +189,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 9);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 12);
 }
 
 #[test]
@@ -351,8 +356,10 @@ fn every_plpgsql_function_passes_plpgsql_check() {
             &[],
         )
         .unwrap();
-    // the rollup's four trigger functions and its add/sub helpers, and the enforce function
-    assert_eq!(functions.len(), 7, "{functions:?}");
+    // the rollup's three trigger functions and its add/sub helpers, the enforce function,
+    // the fold, the read path, the quota rule, the org lock and the readiness check
+    let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
+    assert_eq!(functions.len(), 11, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

@@ -531,7 +531,7 @@ fn enforce_records_up_to_the_limit_and_refuses_past_it() {
     rec("2").assert_fails(4);
     rec("1").assert_ok();
     rec("1").assert_fails(4);
-    db.read_path(ReadPath::Rollup);
+    db.read_path(ReadPath::Folded);
     let month: i64 = db.scalar(
         "SELECT sum(quantity) FROM usage_events WHERE org_id = 'acme'
          AND created_at >= date_trunc('month', now()) AND event_type = 'chat_message'",

@@ -111,14 +111,17 @@ fn to_keyvalue(opts: &conninfo::Options) -> String {
 /// Where read commands take their figures from (see [`TestDb::read_path`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadPath {
-    /// The daily rollup, its backfill done.
-    Rollup,
-    /// The raw rows, while a backfill day is pending.
+    /// The daily rollup with every row folded: [`TestDb::run`] folds before each command.
+    Folded,
+    /// The daily rollup with the rows inserted since the path was chosen not folded yet
+    /// (the fold lagging): read raw above the watermark.
+    Unfolded,
+    /// The raw rows only, while a backfill day is pending.
     Raw,
 }
 
-/// Both read paths: a read test loops over them and asserts the same answer on each.
-pub const READ_PATHS: [ReadPath; 2] = [ReadPath::Rollup, ReadPath::Raw];
+/// Every read path: a read test loops over them and asserts the same answer on each.
+pub const READ_PATHS: [ReadPath; 3] = [ReadPath::Folded, ReadPath::Unfolded, ReadPath::Raw];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -126,6 +129,8 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// The read path chosen with [`TestDb::read_path`].
+    pub path: std::cell::Cell<Option<ReadPath>>,
 }
 
 impl TestDb {
@@ -146,6 +151,7 @@ impl TestDb {
         TestDb {
             url: server_conninfo(&name),
             name,
+            path: Default::default(),
         }
     }
 
@@ -166,7 +172,15 @@ impl TestDb {
 
     /// `usagectl ARGS` against this database.
     pub fn run(&self, args: &[&str]) -> Run {
+        if self.path.get() == Some(ReadPath::Folded) {
+            self.fold();
+        }
         run(usagectl().env("DATABASE_URL", &self.url).args(args))
+    }
+
+    /// Fold every committed row into the rollup (`usagectl_fold()`); returns how many.
+    pub fn fold(&self) -> i64 {
+        self.scalar("SELECT r_events FROM usagectl_fold()")
     }
 
     /// A scalar from SQL.
@@ -180,7 +194,9 @@ impl TestDb {
     /// them back to the rollup.
     pub fn read_path(&self, path: ReadPath) {
         let sql = match path {
-            ReadPath::Rollup => "DELETE FROM usagectl_rollup_backfill WHERE day = '1900-01-01'",
+            ReadPath::Folded | ReadPath::Unfolded => {
+                "DELETE FROM usagectl_rollup_backfill WHERE day = '1900-01-01'"
+            }
             ReadPath::Raw => {
                 "INSERT INTO usagectl_rollup_backfill (day) VALUES ('1900-01-01') ON CONFLICT (day) DO UPDATE SET done = false"
             }
@@ -189,6 +205,9 @@ impl TestDb {
         let pending: bool =
             self.scalar("SELECT EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done)");
         assert_eq!(pending, path == ReadPath::Raw, "read path {path:?}");
+        // rows already there are folded, so "unfolded" reads both the rollup and raw rows
+        self.fold();
+        self.path.set(Some(path));
         // a failing assertion's captured output names the path it failed on
         eprintln!("read path: {path:?}");
     }

@@ -180,23 +180,43 @@ pub fn scope_to_org_now(db: &mut impl GenericClient, org_id: &str) -> Result<Dat
         .get(0))
 }
 
-/// Serialise quota decisions for one org: lock its row in `usagectl_org_locks` (created
-/// on demand) until the transaction ends. A row lock, not an advisory lock: advisory locks
-/// are node-local under Citus and succeed silently on a standby.
+/// Serialise quota decisions for one org until the transaction ends, with
+/// `usagectl_lock_org()` (migration 11): the one org lock, which `usagectl_record_enforced()`
+/// takes too. A row lock, not an advisory lock: advisory locks are node-local under Citus
+/// and succeed silently on a standby.
 pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
-    const LOCK: &str = "SELECT org_id FROM usagectl_org_locks WHERE org_id = $1 FOR UPDATE";
-    let locked = db
-        .query_typed_opt(LOCK, &[(&org_id, Type::TEXT)])
-        .with_context(|| format!("locking org {org_id} for the quota check"))?;
-    if locked.is_none() {
-        // the org's first enforced event: create its row (a racing creator wins), then lock
-        db.exec(
-            "INSERT INTO usagectl_org_locks (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
-            &[&org_id],
-        )
-        .with_context(|| format!("creating the quota lock row for org {org_id}"))?;
-        db.row(LOCK, &[&org_id])
-            .with_context(|| format!("locking org {org_id} for the quota check"))?;
-    }
+    db.query_typed(
+        "SELECT usagectl_lock_org($1)",
+        &[(&org_id, Type::TEXT)],
+    )
+    .with_context(|| format!("locking org {org_id} for the quota check"))?;
     Ok(())
+}
+
+/// What `usagectl_quota_check()` (migration 11, the one quota rule) says about adding
+/// `adding` to the usage of `counted_types` in `[from, to)`: the usage now, and whether
+/// `current + adding <= limit`.
+pub fn quota_check(
+    db: &mut impl GenericClient,
+    org_id: &str,
+    counted_types: &[&str],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    limit: i64,
+    adding: i64,
+) -> Result<(i64, bool)> {
+    let row = db
+        .query_typed_one(
+            "SELECT current, allowed FROM usagectl_quota_check($1, $2, $3, $4, $5, $6)",
+            &[
+                (&org_id, Type::TEXT),
+                (&counted_types, Type::TEXT_ARRAY),
+                (&from, Type::TIMESTAMPTZ),
+                (&to, Type::TIMESTAMPTZ),
+                (&limit, Type::INT8),
+                (&adding, Type::INT8),
+            ],
+        )
+        .with_context(|| format!("checking org {org_id}'s quota"))?;
+    Ok((row.get(0), row.get(1)))
 }

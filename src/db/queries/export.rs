@@ -26,30 +26,15 @@ pub fn export_aggregate(
     end: &DateTime<Utc>,
     org: Option<&str>,
 ) -> Result<Vec<ExportRow>> {
-    let rows = if use_rollup(db)? {
-        // months are whole UTC days, so the rollup's days add up to them exactly
-        db.rows(
-            r#"SELECT to_char(e.day, 'YYYY-MM'), e.org_id,
-                      coalesce(t.tier, $4), e.event_type, sum(e.events)::bigint, sum(e.quantity)::bigint
-               FROM usagectl_daily_usage e
-               LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
-               WHERE e.day >= $1 AND e.day < $2 AND ($3::text IS NULL OR e.org_id = $3)
-               GROUP BY 1, e.org_id, t.tier, e.event_type
-               ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
-            &[&start.date_naive(), &end.date_naive(), &org, &crate::quota::DEFAULT_TIER],
-        )
-    } else {
-        db.rows(
-            r#"SELECT to_char(date_trunc('month', e.created_at), 'YYYY-MM'), e.org_id,
-                      coalesce(t.tier, $4), e.event_type, count(*), coalesce(sum(e.quantity), 0)::bigint
-               FROM usage_events e
-               LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
-               WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3::text IS NULL OR e.org_id = $3)
-               GROUP BY 1, e.org_id, t.tier, e.event_type
-               ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
-            &[start, end, &org, &crate::quota::DEFAULT_TIER],
-        )
-    }
+    let rows = db.rows(
+        r#"SELECT to_char(e.day, 'YYYY-MM'), e.org_id,
+                  coalesce(t.tier, $4), e.event_type, sum(e.events)::bigint, sum(e.quantity)::bigint
+           FROM usagectl_usage($3, NULL, $1, $2) e
+           LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
+           GROUP BY 1, e.org_id, t.tier, e.event_type
+           ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
+        &[start, end, &org, &crate::quota::DEFAULT_TIER],
+    )
     .context("aggregating usage for the export")?;
     Ok(rows
         .iter()

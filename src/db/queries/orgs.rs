@@ -21,19 +21,24 @@ pub fn org_is_known(db: &mut impl GenericClient, org: &str) -> Result<bool> {
 pub const KNOWN_ORG_IDS_MAX: i64 = 100_000;
 
 /// Org ids this role can see, for "did you mean": the tier assignments and overrides,
-/// and the daily rollup's orgs (a skip scan of its primary key: one index probe per org,
-/// never the rows), at most [`KNOWN_ORG_IDS_MAX`] from each. The rollup is subject to the
+/// the daily rollup's orgs (a skip scan of its primary key: one index probe per org,
+/// never the rows) and those of the rows the fold has not reached yet (few: found through
+/// the sequence index), at most [`KNOWN_ORG_IDS_MAX`] from each. The rollup is subject to the
 /// same RLS policy as usage_events, so a role without BYPASSRLS sees no other org's ids
-/// there; usage_events itself is never scanned for ids.
+/// there; usage_events is never scanned whole for ids.
 pub fn known_org_ids(db: &mut impl GenericClient) -> Result<Vec<String>> {
-    let rollup_readable: bool = db
+    // the watermark, so the rows the fold has not reached are found through its index
+    let watermark: Option<i64> = db
         .query_typed_one(
-            "SELECT to_regclass('usagectl_daily_usage') IS NOT NULL
-                    AND has_table_privilege('usagectl_daily_usage', 'SELECT')",
+            "SELECT CASE WHEN to_regclass('usagectl_fold_state') IS NOT NULL
+                          AND has_table_privilege('usagectl_fold_state', 'SELECT')
+                          AND has_table_privilege('usagectl_daily_usage', 'SELECT')
+                     THEN (SELECT watermark FROM usagectl_fold_state) END",
             &[],
         )
         .context("looking for the daily rollup")?
         .get(0);
+    let rollup_readable = watermark.is_some();
     let tiers = "(SELECT org_id FROM usagectl_org_tiers LIMIT $1)
                  UNION
                  (SELECT org_id FROM usagectl_org_limit_overrides LIMIT $1)";
@@ -47,13 +52,20 @@ pub fn known_org_ids(db: &mut impl GenericClient) -> Result<Vec<String>> {
                  FROM rollup r WHERE r.org_id IS NOT NULL AND r.n < $1)
              {tiers}
              UNION
-             SELECT org_id FROM rollup WHERE org_id IS NOT NULL"
+             SELECT org_id FROM rollup WHERE org_id IS NOT NULL
+             UNION
+             (SELECT DISTINCT org_id FROM usage_events WHERE usagectl_seq > $2 LIMIT $1)"
         )
     } else {
         tiers.to_string()
     };
+    let watermark = watermark.unwrap_or(0);
+    let params: [(&(dyn postgres::types::ToSql + Sync), Type); 2] = [
+        (&KNOWN_ORG_IDS_MAX, Type::INT8),
+        (&watermark, Type::INT8),
+    ];
     Ok(db
-        .query_typed(&sql, &[(&KNOWN_ORG_IDS_MAX, Type::INT8)])
+        .query_typed(&sql, &params[..if rollup_readable { 2 } else { 1 }])
         .context("listing known org ids")?
         .iter()
         .map(|r| r.get(0))

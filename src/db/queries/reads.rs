@@ -40,45 +40,27 @@ pub struct SummaryData {
     pub daily: Vec<(String, chrono::NaiveDate, i64)>,
 }
 
-/// Aggregate an org's events with `created_at >= now() - days` (UTC), in SQL, in one
-/// read-only transaction so every figure comes from the same snapshot. The rows are per
-/// event type and UTC calendar day, counting only events inside the window (the window's
-/// first day from its start instant on); the per-type totals are their sums, so the
-/// per-day figures always add up to them, on either read path.
+/// Aggregate an org's events with `created_at >= now() - days` (UTC) through
+/// `usagectl_usage()`, in one read-only transaction so every figure comes from the same
+/// snapshot. The rows are per event type and UTC calendar day, counting only events inside
+/// the window (the window's first day from its start instant on); the per-type totals are
+/// their sums, so the per-day figures always add up to them.
 pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<SummaryData> {
     let mut tx = read_snapshot(db)?;
     scope_to_org(&mut tx, org_id)?;
     let bounds = tx.row("SELECT now(), now() - make_interval(days => $1)", &[&days])?;
     let generated_at: DateTime<Utc> = bounds.get(0);
     let period_start: DateTime<Utc> = bounds.get(1);
-    let rows = if use_rollup(&mut tx)? {
-        // the window's first (partial) day from the raw rows, the whole days after it from
-        // the rollup: exact to the instant
-        tx.rows(
-            "SELECT event_type, (created_at AT TIME ZONE 'UTC')::date, count(*), sum(quantity)::bigint,
-                    min(created_at), max(created_at)
-             FROM usage_events
-             WHERE org_id = $1 AND created_at >= $2
-               AND created_at < ((($2 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC')
-             GROUP BY 1, 2
-             UNION ALL
-             SELECT event_type, day, events, quantity, first_event, last_event
-             FROM usagectl_daily_usage
-             WHERE org_id = $1 AND day > ($2 AT TIME ZONE 'UTC')::date
-             ORDER BY 1, 2",
-            &[&org_id, &period_start],
-        )
-    } else {
-        tx.rows(
-            "SELECT event_type, (created_at AT TIME ZONE 'UTC')::date, count(*), sum(quantity)::bigint,
-                    min(created_at), max(created_at)
-             FROM usage_events
-             WHERE org_id = $1 AND created_at >= $2
+    // no upper bound: events stamped in the future count too, as they always have
+    let rows = tx
+        .rows(
+            "SELECT event_type, day, sum(events)::bigint, sum(quantity)::bigint,
+                    min(first_event), max(last_event)
+             FROM usagectl_usage($1, NULL, $2, 'infinity')
              GROUP BY 1, 2
              ORDER BY 1, 2",
             &[&org_id, &period_start],
         )
-    }
     .with_context(|| format!("summarising usage for org {org_id}"))?;
     tx.commit()?;
     let mut by_type: std::collections::BTreeMap<String, TypeTotals> = Default::default();
@@ -124,45 +106,21 @@ pub fn usage_by_org(
         .flat_map(|m| m.event_types().iter().copied())
         .collect();
     // a row with a NULL event type carries the all-time mapping profiles
-    let rows = if use_rollup(db)? {
-        db.query_typed(
-            "SELECT org_id, event_type, sum(quantity)::bigint
-             FROM usagectl_daily_usage
-             WHERE ($1::text IS NULL OR org_id = $1) AND day >= $2 AND day < $3 AND event_type = ANY($4)
-             GROUP BY org_id, event_type
-             UNION ALL
-             SELECT org_id, NULL, sum(quantity)::bigint
-             FROM usagectl_daily_usage
-             WHERE ($1::text IS NULL OR org_id = $1) AND event_type = 'mapping_profile_created' AND day < $3
-             GROUP BY org_id",
-            &[
-                (&org, Type::TEXT),
-                (&month.start.date_naive(), Type::DATE),
-                (&month.end.date_naive(), Type::DATE),
-                (&types, Type::TEXT_ARRAY),
-            ],
-        )
-    } else {
-        db.query_typed(
-            "SELECT org_id, event_type, sum(quantity)::bigint
-             FROM usage_events
-             WHERE ($1::text IS NULL OR org_id = $1) AND created_at >= $2 AND created_at < $3
-               AND event_type = ANY($4)
-             GROUP BY org_id, event_type
-             UNION ALL
-             SELECT org_id, NULL, sum(quantity)::bigint
-             FROM usage_events
-             WHERE ($1::text IS NULL OR org_id = $1) AND event_type = 'mapping_profile_created'
-               AND created_at < $3
-             GROUP BY org_id",
-            &[
-                (&org, Type::TEXT),
-                (&month.start, Type::TIMESTAMPTZ),
-                (&month.end, Type::TIMESTAMPTZ),
-                (&types, Type::TEXT_ARRAY),
-            ],
-        )
-    };
+    let rows = db.query_typed(
+        "SELECT org_id, event_type, sum(quantity)::bigint
+         FROM usagectl_usage($1, $4, $2, $3)
+         GROUP BY org_id, event_type
+         UNION ALL
+         SELECT org_id, NULL, sum(quantity)::bigint
+         FROM usagectl_usage($1, ARRAY['mapping_profile_created'], NULL, $3)
+         GROUP BY org_id",
+        &[
+            (&org, Type::TEXT),
+            (&month.start, Type::TIMESTAMPTZ),
+            (&month.end, Type::TIMESTAMPTZ),
+            (&types, Type::TEXT_ARRAY),
+        ],
+    );
     for r in rows.context("summing usage for the month")? {
         let usage = out.entry(r.get(0)).or_default();
         match r.get::<_, Option<String>>(1) {
@@ -177,17 +135,10 @@ pub fn usage_by_org(
 
 /// Orgs with at least one event of any type in the month.
 pub fn orgs_with_events(db: &mut impl GenericClient, month: &Month) -> Result<Vec<String>> {
-    let rows = if use_rollup(db)? {
-        db.rows(
-            "SELECT DISTINCT org_id FROM usagectl_daily_usage WHERE day >= $1 AND day < $2",
-            &[&month.start.date_naive(), &month.end.date_naive()],
-        )
-    } else {
-        db.rows(
-            "SELECT DISTINCT org_id FROM usage_events WHERE created_at >= $1 AND created_at < $2",
-            &[&month.start, &month.end],
-        )
-    };
+    let rows = db.rows(
+        "SELECT DISTINCT org_id FROM usagectl_usage(NULL, NULL, $1, $2)",
+        &[&month.start, &month.end],
+    );
     Ok(rows
         .context("listing orgs with events in the month")?
         .iter()

@@ -1,30 +1,94 @@
-//! The daily rollup: readiness, backfill, drift and repair.
+//! The daily rollup: the fold, backfill, drift and repair.
 use super::*;
 
-/// Whether reads can use the daily rollup: it exists, this role may read it, and its
-/// backfill is complete. Otherwise reads aggregate the raw rows (same answers, slower).
-pub fn use_rollup(db: &mut impl GenericClient) -> Result<bool> {
-    let exists: bool = db
-        .query_typed_one(
-            "SELECT CASE WHEN to_regclass('usagectl_rollup_backfill') IS NULL
-                          OR to_regclass('usagectl_daily_usage') IS NULL THEN false
-                         ELSE has_table_privilege('usagectl_rollup_backfill', 'SELECT')
-                          AND has_table_privilege('usagectl_daily_usage', 'SELECT') END",
-            &[],
+/// The rows the rollup counts: those from before the sequence (no number) and those the
+/// fold has reached. The others are read raw until it does.
+const FOLDED: &str = "(usagectl_seq IS NULL OR usagectl_seq <= (SELECT watermark FROM usagectl_fold_state))";
+
+/// Lock the fold's watermark row: shared (the rollup's other writers: backfill, repair),
+/// or for update. The order every writer of the rollup follows: the watermark, then the
+/// rollup's rows.
+fn lock_watermark(db: &mut impl GenericClient, exclusive: bool) -> Result<i64> {
+    let sql = if exclusive {
+        "SELECT watermark FROM usagectl_fold_state FOR UPDATE"
+    } else {
+        "SELECT watermark FROM usagectl_fold_state FOR SHARE"
+    };
+    Ok(db.row(sql, &[]).context("locking the fold's watermark")?.get(0))
+}
+
+/// What one run of `usagectl_fold()` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fold {
+    /// The watermark before.
+    pub from_seq: i64,
+    /// The watermark after.
+    pub to_seq: i64,
+    /// Events counted into the rollup.
+    pub events: i64,
+    /// How long it waited for transactions writing usage_events to end.
+    #[serde(skip)]
+    pub waited: std::time::Duration,
+}
+
+/// Run the fold once (see migration 11), waiting at most `max_wait` for the transactions
+/// that were writing `usage_events` when it started. Runs in its own READ COMMITTED
+/// transaction (autocommit).
+pub fn fold(client: &mut postgres::Client, max_wait: std::time::Duration) -> Result<Fold> {
+    let max_wait_ms = i64::try_from(max_wait.as_millis()).unwrap_or(i64::MAX);
+    let row = client
+        .row(
+            "SELECT r_from, r_to, r_events, (extract(epoch FROM r_waited) * 1000)::bigint
+             FROM usagectl_fold(make_interval(secs => $1::bigint / 1000.0))",
+            &[&max_wait_ms],
         )
-        .context("looking for the daily rollup")?
+        .context("folding new events into the daily rollup")?;
+    Ok(Fold {
+        from_seq: row.get(0),
+        to_seq: row.get(1),
+        events: row.get(2),
+        waited: std::time::Duration::from_millis(row.get::<_, i64>(3).max(0) as u64),
+    })
+}
+
+/// Where the fold stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FoldLag {
+    /// The watermark.
+    pub watermark: i64,
+    /// When the fold last moved it (or was installed).
+    pub folded_at: DateTime<Utc>,
+    /// Events above the watermark: read raw until the next fold.
+    pub unfolded_events: i64,
+    /// The oldest of them.
+    pub oldest_unfolded: Option<DateTime<Utc>>,
+}
+
+/// The fold's lag; `None` before migration 11.
+pub fn fold_lag(db: &mut impl GenericClient) -> Result<Option<FoldLag>> {
+    let exists: bool = db
+        .row("SELECT to_regclass('usagectl_fold_state') IS NOT NULL", &[])?
         .get(0);
     if !exists {
-        return Ok(false);
+        return Ok(None);
     }
-    let pending: bool = db
-        .query_typed_one(
-            "SELECT EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done)",
-            &[],
+    let state = db
+        .row("SELECT watermark, folded_at FROM usagectl_fold_state", &[])
+        .context("reading the fold's watermark")?;
+    let watermark: i64 = state.get(0);
+    // planned with the watermark's value: an index range over the rows above it
+    let r = db
+        .row(
+            "SELECT count(*), min(created_at) FROM usage_events WHERE usagectl_seq > $1",
+            &[&watermark],
         )
-        .context("checking the rollup's backfill")?
-        .get(0);
-    Ok(!pending)
+        .context("counting the events the fold has not reached")?;
+    Ok(Some(FoldLag {
+        watermark,
+        folded_at: state.get(1),
+        unfolded_events: r.get(0),
+        oldest_unfolded: r.get(1),
+    }))
 }
 
 /// Days the rollup's backfill has still to count, oldest first.
@@ -71,20 +135,25 @@ fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> R
     if !pending {
         return Ok(0);
     }
+    // the day becomes exactly its folded rows (those without a number, or numbered up to
+    // the watermark): what the fold added to it meanwhile is part of that, what it has not
+    // reached yet it adds later
+    lock_watermark(&mut tx, false)?;
     let counted: i64 = tx
         .row(
-            "WITH agg AS (
+            &format!("WITH agg AS (
                  INSERT INTO usagectl_daily_usage AS d (org_id, day, event_type, events, quantity, first_event, last_event)
                  SELECT org_id, $1::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
                  FROM usage_events
                  WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
                    AND created_at < (($1::date + 1)::timestamp AT TIME ZONE 'UTC')
+                   AND {FOLDED}
                  GROUP BY org_id, event_type
                  ON CONFLICT (org_id, day, event_type) DO UPDATE
                      SET events = EXCLUDED.events, quantity = EXCLUDED.quantity,
                          first_event = EXCLUDED.first_event, last_event = EXCLUDED.last_event
                  RETURNING events)
-             SELECT coalesce(sum(events), 0)::bigint FROM agg",
+             SELECT coalesce(sum(events), 0)::bigint FROM agg"),
             &[&day],
         )
         .with_context(|| format!("backfilling the rollup for {day}"))?
@@ -133,14 +202,14 @@ pub fn rollup_drift(
 ) -> Result<Vec<Drift>> {
     Ok(db
         .rows(
-            "WITH raw AS (
+            &format!("WITH raw AS (
                  SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
                         count(*) AS events, sum(quantity)::bigint AS quantity,
                         min(created_at) AS f, max(created_at) AS l
                  FROM usage_events
                  WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
                    AND created_at < ($2::date::timestamp AT TIME ZONE 'UTC')
-                   AND ($3::text IS NULL OR org_id = $3)
+                   AND ($3::text IS NULL OR org_id = $3) AND {FOLDED}
                  GROUP BY 1, 2, 3),
              roll AS (
                  SELECT org_id, day, event_type, events, quantity, first_event AS f, last_event AS l
@@ -154,7 +223,7 @@ pub fn rollup_drift(
                ON raw.org_id = roll.org_id AND raw.day = roll.day AND raw.event_type = roll.event_type
              WHERE raw.events IS DISTINCT FROM roll.events OR raw.quantity IS DISTINCT FROM roll.quantity
                 OR raw.f IS DISTINCT FROM roll.f OR raw.l IS DISTINCT FROM roll.l
-             ORDER BY 2, 1, 3",
+             ORDER BY 2, 1, 3"),
             &[&from, &to, &org],
         )
         .context("comparing the rollup with the raw rows")?
@@ -196,6 +265,8 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
         );
         waits::retrying(client, &what, |client| {
             let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+            // the watermark first, as the fold and the triggers take it
+            lock_watermark(&mut tx, false)?;
             tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
             for d in batch {
                 tx.exec(
@@ -203,13 +274,14 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
                     &[&d.org_id, &d.day, &d.event_type],
                 )?;
                 tx.exec(
-                    "INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
+                    &format!("INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
                      SELECT org_id, $2::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
                      FROM usage_events
                      WHERE org_id = $1 AND event_type = $3
                        AND created_at >= ($2::date::timestamp AT TIME ZONE 'UTC')
                        AND created_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
-                     GROUP BY org_id, event_type",
+                       AND {FOLDED}
+                     GROUP BY org_id, event_type"),
                     &[&d.org_id, &d.day, &d.event_type],
                 )
                 .with_context(|| format!("repairing the rollup of {} on {} for {}", d.org_id, d.day, d.event_type))?;
