@@ -44,12 +44,14 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export a period''s usage (totals or raw events) for finance, as CSV, JSON or JSON Lines')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the schema and that the daily rollup agrees with the raw rows (--repair fixes it)')
+            [CompletionResult]::new('maintain', 'maintain', [CompletionResultType]::ParameterValue, 'Fold new events into the daily rollup (cron, every minute); reports the fold''s lag')
             [CompletionResult]::new('tier', 'tier', [CompletionResultType]::ParameterValue, 'Manage tiers, their limits, org assignments and per-org overrides')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             break
         }
         'usagectl;migrate' {
+            [CompletionResult]::new('--target-version', '--target-version', [CompletionResultType]::ParameterName, 'Apply the pending steps up to and including this version only (to stage an upgrade; `migrate --status` lists the versions)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url-file', '--database-url-file', [CompletionResultType]::ParameterName, 'Read the connection string from a file (keeps it out of the process list)')
@@ -212,6 +214,28 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (never for JSON or CSV)')
             [CompletionResult]::new('--repair', '--repair', [CompletionResultType]::ParameterName, 'Rewrite the rollup rows that disagree with the raw rows')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'usagectl;maintain' {
+            [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'How long the fold waits for transactions writing usage_events to end (a number with ms, s or min)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
+            [CompletionResult]::new('--database-url-file', '--database-url-file', [CompletionResultType]::ParameterName, 'Read the connection string from a file (keeps it out of the process list)')
+            [CompletionResult]::new('--read-database-url', '--read-database-url', [CompletionResultType]::ParameterName, 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary')
+            [CompletionResult]::new('--max-staleness', '--max-staleness', [CompletionResultType]::ParameterName, 'Most replay lag, in seconds, at which the read replica is still used')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role''s setting]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (never for JSON or CSV)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (for cron, which mails any output); errors still go to stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (for cron, which mails any output); errors still go to stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

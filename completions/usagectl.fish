@@ -47,9 +47,11 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "limits" -d 'Show 
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "status" -d 'Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "export" -d 'Export a period\'s usage (totals or raw events) for finance, as CSV, JSON or JSON Lines'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "doctor" -d 'Check the schema and that the daily rollup agrees with the raw rows (--repair fixes it)'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "maintain" -d 'Fold new events into the daily rollup (cron, every minute); reports the fold\'s lag'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage tiers, their limits, org assignments and per-org overrides'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l target-version -d 'Apply the pending steps up to and including this version only (to stage an upgrade; `migrate --status` lists the versions)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
@@ -211,6 +213,24 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l repair -d '
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l max-wait -d 'How long the fold waits for transactions writing usage_events to end (a number with ms, s or min)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s q -l quiet -d 'Print nothing on success (for cron, which mails any output); errors still go to stderr'
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and not __fish_seen_subcommand_from list create set-limit assign override show" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r

@@ -218,6 +218,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::doctor::AFTER_LONG_HELP)]
     Doctor(cmd::doctor::DoctorArgs),
 
+    /// Fold new events into the daily rollup (cron, every minute); reports the fold's lag
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::maintain::AFTER_LONG_HELP)]
+    Maintain(cmd::maintain::MaintainArgs),
+
     /// Manage tiers, their limits, org assignments and per-org overrides
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::tier::AFTER_LONG_HELP)]
     Tier(cmd::tier::TierArgs),

@@ -126,6 +126,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut client = connect()?;
             cmd::doctor::run(&mut client, args, &mut out)
         }
+        Command::Maintain(args) => {
+            let mut client = connect()?;
+            cmd::maintain::run(&mut client, args, &mut out)
+        }
         Command::Tier(args) => {
             cmd::tier::validate(args)?;
             let mut client = connect()?;

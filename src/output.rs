@@ -681,3 +681,27 @@ mod tests {
         }
     }
 }
+
+/// A duration for people, to the largest whole unit: `42 s`, `5 min`, `3 h`, `2 d`.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", s / 60),
+        7200..172_800 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    #[test]
+    fn durations_for_people() {
+        use std::time::Duration;
+        assert_eq!(super::human_duration(Duration::from_millis(999)), "0 s");
+        assert_eq!(super::human_duration(Duration::from_secs(119)), "119 s");
+        assert_eq!(super::human_duration(Duration::from_secs(120)), "2 min");
+        assert_eq!(super::human_duration(Duration::from_secs(7200)), "2 h");
+        assert_eq!(super::human_duration(Duration::from_secs(200_000)), "2 d");
+    }
+}

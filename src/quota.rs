@@ -903,8 +903,10 @@ mod tests {
         );
         // an override lifts acme's chat limit; a metric without a limit is never checked
         let mut c = c;
-        c.overrides
-            .insert("unlimited".into(), Metric::ALL.into_iter().map(|m| (m, UNLIMITED)).collect());
+        c.overrides.insert(
+            "unlimited".into(),
+            Metric::ALL.into_iter().map(|m| (m, UNLIMITED)).collect(),
+        );
         assert!(metrics_to_check(&c.effective("unlimited"), &batch).is_empty());
         assert_eq!(
             metrics_to_check(&c.effective("acme"), &batch)[0],

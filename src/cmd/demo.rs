@@ -72,7 +72,7 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     }
     let url = pg.conninfo(DEMO_DB);
     let mut client = db::connect(&db::params(Some(&url))?)?;
-    migrate::migrate(&mut client, false, false)?;
+    migrate::migrate(&mut client, false, false, None)?;
     let loaded = {
         let mut tx = db::begin(&mut client)?;
         let n = queries::load_demo_month(&mut tx)?;

@@ -199,7 +199,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 9] = [
+    const TABLES: [&str; 10] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -209,6 +209,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_org_locks",
         "usagectl_daily_usage",
         "usagectl_rollup_backfill",
+        "usagectl_fold_state",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES
@@ -255,10 +256,11 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         }),
         "every applied step matches this build",
     );
-    const INDEXES: [&str; 3] = [
+    const INDEXES: [&str; 4] = [
         "idx_usage_events_org_id",
         "idx_usage_events_created_at",
         "usage_events_org_id_idempotency_key_key",
+        "usagectl_events_seq",
     ];
     let have = queries::existing_relations(&mut tx, &INDEXES)?;
     let invalid = queries::invalid_indexes(&mut tx)?;
@@ -312,6 +314,61 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         }),
         "present",
     );
+    let mut missing_fns = Vec::new();
+    for f in schema::FOLD_FUNCTIONS {
+        if !queries::function_exists(&mut tx, f)? {
+            missing_fns.push(f);
+        }
+    }
+    check(
+        &mut checks,
+        "fold and read functions",
+        (!missing_fns.is_empty()).then(|| {
+            let names = missing_fns.iter().map(|f| format!("{f}()")).collect::<Vec<_>>().join(", ");
+            if version >= 11 {
+                format!(
+                    "{names} missing, so reads and the fold fail: run \
+                     `DELETE FROM usagectl_schema_migrations WHERE version = 11`, then `usagectl migrate`"
+                )
+            } else {
+                format!("{names} missing: run `usagectl migrate`")
+            }
+        }),
+        "present",
+    );
+    if let Some(lag) = queries::fold_lag(&mut tx)? {
+        let default = queries::usage_events_column_default(&mut tx, "usagectl_seq")?;
+        let numbered = default
+            .as_deref()
+            .is_some_and(|d| d.contains("usagectl_event_seq"));
+        let since = now - lag.folded_at;
+        let stale = lag.unfolded_events > 0 && since > chrono::TimeDelta::hours(1);
+        let detail = format!(
+            "watermark {}, last fold {} ({} ago); {} event(s) not folded yet{}",
+            lag.watermark,
+            lag.folded_at.format("%Y-%m-%dT%H:%M:%SZ"),
+            crate::output::human_duration(since.to_std().unwrap_or_default()),
+            lag.unfolded_events,
+            lag.oldest_unfolded
+                .map(|t| format!(" (the oldest stamped {})", t.format("%Y-%m-%dT%H:%M:%SZ")))
+                .unwrap_or_default()
+        );
+        checks.push(Check {
+            check: "fold",
+            status: if stale || !numbered {
+                Status::Problem
+            } else {
+                Status::Info
+            },
+            detail: if !numbered {
+                "usage_events.usagectl_seq lost its default nextval('usagectl_event_seq'): new rows are never folded; restore it with `ALTER TABLE usage_events ALTER COLUMN usagectl_seq SET DEFAULT nextval('usagectl_event_seq')`".into()
+            } else if stale {
+                format!("{detail}: the fold is not running; schedule `usagectl maintain` every minute (reads stay exact, but slower as the backlog grows)")
+            } else {
+                detail
+            },
+        });
+    }
     let pending = queries::pending_backfill_days(&mut tx)?;
     check(
         &mut checks,

@@ -31,6 +31,7 @@ Examples:
   usagectl migrate                  # apply it
   usagectl migrate -o json          # the applied steps as JSON
   usagectl migrate --status         # every migration: applied, pending or changed
+  usagectl migrate --target-version 10   # stage an upgrade: steps up to 10 only
 
 ",
     crate::exit_codes!()
@@ -57,6 +58,12 @@ pub struct MigrateArgs {
     /// mapping or a session-mode pool: migrate needs one server session throughout)
     #[arg(long)]
     pub allow_pooler: bool,
+
+    /// Apply the pending steps up to and including this version only (to stage an upgrade;
+    /// `migrate --status` lists the versions)
+    #[arg(long, value_name = "N", conflicts_with = "status",
+          value_parser = clap::value_parser!(i32).range(1..))]
+    pub target_version: Option<i32>,
 }
 
 /// What the rollup's backfill did.
@@ -205,7 +212,12 @@ impl Render for MigrateReport {
 }
 
 /// Apply (or, with `dry_run`, list) every pending step.
-pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<MigrateReport> {
+pub fn migrate(
+    client: &mut Client,
+    dry_run: bool,
+    roles: bool,
+    target: Option<i32>,
+) -> Result<MigrateReport> {
     let adopted_existing_table = queries::usage_events_exists(client)?;
     if !dry_run {
         if let Some(role_timeout) = queries::migrate_session(client)? {
@@ -242,7 +254,10 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
             status: "pending",
         });
     }
-    for step in STEPS.iter().filter(|s| !applied.contains(&s.version)) {
+    for step in STEPS
+        .iter()
+        .filter(|s| !applied.contains(&s.version) && target.is_none_or(|t| s.version <= t))
+    {
         if !dry_run {
             queries::apply_step(client, step)?;
         }
@@ -256,7 +271,10 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
     let version_after = if dry_run {
         version_before
     } else {
-        schema::latest_version().max(version_before)
+        target
+            .unwrap_or(i32::MAX)
+            .min(schema::latest_version())
+            .max(version_before)
     };
     let rollup_backfill = if dry_run { None } else { backfill(client)? };
     if roles && dry_run {
@@ -289,7 +307,7 @@ pub fn migrate(client: &mut Client, dry_run: bool, roles: bool) -> Result<Migrat
 
 /// Count the rows that predate the rollup's triggers, one day per transaction, oldest
 /// first; an interrupted run resumes where it stopped. Progress on a terminal.
-fn backfill(client: &mut Client) -> Result<Option<Backfill>> {
+pub fn backfill(client: &mut Client) -> Result<Option<Backfill>> {
     let days = queries::pending_backfill_days(client)?;
     if days.is_empty() {
         return Ok(None);
@@ -402,7 +420,15 @@ pub fn run(
             crate::error::EXIT_OK
         });
     }
-    let report = migrate(client, args.dry_run, args.roles)?;
+    if let Some(t) = args.target_version
+        && !STEPS.iter().any(|s| s.version == t)
+    {
+        return Err(crate::error::usage(format!(
+            "--target-version {t}: this usagectl knows versions 1 to {}",
+            schema::latest_version()
+        )));
+    }
+    let report = migrate(client, args.dry_run, args.roles, args.target_version)?;
     out.render(&report)?;
     Ok(crate::error::EXIT_OK)
 }

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod limits;
+pub mod maintain;
 pub mod migrate;
 pub mod record;
 pub mod status;

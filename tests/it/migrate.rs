@@ -92,14 +92,14 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 8); nothing to do\n"
+        "schema is up to date (version 11); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 8); nothing to run\n"
+        "-- schema is up to date (version 11); nothing to run\n"
     );
 }
 

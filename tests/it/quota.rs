@@ -580,12 +580,31 @@ fn concurrent_exit_codes(db: &TestDb, n: usize, args: &[&str]) -> BTreeMap<i32, 
 
 /// 32 concurrent `record --enforce` processes against an org 10 units below its limit:
 /// exactly 10 succeed, 22 are refused, and the month ends exactly at the limit. Twenty
-/// rounds, each on a fresh org.
+/// rounds, each on a fresh org: the first ten with the fold lagging (nothing folded, every
+/// racer reads raw rows above the watermark), the last ten with a fold running every 20 ms
+/// meanwhile (the rollup and the watermark move under the racers).
 #[test]
 fn enforce_holds_under_32_concurrent_processes() {
     let db = TestDb::migrated();
     let now = chrono::Utc::now().to_rfc3339();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut folder = None;
     for round in 0..20 {
+        if round == 10 {
+            let (url, stop) = (db.url.clone(), stop.clone());
+            folder = Some(std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                let mut folded = 0i64;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    folded += c
+                        .query_one("SELECT r_events FROM usagectl_fold()", &[])
+                        .unwrap()
+                        .get::<_, i64>(0);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                folded
+            }));
+        }
         let org = format!("race-{round}");
         insert(&db, &org, "chat_message", 40, &now); // trial limit 50
         let codes = concurrent_exit_codes(
@@ -610,7 +629,14 @@ fn enforce_holds_under_32_concurrent_processes() {
             .unwrap()
             .get(0);
         assert_eq!(total, 50, "round {round}");
+        if round == 9 {
+            let folded: i64 = db.scalar("SELECT watermark FROM usagectl_fold_state");
+            assert_eq!(folded, 0, "nothing folded in the first ten rounds");
+        }
     }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let folded = folder.unwrap().join().unwrap();
+    assert!(folded > 0, "the fold ran while the racers raced");
 }
 
 /// 16 concurrent retries of one event (same idempotency key) for an org one unit below

@@ -87,6 +87,23 @@ pub fn function_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> 
         .get(0))
 }
 
+/// The default expression of a column of usage_events, if it has one.
+pub fn usage_events_column_default(
+    db: &mut impl GenericClient,
+    column: &str,
+) -> Result<Option<String>> {
+    Ok(db
+        .query_typed_opt(
+            "SELECT pg_get_expr(d.adbin, d.adrelid)
+             FROM pg_attribute a
+             JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = to_regclass('usage_events') AND a.attname = $1 AND NOT a.attisdropped",
+            &[(&column, Type::TEXT)],
+        )
+        .with_context(|| format!("reading the default of usage_events.{column}"))?
+        .map(|r| r.get(0)))
+}
+
 /// Invalid indexes on usage_events (left by an interrupted CREATE INDEX CONCURRENTLY).
 pub fn invalid_indexes(db: &mut impl GenericClient) -> Result<Vec<String>> {
     Ok(db

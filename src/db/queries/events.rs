@@ -185,11 +185,8 @@ pub fn scope_to_org_now(db: &mut impl GenericClient, org_id: &str) -> Result<Dat
 /// takes too. A row lock, not an advisory lock: advisory locks are node-local under Citus
 /// and succeed silently on a standby.
 pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
-    db.query_typed(
-        "SELECT usagectl_lock_org($1)",
-        &[(&org_id, Type::TEXT)],
-    )
-    .with_context(|| format!("locking org {org_id} for the quota check"))?;
+    db.query_typed("SELECT usagectl_lock_org($1)", &[(&org_id, Type::TEXT)])
+        .with_context(|| format!("locking org {org_id} for the quota check"))?;
     Ok(())
 }
 

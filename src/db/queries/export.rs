@@ -26,16 +26,17 @@ pub fn export_aggregate(
     end: &DateTime<Utc>,
     org: Option<&str>,
 ) -> Result<Vec<ExportRow>> {
-    let rows = db.rows(
-        r#"SELECT to_char(e.day, 'YYYY-MM'), e.org_id,
+    let rows = db
+        .rows(
+            r#"SELECT to_char(e.day, 'YYYY-MM'), e.org_id,
                   coalesce(t.tier, $4), e.event_type, sum(e.events)::bigint, sum(e.quantity)::bigint
            FROM usagectl_usage($3, NULL, $1, $2) e
            LEFT JOIN usagectl_org_tiers t ON t.org_id = e.org_id
            GROUP BY 1, e.org_id, t.tier, e.event_type
            ORDER BY 1, e.org_id COLLATE "C", e.event_type COLLATE "C""#,
-        &[start, end, &org, &crate::quota::DEFAULT_TIER],
-    )
-    .context("aggregating usage for the export")?;
+            &[start, end, &org, &crate::quota::DEFAULT_TIER],
+        )
+        .context("aggregating usage for the export")?;
     Ok(rows
         .iter()
         .map(|r| ExportRow {

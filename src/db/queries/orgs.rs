@@ -60,10 +60,8 @@ pub fn known_org_ids(db: &mut impl GenericClient) -> Result<Vec<String>> {
         tiers.to_string()
     };
     let watermark = watermark.unwrap_or(0);
-    let params: [(&(dyn postgres::types::ToSql + Sync), Type); 2] = [
-        (&KNOWN_ORG_IDS_MAX, Type::INT8),
-        (&watermark, Type::INT8),
-    ];
+    let params: [(&(dyn postgres::types::ToSql + Sync), Type); 2] =
+        [(&KNOWN_ORG_IDS_MAX, Type::INT8), (&watermark, Type::INT8)];
     Ok(db
         .query_typed(&sql, &params[..if rollup_readable { 2 } else { 1 }])
         .context("listing known org ids")?

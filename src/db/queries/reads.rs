@@ -61,7 +61,7 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
              ORDER BY 1, 2",
             &[&org_id, &period_start],
         )
-    .with_context(|| format!("summarising usage for org {org_id}"))?;
+        .with_context(|| format!("summarising usage for org {org_id}"))?;
     tx.commit()?;
     let mut by_type: std::collections::BTreeMap<String, TypeTotals> = Default::default();
     let mut daily = Vec::with_capacity(rows.len());

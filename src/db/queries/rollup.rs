@@ -3,7 +3,30 @@ use super::*;
 
 /// The rows the rollup counts: those from before the sequence (no number) and those the
 /// fold has reached. The others are read raw until it does.
-const FOLDED: &str = "(usagectl_seq IS NULL OR usagectl_seq <= (SELECT watermark FROM usagectl_fold_state))";
+const FOLDED: &str =
+    "(usagectl_seq IS NULL OR usagectl_seq <= (SELECT watermark FROM usagectl_fold_state))";
+
+/// [`FOLDED`] once migration 11 is in (the rows a rollup day counts); before it every row
+/// of a day is the insert trigger's or the backfill's. Locks the watermark row (shared)
+/// when there is one.
+fn folded_rows(db: &mut impl GenericClient) -> Result<&'static str> {
+    folded_condition(db, true)
+}
+
+/// [`folded_rows`], locking the watermark or not (a read-only snapshot reads it as of
+/// the snapshot, which agrees with the rollup it sees).
+fn folded_condition(db: &mut impl GenericClient, lock: bool) -> Result<&'static str> {
+    let folding: bool = db
+        .row("SELECT to_regclass('usagectl_fold_state') IS NOT NULL", &[])?
+        .get(0);
+    if !folding {
+        return Ok("true");
+    }
+    if lock {
+        lock_watermark(db, false)?;
+    }
+    Ok(FOLDED)
+}
 
 /// Lock the fold's watermark row: shared (the rollup's other writers: backfill, repair),
 /// or for update. The order every writer of the rollup follows: the watermark, then the
@@ -14,7 +37,10 @@ fn lock_watermark(db: &mut impl GenericClient, exclusive: bool) -> Result<i64> {
     } else {
         "SELECT watermark FROM usagectl_fold_state FOR SHARE"
     };
-    Ok(db.row(sql, &[]).context("locking the fold's watermark")?.get(0))
+    Ok(db
+        .row(sql, &[])
+        .context("locking the fold's watermark")?
+        .get(0))
 }
 
 /// What one run of `usagectl_fold()` did.
@@ -138,7 +164,7 @@ fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> R
     // the day becomes exactly its folded rows (those without a number, or numbered up to
     // the watermark): what the fold added to it meanwhile is part of that, what it has not
     // reached yet it adds later
-    lock_watermark(&mut tx, false)?;
+    let folded = folded_rows(&mut tx)?;
     let counted: i64 = tx
         .row(
             &format!("WITH agg AS (
@@ -147,7 +173,7 @@ fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> R
                  FROM usage_events
                  WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
                    AND created_at < (($1::date + 1)::timestamp AT TIME ZONE 'UTC')
-                   AND {FOLDED}
+                   AND {folded}
                  GROUP BY org_id, event_type
                  ON CONFLICT (org_id, day, event_type) DO UPDATE
                      SET events = EXCLUDED.events, quantity = EXCLUDED.quantity,
@@ -200,6 +226,7 @@ pub fn rollup_drift(
     to: chrono::NaiveDate,
     org: Option<&str>,
 ) -> Result<Vec<Drift>> {
+    let folded = folded_condition(db, false)?;
     Ok(db
         .rows(
             &format!("WITH raw AS (
@@ -209,7 +236,7 @@ pub fn rollup_drift(
                  FROM usage_events
                  WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
                    AND created_at < ($2::date::timestamp AT TIME ZONE 'UTC')
-                   AND ($3::text IS NULL OR org_id = $3) AND {FOLDED}
+                   AND ($3::text IS NULL OR org_id = $3) AND {folded}
                  GROUP BY 1, 2, 3),
              roll AS (
                  SELECT org_id, day, event_type, events, quantity, first_event AS f, last_event AS l
@@ -266,7 +293,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
         waits::retrying(client, &what, |client| {
             let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
             // the watermark first, as the fold and the triggers take it
-            lock_watermark(&mut tx, false)?;
+            let folded = folded_rows(&mut tx)?;
             tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
             for d in batch {
                 tx.exec(
@@ -280,7 +307,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
                      WHERE org_id = $1 AND event_type = $3
                        AND created_at >= ($2::date::timestamp AT TIME ZONE 'UTC')
                        AND created_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
-                       AND {FOLDED}
+                       AND {folded}
                      GROUP BY org_id, event_type"),
                     &[&d.org_id, &d.day, &d.event_type],
                 )
