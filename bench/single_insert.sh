@@ -1,42 +1,86 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): what the rollup triggers cost the web app's single-row inserts.
-# pgbench runs single-row autocommit INSERTs into usage_events from several clients, with
-# no rollup trigger, with usagectl's statement-level trigger (transition table), and with
-# an equivalent row-level trigger made here for comparison; prints transactions per second.
-#   bench/single_insert.sh            # 8 clients, 15 s each
-#   CLIENTS=4 SECONDS_EACH=10 bench/single_insert.sh
-CLIENTS=${CLIENTS:-8}
+# Benchmark (not a test): what usagectl's objects cost the web app's inserts (issue 13).
+# Two databases in one cluster: the plain seed table, and the same table after
+# `usagectl migrate` (every usagectl object installed: the idempotency key index, the
+# usagectl_seq column, its default and index, the UPDATE/DELETE/TRUNCATE triggers; no
+# insert trigger), with `usagectl maintain` folding once a minute meanwhile.
+#  1. pgbench single-row autocommit INSERTs (fsync and synchronous_commit on, the demo
+#     cluster's defaults), 4 and 8 clients, spread over 50 orgs x 11 types and all on one
+#     hot org and type; plain and usagectl in alternating rounds; medians and ratio.
+#  2. `usagectl record --file` of 100,000 rows into each, alternating; median seconds and
+#     ratio (the plain side gets the idempotency key index record --file needs; the
+#     usagectl side's rows are folded between rounds).
+#   bench/single_insert.sh                        # 5 rounds of 15 s
+#   ROUNDS=3 SECONDS_EACH=5 BULK_ROWS=20000 bench/single_insert.sh
+ROUNDS=${ROUNDS:-5}
 SECONDS_EACH=${SECONDS_EACH:-15}
+BULK_ROWS=${BULK_ROWS:-100000}
 source "$(dirname "$0")/lib.sh"
 PGBENCH=$(pgbench_path)
+BASE="host=$WORK/pg port=5432 user=postgres"
+PLAIN="$BASE dbname=bench_plain"
+CTL="$BASE dbname=bench_usagectl"
 
-cat >"$WORK/insert.sql" <<'SQL'
-\set org random(1, 200)
-INSERT INTO usage_events (org_id, event_type, quantity) VALUES ('org-' || :org, 'chat_message', 1);
+q -c "CREATE DATABASE bench_plain" -c "CREATE DATABASE bench_usagectl"
+psql -X -q -v ON_ERROR_STOP=1 "$PLAIN" -c "$SEED_DDL"
+psql -X -q -v ON_ERROR_STOP=1 "$CTL" -c "$SEED_DDL"
+DATABASE_URL=$CTL "$BIN" migrate >/dev/null
+
+cat >"$WORK/spread.sql" <<SQL
+\set org random(1, 50)
+\set t random(1, 11)
+INSERT INTO usage_events (org_id, event_type, quantity) VALUES ('org-' || :org, $EVENT_TYPES[:t], 1);
 SQL
-q <<'SQL'
-CREATE OR REPLACE FUNCTION bench_rollup_row() RETURNS trigger LANGUAGE plpgsql AS $f$
-BEGIN
-    PERFORM usagectl_rollup_add(NEW.org_id, (NEW.created_at AT TIME ZONE 'UTC')::date, NEW.event_type,
-                                1, NEW.quantity, NEW.created_at, NEW.created_at);
-    RETURN NULL;
-END $f$;
+cat >"$WORK/hot.sql" <<'SQL'
+INSERT INTO usage_events (org_id, event_type, quantity) VALUES ('org-hot', 'chat_message', 1);
 SQL
-tps() { "$PGBENCH" -n -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$WORK/insert.sql" "$URL" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
-none() { q -c "ALTER TABLE usage_events DISABLE TRIGGER usagectl_rollup_insert" -c "DROP TRIGGER IF EXISTS bench_row ON usage_events"; }
-stmt() { q -c "ALTER TABLE usage_events ENABLE TRIGGER usagectl_rollup_insert" -c "DROP TRIGGER IF EXISTS bench_row ON usage_events"; }
-row() { q -c "ALTER TABLE usage_events DISABLE TRIGGER usagectl_rollup_insert" -c "CREATE TRIGGER bench_row AFTER INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION bench_rollup_row()"; }
 
-none; T_NONE=$(tps)
-stmt; T_STMT=$(tps)
-row;  T_ROW=$(tps)
-stmt
-"$BIN" doctor --repair >/dev/null || true   # the rows inserted without usagectl's trigger
+# the fold, once a minute, as cron would run it
+( while sleep 60; do DATABASE_URL=$CTL "$BIN" maintain --quiet || true; done ) &
+FOLDER=$!
+trap 'kill $FOLDER 2>/dev/null || true; cleanup' EXIT
 
-echo
-echo "single-row INSERTs, $CLIENTS pgbench clients, $SECONDS_EACH s each, 200 orgs ($(machine))"
-printf '%-44s %8s\n' "rollup trigger" "tps"
-printf '%-44s %8s\n' "none" "$T_NONE"
-printf '%-44s %8s\n' "statement-level, transition table (usagectl)" "$T_STMT"
-printf '%-44s %8s\n' "row-level (for comparison)" "$T_ROW"
-awk -v n="$T_NONE" -v s="$T_STMT" -v r="$T_ROW" 'BEGIN { printf "statement-level keeps %.0f%% of the throughput without a trigger; row-level %.0f%%\n", 100 * s / n, 100 * r / n }'
+tps() { # url clients script
+    "$PGBENCH" -n -c "$2" -j 2 -T "$SECONDS_EACH" -f "$WORK/$3.sql" "$1" 2>/dev/null | awk '/^tps/ {print int($3)}'
+}
+
+echo "single-row INSERTs, $ROUNDS alternating rounds of $SECONDS_EACH s, fsync on ($(machine))"
+printf '%-24s %8s %14s %14s %8s\n' "spread" "clients" "plain (tps)" "usagectl (tps)" "ratio"
+for clients in 4 8; do
+    for script in spread hot; do
+        plain=(); with=()
+        for _ in $(seq "$ROUNDS"); do
+            plain+=("$(tps "$PLAIN" "$clients" "$script")")
+            with+=("$(tps "$CTL" "$clients" "$script")")
+        done
+        echo "  raw rounds ($script, $clients clients): plain ${plain[*]}; usagectl ${with[*]}"
+        p=$(median "${plain[@]}"); w=$(median "${with[@]}")
+        label=$([ "$script" = spread ] && echo "50 orgs x 11 types" || echo "one org, one type")
+        awk -v l="$label" -v c="$clients" -v p="$p" -v w="$w" 'BEGIN { printf "%-24s %8d %14d %14d %7.2fx\n", l, c, p, w, w / p }'
+    done
+done
+
+# record --file: the same file into each, alternating. It needs the idempotency key
+# column and its unique index (migrations 1-5), so the plain side gets those, nothing else.
+DATABASE_URL=$PLAIN "$BIN" migrate --target-version 5 >/dev/null
+awk -v n="$BULK_ROWS" 'BEGIN {
+    split("csv_upload csv_row_processed analysis_run analyzer_execution chat_message ai_tokens_input ai_tokens_output mapping_profile_created mapping_profile_used export_pdf export_csv", t, " ");
+    print "org_id,event_type,quantity,idempotency_key";
+    for (i = 1; i <= n; i++) printf "bulk-%d,%s,%d,k-%d\n", i % 50, t[1 + i % 11], 1 + i % 7, i }' >"$WORK/bulk.csv"
+bulk() { # url -> seconds
+    psql -X -q "$1" -c "DELETE FROM usage_events WHERE org_id LIKE 'bulk-%'" -c "VACUUM usage_events" -c "CHECKPOINT"
+    local t0 t1; t0=$(now_ms)
+    DATABASE_URL=$1 "$BIN" record --file "$WORK/bulk.csv" >/dev/null
+    t1=$(now_ms); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1000 }'
+}
+plain=(); with=()
+for _ in $(seq "$ROUNDS"); do
+    plain+=("$(bulk "$PLAIN")")
+    with+=("$(bulk "$CTL")")
+    DATABASE_URL=$CTL "$BIN" maintain --quiet
+done
+echo "  raw rounds (record --file): plain ${plain[*]}; usagectl ${with[*]}"
+p=$(median "${plain[@]}"); w=$(median "${with[@]}")
+awk -v n="$BULK_ROWS" -v p="$p" -v w="$w" 'BEGIN { printf "record --file, %d rows: plain %.2f s, usagectl %.2f s: %.2fx the throughput\n", n, p, w, p / w }'
+DATABASE_URL=$CTL "$BIN" maintain --quiet
+DATABASE_URL=$CTL "$BIN" doctor >/dev/null && echo "doctor: the rollup agrees with the raw rows"

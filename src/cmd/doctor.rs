@@ -259,7 +259,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     const INDEXES: [&str; 4] = [
         "idx_usage_events_org_id",
         "idx_usage_events_created_at",
-        "usage_events_org_id_idempotency_key_key",
+        "usagectl_events_org_key",
         "usagectl_events_seq",
     ];
     let have = queries::existing_relations(&mut tx, &INDEXES)?;
@@ -296,24 +296,6 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
             .then(|| format!("{}: the rollup drifts from the raw rows", bad.join(", "))),
         "present and enabled",
     );
-    let enforce_fn = queries::function_exists(&mut tx, schema::ENFORCE_FUNCTION)?;
-    check(
-        &mut checks,
-        "enforce function",
-        (!enforce_fn).then(|| {
-            let name = schema::ENFORCE_FUNCTION;
-            if version >= 8 {
-                // dropped after migrate installed it: migrate has nothing left to run
-                format!(
-                    "{name}() is missing, so `record --enforce` fails: run \
-                     `DELETE FROM usagectl_schema_migrations WHERE version = 8`, then `usagectl migrate`"
-                )
-            } else {
-                format!("{name}() is missing: run `usagectl migrate`")
-            }
-        }),
-        "present",
-    );
     let mut missing_fns = Vec::new();
     for f in schema::FOLD_FUNCTIONS {
         if !queries::function_exists(&mut tx, f)? {
@@ -322,12 +304,17 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     }
     check(
         &mut checks,
-        "fold and read functions",
+        "functions",
         (!missing_fns.is_empty()).then(|| {
-            let names = missing_fns.iter().map(|f| format!("{f}()")).collect::<Vec<_>>().join(", ");
+            let names = missing_fns
+                .iter()
+                .map(|f| format!("{f}()"))
+                .collect::<Vec<_>>()
+                .join(", ");
             if version >= 11 {
+                // dropped after migrate installed them: migrate has nothing left to run
                 format!(
-                    "{names} missing, so reads and the fold fail: run \
+                    "{names} missing, so reads, `record --enforce` or the fold fail: run \
                      `DELETE FROM usagectl_schema_migrations WHERE version = 11`, then `usagectl migrate`"
                 )
             } else {

@@ -207,7 +207,7 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         version: 10,
-        description: "index usagectl_seq (the fold's and the reads' way to the rows not folded yet)",
+        description: "index usagectl_seq with BRIN (the fold's and the reads' way to the rows not folded yet, at little cost per insert)",
         sql: migration!("0010_index_event_sequence"),
         kind: StepKind::ConcurrentIndex("usagectl_events_seq"),
     },
@@ -216,6 +216,18 @@ pub const STEPS: &[Step] = &[
         description: "number new rows and fold them into the rollup (no insert trigger); one read function and one quota rule",
         sql: FOLD_SQL,
         kind: StepKind::ShortLock,
+    },
+    Step {
+        version: 12,
+        description: "make (org_id, idempotency_key) unique where a key is given (rows without one, the web app's, skip the index)",
+        sql: migration!("0012_partial_idempotency_index"),
+        kind: StepKind::ConcurrentIndex("usagectl_events_org_key"),
+    },
+    Step {
+        version: 13,
+        description: "drop migration 5's full (org_id, idempotency_key) index, which version 12 replaces",
+        sql: migration!("0013_drop_full_idempotency_index"),
+        kind: StepKind::ConcurrentIndex("usage_events_org_id_idempotency_key_key"),
     },
 ];
 
@@ -237,8 +249,9 @@ pub const STEPS: &[Step] = &[
 ///   watermark row that the fold takes for update.
 pub const FOLD_SQL: &str = migration!("0011_fold_and_read_path");
 
-/// The functions migration 11 installs (usagectl doctor checks them).
-pub const FOLD_FUNCTIONS: [&str; 5] = [
+/// The functions migration 11 installs or replaces (usagectl doctor checks them).
+pub const FOLD_FUNCTIONS: [&str; 6] = [
+    ENFORCE_FUNCTION,
     FOLD_FUNCTION,
     READ_FUNCTION,
     "usagectl_quota_check",
@@ -403,11 +416,14 @@ mod tests {
                 }
             }
             // additive, except for usagectl's own insert trigger and its function (migration 11)
+            // and its own full idempotency index (migration 13)
             for line in s.sql.lines() {
                 assert!(
                     !line.to_uppercase().contains("DROP ")
                         || line == "DROP TRIGGER IF EXISTS usagectl_rollup_insert ON usage_events;"
-                        || line == "DROP FUNCTION IF EXISTS usagectl_rollup_on_insert();",
+                        || line == "DROP FUNCTION IF EXISTS usagectl_rollup_on_insert();"
+                        || line
+                            == "DROP INDEX CONCURRENTLY IF EXISTS usage_events_org_id_idempotency_key_key",
                     "migrations are additive: {line}"
                 );
             }

@@ -81,25 +81,26 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     ));
     assert!(indexes.contains("CREATE INDEX idx_usage_events_created_at ON public.usage_events USING btree (created_at DESC)"));
     assert!(indexes.contains(
-        "CREATE UNIQUE INDEX usage_events_org_id_idempotency_key_key ON public.usage_events USING btree (org_id, idempotency_key)"
+        "CREATE UNIQUE INDEX usagectl_events_org_key ON public.usage_events USING btree (org_id, idempotency_key) WHERE (idempotency_key IS NOT NULL)"
     ));
+    assert!(!indexes.contains("usage_events_org_id_idempotency_key_key"));
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 11);
+    assert_eq!(versions, 13);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 11); nothing to do\n"
+        "schema is up to date (version 13); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 11); nothing to run\n"
+        "-- schema is up to date (version 13); nothing to run\n"
     );
 }
 
@@ -149,7 +150,7 @@ fn adopts_the_seed_ddl_keeping_rows_types_and_policy() {
         added[1],
         "usagectl_seq bigint YES nextval('usagectl_event_seq'::regclass)"
     );
-    assert!(added[2].contains("usage_events_org_id_idempotency_key_key"));
+    assert!(added[2].contains("usagectl_events_org_key"));
     assert!(added[3].contains("usagectl_events_seq"));
 
     // twice changes nothing
@@ -189,7 +190,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 12);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 14);
 }
 
 #[test]
@@ -239,13 +240,13 @@ fn an_invalid_index_left_by_an_interrupted_build_is_rebuilt() {
     db.client()
         .batch_execute(
             "UPDATE pg_index SET indisvalid = false
-               WHERE indexrelid = 'usage_events_org_id_idempotency_key_key'::regclass;
-             DELETE FROM usagectl_schema_migrations WHERE version = 5;",
+               WHERE indexrelid = 'usagectl_events_org_key'::regclass;
+             DELETE FROM usagectl_schema_migrations WHERE version = 12;",
         )
         .unwrap();
     db.run(&["migrate"]).assert_ok();
     let valid: bool = db.scalar(
-        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'usage_events_org_id_idempotency_key_key'::regclass",
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'usagectl_events_org_key'::regclass",
     );
     assert!(valid);
 }

@@ -436,7 +436,10 @@ fn doctor_reports_a_missing_enforce_function() {
     db.client()
         .batch_execute("DROP FUNCTION usagectl_record_enforced")
         .unwrap();
-    doctor_finds(&db, "usagectl_record_enforced() is missing");
+    doctor_finds(
+        &db,
+        "usagectl_record_enforced() missing, so reads, `record --enforce` or the fold fail: run `DELETE FROM usagectl_schema_migrations WHERE version = 11`",
+    );
     let rec = enforced();
     rec.assert_fails(1);
     assert!(
@@ -445,7 +448,7 @@ fn doctor_reports_a_missing_enforce_function() {
         rec.stderr
     );
     db.client()
-        .batch_execute("DELETE FROM usagectl_schema_migrations WHERE version = 8")
+        .batch_execute("DELETE FROM usagectl_schema_migrations WHERE version = 11")
         .unwrap();
     db.run(&["migrate"]).assert_ok();
     assert_eq!(db.run(&["doctor"]).code, 0);
@@ -574,7 +577,7 @@ fn upgrading_from_schema_8_while_the_web_app_inserts_ends_exact() {
     let (inserted, slowest) = writer.join().unwrap();
     let folds = folder.join().unwrap();
     out.assert_ok();
-    assert_eq!(out.json()["version_after"], 11);
+    assert_eq!(out.json()["version_after"], 13);
     assert!(folds > 0, "the fold ran after the upgrade");
     assert!(
         slowest < std::time::Duration::from_secs(2),

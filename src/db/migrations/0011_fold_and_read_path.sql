@@ -153,7 +153,7 @@ BEGIN
         ELSE
             INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
             VALUES (p_org, p_type, p_quantity, p_metadata, coalesce(p_created_at, now()), p_key)
-            ON CONFLICT (org_id, idempotency_key) DO NOTHING
+            ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING e.* INTO v_row;
             IF NOT FOUND THEN
                 -- the key was stored meanwhile (by a retry, or a writer outside the lock)
@@ -177,7 +177,8 @@ $f$;
 -- either to a folded row (by its trigger) or before the fold reads it, never both.
 CREATE OR REPLACE FUNCTION usagectl_fold(p_max_wait interval DEFAULT interval '30 seconds')
 RETURNS TABLE (r_from bigint, r_to bigint, r_events bigint, r_waited interval)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public SET plan_cache_mode = force_custom_plan AS $f$
 DECLARE
     v_started timestamptz := clock_timestamp();
     v_last bigint;

@@ -36,7 +36,7 @@ pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
                    < t.permille * o.scale
                      * CASE WHEN extract(isodow FROM h.at) >= 6 THEN 0.2 ELSE 1 END
                      * CASE WHEN extract(hour FROM h.at) BETWEEN 7 AND 18 THEN 1 ELSE 0.1 END
-             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+             ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
             &[],
         )
         .context("loading the demo month")?;

@@ -89,7 +89,7 @@ pub fn insert_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Option
     let sql = format!(
         "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
          VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6)
-         ON CONFLICT (org_id, idempotency_key) DO NOTHING
+         ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {EVENT_COLUMNS}"
     );
     let row = db

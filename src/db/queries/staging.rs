@@ -134,7 +134,7 @@ pub fn insert_from_staging(db: &mut impl GenericClient, refused: &[String]) -> R
          FROM usagectl_staging
          WHERE NOT (org_id = ANY($1))
          ORDER BY line
-         ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+         ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[&refused],
     )
     .context("inserting the rows")

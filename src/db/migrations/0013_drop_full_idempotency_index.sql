@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS usage_events_org_id_idempotency_key_key
