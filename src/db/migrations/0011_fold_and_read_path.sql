@@ -31,7 +31,7 @@ $f$;
 -- THE read path: usage per org, event type and UTC day over [p_from, p_to) (p_from NULL:
 -- since the beginning; p_org / p_types NULL: every org / type). Whole UTC days come from
 -- the rollup plus the rows the fold has not reached yet, the partial days at either end
--- from the raw rows; one statement, so the watermark, the rollup and the rows it reads
+-- from the raw rows; one snapshot, so the watermark, the rollup and the rows it reads
 -- agree. SECURITY INVOKER: the caller's privileges and RLS policies apply. Custom plans,
 -- so the planner sees the bounds and the watermark (an index range of a few rows).
 CREATE OR REPLACE FUNCTION usagectl_usage(p_org text, p_types text[], p_from timestamptz, p_to timestamptz)
@@ -47,10 +47,11 @@ BEGIN
     IF p_to IS NULL THEN
         RAISE EXCEPTION 'usagectl_usage(): the window needs an end (p_to)' USING ERRCODE = '22004';
     END IF;
-    -- the first UTC midnight at or after p_from, the last at or before p_to
+    -- the first UTC midnight at or after p_from, the last at or before p_to (24 hours, not
+    -- '1 day', which would follow the session's time zone across a DST change)
     v_lo := CASE WHEN p_from IS NULL THEN '-infinity'::timestamptz
                  WHEN date_trunc('day', p_from, 'UTC') = p_from THEN p_from
-                 ELSE date_trunc('day', p_from, 'UTC') + interval '1 day' END;
+                 ELSE date_trunc('day', p_from, 'UTC') + interval '24 hours' END;
     v_hi := date_trunc('day', p_to, 'UTC');
     IF v_lo >= v_hi OR NOT usagectl_rollup_ready() THEN
         RETURN QUERY
@@ -62,11 +63,11 @@ BEGIN
          GROUP BY 1, 2, 3;
         RETURN;
     END IF;
-    -- the watermark only grows: the query's own reading is at least this one, which tells
-    -- the planner how few rows lie above it
+    -- a STABLE function's statements all read the calling statement's snapshot, so this
+    -- watermark agrees with the rollup the query below reads; as a value, it tells the
+    -- planner how few rows lie above it
     SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
     RETURN QUERY
-    WITH w AS (SELECT f.watermark FROM usagectl_fold_state f)
     SELECT u.org_id, u.event_type, u.day, sum(u.events)::bigint, sum(u.quantity)::bigint,
            min(u.first_event), max(u.last_event)
       FROM (
@@ -78,7 +79,7 @@ BEGIN
         SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date, 1::bigint,
                e.quantity::bigint, e.created_at, e.created_at
           FROM usage_events e
-         WHERE e.usagectl_seq > v_seen AND e.usagectl_seq > (SELECT w.watermark FROM w)
+         WHERE e.usagectl_seq > v_seen
            AND (p_org IS NULL OR e.org_id = p_org) AND (p_types IS NULL OR e.event_type = ANY (p_types))
            AND e.created_at >= v_lo AND e.created_at < v_hi
         UNION ALL
