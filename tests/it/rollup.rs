@@ -163,6 +163,12 @@ fn exact_through_concurrent_writes(folding: bool) {
                     "DELETE FROM usage_events WHERE org_id = 'o1'
                      AND created_at >= '2025-11-11T00:00:00Z' AND created_at < '2025-11-12T00:00:00Z'",
                 );
+                // a day that holds folded rows and, soon, unfolded ones
+                with_retry(
+                    &mut c,
+                    "DELETE FROM usage_events WHERE org_id = 'o0' AND event_type = 'chat_message' AND quantity = 1
+                     AND created_at >= '2025-11-10T00:00:00Z' AND created_at < '2025-11-11T00:00:00Z'",
+                );
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         }));
@@ -303,6 +309,59 @@ fn exact_through_concurrent_writes(folding: bool) {
     assert_eq!(disagreements(&db), 0);
     let doctor = db.run(&["doctor"]);
     assert_eq!(doctor.code, 0, "{}", doctor.stdout);
+}
+
+/// A correction of an unfolded row whose transaction is still open when the fold is about
+/// to count it: the fold waits for it (the watermark row's lock) and counts the row as
+/// corrected, never the old version.
+#[test]
+fn the_fold_counts_a_correction_that_commits_while_it_runs_once_and_as_corrected() {
+    let db = TestDb::migrated();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES ('fix', 'csv_upload', 5, '2025-11-10T00:00:00Z')",
+        )
+        .unwrap();
+    // an open writer makes the fold wait before it locks the watermark
+    let mut writer = db.client();
+    let mut open = writer.transaction().unwrap();
+    open.batch_execute(
+        "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES ('other', 'csv_upload', 1, '2025-11-10T00:00:00Z')",
+    )
+    .unwrap();
+    let folder = {
+        let url = db.url.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.query_one("SELECT r_events FROM usagectl_fold()", &[])
+                .unwrap()
+                .get::<_, i64>(0)
+        })
+    };
+    let mut admin = db.client();
+    let waiting = || -> bool {
+        db.scalar("SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%usagectl_fold()%' AND wait_event = 'PgSleep'")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !waiting() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fold never waited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // the correction starts after the fold listed the writers, and stays open
+    let mut fixer = admin.transaction().unwrap();
+    fixer
+        .batch_execute("UPDATE usage_events SET quantity = 50 WHERE org_id = 'fix'")
+        .unwrap();
+    open.commit().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    fixer.commit().unwrap();
+    assert_eq!(folder.join().unwrap(), 2);
+    let q: i64 = db.scalar("SELECT quantity FROM usagectl_daily_usage WHERE org_id = 'fix'");
+    assert_eq!(q, 50, "the corrected row, once");
+    assert_eq!(disagreements(&db), 0);
 }
 
 /// The read function's day boundaries are UTC midnights whatever the caller's session time
