@@ -10,10 +10,13 @@
 #  2. `usagectl record --file` of 100,000 rows into each, alternating; median seconds and
 #     ratio (the plain side gets the idempotency key index record --file needs; the
 #     usagectl side's rows are folded between rounds).
-#   bench/single_insert.sh                        # 5 rounds of 15 s
+# Besides the ratio of the medians, the median of the rounds' own ratios (each round's
+# usagectl run against the plain run just before it), which the machine's drift between
+# rounds moves less.
+#   bench/single_insert.sh                        # 7 rounds of 10 s
 #   ROUNDS=3 SECONDS_EACH=5 BULK_ROWS=20000 bench/single_insert.sh
-ROUNDS=${ROUNDS:-5}
-SECONDS_EACH=${SECONDS_EACH:-15}
+ROUNDS=${ROUNDS:-7}
+SECONDS_EACH=${SECONDS_EACH:-10}
 BULK_ROWS=${BULK_ROWS:-100000}
 source "$(dirname "$0")/lib.sh"
 PGBENCH=$(pgbench_path)
@@ -40,12 +43,19 @@ SQL
 FOLDER=$!
 trap 'kill $FOLDER 2>/dev/null || true; cleanup' EXIT
 
+# the median of with[i] / plain[i] (two space-separated lists); inverted for times
+paired() { # "plain..." "with..." [time]
+    local -a p=($1) w=($2); local i; for i in "${!p[@]}"; do
+        if [ -n "${3:-}" ]; then awk -v a="${p[$i]}" -v b="${w[$i]}" 'BEGIN { printf "%.4f\n", a / b }'
+        else awk -v a="${p[$i]}" -v b="${w[$i]}" 'BEGIN { printf "%.4f\n", b / a }'; fi
+    done | median
+}
 tps() { # url clients script
     "$PGBENCH" -n -c "$2" -j 2 -T "$SECONDS_EACH" -f "$WORK/$3.sql" "$1" 2>/dev/null | awk '/^tps/ {print int($3)}'
 }
 
 echo "single-row INSERTs, $ROUNDS alternating rounds of $SECONDS_EACH s, fsync on ($(machine))"
-printf '%-24s %8s %14s %14s %8s\n' "spread" "clients" "plain (tps)" "usagectl (tps)" "ratio"
+printf '%-24s %8s %14s %14s %8s %12s\n' "spread" "clients" "plain (tps)" "usagectl (tps)" "ratio" "round ratio"
 for clients in 4 8; do
     for script in spread hot; do
         plain=(); with=()
@@ -55,8 +65,9 @@ for clients in 4 8; do
         done
         echo "  raw rounds ($script, $clients clients): plain ${plain[*]}; usagectl ${with[*]}"
         p=$(median "${plain[@]}"); w=$(median "${with[@]}")
+        rr=$(paired "${plain[*]}" "${with[*]}")
         label=$([ "$script" = spread ] && echo "50 orgs x 11 types" || echo "one org, one type")
-        awk -v l="$label" -v c="$clients" -v p="$p" -v w="$w" 'BEGIN { printf "%-24s %8d %14d %14d %7.2fx\n", l, c, p, w, w / p }'
+        awk -v l="$label" -v c="$clients" -v p="$p" -v w="$w" -v rr="$rr" 'BEGIN { printf "%-24s %8d %14d %14d %7.2fx %11.2fx\n", l, c, p, w, w / p, rr }'
     done
 done
 
@@ -81,6 +92,7 @@ for _ in $(seq "$ROUNDS"); do
 done
 echo "  raw rounds (record --file): plain ${plain[*]}; usagectl ${with[*]}"
 p=$(median "${plain[@]}"); w=$(median "${with[@]}")
-awk -v n="$BULK_ROWS" -v p="$p" -v w="$w" 'BEGIN { printf "record --file, %d rows: plain %.2f s, usagectl %.2f s: %.2fx the throughput\n", n, p, w, p / w }'
+rr=$(paired "${plain[*]}" "${with[*]}" time)
+awk -v n="$BULK_ROWS" -v p="$p" -v w="$w" -v rr="$rr" 'BEGIN { printf "record --file, %d rows: plain %.2f s, usagectl %.2f s: %.2fx the throughput (round ratio %.2fx)\n", n, p, w, p / w, rr }'
 DATABASE_URL=$CTL "$BIN" maintain --quiet
 DATABASE_URL=$CTL "$BIN" doctor >/dev/null && echo "doctor: the rollup agrees with the raw rows"
