@@ -15,9 +15,11 @@
 # rounds moves less.
 #   bench/single_insert.sh                        # 7 rounds of 10 s
 #   ROUNDS=3 SECONDS_EACH=5 BULK_ROWS=20000 bench/single_insert.sh
+#   PARTS=bulk ROUNDS=11 bench/single_insert.sh
 ROUNDS=${ROUNDS:-7}
 SECONDS_EACH=${SECONDS_EACH:-10}
 BULK_ROWS=${BULK_ROWS:-100000}
+PARTS=${PARTS:-inserts,bulk}   # PARTS=bulk runs only the record --file comparison
 source "$(dirname "$0")/lib.sh"
 PGBENCH=$(pgbench_path)
 BASE="host=$WORK/pg port=5432 user=postgres"
@@ -54,6 +56,7 @@ tps() { # url clients script
     "$PGBENCH" -n -c "$2" -j 2 -T "$SECONDS_EACH" -f "$WORK/$3.sql" "$1" 2>/dev/null | awk '/^tps/ {print int($3)}'
 }
 
+if [[ $PARTS == *inserts* ]]; then
 echo "single-row INSERTs, $ROUNDS alternating rounds of $SECONDS_EACH s, fsync on ($(machine))"
 printf '%-24s %8s %14s %14s %8s %12s\n' "spread" "clients" "plain (tps)" "usagectl (tps)" "ratio" "round ratio"
 for clients in 4 8; do
@@ -71,6 +74,9 @@ for clients in 4 8; do
     done
 done
 
+fi
+
+[[ $PARTS == *bulk* ]] || exit 0
 # record --file: the same file into each, alternating. It needs the idempotency key
 # column and its unique index (migrations 1-5), so the plain side gets those, nothing else.
 DATABASE_URL=$PLAIN "$BIN" migrate --target-version 5 >/dev/null

@@ -308,7 +308,10 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
         "summary, limits, status --org, tier list, tier show, export --org",
         "usage_reader",
     ),
-    ("record (also --enforce, --file, --adjust)", "usage_writer"),
+    (
+        "record (also --enforce, --file, --adjust), maintain",
+        "usage_writer",
+    ),
     (
         "status --all, export (all orgs)",
         "a role that bypasses RLS (or the table owner)",

@@ -78,6 +78,13 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
         ],
     )
     .assert_ok();
+    // the writer's cron folds; the reader then reads acme from the rollup, still alone
+    let m = as_role(&writer, &["maintain", "-o", "json"]);
+    m.assert_ok();
+    assert_eq!(m.json()["folded_events"], 4);
+    let l = as_role(&reader, &["limits", "--org", "acme", "-o", "json"]);
+    l.assert_ok();
+    assert_eq!(l.json()["limits"]["chat_messages"]["current"], 5);
     let dup = as_role(
         &writer,
         &[
