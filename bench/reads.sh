@@ -88,11 +88,12 @@ E_RAW=$(time_ms "$BIN" export --month "$MONTH" --raw);  P_RAW=$(time_ms q -c "$R
 # which --enforce has nothing to check for, so it gets a chat limit the timed runs stay
 # under: every enforced record takes the org's lock and reads its usage.
 concurrent() { # extra args...
-    local a; a=$(now_ms)
+    local a pids=(); a=$(now_ms)
     for c in $(seq "$CLIENTS"); do
         ( for i in $(seq "$PER_CLIENT"); do "$BIN" record --org org-big --event chat_message "$@" >/dev/null 2>&1; done ) &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}"   # these clients, not the fold's loop
     echo $(($(now_ms) - a))
 }
 chat() { q -At -c "SELECT coalesce(sum(quantity), 0) FROM usage_events WHERE org_id = 'org-big' AND event_type = 'chat_message' AND created_at >= date_trunc('month', now())"; }
