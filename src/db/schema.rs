@@ -207,7 +207,7 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         version: 10,
-        description: "index usagectl_seq with BRIN (the fold's and the reads' way to the rows not folded yet, at little cost per insert)",
+        description: "index usagectl_seq (the fold's and the reads' way to the rows not folded yet)",
         sql: migration!("0010_index_event_sequence"),
         kind: StepKind::ConcurrentIndex("usagectl_events_seq"),
     },
