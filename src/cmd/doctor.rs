@@ -331,10 +331,9 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         let since = now - lag.folded_at;
         let stale = lag.unfolded_events > 0 && since > chrono::TimeDelta::hours(1);
         let detail = format!(
-            "watermark {}, last fold {} ({} ago); {} event(s) not folded yet{}",
+            "watermark {}, last fold {}; {} event(s) not folded yet{}",
             lag.watermark,
             lag.folded_at.format("%Y-%m-%dT%H:%M:%SZ"),
-            crate::output::human_duration(since.to_std().unwrap_or_default()),
             lag.unfolded_events,
             lag.oldest_unfolded
                 .map(|t| format!(" (the oldest stamped {})", t.format("%Y-%m-%dT%H:%M:%SZ")))
@@ -350,7 +349,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
             detail: if !numbered {
                 "usage_events.usagectl_seq lost its default nextval('usagectl_event_seq'): new rows are never folded; restore it with `ALTER TABLE usage_events ALTER COLUMN usagectl_seq SET DEFAULT nextval('usagectl_event_seq')`".into()
             } else if stale {
-                format!("{detail}: the fold is not running; schedule `usagectl maintain` every minute (reads stay exact, but slower as the backlog grows)")
+                format!("{detail}: the fold has not run for {}; schedule `usagectl maintain` every minute (reads stay exact, but slower as the backlog grows)", crate::output::human_duration(since.to_std().unwrap_or_default()))
             } else {
                 detail
             },
