@@ -420,11 +420,16 @@ fn the_fold_waits_for_writers_in_flight_and_says_who_it_waits_for() {
             "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES ('fast', 'csv_upload', 1, '2025-11-10T00:00:00Z')",
         )
         .unwrap();
+    let writer_pid: i32 = tx.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     let err = db
         .client()
         .batch_execute("SELECT usagectl_fold(interval '300 milliseconds')")
         .unwrap_err();
     let msg = format!("{}", err.as_db_error().unwrap());
+    assert!(
+        msg.contains(&format!("(pids {writer_pid})")),
+        "names the writer: {msg}"
+    );
     assert!(
         msg.contains("waited 00:00:00.3 for transactions writing to usage_events to end (pids"),
         "{msg}"
@@ -458,6 +463,51 @@ fn the_fold_waits_for_writers_in_flight_and_says_who_it_waits_for() {
     let out = db.run(&["maintain", "-o", "json"]);
     out.assert_ok();
     assert_eq!(out.json()["folded_events"], 0);
+}
+
+/// `maintain` finishes a backfill an interrupted migrate left and folds; doctor calls a fold
+/// that has not run for an hour with events waiting, or a column that lost its default, a
+/// problem.
+#[test]
+fn maintain_backfills_and_folds_and_doctor_reports_a_stale_fold() {
+    let db = TestDb::migrated();
+    let mut c = db.client();
+    c.batch_execute(
+        "INSERT INTO usage_events (org_id, event_type, quantity, created_at, usagectl_seq)
+         VALUES ('old', 'csv_upload', 3, '2025-10-05T10:00:00Z', NULL);
+         INSERT INTO usagectl_rollup_backfill (day) VALUES ('2025-10-05');
+         INSERT INTO usage_events (org_id, event_type, quantity, created_at)
+         VALUES ('new', 'csv_upload', 4, '2025-10-06T10:00:00Z');",
+    )
+    .unwrap();
+    let out = db.run(&["maintain", "-o", "json"]);
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(v["backfilled_days"], 1, "{v}");
+    assert_eq!(v["folded_events"], 1, "{v}");
+    assert_eq!(v["unfolded_events"], 0, "{v}");
+    assert_eq!(disagreements(&db), 0);
+    let rolled: i64 = db.scalar("SELECT sum(quantity)::bigint FROM usagectl_daily_usage");
+    assert_eq!(rolled, 7);
+    assert_eq!(db.run(&["doctor"]).code, 0);
+    c.batch_execute(
+        "INSERT INTO usage_events (org_id, event_type) VALUES ('new', 'csv_upload');
+         UPDATE usagectl_fold_state SET folded_at = now() - interval '2 hours';",
+    )
+    .unwrap();
+    let out = db.run(&["doctor"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("the fold has not run for 2 h"),
+        "{}",
+        out.stdout
+    );
+    db.fold();
+    c.batch_execute("ALTER TABLE usage_events ALTER COLUMN usagectl_seq DROP DEFAULT")
+        .unwrap();
+    let out = db.run(&["doctor"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(out.stdout.contains("lost its default"), "{}", out.stdout);
 }
 
 #[test]

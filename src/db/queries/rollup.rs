@@ -7,14 +7,9 @@ const FOLDED: &str =
     "(usagectl_seq IS NULL OR usagectl_seq <= (SELECT watermark FROM usagectl_fold_state))";
 
 /// [`FOLDED`] once migration 11 is in (the rows a rollup day counts); before it every row
-/// of a day is the insert trigger's or the backfill's. Locks the watermark row (shared)
-/// when there is one.
-fn folded_rows(db: &mut impl GenericClient) -> Result<&'static str> {
-    folded_condition(db, true)
-}
-
-/// [`folded_rows`], locking the watermark or not (a read-only snapshot reads it as of
-/// the snapshot, which agrees with the rollup it sees).
+/// of a day is the insert trigger's or the backfill's. With `lock`, the watermark row is
+/// share-locked first (the rollup's writers); a read-only snapshot reads it as of the
+/// snapshot, which agrees with the rollup it sees.
 fn folded_condition(db: &mut impl GenericClient, lock: bool) -> Result<&'static str> {
     let folding: bool = db
         .row("SELECT to_regclass('usagectl_fold_state') IS NOT NULL", &[])?
@@ -164,7 +159,7 @@ fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> R
     // the day becomes exactly its folded rows (those without a number, or numbered up to
     // the watermark): what the fold added to it meanwhile is part of that, what it has not
     // reached yet it adds later
-    let folded = folded_rows(&mut tx)?;
+    let folded = folded_condition(&mut tx, true)?;
     let counted: i64 = tx
         .row(
             &format!("WITH agg AS (
@@ -293,7 +288,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
         waits::retrying(client, &what, |client| {
             let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
             // the watermark first, as the fold and the triggers take it
-            let folded = folded_rows(&mut tx)?;
+            let folded = folded_condition(&mut tx, true)?;
             tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
             for d in batch {
                 tx.exec(
