@@ -6,7 +6,7 @@
 # insert trigger), with `usagectl maintain` folding once a minute meanwhile.
 #  1. pgbench single-row autocommit INSERTs (fsync and synchronous_commit on, the demo
 #     cluster's defaults), 4 and 8 clients, spread over 50 orgs x 11 types and all on one
-#     hot org and type; plain and usagectl in alternating rounds; medians and ratio.
+#     hot org and type; plain and usagectl in alternating rounds (ABBA order); medians and ratio.
 #  2. `usagectl record --file` of 100,000 rows into each, alternating; median seconds and
 #     ratio (the plain side gets the idempotency key index record --file needs; the
 #     usagectl side's rows are folded between rounds).
@@ -62,9 +62,16 @@ printf '%-24s %8s %14s %14s %8s %12s\n' "spread" "clients" "plain (tps)" "usagec
 for clients in 4 8; do
     for script in spread hot; do
         plain=(); with=()
-        for _ in $(seq "$ROUNDS"); do
-            plain+=("$(tps "$PLAIN" "$clients" "$script")")
-            with+=("$(tps "$CTL" "$clients" "$script")")
+        for r in $(seq "$ROUNDS"); do
+            # ABBA: every other round runs usagectl first, so neither side always
+            # follows the other's checkpoint and WAL
+            if (( r % 2 )); then
+                plain+=("$(tps "$PLAIN" "$clients" "$script")")
+                with+=("$(tps "$CTL" "$clients" "$script")")
+            else
+                with+=("$(tps "$CTL" "$clients" "$script")")
+                plain+=("$(tps "$PLAIN" "$clients" "$script")")
+            fi
         done
         echo "  raw rounds ($script, $clients clients): plain ${plain[*]}; usagectl ${with[*]}"
         p=$(median "${plain[@]}"); w=$(median "${with[@]}")
@@ -91,9 +98,12 @@ bulk() { # url -> seconds
     t1=$(now_ms); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1000 }'
 }
 plain=(); with=()
-for _ in $(seq "$ROUNDS"); do
-    plain+=("$(bulk "$PLAIN")")
-    with+=("$(bulk "$CTL")")
+for r in $(seq "$ROUNDS"); do
+    if (( r % 2 )); then
+        plain+=("$(bulk "$PLAIN")"); with+=("$(bulk "$CTL")")
+    else
+        with+=("$(bulk "$CTL")"); plain+=("$(bulk "$PLAIN")")
+    fi
     DATABASE_URL=$CTL "$BIN" maintain --quiet
 done
 echo "  raw rounds (record --file): plain ${plain[*]}; usagectl ${with[*]}"
