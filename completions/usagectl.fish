@@ -43,12 +43,14 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -s V -l version -d 'Prin
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "migrate" -d 'Create or adopt the usage_events table and apply the tool\'s additive migrations'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "record" -d 'Record one usage event'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "summary" -d 'Summarise an organisation\'s usage over the last N days'
-complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "limits" -d 'Show an organisation\'s month usage against its tier\'s limits'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "limits" -d 'Show an organisation\'s usage in its billing period against its limits'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "status" -d 'Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "export" -d 'Export a period\'s usage (totals or raw events) for finance, as CSV, JSON or JSON Lines'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "doctor" -d 'Check the schema and that the daily rollup agrees with the raw rows (--repair fixes it)'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "maintain" -d 'Fold new events into the daily rollup (cron, every minute); reports the fold\'s lag'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage tiers, their limits, org assignments and per-org overrides'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "org" -d 'Set or show an org\'s billing period (anchor day, time zone) and tier'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "grant" -d 'Raise one metric\'s limit for one billing period of an org (support), list, revoke'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l target-version -d 'Apply the pending steps up to and including this version only (to stage an upgrade; `migrate --status` lists the versions)' -r
@@ -131,7 +133,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s v -l verbo
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l org -d 'Organisation id' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l month -d 'Month to count, YYYY-MM in UTC (default: the current month)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l month -d 'The billing period that starts in this month, in the org\'s zone (default: the current period)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l at -d 'The billing period that contains this instant (RFC 3339)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
@@ -149,7 +152,8 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s v -l verbos
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l org -d 'Organisation id' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l month -d 'Month to check, YYYY-MM in UTC (default: the current month)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l month -d 'The billing period that starts in this month, in each org\'s zone (default: the current period)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l at -d 'The billing period that contains this instant (RFC 3339)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l warn-at -d 'Percentage of a limit at which the status becomes approaching_limit' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
@@ -191,6 +195,7 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l raw -d 'Every event (id, org_id, event_type, quantity, created_at, metadata) instead of totals'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l force -d 'Replace an existing FILE'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l no-formula-escape -d 'Leave text cells as they are (for machine readers, not spreadsheets)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l billing-periods -d 'With --month: one block per org for its billing period that starts in the month (in its zone), with period_start, period_end and time_zone columns'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s V -l version -d 'Print version'
@@ -353,6 +358,130 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -f -a "set" -d 'Set an org\'s anchor day, time zone or tier'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_seen_subcommand_from set show" -f -a "show" -d 'Show an org\'s tier, billing settings, current period, grants and any pending change'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l anchor-day -d 'Day of the month the billing period starts on, 1-31' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l time-zone -d 'IANA time zone the period\'s midnights are in (e.g. America/New_York)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l tier -d 'Tier to assign (as `usagectl tier assign`)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -f -a "add" -d 'Raise one metric\'s limit for one billing period of an org'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -f -a "list" -d 'List grants (by default those for each org\'s current period)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and not __fish_seen_subcommand_from add list revoke" -f -a "revoke" -d 'Revoke a grant (recorded, not deleted)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l reason -d 'Why (kept with the grant; one line)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l period -d 'Which period: current, next, or an RFC 3339 instant inside it' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -l all-periods -d 'Every grant of every period, revoked ones included'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -l reason -d 'Why (kept with the revocation; one line)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r

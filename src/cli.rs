@@ -202,7 +202,7 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::summary::AFTER_LONG_HELP)]
     Summary(cmd::summary::SummaryArgs),
 
-    /// Show an organisation's month usage against its tier's limits
+    /// Show an organisation's usage in its billing period against its limits
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::limits::AFTER_LONG_HELP)]
     Limits(cmd::limits::LimitsArgs),
 
@@ -225,6 +225,14 @@ pub enum Command {
     /// Manage tiers, their limits, org assignments and per-org overrides
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::tier::AFTER_LONG_HELP)]
     Tier(cmd::tier::TierArgs),
+
+    /// Set or show an org's billing period (anchor day, time zone) and tier
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::org::AFTER_LONG_HELP)]
+    Org(cmd::org::OrgArgs),
+
+    /// Raise one metric's limit for one billing period of an org (support), list, revoke
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::grant::AFTER_LONG_HELP)]
+    Grant(cmd::grant::GrantArgs),
 
     /// Start (or reuse) a private local PostgreSQL, load a sample month and show a summary
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::demo::AFTER_LONG_HELP)]

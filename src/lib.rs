@@ -7,6 +7,7 @@
 pub mod error;
 
 pub mod assets;
+pub mod billing;
 pub mod cli;
 pub mod cmd;
 pub mod db;
@@ -134,6 +135,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             cmd::tier::validate(args)?;
             let mut client = connect()?;
             cmd::tier::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Org(args) => {
+            cmd::org::validate(args)?;
+            let mut client = if cmd::org::reads_only(args) {
+                connect_read()?
+            } else {
+                connect()?
+            };
+            cmd::org::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Grant(args) => {
+            cmd::grant::validate(args)?;
+            let mut client = if cmd::grant::reads_only(args) {
+                connect_read()?
+            } else {
+                connect()?
+            };
+            cmd::grant::run(&mut client, args, &mut out).map(|()| 0)
         }
     };
     let reads = matches!(

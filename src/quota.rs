@@ -213,10 +213,15 @@ impl Month {
     }
 }
 
+/// How JSON shows a wall-clock time.
+const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
 /// The window a quota figure counts, as the JSON bodies show it.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct Period {
-    /// The seed's `period`: "current_month", or `YYYY-MM` for another month.
+    /// The seed's `period`: "current_month" (the current calendar month in UTC),
+    /// "current_period" (the current period of an org with its own settings), or the
+    /// period's month `YYYY-MM` / local start date `YYYY-MM-DD`.
     pub period: String,
     /// First instant counted.
     #[serde(serialize_with = "crate::time::ser")]
@@ -224,25 +229,54 @@ pub struct Period {
     /// First instant not counted.
     #[serde(serialize_with = "crate::time::ser")]
     pub period_end: DateTime<Utc>,
+    /// The IANA zone the period's bounds are local midnights in.
+    pub time_zone: String,
+    /// The day of the month the period starts on (29-31: the last day of shorter months).
+    pub anchor_day: u8,
+    /// `period_start` as a wall-clock time in `time_zone` (`YYYY-MM-DDTHH:MM:SS`).
+    pub period_local_start: String,
+    /// `period_end` as a wall-clock time in `time_zone`.
+    pub period_local_end: String,
+    #[serde(skip)]
+    described: String,
 }
 
 impl Period {
-    /// The period of `month`, seen at `now`.
+    /// The calendar month `month` in UTC, seen at `now`.
     pub fn new(month: &Month, now: DateTime<Utc>) -> Period {
         Period {
             period: month.period_label(now),
             period_start: month.start,
             period_end: month.end,
+            time_zone: crate::billing::DEFAULT_TIME_ZONE.to_string(),
+            anchor_day: crate::billing::DEFAULT_ANCHOR_DAY,
+            period_local_start: month.start.format(LOCAL_FORMAT).to_string(),
+            period_local_end: month.end.format(LOCAL_FORMAT).to_string(),
+            described: format!(
+                "[{}, {}) UTC",
+                crate::time::fmt_utc(&month.start),
+                crate::time::fmt_utc(&month.end)
+            ),
         }
     }
 
-    /// `[start, end) UTC`, for tables.
+    /// An org's billing period, seen at `now`.
+    pub fn of(p: &crate::billing::BillingPeriod, now: DateTime<Utc>) -> Period {
+        Period {
+            period: p.label(now),
+            period_start: p.start,
+            period_end: p.end,
+            time_zone: p.time_zone.clone(),
+            anchor_day: p.anchor_day,
+            period_local_start: p.local_start.format(LOCAL_FORMAT).to_string(),
+            period_local_end: p.local_end.format(LOCAL_FORMAT).to_string(),
+            described: p.describe(),
+        }
+    }
+
+    /// `[start, end) UTC` (with the local bounds first outside UTC), for tables.
     pub fn describe(&self) -> String {
-        format!(
-            "[{}, {}) UTC",
-            crate::time::fmt_utc(&self.period_start),
-            crate::time::fmt_utc(&self.period_end)
-        )
+        self.described.clone()
     }
 }
 
@@ -279,16 +313,19 @@ pub enum LimitSource {
     DefaultTier,
     /// A per-org override.
     Override,
+    /// The tier's or the override's limit plus grants for this billing period.
+    Grant,
 }
 
 serialize_as_name!(LimitSource);
 
 impl LimitSource {
     /// Every source.
-    pub const ALL: [LimitSource; 3] = [
+    pub const ALL: [LimitSource; 4] = [
         LimitSource::Tier,
         LimitSource::DefaultTier,
         LimitSource::Override,
+        LimitSource::Grant,
     ];
 
     /// Its name in JSON and CSV.
@@ -297,6 +334,7 @@ impl LimitSource {
             LimitSource::Tier => "tier",
             LimitSource::DefaultTier => "default_tier",
             LimitSource::Override => "override",
+            LimitSource::Grant => "grant",
         }
     }
 
@@ -306,6 +344,7 @@ impl LimitSource {
             LimitSource::Tier => format!("tier {tier}"),
             LimitSource::DefaultTier => format!("default tier {tier} (no assignment)"),
             LimitSource::Override => "override".to_string(),
+            LimitSource::Grant => "with grants for this period".to_string(),
         }
     }
 }
@@ -352,11 +391,30 @@ pub struct Effective {
     pub tier: String,
     /// False when the org has no assignment and falls back to [`DEFAULT_TIER`].
     pub assigned: bool,
-    /// metric -> (limit, source).
+    /// metric -> (limit, source), grants included.
     pub limits: BTreeMap<Metric, (i64, LimitSource)>,
+    /// metric -> what this period's grants add (only metrics with grants).
+    pub granted: BTreeMap<Metric, i64>,
 }
 
 impl Effective {
+    /// With a billing period's grants (`usagectl_granted()`) added: each granted metric's
+    /// limit raised and its source [`LimitSource::Grant`]; an unlimited metric stays
+    /// unlimited and keeps its source.
+    pub fn with_grants(mut self, granted: BTreeMap<Metric, i64>) -> Effective {
+        for (metric, amount) in &granted {
+            if let Some((limit, source)) = self.limits.get_mut(metric)
+                && *limit != UNLIMITED
+                && *amount > 0
+            {
+                *limit = crate::billing::limit_with_grants(*limit, *amount);
+                *source = LimitSource::Grant;
+            }
+        }
+        self.granted = granted;
+        self
+    }
+
     /// Where the tier comes from.
     pub fn tier_source(&self) -> TierSource {
         if self.assigned {
@@ -414,6 +472,7 @@ impl LimitConfig {
             tier,
             assigned,
             limits,
+            granted: BTreeMap::new(),
         }
     }
 }
@@ -608,22 +667,17 @@ pub fn metrics_to_check(eff: &Effective, batch: &Usage) -> Vec<(Metric, i64, i64
 pub fn projected_exhaustion(
     current: i64,
     limit: i64,
-    month: &Month,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    if limit == UNLIMITED
-        || current <= 0
-        || current >= limit
-        || now <= month.start
-        || now >= month.end
-    {
+    if limit == UNLIMITED || current <= 0 || current >= limit || now <= start || now >= end {
         return None;
     }
-    let elapsed = (now - month.start).num_seconds() as f64;
+    let elapsed = (now - start).num_seconds() as f64;
     let rate = current as f64 / elapsed;
     let secs = (limit - current) as f64 / rate;
     let at = now + chrono::Duration::seconds(secs.ceil() as i64);
-    (at < month.end).then_some(at)
+    (at < end).then_some(at)
 }
 
 /// Check a tier name typed by a user.
@@ -736,7 +790,7 @@ mod tests {
         }
         assert_eq!(
             LimitSource::ALL.map(LimitSource::name),
-            ["tier", "default_tier", "override"]
+            ["tier", "default_tier", "override", "grant"]
         );
         for s in TierSource::ALL {
             assert_eq!(json(serde_json::to_value(s).unwrap()), s.name());
@@ -946,17 +1000,20 @@ mod tests {
         let now = t("2025-11-11T00:00:00Z"); // 10 days in
         // 20 used of 50 in 10 days: 2/day, 30 left -> 15 more days
         assert_eq!(
-            projected_exhaustion(20, 50, &m, now),
+            projected_exhaustion(20, 50, (m.start, m.end), now),
             Some(t("2025-11-26T00:00:00Z"))
         );
         assert_eq!(
-            projected_exhaustion(5, 50, &m, now),
+            projected_exhaustion(5, 50, (m.start, m.end), now),
             None,
             "runs out after the month ends"
         );
-        assert_eq!(projected_exhaustion(0, 50, &m, now), None);
-        assert_eq!(projected_exhaustion(50, 50, &m, now), None);
-        assert_eq!(projected_exhaustion(20, UNLIMITED, &m, now), None);
+        assert_eq!(projected_exhaustion(0, 50, (m.start, m.end), now), None);
+        assert_eq!(projected_exhaustion(50, 50, (m.start, m.end), now), None);
+        assert_eq!(
+            projected_exhaustion(20, UNLIMITED, (m.start, m.end), now),
+            None
+        );
     }
 
     #[test]

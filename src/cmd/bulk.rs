@@ -7,13 +7,15 @@ use anyhow::{Context, Result};
 use postgres::Client;
 use serde::Serialize;
 
+use crate::billing::PeriodChoice;
 use crate::cmd::record::RecordArgs;
 use crate::db::queries;
 use crate::error::{BadRows, usage};
 use crate::ingest::{self, RowError, RowReader};
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{self, Month, Usage};
+use crate::quota::{self, Usage};
 use crate::sink::Progress;
+use chrono::{DateTime, Utc};
 
 /// An org whose rows `--enforce` refused.
 #[derive(Debug, Serialize)]
@@ -222,7 +224,8 @@ pub fn run(client: Option<&mut Client>, args: &RecordArgs, out: &mut Output) -> 
 }
 
 /// Lock every org of the input (in byte order, so concurrent batches cannot deadlock),
-/// then refuse each org whose new rows, taken together, would pass a limit in any month.
+/// then refuse each org whose new rows, taken together, would pass a limit in any of its
+/// billing periods.
 fn enforce(
     tx: &mut postgres::Transaction<'_>,
     rows_per_org: &BTreeMap<String, u64>,
@@ -236,36 +239,33 @@ fn enforce(
     for org in &orgs {
         // reads of this org's rows must pass the seed's RLS policy
         queries::scope_to_org(tx, org)?;
-        // month -> event type -> quantity, of the rows that would be inserted
-        let mut months: BTreeMap<chrono::DateTime<chrono::Utc>, BTreeMap<String, i64>> =
+        // billing period -> event type -> quantity, of the rows that would be inserted
+        let mut periods: BTreeMap<(DateTime<Utc>, DateTime<Utc>), BTreeMap<String, i64>> =
             BTreeMap::new();
         for t in queries::staged_new_totals(tx, org)? {
-            *months
-                .entry(t.month_start)
+            *periods
+                .entry((t.period_start, t.period_end))
                 .or_default()
                 .entry(t.event_type)
                 .or_default() += t.quantity;
         }
-        let limits = config.effective(org);
+        let base = config.effective(org);
         let mut profiles_so_far = 0;
-        'months: for (start, types) in months {
-            let month = Month::containing(start);
+        'periods: for ((start, end), types) in periods {
             profiles_so_far += types.get("mapping_profile_created").copied().unwrap_or(0);
             let batch = Usage {
                 month: types,
                 mapping_profiles_all_time: profiles_so_far,
             };
+            // the period's grants, read under the org's lock (usagectl_granted())
+            let period = queries::period(tx, org, PeriodChoice::At(start))?;
+            let limits = base
+                .clone()
+                .with_grants(queries::granted(tx, org, &period)?);
             for (metric, limit, adding) in quota::metrics_to_check(&limits, &batch) {
-                let from = metric.monthly().then_some(month.start);
-                let (current, allowed) = queries::quota_check(
-                    tx,
-                    org,
-                    metric.event_types(),
-                    from,
-                    month.end,
-                    limit,
-                    adding,
-                )?;
+                let from = metric.monthly().then_some(start);
+                let (current, allowed) =
+                    queries::quota_check(tx, org, metric.event_types(), from, end, limit, adding)?;
                 if !allowed {
                     let e = quota::Exceeded {
                         metric,
@@ -278,7 +278,7 @@ fn enforce(
                         rows: rows_per_org.get(org).copied().unwrap_or(0),
                         message: e.message(),
                     });
-                    break 'months;
+                    break 'periods;
                 }
             }
         }

@@ -199,7 +199,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 10] = [
+    const TABLES: [&str; 13] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -210,6 +210,9 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_daily_usage",
         "usagectl_rollup_backfill",
         "usagectl_fold_state",
+        "usagectl_org_settings",
+        "usagectl_grants",
+        "usagectl_grant_revocations",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES
@@ -297,9 +300,14 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "present and enabled",
     );
     let mut missing_fns = Vec::new();
-    for f in schema::FOLD_FUNCTIONS {
-        if !queries::function_exists(&mut tx, f)? {
-            missing_fns.push(f);
+    for (step, functions) in [
+        (11, &schema::FOLD_FUNCTIONS[..]),
+        (14, &schema::PERIOD_FUNCTIONS[..]),
+    ] {
+        for f in functions {
+            if !queries::function_exists(&mut tx, f)? {
+                missing_fns.push((step, *f));
+            }
         }
     }
     check(
@@ -308,17 +316,28 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         (!missing_fns.is_empty()).then(|| {
             let names = missing_fns
                 .iter()
-                .map(|f| format!("{f}()"))
+                .map(|(_, f)| format!("{f}()"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            if version >= 11 {
+            let mut steps: Vec<i32> = missing_fns
+                .iter()
+                .map(|(s, _)| *s)
+                .filter(|s| version >= *s)
+                .collect();
+            steps.dedup();
+            if steps.is_empty() {
+                format!("{names} missing: run `usagectl migrate`")
+            } else {
                 // dropped after migrate installed them: migrate has nothing left to run
+                let list = steps
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 format!(
                     "{names} missing, so reads, `record --enforce` or the fold fail: run \
-                     `DELETE FROM usagectl_schema_migrations WHERE version = 11`, then `usagectl migrate`"
+                     `DELETE FROM usagectl_schema_migrations WHERE version IN ({list})`, then `usagectl migrate`"
                 )
-            } else {
-                format!("{names} missing: run `usagectl migrate`")
             }
         }),
         "present",

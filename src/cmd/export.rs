@@ -27,10 +27,16 @@ synced, and FILE.manifest.json is written beside it; --check MANIFEST later list
 org and event type whose totals changed since (exit 3), or none (exit 0). Text cells that
 start with = + - @ tab or CR get a leading ' (OWASP) unless --no-formula-escape.
 
+Finance closes the books on calendar months, so that is the default whatever an org's
+billing period. --billing-periods --month M writes one block per org for its billing
+period that starts in M in its zone (`usagectl org set`), with period_start, period_end
+and time_zone columns; its manifest and --check cover the same periods.
+
 Examples:
   usagectl export --month 2025-11 --output usage-2025-11.csv
   usagectl export --from 2025-10 --to 2025-12 --org acme -o json
   usagectl export --month 2025-11 --raw -o jsonl --output events-2025-11.jsonl
+  usagectl export --month 2025-11 --billing-periods --output periods-2025-11.csv
   usagectl export --check usage-2025-11.csv.manifest.json
 
 ",
@@ -72,6 +78,11 @@ pub struct ExportArgs {
     /// Leave text cells as they are (for machine readers, not spreadsheets)
     #[arg(long)]
     pub no_formula_escape: bool,
+
+    /// With --month: one block per org for its billing period that starts in the month (in
+    /// its zone), with period_start, period_end and time_zone columns
+    #[arg(long, requires = "month", conflicts_with_all = ["raw", "from", "check"])]
+    pub billing_periods: bool,
 
     /// Recompute the period of MANIFEST and list the totals that changed since
     #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["raw", "output", "force", "org"])]
@@ -135,31 +146,48 @@ impl ExportArgs {
 /// The aggregate export, as rows.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct Aggregate(pub Vec<ExportRow>);
+pub struct Aggregate(
+    pub Vec<ExportRow>,
+    /// Whether the rows are billing periods (three more columns).
+    #[serde(skip)]
+    pub bool,
+);
 
 impl Render for Aggregate {
     fn csv_header(&self) -> Vec<&'static str> {
-        vec![
+        let mut h = vec![
             "month",
             "org_id",
             "tier",
             "event_type",
             "events",
             "quantity",
-        ]
+        ];
+        if self.1 {
+            h.extend(["period_start", "period_end", "time_zone"]);
+        }
+        h
     }
     fn csv_rows(&self) -> Vec<Vec<Cell>> {
         self.0
             .iter()
             .map(|r| {
-                vec![
+                let mut row = vec![
                     Cell::text(&r.month),
                     Cell::text(&r.org_id),
                     Cell::text(&r.tier),
                     Cell::text(&r.event_type),
                     Cell::Num(r.events),
                     Cell::Num(r.quantity),
-                ]
+                ];
+                if self.1 {
+                    row.extend([
+                        r.period_start.map_or(Cell::Empty, Cell::Time),
+                        r.period_end.map_or(Cell::Empty, Cell::Time),
+                        r.time_zone.as_ref().map_or(Cell::Empty, Cell::text),
+                    ]);
+                }
+                row
             })
             .collect()
     }
@@ -178,12 +206,15 @@ impl Render for Aggregate {
     }
 }
 
+/// The manifest's `kind` of a `--billing-periods` export.
+const BILLING_KIND: &str = "billing_periods";
+
 /// What `--output` leaves beside the file, to check it against the database later.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
     /// The data file's name, in the manifest's directory.
     pub file: String,
-    /// "aggregate" or "raw".
+    /// "aggregate", "billing_periods" or "raw".
     pub kind: String,
     /// csv, json or jsonl.
     pub format: String,
@@ -253,12 +284,28 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        kind: if args.raw { "raw" } else { "aggregate" }.into(),
+        kind: if args.raw {
+            "raw"
+        } else if args.billing_periods {
+            BILLING_KIND
+        } else {
+            "aggregate"
+        }
+        .into(),
         format: format.name().into(),
         from: span.first.label(),
         to: span.last.label(),
-        period_start: start,
-        period_end: end,
+        // billing periods: from the earliest period's start to the latest's end
+        period_start: totals
+            .iter()
+            .filter_map(|r| r.period_start)
+            .min()
+            .unwrap_or(start),
+        period_end: totals
+            .iter()
+            .filter_map(|r| r.period_end)
+            .max()
+            .unwrap_or(end),
         org: args.org.clone(),
         formula_escape: guard,
         snapshot_time,
@@ -301,14 +348,16 @@ fn write_export(
     let (start, end) = (span.first.start, span.last.end);
     let org = args.org.as_deref();
     let guard = !args.no_formula_escape;
-    let totals = if file.is_some() || !args.raw {
+    let totals = if args.billing_periods {
+        queries::export_billing_aggregate(tx, &span.first, org)?
+    } else if file.is_some() || !args.raw {
         queries::export_aggregate(tx, &start, &end, org)?
     } else {
         Vec::new()
     };
     let format = out.format();
     if !args.raw {
-        let rows = Aggregate(totals);
+        let rows = Aggregate(totals, args.billing_periods);
         match file {
             Some(f) => Output::new(format, Style::plain(), f.writer())
                 .with_formula_guard(guard)
@@ -589,7 +638,13 @@ fn check(client: &mut Client, given: &Path, out: &mut Output) -> Result<u8> {
     if let Some(org) = &m.org {
         queries::scope_to_org(&mut tx, org)?;
     }
-    let now = queries::export_aggregate(&mut tx, &m.period_start, &m.period_end, m.org.as_deref())?;
+    let now = if m.kind == BILLING_KIND {
+        let month = Month::parse(&m.from)
+            .map_err(|e| anyhow::anyhow!("{}: from: {e}", manifest_file.display()))?;
+        queries::export_billing_aggregate(&mut tx, &month, m.org.as_deref())?
+    } else {
+        queries::export_aggregate(&mut tx, &m.period_start, &m.period_end, m.org.as_deref())?
+    };
     tx.commit()?;
     let key = |r: &ExportRow| (r.month.clone(), r.org_id.clone(), r.event_type.clone());
     let then: std::collections::BTreeMap<_, _> = m

@@ -8,6 +8,7 @@ use comfy_table::Color;
 use postgres::{Client, GenericClient};
 use serde::Serialize;
 
+use crate::billing::{BillingPeriod, PeriodChoice};
 use crate::db::queries;
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::{
@@ -17,14 +18,18 @@ use crate::quota::{
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
     "\
-Every metric is summed over one calendar month in UTC, [first instant, first instant of
-the next month), except mapping_profiles, which counts all time up to the month's end.
-An org without a tier assignment falls back to the default tier, trial, and the output
-says so. within_limit is true when the limit is -1 (unlimited) or current < limit.
+Every metric is summed over the org's billing period, [period_start, period_end): a
+calendar month in UTC unless `usagectl org set` gave the org an anchor day and a time zone
+(then from local midnight on the anchor day to the next one). mapping_profiles counts all
+time up to the period's end. Grants for the period (`usagectl grant add`) raise a limit
+(limit_source \"grant\", granted). An org without a tier assignment falls back to the
+default tier, trial, and the output says so. within_limit is true when the limit is -1
+(unlimited) or current < limit.
 
 Examples:
   usagectl limits --org acme
-  usagectl limits --org acme --month 2025-11 -o json
+  usagectl limits --org acme --month 2025-11 -o json   # the period starting in 2025-11
+  usagectl limits --org acme --at 2025-11-20T12:00:00Z # the period containing an instant
 
 ",
     crate::exit_codes!()
@@ -37,9 +42,15 @@ pub struct LimitsArgs {
     #[arg(long, value_name = "ORG")]
     pub org: String,
 
-    /// Month to count, YYYY-MM in UTC (default: the current month)
+    /// The billing period that starts in this month, in the org's zone (default: the
+    /// current period)
     #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
     pub month: Option<Month>,
+
+    /// The billing period that contains this instant (RFC 3339)
+    #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant,
+          conflicts_with = "month")]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// One org's limits and usage for one month, read in one snapshot.
@@ -51,8 +62,8 @@ pub struct OrgQuota {
     pub effective: Effective,
     /// Its usage.
     pub usage: Usage,
-    /// The month counted.
-    pub month: Month,
+    /// The billing period counted.
+    pub period: BillingPeriod,
     /// The server's time when read.
     pub now: DateTime<Utc>,
     /// False when the org has no events at all and no tier assignment or override.
@@ -109,37 +120,60 @@ fn unknown_org_checked(db: &mut impl GenericClient, org: &str) -> Result<Option<
     Ok(Some(quota::unknown_org_note(org, &similar)))
 }
 
-/// Say on stderr that `month` has not begun at `now`, if so.
-pub fn note_future_month(month: &Month, now: DateTime<Utc>) {
-    if let Some(note) = month.future_note(now) {
+/// Say on stderr that `period` has not begun at `now`, if so.
+pub fn note_future_period(period: &BillingPeriod, now: DateTime<Utc>) {
+    if let Some(note) = period.future_note(now) {
         output::notice(&note);
     }
 }
 
+/// One org's limits (grants for `period` included) and usage in `period`, in the caller's
+/// snapshot: what `limits`, `status` (one org and --all) and `org show` read. `usage` and
+/// `granted` are read here when not given.
+pub fn org_quota_in(
+    tx: &mut impl GenericClient,
+    config: &quota::LimitConfig,
+    org: &str,
+    period: BillingPeriod,
+    (usage, granted): (Option<Usage>, Option<BTreeMap<Metric, i64>>),
+    now: DateTime<Utc>,
+) -> Result<OrgQuota> {
+    let granted = match granted {
+        Some(g) => g,
+        None => queries::granted(tx, org, &period)?,
+    };
+    let usage = match usage {
+        Some(u) => u,
+        None => queries::usage_by_org(tx, Some(org), period.window())?
+            .remove(org)
+            .unwrap_or_default(),
+    };
+    Ok(OrgQuota {
+        org_id: org.to_string(),
+        effective: config.effective(org).with_grants(granted),
+        usage,
+        period,
+        now,
+        known_org: true,
+    })
+}
+
 /// Read one org's quota figures in one read-only snapshot; says on stderr when the org is
-/// unknown ([`unknown_org`]) or the month has not begun.
-pub fn read_org_quota(client: &mut Client, org: &str, month: Option<Month>) -> Result<OrgQuota> {
+/// unknown ([`unknown_org`]) or the period has not begun.
+pub fn read_org_quota(client: &mut Client, org: &str, choice: PeriodChoice) -> Result<OrgQuota> {
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::scope_to_org_now(&mut tx, org)?;
-    let month = month.unwrap_or_else(|| Month::containing(now));
-    let effective = queries::load_limit_config(&mut tx, Some(org))?.effective(org);
-    let usage = queries::usage_by_org(&mut tx, Some(org), &month)?
-        .remove(org)
-        .unwrap_or_default();
+    let period = queries::period(&mut tx, org, choice)?;
+    let config = queries::load_limit_config(&mut tx, Some(org))?;
+    let mut q = org_quota_in(&mut tx, &config, org, period, (None, None), now)?;
     let unknown = unknown_org(&mut tx, org)?;
     tx.commit()?;
     if let Some(note) = &unknown {
         output::notice(note);
     }
-    note_future_month(&month, now);
-    Ok(OrgQuota {
-        org_id: org.to_string(),
-        effective,
-        usage,
-        month,
-        now,
-        known_org: unknown.is_none(),
-    })
+    note_future_period(&q.period, now);
+    q.known_org = unknown.is_none();
+    Ok(q)
 }
 
 /// `breakdown` of ai_tokens.
@@ -165,8 +199,11 @@ pub struct MetricReport {
     /// Input/output split (ai_tokens only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Breakdown>,
-    /// Where the limit comes from.
+    /// Where the limit comes from ("grant" when this period's grants raise it).
     pub limit_source: LimitSource,
+    /// What this period's grants add to the limit (included in `limit`; 0 when none, or
+    /// when the metric is unlimited).
+    pub granted: i64,
     /// A projection: when the limit is reached at this month's rate so far (null if not
     /// within the month).
     #[serde(serialize_with = "crate::time::ser_opt")]
@@ -204,7 +241,7 @@ impl LimitsReport {
                     output_tokens: q.usage.month.get("ai_tokens_output").copied().unwrap_or(0),
                 });
                 let projected = if m.monthly() {
-                    quota::projected_exhaustion(current, limit, &q.month, q.now)
+                    quota::projected_exhaustion(current, limit, q.period.window(), q.now)
                 } else {
                     None
                 };
@@ -217,6 +254,11 @@ impl LimitsReport {
                         unit: m.unit(),
                         breakdown,
                         limit_source: source,
+                        granted: if source == LimitSource::Grant {
+                            q.effective.granted.get(&m).copied().unwrap_or(0)
+                        } else {
+                            0
+                        },
                         projected_limit_reached_at: projected,
                     },
                 )
@@ -227,7 +269,7 @@ impl LimitsReport {
             tier: q.effective.tier.clone(),
             tier_source: q.effective.tier_source(),
             limits,
-            period: Period::new(&q.month, q.now),
+            period: Period::of(&q.period, q.now),
             known_org: q.known_org,
         }
     }
@@ -276,6 +318,8 @@ impl Render for LimitsReport {
             "within_limit",
             "unit",
             "limit_source",
+            "granted",
+            "time_zone",
         ]
     }
 
@@ -295,6 +339,8 @@ impl Render for LimitsReport {
                     Cell::text(m.within_limit.to_string()),
                     Cell::text(m.unit),
                     Cell::text(m.limit_source.name()),
+                    Cell::Num(m.granted),
+                    Cell::text(&self.period.time_zone),
                 ]
             })
             .collect()
@@ -323,6 +369,13 @@ impl Render for LimitsReport {
             }
             let limit = if r.limit == quota::UNLIMITED {
                 "unlimited".to_string()
+            } else if r.granted > 0 {
+                format!(
+                    "{} ({} + {} granted)",
+                    r.limit,
+                    r.limit - r.granted,
+                    r.granted
+                )
             } else {
                 r.limit.to_string()
             };
@@ -336,7 +389,7 @@ impl Render for LimitsReport {
                 match r.projected_limit_reached_at {
                     Some(t) => format!("~{}", t.format("%Y-%m-%d")),
                     None if r.limit == quota::UNLIMITED || r.current == 0 => "-".to_string(),
-                    None => "not this month".to_string(),
+                    None => "not this period".to_string(),
                 }
             };
             let name = if m.monthly() {
@@ -353,10 +406,16 @@ impl Render for LimitsReport {
                 style.cell(runs_out, None),
             ]);
         }
+        let label = if self.period.time_zone == crate::billing::DEFAULT_TIME_ZONE
+            && self.period.anchor_day == crate::billing::DEFAULT_ANCHOR_DAY
+        {
+            format!("{} ", self.period.period_start.format("%Y-%m"))
+        } else {
+            String::new()
+        };
         format!(
-            "{}\nperiod {} {}\n{t}\n",
+            "{}\nperiod {label}{}\n{t}\n",
             style.bold(&tier_title(&self.org_id, &self.tier, self.tier_source)),
-            self.period.period_start.format("%Y-%m"),
             self.period.describe(),
         )
     }
@@ -364,6 +423,10 @@ impl Render for LimitsReport {
 
 /// Run `usagectl limits`.
 pub fn run(client: &mut Client, args: &LimitsArgs, out: &mut Output) -> Result<()> {
-    let q = read_org_quota(client, &args.org, args.month)?;
+    let q = read_org_quota(
+        client,
+        &args.org,
+        PeriodChoice::from_args(args.month, args.at),
+    )?;
     out.render(&LimitsReport::new(&q))
 }

@@ -12,7 +12,7 @@ use crate::error::{QuotaExceeded, echo, usage};
 use crate::events;
 use crate::ingest::{self, InputFormat};
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{self, Month};
+use crate::quota;
 use crate::time::fmt_utc;
 
 /// Examples and exit codes for `--help`.
@@ -52,9 +52,10 @@ who made it in metadata; summaries, limits, status and export net it into their 
 and summary still counts it as an event.
 
 With --enforce the event is recorded only if current + quantity <= limit for the metric it
-counts toward, in the month of the event; else nothing is recorded, the seed's message is
-printed and the exit code is 4. The check and the insert are one server-side call holding
-the org's row lock in usagectl_org_locks until the commit. An unlimited metric (-1), a
+counts toward, in the org's billing period that contains the event (its limit raised by
+the period's grants); else nothing is recorded, the seed's message is printed and the exit
+code is 4. The period, the check and the insert are one server-side call holding the
+org's row lock in usagectl_org_locks until the commit. An unlimited metric (-1), a
 type no metric counts, or a negative correction has nothing to check and takes no lock.
 
 ",
@@ -295,7 +296,7 @@ pub fn retry_differences(stored: &EventRow, given: &NewEvent) -> Vec<String> {
 /// counted as they stand when the lock is granted.
 pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Output) -> Result<()> {
     let mut tx = crate::db::begin(client)?;
-    let now = queries::scope_to_org_now(&mut tx, &ev.org_id)?;
+    queries::scope_to_org(&mut tx, &ev.org_id)?;
     let mut adjusted;
     let ev = if args.adjust {
         // who made the correction, as the database knows them
@@ -322,12 +323,10 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
         None
     };
     let (event, inserted) = if let Some((metric, limit)) = check {
-        let month = Month::containing(ev.created_at.unwrap_or(now));
-        let from = metric.monthly().then_some(month.start);
-        match queries::record_enforced(&mut tx, ev, metric.event_types(), from, month.end, limit)? {
+        match queries::record_enforced(&mut tx, ev, metric, limit)? {
             Enforced::Inserted(e) => (e, true),
             Enforced::Duplicate(e) => (e, false),
-            Enforced::Refused { current } => {
+            Enforced::Refused { current, limit } => {
                 let exceeded = quota::Exceeded {
                     metric,
                     current,

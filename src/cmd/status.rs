@@ -5,9 +5,12 @@ use clap::Args;
 use postgres::Client;
 use serde::Serialize;
 
+use std::collections::BTreeSet;
+
+use crate::billing::PeriodChoice;
 use crate::cmd::limits::{self, OrgQuota, state_color, tier_title};
 use crate::db::queries;
-use crate::output::{Cell, Output, Render, Style};
+use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::{self, Metric, Month, Period, State, TierSource};
 
 /// Examples and exit codes for `--help`.
@@ -15,9 +18,11 @@ pub const AFTER_LONG_HELP: &str = concat!(
     "\
 Status is over_limit when some metric is not within its limit, approaching_limit when
 some metric is at or above --warn-at percent of its limit (and none is over), else ok.
---all checks every org with events in the month or a tier assignment, worst first; it
-reads every org's rows, so under the seed's RLS policy it needs a role that bypasses RLS
-(or owns the table).
+Each org is checked in its own billing period (a calendar month in UTC unless `usagectl
+org set` gave it an anchor day and a time zone), with its grants for that period.
+--all checks every org with events in the calendar month, a tier assignment or billing
+settings, worst first; it reads every org's rows, so under the seed's RLS policy it needs
+a role that bypasses RLS (or owns the table).
 
 Examples:
   usagectl status --org acme                 # exit 0 ok, 3 approaching, 4 over
@@ -44,9 +49,15 @@ pub struct StatusArgs {
     #[arg(long, conflicts_with = "org")]
     pub problems_only: bool,
 
-    /// Month to check, YYYY-MM in UTC (default: the current month)
+    /// The billing period that starts in this month, in each org's zone (default: the
+    /// current period)
     #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
     pub month: Option<Month>,
+
+    /// The billing period that contains this instant (RFC 3339)
+    #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant,
+          conflicts_with = "month")]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 
     /// Percentage of a limit at which the status becomes approaching_limit
     #[arg(long, value_name = "PCT", default_value_t = quota::DEFAULT_WARN_AT,
@@ -73,6 +84,14 @@ pub struct StatusRow {
     pub worst_current: Option<i64>,
     /// Its limit.
     pub worst_limit: Option<i64>,
+    /// The org's period: first instant counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_start: chrono::DateTime<chrono::Utc>,
+    /// First instant not counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_end: chrono::DateTime<chrono::Utc>,
+    /// The zone of its bounds.
+    pub time_zone: String,
 }
 
 impl StatusRow {
@@ -87,6 +106,9 @@ impl StatusRow {
             worst_metric: worst.map(|w| w.metric),
             worst_current: worst.map(|w| w.current),
             worst_limit: worst.map(|w| w.limit),
+            period_start: q.period.start,
+            period_end: q.period.end,
+            time_zone: q.period.time_zone.clone(),
         }
     }
 
@@ -116,11 +138,14 @@ impl StatusRow {
             self.worst_current.map_or(Cell::Empty, Cell::Num),
             self.worst_limit.map_or(Cell::Empty, Cell::Num),
             Cell::text(&self.message),
+            Cell::Time(self.period_start),
+            Cell::Time(self.period_end),
+            Cell::text(&self.time_zone),
         ]
     }
 }
 
-const CSV_HEADER: [&str; 8] = [
+const CSV_HEADER: [&str; 11] = [
     "org_id",
     "tier",
     "tier_source",
@@ -129,6 +154,9 @@ const CSV_HEADER: [&str; 8] = [
     "worst_current",
     "worst_limit",
     "message",
+    "period_start",
+    "period_end",
+    "time_zone",
 ];
 
 /// `status --org`: the seed's body plus the window.
@@ -176,7 +204,8 @@ impl Render for OrgStatus {
 /// `status --all`.
 #[derive(Debug, Serialize)]
 pub struct AllStatus {
-    /// The month counted.
+    /// The period of the orgs without settings of their own (a calendar month in UTC);
+    /// each row names its org's own period.
     #[serde(flatten)]
     pub period: Period,
     /// The threshold used.
@@ -221,11 +250,12 @@ impl Render for AllStatus {
 
 /// Run `usagectl status`; returns the exit code for the worst state shown.
 pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u8> {
+    let choice = PeriodChoice::from_args(args.month, args.at);
     if let Some(org) = &args.org {
-        let q = limits::read_org_quota(client, org, args.month)?;
+        let q = limits::read_org_quota(client, org, choice)?;
         let report = OrgStatus {
             row: StatusRow::new(&q, args.warn_at),
-            period: Period::new(&q.month, q.now),
+            period: Period::of(&q.period, q.now),
             warn_at: args.warn_at,
             known_org: q.known_org,
         };
@@ -234,30 +264,46 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     }
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::server_now(&mut tx)?;
-    let month = args.month.unwrap_or_else(|| Month::containing(now));
-    limits::note_future_month(&month, now);
+    // the calendar month every org without settings of its own is read in, all at once
+    let month = match choice {
+        PeriodChoice::Current => Month::containing(now),
+        PeriodChoice::Month(m) => m,
+        PeriodChoice::At(t) => Month::containing(t),
+    };
+    if month.start > now {
+        output::notice(&month.future_note(now).unwrap_or_default());
+    }
     let config = queries::load_limit_config(&mut tx, None)?;
-    let mut usage = queries::usage_by_org(&mut tx, None, &month)?;
-    let mut orgs: std::collections::BTreeSet<String> = queries::orgs_with_events(&mut tx, &month)?
+    let mut usage = queries::usage_by_org(&mut tx, None, (month.start, month.end))?;
+    let mut orgs: BTreeSet<String> = queries::orgs_with_events(&mut tx, &month)?
         .into_iter()
         .collect();
-    tx.commit()?;
     orgs.extend(config.assignments.keys().cloned());
-    let mut rows: Vec<StatusRow> = orgs
-        .into_iter()
-        .map(|org| {
-            let q = OrgQuota {
-                effective: config.effective(&org),
-                usage: usage.remove(&org).unwrap_or_default(),
-                org_id: org,
-                month,
-                now,
-                known_org: true,
-            };
-            StatusRow::new(&q, args.warn_at)
-        })
-        .filter(|r| !args.problems_only || r.status != State::Ok)
-        .collect();
+    // orgs with settings of their own: each in its own period (the usage read above, over
+    // the calendar month, is not theirs)
+    let own: Vec<String> = queries::orgs_with_settings(&mut tx)?;
+    orgs.extend(own.iter().cloned());
+    let own_periods = queries::periods(&mut tx, &own, choice)?;
+    let calendar = queries::period(&mut tx, "", PeriodChoice::At(month.start))?;
+    // grants are read only for the orgs that have any (one round trip each)
+    let with_grants: BTreeSet<String> = queries::orgs_with_grants(&mut tx)?.into_iter().collect();
+    let mut rows = Vec::new();
+    for org in orgs {
+        let (period, use_of) = match own_periods.get(&org) {
+            Some(p) => (p.clone(), None),
+            None => (
+                calendar.clone(),
+                Some(usage.remove(&org).unwrap_or_default()),
+            ),
+        };
+        let granted = (!with_grants.contains(&org)).then(Default::default);
+        let q = limits::org_quota_in(&mut tx, &config, &org, period, (use_of, granted), now)?;
+        let row = StatusRow::new(&q, args.warn_at);
+        if !args.problems_only || row.status != State::Ok {
+            rows.push(row);
+        }
+    }
+    tx.commit()?;
     rows.sort_by(|a, b| {
         b.status
             .cmp(&a.status)
@@ -270,7 +316,7 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     });
     let code = rows.iter().map(|r| r.status.exit_code()).max().unwrap_or(0);
     out.render(&AllStatus {
-        period: Period::new(&month, now),
+        period: Period::of(&calendar, now),
         warn_at: args.warn_at,
         orgs: rows,
     })?;

@@ -266,7 +266,8 @@ fn tier_list(cfg: &LimitConfig, only: Option<&str>) -> TierList {
     }
 }
 
-fn require_tier(cfg: &LimitConfig, tier: &str) -> Result<()> {
+/// Refuse (exit 2) a tier that does not exist, naming the valid ones.
+pub fn require_tier(cfg: &LimitConfig, tier: &str) -> Result<()> {
     if cfg.tiers.contains_key(tier) {
         return Ok(());
     }

@@ -32,4 +32,8 @@ GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagec
 GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_rollup_ready, usagectl_quota_check
         TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_record_enforced, usagectl_lock_org, usagectl_fold TO usage_writer
+GRANT EXECUTE ON FUNCTION usagectl_record_enforced, usagectl_lock_org, usagectl_fold TO usage_writer;
+GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocations TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_anchor_instant, usagectl_period, usagectl_period_in_month, usagectl_periods,
+        usagectl_granted TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_record_in_period TO usage_writer

@@ -229,6 +229,35 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0013_drop_full_idempotency_index"),
         kind: StepKind::ConcurrentIndex("usage_events_org_id_idempotency_key_key"),
     },
+    Step {
+        version: 14,
+        description: "add billing periods per org (anchor day, time zone), grants, and usagectl_record_in_period()",
+        sql: PERIODS_SQL,
+        kind: StepKind::Transactional,
+    },
+];
+
+/// Migration 14: billing periods and grants.
+///
+/// - `usagectl_org_settings` keeps each org's anchor day and IANA zone as a history (a
+///   change is in force from the end of the current period); no row means anchor 1 in UTC.
+/// - `usagectl_period()` is the one period rule (PostgreSQL's own time zone database, so
+///   enforcement, reads and a DBA's psql agree); `usagectl_period_in_month()` names the
+///   period `--month` means, `usagectl_periods()` the periods a batch spans.
+/// - `usagectl_grants` / `usagectl_grant_revocations` are append-only (a trigger refuses
+///   UPDATE, DELETE and TRUNCATE); `usagectl_granted()` is the one grant rule.
+/// - `usagectl_record_in_period()`: `record --enforce` with the period, the limit and the
+///   grants decided under the org lock.
+pub const PERIODS_SQL: &str = migration!("0014_billing_periods_and_grants");
+
+/// The functions migration 14 installs (usagectl doctor checks them).
+pub const PERIOD_FUNCTIONS: [&str; 6] = [
+    "usagectl_anchor_instant",
+    "usagectl_period",
+    "usagectl_period_in_month",
+    "usagectl_periods",
+    "usagectl_granted",
+    "usagectl_record_in_period",
 ];
 
 /// Migration 11: the rollup without a per-insert hot row.
@@ -305,7 +334,7 @@ pub const ROLES_SQL: &str = include_str!("roles.sql").trim_ascii();
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[
     (
-        "summary, limits, status --org, tier list, tier show, export --org",
+        "summary, limits, status --org, tier list, tier show, org show, grant list, export --org",
         "usage_reader",
     ),
     (
@@ -317,7 +346,7 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
         "a role that bypasses RLS (or the table owner)",
     ),
     (
-        "tier create/set-limit/assign/override, migrate",
+        "tier create/set-limit/assign/override, org set, grant add/revoke, migrate",
         "the owner of the tables",
     ),
 ];

@@ -6,6 +6,7 @@ mod connect;
 mod demo;
 mod export;
 mod migrate;
+mod periods;
 mod pooler;
 mod quota;
 mod record;

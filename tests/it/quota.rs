@@ -357,7 +357,7 @@ fn status_all_lists_every_org_worst_first_on(path: ReadPath) {
     let lines: Vec<&str> = problems.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "org_id,tier,tier_source,status,worst_metric,worst_current,worst_limit,message"
+        "org_id,tier,tier_source,status,worst_metric,worst_current,worst_limit,message,period_start,period_end,time_zone"
     );
     assert_eq!(lines.len(), 4, "{}", problems.stdout);
 

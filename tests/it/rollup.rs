@@ -593,11 +593,13 @@ fn doctor_reports_a_missing_enforce_function() {
         ])
     };
     db.client()
-        .batch_execute("DROP FUNCTION usagectl_record_enforced")
+        .batch_execute(
+            "DROP FUNCTION usagectl_record_enforced; DROP FUNCTION usagectl_record_in_period",
+        )
         .unwrap();
     doctor_finds(
         &db,
-        "usagectl_record_enforced() missing, so reads, `record --enforce` or the fold fail: run `DELETE FROM usagectl_schema_migrations WHERE version = 11`",
+        "usagectl_record_enforced(), usagectl_record_in_period() missing, so reads, `record --enforce` or the fold fail: run `DELETE FROM usagectl_schema_migrations WHERE version IN (11, 14)`",
     );
     let rec = enforced();
     rec.assert_fails(1);
@@ -607,7 +609,7 @@ fn doctor_reports_a_missing_enforce_function() {
         rec.stderr
     );
     db.client()
-        .batch_execute("DELETE FROM usagectl_schema_migrations WHERE version = 11")
+        .batch_execute("DELETE FROM usagectl_schema_migrations WHERE version IN (11, 14)")
         .unwrap();
     db.run(&["migrate"]).assert_ok();
     assert_eq!(db.run(&["doctor"]).code, 0);
@@ -736,7 +738,7 @@ fn upgrading_from_schema_8_while_the_web_app_inserts_ends_exact() {
     let (inserted, slowest) = writer.join().unwrap();
     let folds = folder.join().unwrap();
     out.assert_ok();
-    assert_eq!(out.json()["version_after"], 13);
+    assert_eq!(out.json()["version_after"], 14);
     assert!(folds > 0, "the fold ran after the upgrade");
     assert!(
         slowest < std::time::Duration::from_secs(2),

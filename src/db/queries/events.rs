@@ -109,31 +109,37 @@ pub enum Enforced {
     Refused {
         /// The metric's usage when the lock was granted.
         current: i64,
+        /// The limit it was checked against (grants for the period included).
+        limit: i64,
     },
 }
 
-/// Record `ev` if the usage of `counted_types` in `[from, to)` (`from = None`: since the
-/// beginning) plus its quantity stays within `limit`: the org's lock row, the read and the
-/// insert in one call to `usagectl_record_enforced` (migration 8). The lock is held until
-/// the transaction ends.
+/// Record `ev` if the usage of `metric` in the org's billing period that contains the
+/// event's instant, plus its quantity, stays within `limit` plus that period's grants:
+/// the org's lock row, the period, the grants, the read and the insert in one call to
+/// `usagectl_record_in_period` (migration 14), so the period is decided under the lock.
+/// The lock is held until the transaction ends.
 pub fn record_enforced(
     db: &mut impl GenericClient,
     ev: &NewEvent,
-    counted_types: &[&str],
-    from: Option<DateTime<Utc>>,
-    to: DateTime<Utc>,
+    metric: Metric,
     limit: i64,
 ) -> Result<Enforced> {
     let mut params = event_params(ev).to_vec();
+    let name = metric.name();
+    let types = metric.event_types();
+    let all_time = !metric.monthly();
     params.extend([
-        (&counted_types as _, Type::TEXT_ARRAY),
-        (&from as _, Type::TIMESTAMPTZ),
-        (&to as _, Type::TIMESTAMPTZ),
+        (&name as _, Type::TEXT),
+        (&types as _, Type::TEXT_ARRAY),
+        (&all_time as _, Type::BOOL),
         (&limit as _, Type::INT8),
     ]);
     let row = db
         .query_typed_one(
-            "SELECT * FROM usagectl_record_enforced($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "SELECT r_outcome, r_current, r_limit, r_id, r_org_id, r_event_type, r_quantity,
+                    r_metadata, r_created_at, r_idempotency_key
+             FROM usagectl_record_in_period($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &params,
         )
         .with_context(|| {
@@ -143,13 +149,14 @@ pub fn record_enforced(
             )
         })?;
     Ok(match row.get::<_, &str>(0) {
-        "inserted" => Enforced::Inserted(event_row_at(&row, 2)),
-        "duplicate" => Enforced::Duplicate(event_row_at(&row, 2)),
+        "inserted" => Enforced::Inserted(event_row_at(&row, 3)),
+        "duplicate" => Enforced::Duplicate(event_row_at(&row, 3)),
         "refused" => Enforced::Refused {
             current: row.get(1),
+            limit: row.get(2),
         },
         other => anyhow::bail!(
-            "usagectl_record_enforced() answered {other:?}, which this usagectl does not know"
+            "usagectl_record_in_period() answered {other:?}, which this usagectl does not know"
         ),
     })
 }

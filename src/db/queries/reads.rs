@@ -92,12 +92,13 @@ pub fn summary(db: &mut impl GenericClient, org_id: &str, days: i32) -> Result<S
     })
 }
 
-/// Usage of the metered event types in `[month.start, month.end)`, and mapping profiles
-/// created before `month.end`, per org (`None`: every org with any of them).
+/// Usage of the metered event types in the window `[start, end)` (a calendar month or an
+/// org's billing period), and mapping profiles created before `end`, per org (`None`:
+/// every org with any of them).
 pub fn usage_by_org(
     db: &mut impl GenericClient,
     org: Option<&str>,
-    month: &Month,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<std::collections::BTreeMap<String, Usage>> {
     let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
     let types: Vec<&str> = Metric::ALL
@@ -116,12 +117,12 @@ pub fn usage_by_org(
          GROUP BY org_id",
         &[
             (&org, Type::TEXT),
-            (&month.start, Type::TIMESTAMPTZ),
-            (&month.end, Type::TIMESTAMPTZ),
+            (&start, Type::TIMESTAMPTZ),
+            (&end, Type::TIMESTAMPTZ),
             (&types, Type::TEXT_ARRAY),
         ],
     );
-    for r in rows.context("summing usage for the month")? {
+    for r in rows.context("summing usage for the period")? {
         let usage = out.entry(r.get(0)).or_default();
         match r.get::<_, Option<String>>(1) {
             Some(event_type) => {

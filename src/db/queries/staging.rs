@@ -88,37 +88,43 @@ pub fn staged_orgs(db: &mut impl GenericClient) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Quantity per org, month and event type of the staged rows that would be inserted.
+/// Quantity per billing period and event type of one org's staged rows that would be
+/// inserted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedTotal {
-    /// Organisation.
-    pub org_id: String,
-    /// The first instant of the month (UTC) the rows fall in.
-    pub month_start: DateTime<Utc>,
+    /// The first instant of the org's billing period the rows fall in.
+    pub period_start: DateTime<Utc>,
+    /// The end of that period.
+    pub period_end: DateTime<Utc>,
     /// Event type.
     pub event_type: String,
     /// Sum of quantity.
     pub quantity: i64,
 }
 
-/// See [`StagedTotal`]; one org at a time, so the transaction can be scoped to it for the
-/// seed's RLS policy.
+/// See [`StagedTotal`], periods in order; one org at a time, so the transaction can be
+/// scoped to it for the seed's RLS policy. The periods come from `usagectl_periods()`
+/// (the one period rule) over the span of the rows' instants.
 pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<StagedTotal>> {
     Ok(db
         .rows(
             &format!(
-                "SELECT org_id, date_trunc('month', coalesce(created_at, now()), 'UTC'),
-                        event_type, sum(quantity)::bigint
-                 FROM ({NEW_STAGED_ROWS}) t
-                 GROUP BY 1, 2, 3"
+                "WITH t AS (SELECT event_type, quantity, coalesce(created_at, now()) AS at
+                            FROM ({NEW_STAGED_ROWS}) n),
+                      p AS (SELECT p.* FROM (SELECT min(at) AS lo, max(at) AS hi FROM t) b
+                            CROSS JOIN LATERAL usagectl_periods($1, b.lo, b.hi) p
+                            WHERE b.lo IS NOT NULL)
+                 SELECT p.period_start, p.period_end, t.event_type, sum(t.quantity)::bigint
+                 FROM t JOIN p ON t.at >= p.period_start AND t.at < p.period_end
+                 GROUP BY 1, 2, 3 ORDER BY 1, 3"
             ),
             &[&org],
         )
-        .context("summing the input per org and month")?
+        .context("summing the input per billing period")?
         .iter()
         .map(|r| StagedTotal {
-            org_id: r.get(0),
-            month_start: r.get(1),
+            period_start: r.get(0),
+            period_end: r.get(1),
             event_type: r.get(2),
             quantity: r.get(3),
         })

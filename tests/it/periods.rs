@@ -1,0 +1,702 @@
+//! Billing periods per org (anchor day, IANA zone) and grants (issue 14), against a real
+//! PostgreSQL: every `current` is compared with a psql aggregate over the same
+//! `[period_start, period_end)`, and the bounds with ones worked out by hand.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::support::*;
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn insert(db: &TestDb, org: &str, event_type: &str, quantity: i32, at: DateTime<Utc>) {
+    db.client()
+        .execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES ($1, $2, $3, $4)",
+            &[&org, &event_type, &quantity, &at],
+        )
+        .unwrap();
+}
+
+/// Chat messages one microsecond on each side of `boundary`, 1 before and 10 at it.
+fn around(db: &TestDb, org: &str, boundary: DateTime<Utc>) {
+    insert(
+        db,
+        org,
+        "chat_message",
+        1,
+        boundary - Duration::microseconds(1),
+    );
+    insert(db, org, "chat_message", 10, boundary);
+}
+
+/// psql's own sum of chat messages of `org` over `[start, end)`.
+fn psql_chat(db: &TestDb, org: &str, start: &str, end: &str) -> i64 {
+    let out = psql(
+        &db.url,
+        &format!(
+            "SELECT coalesce(sum(quantity), 0) FROM usage_events WHERE org_id = '{org}'
+             AND event_type = 'chat_message'
+             AND created_at >= '{start}'::timestamptz AND created_at < '{end}'::timestamptz"
+        ),
+    );
+    out.trim().parse().unwrap()
+}
+
+/// `limits` for one period: (period_start, period_end, chat_messages current), checked
+/// against psql over the bounds it reports.
+fn limits_at(db: &TestDb, org: &str, how: &[&str]) -> (String, String, i64) {
+    let mut args = vec!["limits", "--org", org, "-o", "json"];
+    args.extend_from_slice(how);
+    let out = db.run(&args);
+    out.assert_ok();
+    let v = out.json();
+    let start = v["period_start"].as_str().unwrap().to_string();
+    let end = v["period_end"].as_str().unwrap().to_string();
+    let current = v["limits"]["chat_messages"]["current"].as_i64().unwrap();
+    assert_eq!(
+        current,
+        psql_chat(db, org, &start, &end),
+        "{org} {how:?}: usagectl and psql over [{start}, {end})"
+    );
+    (start, end, current)
+}
+
+fn set(db: &TestDb, org: &str, anchor: &str, zone: &str) {
+    db.run(&[
+        "org",
+        "set",
+        org,
+        "--anchor-day",
+        anchor,
+        "--time-zone",
+        zone,
+    ])
+    .assert_ok();
+}
+
+#[test]
+fn anchor_31_falls_on_the_last_day_of_shorter_months_in_leap_and_other_years() {
+    for path in READ_PATHS {
+        let db = TestDb::migrated();
+        set(&db, "a31", "31", "UTC");
+        db.read_path(path);
+        let starts = [
+            ("2027-01", "2027-01-31T00:00:00Z"),
+            ("2027-02", "2027-02-28T00:00:00Z"),
+            ("2027-03", "2027-03-31T00:00:00Z"),
+            ("2027-04", "2027-04-30T00:00:00Z"),
+            ("2027-05", "2027-05-31T00:00:00Z"),
+            ("2027-06", "2027-06-30T00:00:00Z"),
+            ("2028-01", "2028-01-31T00:00:00Z"),
+            ("2028-02", "2028-02-29T00:00:00Z"),
+            ("2028-03", "2028-03-31T00:00:00Z"),
+            ("2028-04", "2028-04-30T00:00:00Z"),
+            ("2028-05", "2028-05-31T00:00:00Z"),
+            ("2028-06", "2028-06-30T00:00:00Z"),
+        ];
+        for (_, start) in starts {
+            around(&db, "a31", t(start));
+        }
+        for w in starts.windows(2) {
+            let ((month, start), (_, next)) = (w[0], w[1]);
+            if month == "2027-06" {
+                continue;
+            }
+            let (s, e, current) = limits_at(&db, "a31", &["--month", month]);
+            assert_eq!((s.as_str(), e.as_str()), (start, next), "{path:?} {month}");
+            // the 10 at the start are in, the 1 just before the end too
+            assert_eq!(current, 11, "{path:?} {month}");
+        }
+    }
+}
+
+#[test]
+fn new_york_periods_are_743_721_and_745_hours_across_dst() {
+    for path in READ_PATHS {
+        let db = TestDb::migrated();
+        set(&db, "ny", "1", "America/New_York");
+        set(&db, "ny15", "15", "America/New_York");
+        db.read_path(path);
+        // DST began 2026-03-08 and ended 2026-11-01 (at 02:00 local, after the period began)
+        for b in [
+            "2026-03-01T05:00:00Z",
+            "2026-04-01T04:00:00Z",
+            "2026-11-01T04:00:00Z",
+            "2026-12-01T05:00:00Z",
+        ] {
+            around(&db, "ny", t(b));
+        }
+        for b in ["2026-10-15T04:00:00Z", "2026-11-15T05:00:00Z"] {
+            around(&db, "ny15", t(b));
+        }
+        for (org, month, start, end, hours) in [
+            (
+                "ny",
+                "2026-03",
+                "2026-03-01T05:00:00Z",
+                "2026-04-01T04:00:00Z",
+                743,
+            ),
+            (
+                "ny",
+                "2026-11",
+                "2026-11-01T04:00:00Z",
+                "2026-12-01T05:00:00Z",
+                721,
+            ),
+            (
+                "ny15",
+                "2026-10",
+                "2026-10-15T04:00:00Z",
+                "2026-11-15T05:00:00Z",
+                745,
+            ),
+        ] {
+            let (s, e, current) = limits_at(&db, org, &["--month", month]);
+            assert_eq!((s.as_str(), e.as_str()), (start, end), "{path:?} {month}");
+            assert_eq!((t(end) - t(start)).num_hours(), hours);
+            assert_eq!(current, 11, "{path:?} {month}");
+        }
+        // --at names the period containing an instant; the local bounds are midnights
+        let out = db.run(&[
+            "limits",
+            "--org",
+            "ny",
+            "--at",
+            "2026-11-01T03:59:59.999999Z",
+            "-o",
+            "json",
+        ]);
+        let v = out.json();
+        assert_eq!(v["period_start"], "2026-10-01T04:00:00Z");
+        assert_eq!(v["period_local_start"], "2026-10-01T00:00:00");
+        assert_eq!(v["period_local_end"], "2026-11-01T00:00:00");
+        assert_eq!(v["time_zone"], "America/New_York");
+        assert_eq!(v["anchor_day"], 1);
+        assert_eq!(v["limits"]["chat_messages"]["current"], 1);
+    }
+}
+
+#[test]
+fn kathmandu_and_chatham_boundaries_fall_inside_utc_days() {
+    for path in READ_PATHS {
+        let db = TestDb::migrated();
+        set(&db, "ktm", "10", "Asia/Kathmandu"); // +05:45
+        set(&db, "cht", "10", "Pacific/Chatham"); // +13:45 in (southern) summer, +12:45 in winter
+        db.read_path(path);
+        let cases = [
+            (
+                "ktm",
+                "2026-03",
+                "2026-03-09T18:15:00Z",
+                "2026-04-09T18:15:00Z",
+            ),
+            (
+                "cht",
+                "2026-01",
+                "2026-01-09T10:15:00Z",
+                "2026-02-09T10:15:00Z",
+            ),
+            // DST ended 2026-04-05: May 10 is at +12:45, April 10 already too
+            (
+                "cht",
+                "2026-04",
+                "2026-04-09T11:15:00Z",
+                "2026-05-09T11:15:00Z",
+            ),
+        ];
+        for (org, _, start, end) in cases {
+            around(&db, org, t(start));
+            around(&db, org, t(end));
+            // and the whole UTC days between, for the rollup to answer
+            insert(&db, org, "chat_message", 100, t(start) + Duration::days(3));
+        }
+        for (org, month, start, end) in cases {
+            let (s, e, current) = limits_at(&db, org, &["--month", month]);
+            assert_eq!(
+                (s.as_str(), e.as_str()),
+                (start, end),
+                "{path:?} {org} {month}"
+            );
+            assert_eq!(current, 10 + 100 + 1, "{path:?} {org} {month}");
+        }
+    }
+}
+
+#[test]
+fn a_santiago_period_starts_at_the_first_instant_after_the_midnight_gap() {
+    let db = TestDb::migrated();
+    // Chile's clocks jumped from 2026-09-06 00:00 -04 to 01:00 -03: local midnight never came
+    set(&db, "scl", "6", "America/Santiago");
+    around(&db, "scl", t("2026-09-06T04:00:00Z"));
+    let out = db.run(&["limits", "--org", "scl", "--month", "2026-09", "-o", "json"]);
+    let v = out.json();
+    assert_eq!(v["period_start"], "2026-09-06T04:00:00Z");
+    assert_eq!(v["period_local_start"], "2026-09-06T01:00:00");
+    assert_eq!(v["period_end"], "2026-10-06T03:00:00Z");
+    assert_eq!(v["limits"]["chat_messages"]["current"], 10);
+    let (s, e, current) = limits_at(&db, "scl", &["--month", "2026-08"]);
+    assert_eq!(
+        (s.as_str(), e.as_str(), current),
+        ("2026-08-06T04:00:00Z", "2026-09-06T04:00:00Z", 1)
+    );
+}
+
+#[test]
+fn a_change_for_an_org_with_events_waits_for_the_period_to_end() {
+    let db = TestDb::migrated();
+    let now = Utc::now();
+    insert(&db, "acme", "chat_message", 1, now - Duration::seconds(5));
+    let out = db.run(&[
+        "org",
+        "set",
+        "acme",
+        "--anchor-day",
+        "15",
+        "--time-zone",
+        "America/New_York",
+        "-o",
+        "json",
+    ]);
+    out.assert_ok();
+    let v = out.json();
+    let month_end = usagectl::quota::Month::containing(now).end;
+    let month_end_s = usagectl::time::fmt_utc(&month_end);
+    assert_eq!(v["pending"]["effective_from"], month_end_s.as_str());
+    assert_eq!(v["pending"]["anchor_day"], 15);
+    assert_eq!(v["anchor_day"], 1, "the current period keeps its settings");
+    assert_eq!(v["time_zone"], "UTC");
+    // the current period is the calendar month still, whole
+    let (s, e, _) = limits_at(&db, "acme", &[]);
+    assert_eq!(e, month_end_s);
+    assert_eq!(
+        s,
+        usagectl::time::fmt_utc(&usagectl::quota::Month::containing(now).start)
+    );
+    // the first period under the new settings runs from the change to the next 15th, NY
+    insert(&db, "acme", "chat_message", 10, month_end);
+    let (s2, e2, current) = limits_at(&db, "acme", &["--at", &month_end_s]);
+    assert_eq!(s2, month_end_s);
+    assert!(e2.contains("-15T0"), "{e2}");
+    assert_eq!(current, 10);
+    // changing it again replaces the pending change; setting back what is in force drops it
+    set(&db, "acme", "20", "America/New_York");
+    let v = db.run(&["org", "show", "acme", "-o", "json"]).json();
+    assert_eq!(v["pending"]["anchor_day"], 20);
+    set(&db, "acme", "1", "UTC");
+    let v = db.run(&["org", "show", "acme", "-o", "json"]).json();
+    assert!(v["pending"].is_null(), "{v}");
+    // an org without events takes its settings at once
+    set(&db, "newco", "15", "America/New_York");
+    let v = db.run(&["org", "show", "newco", "-o", "json"]).json();
+    assert!(v["pending"].is_null());
+    assert_eq!(v["anchor_day"], 15);
+    assert_eq!(v["settings_source"], "set");
+}
+
+#[test]
+fn status_all_reads_each_org_in_its_own_period() {
+    for path in READ_PATHS {
+        let db = TestDb::migrated();
+        set(&db, "ktm", "1", "Asia/Kathmandu");
+        set(&db, "ny", "15", "America/New_York");
+        db.read_path(path);
+        // UTC calendar org, and the two others, with events around each of their bounds
+        for (org, bounds) in [
+            ("utc", ["2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"]),
+            ("ktm", ["2026-02-28T18:15:00Z", "2026-03-31T18:15:00Z"]),
+            ("ny", ["2026-03-15T04:00:00Z", "2026-04-15T04:00:00Z"]),
+        ] {
+            for b in bounds {
+                around(&db, org, t(b));
+            }
+            insert(
+                &db,
+                org,
+                "chat_message",
+                30,
+                t(bounds[0]) + Duration::days(5),
+            );
+        }
+        let out = db.run(&[
+            "status",
+            "--all",
+            "--at",
+            "2026-03-20T00:00:00Z",
+            "-o",
+            "json",
+        ]);
+        assert!(out.code == 0 || out.code == 3, "{}", out.stderr);
+        let v = out.json();
+        let rows: BTreeMap<String, &serde_json::Value> = v["orgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["org_id"].as_str().unwrap().to_string(), r))
+            .collect();
+        for (org, start, zone) in [
+            ("utc", "2026-03-01T00:00:00Z", "UTC"),
+            ("ktm", "2026-02-28T18:15:00Z", "Asia/Kathmandu"),
+            ("ny", "2026-03-15T04:00:00Z", "America/New_York"),
+        ] {
+            let r = rows[org];
+            assert_eq!(r["period_start"], start, "{path:?} {org}");
+            assert_eq!(r["time_zone"], zone);
+            assert_eq!(r["worst_metric"], "chat_messages");
+            let (s, e) = (
+                r["period_start"].as_str().unwrap(),
+                r["period_end"].as_str().unwrap(),
+            );
+            assert_eq!(
+                r["worst_current"].as_i64().unwrap(),
+                psql_chat(&db, org, s, e)
+            );
+            assert_eq!(r["worst_current"], 10 + 30 + 1, "{path:?} {org}");
+        }
+    }
+}
+
+/// Start one `usagectl record --enforce` per `--at` instant at once; the exit codes per
+/// instant.
+fn race_at(db: &TestDb, org: &str, ats: &[String]) -> Vec<(String, i32)> {
+    let children: Vec<_> = ats
+        .iter()
+        .map(|at| {
+            let c = usagectl()
+                .env("DATABASE_URL", &db.url)
+                .args([
+                    "record",
+                    "--org",
+                    org,
+                    "--event",
+                    "chat_message",
+                    "--enforce",
+                    "--at",
+                    at,
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (at.clone(), c)
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|(at, mut c)| (at, c.wait().unwrap().code().unwrap_or(-1)))
+        .collect()
+}
+
+#[test]
+fn racers_at_a_kathmandu_boundary_never_overshoot_or_cross_periods() {
+    let db = TestDb::migrated();
+    set(&db, "ktm", "1", "Asia/Kathmandu");
+    // period A = [2026-09-30T18:15Z, 2026-10-31T18:15Z) holds 45 of trial's 50 messages
+    let boundary = t("2026-10-31T18:15:00Z");
+    insert(&db, "ktm", "chat_message", 45, boundary - Duration::days(2));
+    let before = usagectl::time::fmt_utc(&(boundary - Duration::microseconds(1)));
+    let at = usagectl::time::fmt_utc(&boundary);
+    let ats: Vec<String> = (0..32)
+        .map(|i| {
+            if i % 2 == 0 {
+                before.clone()
+            } else {
+                at.clone()
+            }
+        })
+        .collect();
+    let codes = race_at(&db, "ktm", &ats);
+    let ok = |when: &str| codes.iter().filter(|(a, c)| a == when && *c == 0).count();
+    let refused = codes.iter().filter(|(_, c)| *c == 4).count();
+    assert_eq!(ok(&before), 5, "{codes:?}");
+    assert_eq!(ok(&at), 16, "{codes:?}");
+    assert_eq!(refused, 11);
+    assert_eq!(
+        psql_chat(&db, "ktm", "2026-09-30T18:15:00Z", "2026-10-31T18:15:00Z"),
+        50
+    );
+    assert_eq!(
+        psql_chat(&db, "ktm", "2026-10-31T18:15:00Z", "2026-11-30T18:15:00Z"),
+        16
+    );
+    db.run(&["doctor"]).assert_ok();
+}
+
+#[test]
+fn a_grant_lets_exactly_its_amount_through_under_racers_and_a_revoke_takes_it_back() {
+    let db = TestDb::migrated();
+    let now = Utc::now();
+    insert(&db, "full", "chat_message", 50, now - Duration::seconds(30)); // trial: 50
+    db.run(&[
+        "record",
+        "--org",
+        "full",
+        "--event",
+        "chat_message",
+        "--enforce",
+    ])
+    .assert_fails(4);
+    let out = db.run(&[
+        "grant",
+        "add",
+        "full",
+        "chat_messages",
+        "7",
+        "--reason",
+        "incident 4711",
+        "-o",
+        "json",
+    ]);
+    out.assert_ok();
+    let g = out.json();
+    assert_eq!(
+        (g["limit_before"].as_i64(), g["limit_after"].as_i64()),
+        (Some(50), Some(57))
+    );
+    let id = g["grant"]["id"].as_i64().unwrap().to_string();
+    let ats: Vec<String> = (0..20).map(|_| usagectl::time::fmt_utc(&now)).collect();
+    let codes = race_at(&db, "full", &ats);
+    assert_eq!(
+        codes.iter().filter(|(_, c)| *c == 0).count(),
+        7,
+        "{codes:?}"
+    );
+    assert_eq!(codes.iter().filter(|(_, c)| *c == 4).count(), 13);
+    let v = db.run(&["limits", "--org", "full", "-o", "json"]).json();
+    let chat = &v["limits"]["chat_messages"];
+    assert_eq!(chat["limit"], 57);
+    assert_eq!(chat["granted"], 7);
+    assert_eq!(chat["limit_source"], "grant");
+    assert_eq!(chat["current"], 57);
+    // the grant is listed with who and why; a revoke is recorded, the row stays
+    let list = db.run(&["grant", "list", "full", "-o", "json"]).json();
+    assert_eq!(list["grants"][0]["reason"], "incident 4711");
+    assert_eq!(list["grants"][0]["granted_by"], "postgres");
+    db.run(&["grant", "revoke", &id, "--reason", "wrong org"])
+        .assert_ok();
+    db.run(&["grant", "revoke", &id, "--reason", "again"])
+        .assert_fails(1);
+    let v = db.run(&["limits", "--org", "full", "-o", "json"]).json();
+    assert_eq!(v["limits"]["chat_messages"]["limit"], 50);
+    assert_eq!(v["limits"]["chat_messages"]["limit_source"], "default_tier");
+    let stored: i64 = db.scalar("SELECT count(*) FROM usagectl_grants");
+    assert_eq!(stored, 1);
+    let revoked: String =
+        db.scalar("SELECT reason FROM usagectl_grant_revocations WHERE grant_id = 1");
+    assert_eq!(revoked, "wrong org");
+    // append-only: the table refuses an UPDATE and a DELETE
+    let err = db
+        .client()
+        .batch_execute("DELETE FROM usagectl_grants")
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only") || format!("{err:?}").contains("append-only"));
+}
+
+#[test]
+fn a_grant_for_another_period_or_an_unlimited_metric_changes_nothing_now() {
+    let db = TestDb::migrated();
+    insert(
+        &db,
+        "org1",
+        "chat_message",
+        50,
+        Utc::now() - Duration::seconds(30),
+    );
+    db.run(&[
+        "grant",
+        "add",
+        "org1",
+        "chat_messages",
+        "5",
+        "--reason",
+        "next month's launch",
+        "--period",
+        "next",
+    ])
+    .assert_ok();
+    let v = db.run(&["limits", "--org", "org1", "-o", "json"]).json();
+    assert_eq!(v["limits"]["chat_messages"]["limit"], 50);
+    let next = v["period_end"].as_str().unwrap().to_string();
+    let v = db
+        .run(&["limits", "--org", "org1", "--at", &next, "-o", "json"])
+        .json();
+    assert_eq!(v["limits"]["chat_messages"]["limit"], 55);
+    // an unlimited metric, a past period, a bad amount, no reason: exit 2, nothing stored
+    db.run(&["tier", "assign", "org1", "subscription"])
+        .assert_ok();
+    let out = db.run(&[
+        "grant",
+        "add",
+        "org1",
+        "chat_messages",
+        "5",
+        "--reason",
+        "x",
+    ]);
+    out.assert_fails(2);
+    assert!(out.stderr.contains("unlimited"), "{}", out.stderr);
+    db.run(&["tier", "assign", "org1", "trial"]).assert_ok();
+    for bad in [
+        &[
+            "grant",
+            "add",
+            "org1",
+            "chat_messages",
+            "5",
+            "--reason",
+            "x",
+            "--period",
+            "2020-01-15T00:00:00Z",
+        ][..],
+        &[
+            "grant",
+            "add",
+            "org1",
+            "chat_messages",
+            "0",
+            "--reason",
+            "x",
+        ],
+        &[
+            "grant",
+            "add",
+            "org1",
+            "chat_messages",
+            "5",
+            "--reason",
+            " ",
+        ],
+        &["grant", "add", "org1", "export_pdf", "5", "--reason", "x"],
+    ] {
+        let out = db.run(bad);
+        out.assert_fails(2);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+    let stored: i64 = db.scalar("SELECT count(*) FROM usagectl_grants");
+    assert_eq!(stored, 1);
+}
+
+#[test]
+fn bad_settings_are_refused_with_suggestions_and_nothing_is_written() {
+    let db = TestDb::migrated();
+    for (args, needle) in [
+        (
+            &["org", "set", "o", "--time-zone", "New_York"][..],
+            "America/New_York",
+        ),
+        (&["org", "set", "o", "--time-zone", "Mars/Olympus"], "IANA"),
+        (&["org", "set", "o", "--anchor-day", "32"], "1 to 31"),
+        (&["org", "set", "o"], "required"),
+        (&["org", "set", "o", "--tier", "gold"], "unknown tier"),
+    ] {
+        let out = db.run(args);
+        out.assert_fails(2);
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+    let rows: i64 = db.scalar("SELECT count(*) FROM usagectl_org_settings");
+    assert_eq!(rows, 0);
+    // a case-insensitive name is stored as the database spells it
+    set(&db, "o", "1", "europe/berlin");
+    let zone: String = db.scalar("SELECT time_zone FROM usagectl_org_settings");
+    assert_eq!(zone, "Europe/Berlin");
+}
+
+#[test]
+fn a_batch_is_enforced_in_each_of_the_orgs_periods() {
+    let db = TestDb::migrated();
+    set(&db, "ny", "15", "America/New_York");
+    // period [2026-10-15T04:00Z, 2026-11-15T05:00Z) holds 48 of 50
+    insert(&db, "ny", "chat_message", 48, t("2026-11-01T00:00:00Z"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("batch.csv");
+    // 2 at the end of the full period (fits: 50), 40 in the next one (fits)
+    std::fs::write(
+        &file,
+        "org_id,event_type,quantity,created_at\n\
+         ny,chat_message,2,2026-11-15T04:59:59.999999Z\n\
+         ny,chat_message,40,2026-11-15T05:00:00Z\n",
+    )
+    .unwrap();
+    db.run(&["record", "--file", file.to_str().unwrap(), "--enforce"])
+        .assert_ok();
+    assert_eq!(
+        psql_chat(&db, "ny", "2026-10-15T04:00:00Z", "2026-11-15T05:00:00Z"),
+        50
+    );
+    // one more in the full period refuses the whole org's batch
+    std::fs::write(
+        &file,
+        "org_id,event_type,quantity,created_at\n\
+         ny,chat_message,1,2026-11-15T04:59:59.999999Z\n\
+         ny,chat_message,1,2026-11-16T00:00:00Z\n",
+    )
+    .unwrap();
+    let out = db.run(&["record", "--file", file.to_str().unwrap(), "--enforce"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(
+        psql_chat(&db, "ny", "2026-11-15T05:00:00Z", "2026-12-15T05:00:00Z"),
+        40
+    );
+}
+
+#[test]
+fn export_billing_periods_writes_each_orgs_period_and_check_covers_it() {
+    let db = TestDb::migrated();
+    set(&db, "ktm", "1", "Asia/Kathmandu");
+    set(&db, "ny", "15", "America/New_York");
+    for (org, bounds) in [
+        ("utc", ["2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"]),
+        ("ktm", ["2026-02-28T18:15:00Z", "2026-03-31T18:15:00Z"]),
+        ("ny", ["2026-03-15T04:00:00Z", "2026-04-15T04:00:00Z"]),
+    ] {
+        for b in bounds {
+            around(&db, org, t(b));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("periods.csv");
+    let out = db.run(&[
+        "export",
+        "--month",
+        "2026-03",
+        "--billing-periods",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    out.assert_ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "month,org_id,tier,event_type,events,quantity,period_start,period_end,time_zone"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows,
+        [
+            "2026-03,ktm,trial,chat_message,2,11,2026-02-28T18:15:00Z,2026-03-31T18:15:00Z,Asia/Kathmandu",
+            "2026-03,ny,trial,chat_message,2,11,2026-03-15T04:00:00Z,2026-04-15T04:00:00Z,America/New_York",
+            "2026-03,utc,trial,chat_message,2,11,2026-03-01T00:00:00Z,2026-04-01T00:00:00Z,UTC",
+        ]
+    );
+    for (org, s, e) in [
+        ("ktm", "2026-02-28T18:15:00Z", "2026-03-31T18:15:00Z"),
+        ("ny", "2026-03-15T04:00:00Z", "2026-04-15T04:00:00Z"),
+    ] {
+        assert_eq!(psql_chat(&db, org, s, e), 11);
+    }
+    let manifest = format!("{}.manifest.json", file.display());
+    db.run(&["export", "--check", &manifest]).assert_ok();
+    // a late event inside ny's period (but after the calendar month) is a change
+    insert(&db, "ny", "chat_message", 5, t("2026-04-10T00:00:00Z"));
+    let out = db.run(&["export", "--check", &manifest, "-o", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["changes"][0]["org_id"], "ny");
+    assert_eq!(v["changes"][0]["quantity_now"], 16);
+    assert_eq!(v["changes"].as_array().unwrap().len(), 1);
+}
