@@ -7,6 +7,7 @@
 # by bench/single_insert.sh.
 #   bench/reads.sh                       # 5,000,000 events, 5 runs per command
 #   EVENTS=1000000 BIG=200000 RUNS=3 bench/reads.sh
+#   ZONED=50 (default): how many orgs the billing-period section gives their own periods
 EVENTS=${EVENTS:-5000000}
 BIG=${BIG:-1000000}
 RUNS=${RUNS:-5}
@@ -131,3 +132,29 @@ echo "events recorded by the timed runs: $((after - before)) of $((2 * ROUNDS * 
 echo "overshoot check: $N enforced records with room for $((N / 2)): chat messages this month $FINAL, limit $LIMIT; doctor problems afterwards: $DRIFT"
 echo "runs (ms): plain ${P[*]} | enforce ${E[*]}"
 echo "fold: $("$BIN" maintain | tail -n 1)"
+
+# Billing periods (issue 14): limits and status --all with org-big, the mid-size org and
+# ZONED-2 more orgs in their own periods (anchor day 15 in Asia/Kathmandu, +05:45: both
+# bounds inside UTC days, so the partial days at each end are read raw) against the UTC
+# calendar case, in alternating rounds, medians. The settings are written as `org set`
+# writes them for orgs without events (in force for all periods).
+ZONED=${ZONED:-50}
+ZONED_ORGS=$(q -At -c "SELECT string_agg(quote_literal(org_id), ',') FROM (
+    SELECT org_id FROM usage_events WHERE created_at >= date_trunc('month', now())
+    GROUP BY 1 ORDER BY count(*) DESC LIMIT $ZONED) o")
+zoned() { q -c "INSERT INTO usagectl_org_settings (org_id, effective_from, anchor_day, time_zone)
+                SELECT o, '-infinity', 15, 'Asia/Kathmandu' FROM unnest(ARRAY[$ZONED_ORGS]) o" >/dev/null; }
+calendar() { q -c "DELETE FROM usagectl_org_settings" >/dev/null; }
+LU=(); LZ=(); SU_=(); SZ=()
+for _ in $(seq "$ROUNDS"); do
+    calendar
+    LU+=($(time_ms "$BIN" limits --org org-big -o json)); SU_+=($(time_ms "$BIN" status --all -o json))
+    zoned
+    LZ+=($(time_ms "$BIN" limits --org org-big -o json)); SZ+=($(time_ms "$BIN" status --all -o json))
+done
+calendar
+echo
+echo "billing periods: $ZONED orgs (org-big among them) with anchor 15 in Asia/Kathmandu vs all on UTC months ($ROUNDS alternating rounds, medians of $RUNS runs each)"
+awk -v u="$(median "${LU[@]}")" -v z="$(median "${LZ[@]}")" 'BEGIN { printf "limits --org org-big: UTC %d ms, own period %d ms: %.2fx\n", u, z, z / u }'
+awk -v u="$(median "${SU_[@]}")" -v z="$(median "${SZ[@]}")" 'BEGIN { printf "status --all: UTC %d ms, own periods %d ms: %.2fx\n", u, z, z / u }'
+echo "runs (ms): limits UTC ${LU[*]} | own ${LZ[*]}; status --all UTC ${SU_[*]} | own ${SZ[*]}"
