@@ -287,15 +287,19 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     let calendar = queries::period(&mut tx, "", PeriodChoice::At(month.start))?;
     // grants are read only for the orgs that have any (one round trip each)
     let with_grants: BTreeSet<String> = queries::orgs_with_grants(&mut tx)?.into_iter().collect();
+    // the orgs with their own periods, each over its window, in one statement
+    let windows: Vec<(String, _, _)> = own_periods
+        .iter()
+        .map(|(o, p)| (o.clone(), p.start, p.end))
+        .collect();
+    let mut own_usage = queries::usage_by_org_windows(&mut tx, &windows)?;
     let mut rows = Vec::new();
     for org in orgs {
         let (period, use_of) = match own_periods.get(&org) {
-            Some(p) => (p.clone(), None),
-            None => (
-                calendar.clone(),
-                Some(usage.remove(&org).unwrap_or_default()),
-            ),
+            Some(p) => (p.clone(), own_usage.remove(&org).unwrap_or_default()),
+            None => (calendar.clone(), usage.remove(&org).unwrap_or_default()),
         };
+        let use_of = Some(use_of);
         let granted = (!with_grants.contains(&org)).then(Default::default);
         let q = limits::org_quota_in(&mut tx, &config, &org, period, (use_of, granted), now)?;
         let row = StatusRow::new(&q, args.warn_at);

@@ -13,7 +13,11 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
     // a hardened database where PUBLIC may not run functions: --roles grants the writer
     // what record --enforce calls
     db.client()
-        .batch_execute("REVOKE EXECUTE ON FUNCTION usagectl_record_enforced FROM PUBLIC")
+        .batch_execute(
+            "REVOKE EXECUTE ON FUNCTION usagectl_record_enforced FROM PUBLIC;
+             REVOKE EXECUTE ON FUNCTION usagectl_record_in_period FROM PUBLIC;
+             REVOKE EXECUTE ON FUNCTION usagectl_period FROM PUBLIC;",
+        )
         .unwrap();
     // idempotent
     let again = db.run(&["migrate", "--roles", "-o", "json"]);
@@ -46,6 +50,51 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
     let l = as_role(&reader, &["limits", "--org", "acme", "-o", "json"]);
     l.assert_ok();
     assert_eq!(l.json()["limits"]["chat_messages"]["current"], 4);
+    // billing settings and grants: the owner sets them, the reader sees them
+    db.run(&[
+        "org",
+        "set",
+        "newco",
+        "--anchor-day",
+        "15",
+        "--time-zone",
+        "Asia/Kathmandu",
+    ])
+    .assert_ok();
+    db.run(&[
+        "grant",
+        "add",
+        "acme",
+        "chat_messages",
+        "5",
+        "--reason",
+        "support",
+    ])
+    .assert_ok();
+    let show = as_role(&reader, &["org", "show", "newco", "-o", "json"]);
+    show.assert_ok();
+    assert_eq!(show.json()["time_zone"], "Asia/Kathmandu");
+    let grants = as_role(&reader, &["grant", "list", "acme", "-o", "json"]);
+    grants.assert_ok();
+    assert_eq!(grants.json()["grants"][0]["amount"], 5);
+    let l = as_role(&reader, &["limits", "--org", "acme", "-o", "json"]);
+    assert_eq!(l.json()["limits"]["chat_messages"]["limit"], 55);
+    for args in [
+        &["org", "set", "acme", "--anchor-day", "2"][..],
+        &[
+            "grant",
+            "add",
+            "acme",
+            "chat_messages",
+            "5",
+            "--reason",
+            "x",
+        ],
+    ] {
+        let out = as_role(&reader, args);
+        out.assert_fails(1);
+        assert!(out.stderr.contains("permission denied"), "{}", out.stderr);
+    }
     let refused = as_role(
         &reader,
         &["record", "--org", "acme", "--event", "chat_message"],

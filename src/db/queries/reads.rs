@@ -100,12 +100,7 @@ pub fn usage_by_org(
     org: Option<&str>,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<std::collections::BTreeMap<String, Usage>> {
-    let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
-    let types: Vec<&str> = Metric::ALL
-        .iter()
-        .filter(|m| m.monthly())
-        .flat_map(|m| m.event_types().iter().copied())
-        .collect();
+    let types = monthly_types();
     // a row with a NULL event type carries the all-time mapping profiles
     let rows = db.query_typed(
         "SELECT org_id, event_type, sum(quantity)::bigint
@@ -122,7 +117,51 @@ pub fn usage_by_org(
             (&types, Type::TEXT_ARRAY),
         ],
     );
-    for r in rows.context("summing usage for the period")? {
+    Ok(usage_rows(rows.context("summing usage for the period")?))
+}
+
+/// [`usage_by_org`] for several orgs, each over its own window, in one statement (the
+/// orgs with billing periods of their own, for `status --all`): one `usagectl_usage_of()`
+/// call per distinct window, for all the orgs that share it.
+pub fn usage_by_org_windows(
+    db: &mut impl GenericClient,
+    windows: &[(String, DateTime<Utc>, DateTime<Utc>)],
+) -> Result<std::collections::BTreeMap<String, Usage>> {
+    if windows.is_empty() {
+        return Ok(Default::default());
+    }
+    let orgs: Vec<&str> = windows.iter().map(|w| w.0.as_str()).collect();
+    let starts: Vec<DateTime<Utc>> = windows.iter().map(|w| w.1).collect();
+    let ends: Vec<DateTime<Utc>> = windows.iter().map(|w| w.2).collect();
+    let types = monthly_types();
+    let rows = db.query_typed(
+        "WITH w AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS w(org, s, e))
+         SELECT u.org_id, u.event_type, sum(u.quantity)::bigint
+         FROM (SELECT s, e, array_agg(org) AS orgs FROM w GROUP BY s, e) g
+         CROSS JOIN LATERAL usagectl_usage_of(g.orgs, $4, g.s, g.e) u
+         GROUP BY 1, 2
+         UNION ALL
+         SELECT u.org_id, NULL, sum(u.quantity)::bigint
+         FROM (SELECT e, array_agg(org) AS orgs FROM w GROUP BY e) g
+         CROSS JOIN LATERAL usagectl_usage_of(g.orgs, ARRAY['mapping_profile_created'], NULL, g.e) u
+         GROUP BY 1",
+        &[
+            (&orgs, Type::TEXT_ARRAY),
+            (&starts, Type::TIMESTAMPTZ_ARRAY),
+            (&ends, Type::TIMESTAMPTZ_ARRAY),
+            (&types, Type::TEXT_ARRAY),
+        ],
+    );
+    Ok(usage_rows(
+        rows.context("summing usage for the orgs' billing periods")?,
+    ))
+}
+
+/// (org, event type or NULL for the all-time mapping profiles, quantity) rows as usage per
+/// org.
+fn usage_rows(rows: Vec<postgres::Row>) -> std::collections::BTreeMap<String, Usage> {
+    let mut out: std::collections::BTreeMap<String, Usage> = Default::default();
+    for r in rows {
         let usage = out.entry(r.get(0)).or_default();
         match r.get::<_, Option<String>>(1) {
             Some(event_type) => {
@@ -131,7 +170,16 @@ pub fn usage_by_org(
             None => usage.mapping_profiles_all_time = r.get(2),
         }
     }
-    Ok(out)
+    out
+}
+
+/// The event types of the metrics counted per period (all but mapping profiles).
+fn monthly_types() -> Vec<&'static str> {
+    Metric::ALL
+        .iter()
+        .filter(|m| m.monthly())
+        .flat_map(|m| m.event_types().iter().copied())
+        .collect()
 }
 
 /// Orgs with at least one event of any type in the month.
