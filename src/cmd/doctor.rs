@@ -259,12 +259,11 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         }),
         "every applied step matches this build",
     );
-    const INDEXES: [&str; 5] = [
+    const INDEXES: [&str; 4] = [
         "idx_usage_events_org_id",
         "idx_usage_events_created_at",
         "usagectl_events_org_key",
         "usagectl_events_seq",
-        "usagectl_events_org_time",
     ];
     let have = queries::existing_relations(&mut tx, &INDEXES)?;
     let invalid = queries::invalid_indexes(&mut tx)?;
@@ -304,7 +303,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     for (step, functions) in [
         (11, &schema::FOLD_FUNCTIONS[..]),
         (14, &schema::PERIOD_FUNCTIONS[..]),
-        (16, &[schema::READ_SET_FUNCTION][..]),
+        (15, &[schema::READ_SET_FUNCTION][..]),
     ] {
         for f in functions {
             if !queries::function_exists(&mut tx, f)? {

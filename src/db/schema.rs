@@ -237,19 +237,13 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         version: 15,
-        description: "index usage_events by (org_id, created_at): one org's raw rows in a partial UTC day (billing periods that start inside a day) without scanning all its rows",
-        sql: migration!("0015_index_org_time"),
-        kind: StepKind::ConcurrentIndex("usagectl_events_org_time"),
-    },
-    Step {
-        version: 16,
         description: "add usagectl_usage_of(): the read path for a set of orgs; usagectl_usage() calls it",
-        sql: migration!("0016_read_path_for_org_sets"),
+        sql: migration!("0015_read_path_for_org_sets"),
         kind: StepKind::Transactional,
     },
 ];
 
-/// The read path for a set of orgs (migration 16); `usagectl_usage()` is now its one-org
+/// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org
 /// form.
 pub const READ_SET_FUNCTION: &str = "usagectl_usage_of";
 

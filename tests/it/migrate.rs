@@ -87,20 +87,20 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 16);
+    assert_eq!(versions, 15);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 16); nothing to do\n"
+        "schema is up to date (version 15); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 16); nothing to run\n"
+        "-- schema is up to date (version 15); nothing to run\n"
     );
 }
 
@@ -144,17 +144,14 @@ fn adopts_the_seed_ddl_keeping_rows_types_and_policy() {
         .iter()
         .filter(|l| !before_schema.contains(l))
         .collect();
-    assert_eq!(added.len(), 5, "{added:#?}");
+    assert_eq!(added.len(), 4, "{added:#?}");
     assert!(added[0].starts_with("idempotency_key text YES"));
     assert_eq!(
         added[1],
         "usagectl_seq bigint YES nextval('usagectl_event_seq'::regclass)"
     );
     assert!(added[2].contains("usagectl_events_org_key"));
-    assert!(added[3].contains(
-        "usagectl_events_org_time ON public.usage_events USING btree (org_id, created_at)"
-    ));
-    assert!(added[4].contains("usagectl_events_seq"));
+    assert!(added[3].contains("usagectl_events_seq"));
 
     // twice changes nothing
     db.run(&["migrate"]).assert_ok();
@@ -193,7 +190,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 17);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 16);
 }
 
 #[test]
