@@ -1,7 +1,5 @@
 //! `usagectl grant`: raise one metric's limit for one billing period of one org (support's
 //! "100 more messages this month"), append-only, with who and why.
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use postgres::Client;
@@ -140,7 +138,7 @@ pub fn grants_table(grants: &[Grant], style: &Style) -> String {
     t.to_string()
 }
 
-const CSV_HEADER: [&str; 15] = [
+const CSV_HEADER: [&str; 14] = [
     "id",
     "org_id",
     "metric",
@@ -155,10 +153,9 @@ const CSV_HEADER: [&str; 15] = [
     "revoked_at",
     "revoked_by",
     "revoke_reason",
-    "time_zone",
 ];
 
-fn grant_cells(g: &Grant, zone: &str) -> Vec<Cell> {
+fn grant_cells(g: &Grant) -> Vec<Cell> {
     let opt = |s: &Option<String>| s.as_ref().map_or(Cell::Empty, Cell::text);
     vec![
         Cell::Num(g.id),
@@ -175,7 +172,6 @@ fn grant_cells(g: &Grant, zone: &str) -> Vec<Cell> {
         g.revoked_at.map_or(Cell::Empty, Cell::Time),
         opt(&g.revoked_by),
         opt(&g.revoke_reason),
-        Cell::text(zone),
     ]
 }
 
@@ -197,7 +193,7 @@ impl Render for GrantReport {
         CSV_HEADER.to_vec()
     }
     fn csv_rows(&self) -> Vec<Vec<Cell>> {
-        vec![grant_cells(&self.grant, &self.time_zone)]
+        vec![grant_cells(&self.grant)]
     }
     fn human(&self, style: &Style) -> String {
         let g = &self.grant;
@@ -225,8 +221,6 @@ pub struct GrantList {
     pub grants: Vec<Grant>,
     /// Whether every period is listed (else each org's current period).
     pub all_periods: bool,
-    #[serde(skip)]
-    zones: BTreeMap<String, String>,
 }
 
 impl Render for GrantList {
@@ -234,10 +228,7 @@ impl Render for GrantList {
         CSV_HEADER.to_vec()
     }
     fn csv_rows(&self) -> Vec<Vec<Cell>> {
-        self.grants
-            .iter()
-            .map(|g| grant_cells(g, self.zones.get(&g.org_id).map_or("", String::as_str)))
-            .collect()
+        self.grants.iter().map(grant_cells).collect()
     }
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
         self.grants
@@ -377,11 +368,9 @@ pub fn run(client: &mut Client, args: &GrantArgs, out: &mut Output) -> Result<()
                         .is_some_and(|p| p.contains(g.period_start))
                 });
             }
-            let zones = periods.into_iter().map(|(o, p)| (o, p.time_zone)).collect();
             out.render(&GrantList {
                 grants,
                 all_periods: *all_periods,
-                zones,
             })
         }
     }
