@@ -31,6 +31,19 @@ pub struct BillingPeriod {
 }
 
 impl BillingPeriod {
+    /// The period of every org without settings of its own: the calendar month in UTC
+    /// (what `usagectl_period()` gives such an org).
+    pub fn calendar(month: &Month) -> BillingPeriod {
+        BillingPeriod {
+            start: month.start,
+            end: month.end,
+            local_start: month.start.naive_utc(),
+            local_end: month.end.naive_utc(),
+            anchor_day: DEFAULT_ANCHOR_DAY,
+            time_zone: DEFAULT_TIME_ZONE.to_string(),
+        }
+    }
+
     /// Whether this is a calendar month in UTC (an org with the default settings).
     pub fn is_calendar_month(&self) -> bool {
         self.anchor_day == DEFAULT_ANCHOR_DAY
@@ -42,7 +55,7 @@ impl BillingPeriod {
                 })
     }
 
-    /// The period as a [`Month`]-like window, for the reads.
+    /// `(start, end)`, as the reads take a window.
     pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         (self.start, self.end)
     }

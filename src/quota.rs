@@ -198,6 +198,11 @@ impl Month {
         Month::of(t.year(), t.month()).expect("a valid instant has a valid month")
     }
 
+    /// Year and month number (1-12).
+    pub fn year_month(&self) -> (i32, i32) {
+        (self.start.year(), self.start.month() as i32)
+    }
+
     /// `YYYY-MM`.
     pub fn label(&self) -> String {
         self.start.format("%Y-%m").to_string()
@@ -415,6 +420,15 @@ impl Effective {
         self
     }
 
+    /// What this period's grants add to `metric`'s limit (0 when none, or when the metric
+    /// is unlimited and the grants change nothing).
+    pub fn granted_to(&self, metric: Metric) -> i64 {
+        match self.limits[&metric] {
+            (_, LimitSource::Grant) => self.granted.get(&metric).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// Where the tier comes from.
     pub fn tier_source(&self) -> TierSource {
         if self.assigned {
@@ -474,6 +488,15 @@ impl LimitConfig {
             limits,
             granted: BTreeMap::new(),
         }
+    }
+}
+
+/// A limit for people: "unlimited", "500", or "600 (500 + 100 granted)".
+pub fn limit_text(limit: i64, granted: i64) -> String {
+    match (limit, granted) {
+        (UNLIMITED, _) => "unlimited".to_string(),
+        (n, 0) => n.to_string(),
+        (n, g) => format!("{n} ({} + {g} granted)", n - g),
     }
 }
 

@@ -127,35 +127,26 @@ pub fn note_future_period(period: &BillingPeriod, now: DateTime<Utc>) {
     }
 }
 
-/// One org's limits (grants for `period` included) and usage in `period`, in the caller's
-/// snapshot: what `limits`, `status` (one org and --all) and `org show` read. `usage` and
-/// `granted` are read here when not given.
-pub fn org_quota_in(
-    tx: &mut impl GenericClient,
-    config: &quota::LimitConfig,
-    org: &str,
-    period: BillingPeriod,
-    (usage, granted): (Option<Usage>, Option<BTreeMap<Metric, i64>>),
-    now: DateTime<Utc>,
-) -> Result<OrgQuota> {
-    let granted = match granted {
-        Some(g) => g,
-        None => queries::granted(tx, org, &period)?,
-    };
-    let usage = match usage {
-        Some(u) => u,
-        None => queries::usage_by_org(tx, Some(org), period.window())?
-            .remove(org)
-            .unwrap_or_default(),
-    };
-    Ok(OrgQuota {
-        org_id: org.to_string(),
-        effective: config.effective(org).with_grants(granted),
-        usage,
-        period,
-        now,
-        known_org: true,
-    })
+impl OrgQuota {
+    /// One org's limits (`granted`, the period's grants, included) and its `usage` in
+    /// `period`: what `limits` and `status` (one org and --all) show.
+    pub fn new(
+        config: &quota::LimitConfig,
+        org: &str,
+        period: BillingPeriod,
+        usage: Usage,
+        granted: BTreeMap<Metric, i64>,
+        now: DateTime<Utc>,
+    ) -> OrgQuota {
+        OrgQuota {
+            org_id: org.to_string(),
+            effective: config.effective(org).with_grants(granted),
+            usage,
+            period,
+            now,
+            known_org: true,
+        }
+    }
 }
 
 /// Read one org's quota figures in one read-only snapshot; says on stderr when the org is
@@ -165,7 +156,11 @@ pub fn read_org_quota(client: &mut Client, org: &str, choice: PeriodChoice) -> R
     let now = queries::scope_to_org_now(&mut tx, org)?;
     let period = queries::period(&mut tx, org, choice)?;
     let config = queries::load_limit_config(&mut tx, Some(org))?;
-    let mut q = org_quota_in(&mut tx, &config, org, period, (None, None), now)?;
+    let granted = queries::granted(&mut tx, org, &period)?;
+    let usage = queries::usage_by_org(&mut tx, Some(org), period.window())?
+        .remove(org)
+        .unwrap_or_default();
+    let mut q = OrgQuota::new(&config, org, period, usage, granted, now);
     let unknown = unknown_org(&mut tx, org)?;
     tx.commit()?;
     if let Some(note) = &unknown {
@@ -254,11 +249,7 @@ impl LimitsReport {
                         unit: m.unit(),
                         breakdown,
                         limit_source: source,
-                        granted: if source == LimitSource::Grant {
-                            q.effective.granted.get(&m).copied().unwrap_or(0)
-                        } else {
-                            0
-                        },
+                        granted: q.effective.granted_to(m),
                         projected_limit_reached_at: projected,
                     },
                 )
@@ -367,18 +358,7 @@ impl Render for LimitsReport {
             if let Some(b) = &r.breakdown {
                 used = format!("{used} (in {} / out {})", b.input_tokens, b.output_tokens);
             }
-            let limit = if r.limit == quota::UNLIMITED {
-                "unlimited".to_string()
-            } else if r.granted > 0 {
-                format!(
-                    "{} ({} + {} granted)",
-                    r.limit,
-                    r.limit - r.granted,
-                    r.granted
-                )
-            } else {
-                r.limit.to_string()
-            };
+            let limit = quota::limit_text(r.limit, r.granted);
             let pct =
                 quota::percent(r.current, r.limit).map_or("-".to_string(), |p| format!("{p:.0}%"));
             let runs_out = if !m.monthly() {

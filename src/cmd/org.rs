@@ -12,7 +12,7 @@ use crate::billing::{self, BillingPeriod, Grant, PeriodChoice, Settings};
 use crate::db::queries;
 use crate::error::{echo, usage};
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{LimitSource, Metric, TierSource, UNLIMITED};
+use crate::quota::{LimitSource, Metric, TierSource};
 use crate::time::fmt_utc;
 
 /// Examples and exit codes for `--help`.
@@ -123,6 +123,16 @@ fn canonical_zone(db: &mut impl GenericClient, name: &str) -> Result<String> {
     Err(usage(msg))
 }
 
+/// Where the settings in force come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingsSource {
+    /// Nothing set: calendar months in UTC.
+    Default,
+    /// Set with `org set`.
+    Set,
+}
+
 /// A settings change not yet in force.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pending {
@@ -159,8 +169,8 @@ pub struct OrgReport {
     pub anchor_day: u8,
     /// The zone in force now.
     pub time_zone: String,
-    /// "default" (nothing set: calendar months in UTC) or "set".
-    pub settings_source: &'static str,
+    /// Whether the settings in force were set for this org.
+    pub settings_source: SettingsSource,
     /// The current period's first instant (UTC).
     #[serde(serialize_with = "crate::time::ser")]
     pub period_start: DateTime<Utc>,
@@ -227,7 +237,7 @@ impl Render for OrgReport {
             self.tier_source,
         )));
         s.push('\n');
-        let source = if self.settings_source == "default" {
+        let source = if self.settings_source == SettingsSource::Default {
             " (default: calendar months in UTC)"
         } else {
             ""
@@ -256,11 +266,7 @@ impl Render for OrgReport {
         let mut t = style.table(&["metric", "limit", "source"]);
         for m in Metric::ALL {
             let l = &self.limits[m.name()];
-            let limit = match (l.limit, l.granted) {
-                (UNLIMITED, _) => "unlimited".to_string(),
-                (n, 0) => n.to_string(),
-                (n, g) => format!("{n} ({} + {g} granted)", n - g),
-            };
+            let limit = crate::quota::limit_text(l.limit, l.granted);
             t.add_row(vec![
                 style.cell(m.name(), None),
                 style.cell(limit, None),
@@ -300,9 +306,9 @@ fn report(db: &mut impl GenericClient, org: &str) -> Result<OrgReport> {
         .iter()
         .any(|s| s.effective_from.is_none_or(|f| f <= now))
     {
-        "set"
+        SettingsSource::Set
     } else {
-        "default"
+        SettingsSource::Default
     };
     let grants = queries::list_grants(db, Some(org), Some(&period))?;
     let known = crate::cmd::limits::unknown_org(db, org)?;
@@ -313,11 +319,7 @@ fn report(db: &mut impl GenericClient, org: &str) -> Result<OrgReport> {
         .into_iter()
         .map(|m| {
             let (limit, limit_source) = eff.limits[&m];
-            let granted = if limit_source == LimitSource::Grant {
-                eff.granted.get(&m).copied().unwrap_or(0)
-            } else {
-                0
-            };
+            let granted = eff.granted_to(m);
             (
                 m.name(),
                 LimitLine {

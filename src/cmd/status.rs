@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use std::collections::BTreeSet;
 
-use crate::billing::PeriodChoice;
+use crate::billing::{BillingPeriod, PeriodChoice};
 use crate::cmd::limits::{self, OrgQuota, state_color, tier_title};
 use crate::db::queries;
 use crate::output::{self, Cell, Output, Render, Style};
@@ -284,7 +284,7 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     let own: Vec<String> = queries::orgs_with_settings(&mut tx)?;
     orgs.extend(own.iter().cloned());
     let own_periods = queries::periods(&mut tx, &own, choice)?;
-    let calendar = queries::period(&mut tx, "", PeriodChoice::At(month.start))?;
+    let calendar = BillingPeriod::calendar(&month);
     // grants are read only for the orgs that have any (one round trip each)
     let with_grants: BTreeSet<String> = queries::orgs_with_grants(&mut tx)?.into_iter().collect();
     // the orgs with their own periods, each over its window, in one statement
@@ -299,9 +299,12 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
             Some(p) => (p.clone(), own_usage.remove(&org).unwrap_or_default()),
             None => (calendar.clone(), usage.remove(&org).unwrap_or_default()),
         };
-        let use_of = Some(use_of);
-        let granted = (!with_grants.contains(&org)).then(Default::default);
-        let q = limits::org_quota_in(&mut tx, &config, &org, period, (use_of, granted), now)?;
+        let granted = if with_grants.contains(&org) {
+            queries::granted(&mut tx, &org, &period)?
+        } else {
+            Default::default()
+        };
+        let q = OrgQuota::new(&config, &org, period, use_of, granted, now);
         let row = StatusRow::new(&q, args.warn_at);
         if !args.problems_only || row.status != State::Ok {
             rows.push(row);

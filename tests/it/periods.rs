@@ -280,7 +280,11 @@ fn a_change_for_an_org_with_events_waits_for_the_period_to_end() {
     insert(&db, "acme", "chat_message", 10, month_end);
     let (s2, e2, current) = limits_at(&db, "acme", &["--at", &month_end_s]);
     assert_eq!(s2, month_end_s);
-    assert!(e2.contains("-15T0"), "{e2}");
+    // local midnight on the 15th of the month the switch falls in (EST or EDT)
+    assert!(
+        e2.starts_with(&month_end.format("%Y-%m-15T0").to_string()),
+        "{e2}"
+    );
     assert_eq!(current, 10);
     // changing it again replaces the pending change; setting back what is in force drops it
     set(&db, "acme", "20", "America/New_York");
@@ -295,6 +299,17 @@ fn a_change_for_an_org_with_events_waits_for_the_period_to_end() {
     assert!(v["pending"].is_null());
     assert_eq!(v["anchor_day"], 15);
     assert_eq!(v["settings_source"], "set");
+    let v = db.run(&["org", "show", "acme", "-o", "json"]).json();
+    assert_eq!(v["settings_source"], "default", "{v}");
+    // --tier assigns at once, as tier assign does
+    db.run(&["org", "set", "newco", "--tier", "pilot"])
+        .assert_ok();
+    let v = db.run(&["org", "show", "newco", "-o", "json"]).json();
+    assert_eq!(
+        (v["tier"].as_str(), v["tier_source"].as_str()),
+        (Some("pilot"), Some("assigned"))
+    );
+    assert_eq!(v["limits"]["chat_messages"]["limit"], 500);
 }
 
 #[test]
@@ -329,7 +344,8 @@ fn status_all_reads_each_org_in_its_own_period() {
             "-o",
             "json",
         ]);
-        assert!(out.code == 0 || out.code == 3, "{}", out.stderr);
+        // every org at 41 of trial's 50 chat messages: approaching_limit
+        assert_eq!(out.code, 3, "{}", out.stderr);
         let v = out.json();
         let rows: BTreeMap<String, &serde_json::Value> = v["orgs"]
             .as_array()
@@ -524,6 +540,18 @@ fn a_grant_for_another_period_or_an_unlimited_metric_changes_nothing_now() {
         .run(&["limits", "--org", "org1", "--at", &next, "-o", "json"])
         .json();
     assert_eq!(v["limits"]["chat_messages"]["limit"], 55);
+    // the next period's grant is not this period's: only --all-periods lists it
+    let now_list = db.run(&["grant", "list", "org1", "-o", "json"]).json();
+    assert_eq!(
+        now_list["grants"].as_array().unwrap().len(),
+        0,
+        "{now_list}"
+    );
+    let all = db
+        .run(&["grant", "list", "--all-periods", "-o", "json"])
+        .json();
+    assert_eq!(all["grants"][0]["amount"], 5);
+    assert_eq!(all["grants"][0]["period_start"], next.as_str());
     // an unlimited metric, a past period, a bad amount, no reason: exit 2, nothing stored
     db.run(&["tier", "assign", "org1", "subscription"])
         .assert_ok();

@@ -75,8 +75,7 @@ pub fn export_billing_aggregate(
     org: Option<&str>,
 ) -> Result<Vec<ExportRow>> {
     let label = month.label();
-    let (y, m) = label.split_once('-').expect("YYYY-MM");
-    let (y, m): (i32, i32) = (y.parse()?, m.parse()?);
+    let (y, m) = month.year_month();
     let rows = db
         .rows(
             r#"WITH orgs AS (

@@ -36,9 +36,8 @@ fn choice_params(choice: PeriodChoice) -> (Option<DateTime<Utc>>, Option<i32>, O
         PeriodChoice::Current => (None, None, None),
         PeriodChoice::At(t) => (Some(t), None, None),
         PeriodChoice::Month(m) => {
-            let label = m.label();
-            let (y, mo) = label.split_once('-').expect("YYYY-MM");
-            (None, y.parse().ok(), mo.parse().ok())
+            let (y, mo) = m.year_month();
+            (None, Some(y), Some(mo))
         }
     }
 }
