@@ -51,6 +51,7 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "maintain" -d 'Fol
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage tiers, their limits, org assignments and per-org overrides'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "org" -d 'Set or show an org\'s billing period (anchor day, time zone) and tier'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "grant" -d 'Raise one metric\'s limit for one billing period of an org (support), list, revoke'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "alert" -d 'Usage alerts: threshold rules, decided per billing period, delivered as signed webhooks'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l target-version -d 'Apply the pending steps up to and including this version only (to stage an upgrade; `migrate --status` lists the versions)' -r
@@ -482,6 +483,150 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -f -a "add" -d 'Add a rule (prints a generated secret once)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -f -a "list" -d 'List the rules (webhooks masked)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -f -a "remove" -d 'Remove a rule, its states and its deliveries'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -f -a "test" -d 'Send one signed test delivery (type usage.test) to a rule\'s webhook'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -f -a "run" -d 'Decide crossings and resolutions, then deliver what is due (cron)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and not __fish_seen_subcommand_from add list remove test run history" -f -a "history" -d 'Decisions and their deliveries, newest first'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l webhook -d 'Where to POST (https; http only to loopback)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l webhook-file -d 'Read the webhook URL from this file (keeps a token out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l at -d 'A threshold in percent of the limit (repeatable; default 80 and 100)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l metric -d 'A metric to watch (repeatable; default all six)' -r -f -a "csv_uploads\t'csv_upload events per month'
+csv_rows\t'csv_row_processed quantity per month'
+analyses\t'analysis_run events per month'
+chat_messages\t'chat_message events per month'
+ai_tokens\t'ai_tokens_input + ai_tokens_output per month'
+mapping_profiles\t'mapping_profile_created, all time up to the end of the month'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l org -d 'Only this org' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l tier -d 'Only orgs on this tier' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l body-format -d 'What the POST carries: the signed JSON payload, or Slack\'s {"text": ...} (`--format`/`-o` is every command\'s output format)' -r -f -a "standard\t'The JSON payload, signed per Standard Webhooks'
+slack\t'A Slack-compatible `{"text": ...}` (incoming webhooks), signed the same way'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l secret-file -d 'Sign with the whsec_ secret in this file instead of a generated one' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l allow-insecure-http -d 'Allow plain http:// to a host that is not loopback (alerts travel unencrypted)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l timeout -d 'Most time for one request, connecting included (500ms, 10s, 1m)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l connect-timeout -d 'Most time to connect (and finish the TLS handshake)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l root-cert -d 'Trusted roots for HTTPS webhooks: a PEM file, or `system` (the OS trust store)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l timeout -d 'Most time for one request, connecting included (500ms, 10s, 1m)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l connect-timeout -d 'Most time to connect (and finish the TLS handshake)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l root-cert -d 'Trusted roots for HTTPS webhooks: a PEM file, or `system` (the OS trust store)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l dry-run -d 'Show what would be decided; write and send nothing'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -l quiet -d 'Print nothing when nothing was decided or delivered'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l org -d 'Only this org' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l since -d 'Only decisions since: a duration back from now (90m, 24h, 7d) or an RFC 3339 instant' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l limit -d 'At most this many rows' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r

@@ -234,6 +234,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::grant::AFTER_LONG_HELP)]
     Grant(cmd::grant::GrantArgs),
 
+    /// Usage alerts: threshold rules, decided per billing period, delivered as signed webhooks
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::alert::AFTER_LONG_HELP)]
+    Alert(cmd::alert::AlertArgs),
+
     /// Start (or reuse) a private local PostgreSQL, load a sample month and show a summary
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::demo::AFTER_LONG_HELP)]
     Demo(cmd::demo::DemoArgs),

@@ -6,6 +6,7 @@
 
 pub mod error;
 
+pub mod alerts;
 pub mod assets;
 pub mod billing;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod output;
 pub mod quota;
 pub mod sink;
 pub mod time;
+pub mod webhook;
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -153,6 +155,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 connect()?
             };
             cmd::grant::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Alert(args) => {
+            cmd::alert::validate(args)?;
+            let mut client = if cmd::alert::reads_only(args) {
+                connect_read()?
+            } else {
+                connect()?
+            };
+            cmd::alert::run(&mut client, args, &mut out)
         }
     };
     let reads = matches!(

@@ -505,7 +505,20 @@ pub fn within_limit(current: i64, limit: i64) -> bool {
     limit == UNLIMITED || current < limit
 }
 
-/// Percentage of the limit used, when there is a finite limit.
+/// THE threshold rule: whether `current` is at or above `pct` percent of `limit`, in exact
+/// integer arithmetic (a limit of 0 counts as 100% used at 0, and as past every threshold
+/// once anything is used); never for an unlimited metric. status's approaching_limit and
+/// alert thresholds both ask it.
+pub fn reaches(current: i64, limit: i64, pct: u16) -> bool {
+    match limit {
+        UNLIMITED => false,
+        0 => current > 0 || pct <= 100,
+        l => i128::from(current) * 100 >= i128::from(pct) * i128::from(l),
+    }
+}
+
+/// A metric's use as a percentage of its limit (`None` when unlimited), for display and
+/// sorting; decisions use [`reaches`].
 pub fn percent(current: i64, limit: i64) -> Option<f64> {
     match limit {
         UNLIMITED => None,
@@ -566,7 +579,7 @@ impl MetricUse {
     pub fn state(&self, warn_at: u8) -> State {
         if !within_limit(self.current, self.limit) {
             State::OverLimit
-        } else if percent(self.current, self.limit).is_some_and(|p| p >= f64::from(warn_at)) {
+        } else if reaches(self.current, self.limit, u16::from(warn_at)) {
             State::ApproachingLimit
         } else {
             State::Ok

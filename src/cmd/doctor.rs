@@ -199,7 +199,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 13] = [
+    const TABLES: [&str; 18] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -213,6 +213,11 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_org_settings",
         "usagectl_grants",
         "usagectl_grant_revocations",
+        "usagectl_alert_rules",
+        "usagectl_alert_states",
+        "usagectl_alert_outbox",
+        "usagectl_alert_attempts",
+        "usagectl_alert_evaluation",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES

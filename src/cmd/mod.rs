@@ -1,4 +1,5 @@
 //! One module per subcommand: its clap arguments and its `run`.
+pub mod alert;
 pub mod bulk;
 pub mod completions;
 pub mod demo;

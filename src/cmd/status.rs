@@ -263,54 +263,17 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
         return Ok(report.row.status.exit_code());
     }
     let mut tx = queries::read_snapshot(client)?;
-    let now = queries::server_now(&mut tx)?;
-    // the calendar month every org without settings of its own is read in, all at once
-    let month = match choice {
-        PeriodChoice::Current => Month::containing(now),
-        PeriodChoice::Month(m) => m,
-        PeriodChoice::At(t) => Month::containing(t),
-    };
-    if month.start > now {
-        output::notice(&month.future_note(now).unwrap_or_default());
-    }
-    let config = queries::load_limit_config(&mut tx, None)?;
-    let mut usage = queries::usage_by_org(&mut tx, None, (month.start, month.end))?;
-    let mut orgs: BTreeSet<String> = queries::orgs_with_events(&mut tx, &month)?
-        .into_iter()
-        .collect();
-    orgs.extend(config.assignments.keys().cloned());
-    // orgs with settings of their own: each in its own period (the usage read above, over
-    // the calendar month, is not theirs)
-    let own: Vec<String> = queries::orgs_with_settings(&mut tx)?;
-    orgs.extend(own.iter().cloned());
-    let own_periods = queries::periods(&mut tx, &own, choice)?;
-    let calendar = BillingPeriod::calendar(&month);
-    // grants are read only for the orgs that have any (one round trip each)
-    let with_grants: BTreeSet<String> = queries::orgs_with_grants(&mut tx)?.into_iter().collect();
-    // the orgs with their own periods, each over its window, in one statement
-    let windows: Vec<(String, _, _)> = own_periods
-        .iter()
-        .map(|(o, p)| (o.clone(), p.start, p.end))
-        .collect();
-    let mut own_usage = queries::usage_by_org_windows(&mut tx, &windows)?;
-    let mut rows = Vec::new();
-    for org in orgs {
-        let (period, use_of) = match own_periods.get(&org) {
-            Some(p) => (p.clone(), own_usage.remove(&org).unwrap_or_default()),
-            None => (calendar.clone(), usage.remove(&org).unwrap_or_default()),
-        };
-        let granted = if with_grants.contains(&org) {
-            queries::granted(&mut tx, &org, &period)?
-        } else {
-            Default::default()
-        };
-        let q = OrgQuota::new(&config, &org, period, use_of, granted, now);
-        let row = StatusRow::new(&q, args.warn_at);
-        if !args.problems_only || row.status != State::Ok {
-            rows.push(row);
-        }
-    }
+    let all = read_all_quotas(&mut tx, choice)?;
     tx.commit()?;
+    if let Some(note) = all.calendar.future_note(all.now) {
+        output::notice(&note);
+    }
+    let mut rows: Vec<StatusRow> = all
+        .quotas
+        .iter()
+        .map(|q| StatusRow::new(q, args.warn_at))
+        .filter(|row| !args.problems_only || row.status != State::Ok)
+        .collect();
     rows.sort_by(|a, b| {
         b.status
             .cmp(&a.status)
@@ -323,9 +286,73 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     });
     let code = rows.iter().map(|r| r.status.exit_code()).max().unwrap_or(0);
     out.render(&AllStatus {
-        period: Period::of(&calendar, now),
+        period: Period::of(&all.calendar, all.now),
         warn_at: args.warn_at,
         orgs: rows,
     })?;
     Ok(code)
+}
+
+/// Every org's quota, each in its own billing period: what `status --all` shows and `alert
+/// run` decides on.
+#[derive(Debug)]
+pub struct AllQuotas {
+    /// The server's time when read.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// The period of the orgs without settings of their own (a calendar month in UTC).
+    pub calendar: BillingPeriod,
+    /// Every org with events in the calendar month, a tier assignment or billing settings,
+    /// in org id order.
+    pub quotas: Vec<OrgQuota>,
+}
+
+/// Read every org's quota in the period `choice` names, in the transaction given (its
+/// isolation decides whether all figures come from one snapshot).
+pub fn read_all_quotas(
+    tx: &mut postgres::Transaction<'_>,
+    choice: PeriodChoice,
+) -> Result<AllQuotas> {
+    let now = queries::server_now(tx)?;
+    // the calendar month every org without settings of its own is read in, all at once
+    let month = match choice {
+        PeriodChoice::Current => Month::containing(now),
+        PeriodChoice::Month(m) => m,
+        PeriodChoice::At(t) => Month::containing(t),
+    };
+    let config = queries::load_limit_config(tx, None)?;
+    let mut usage = queries::usage_by_org(tx, None, (month.start, month.end))?;
+    let mut orgs: BTreeSet<String> = queries::orgs_with_events(tx, &month)?.into_iter().collect();
+    orgs.extend(config.assignments.keys().cloned());
+    // orgs with settings of their own: each in its own period (the usage read above, over
+    // the calendar month, is not theirs)
+    let own: Vec<String> = queries::orgs_with_settings(tx)?;
+    orgs.extend(own.iter().cloned());
+    let own_periods = queries::periods(tx, &own, choice)?;
+    let calendar = BillingPeriod::calendar(&month);
+    // grants are read only for the orgs that have any (one round trip each)
+    let with_grants: BTreeSet<String> = queries::orgs_with_grants(tx)?.into_iter().collect();
+    // the orgs with their own periods, each over its window, in one statement
+    let windows: Vec<(String, _, _)> = own_periods
+        .iter()
+        .map(|(o, p)| (o.clone(), p.start, p.end))
+        .collect();
+    let mut own_usage = queries::usage_by_org_windows(tx, &windows)?;
+    let mut quotas = Vec::with_capacity(orgs.len());
+    for org in orgs {
+        let (period, use_of) = match own_periods.get(&org) {
+            Some(p) => (p.clone(), own_usage.remove(&org).unwrap_or_default()),
+            None => (calendar.clone(), usage.remove(&org).unwrap_or_default()),
+        };
+        let granted = if with_grants.contains(&org) {
+            queries::granted(tx, &org, &period)?
+        } else {
+            Default::default()
+        };
+        quotas.push(OrgQuota::new(&config, &org, period, use_of, granted, now));
+    }
+    Ok(AllQuotas {
+        now,
+        calendar,
+        quotas,
+    })
 }

@@ -241,6 +241,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0015_read_path_for_org_sets"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 16,
+        description: "add usage alert rules, their states per period, and the outbox of decisions to deliver",
+        sql: migration!("0016_usage_alerts"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org
@@ -344,7 +350,7 @@ pub const ROLES_SQL: &str = include_str!("roles.sql").trim_ascii();
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[
     (
-        "summary, limits, status --org, tier list, tier show, org show, grant list, export --org",
+        "summary, limits, status --org, tier list, tier show, org show, grant list, alert list, alert history, export --org",
         "usage_reader",
     ),
     (
@@ -356,7 +362,7 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
         "a role that bypasses RLS (or the table owner)",
     ),
     (
-        "tier create/set-limit/assign/override, org set, grant add/revoke, migrate",
+        "tier create/set-limit/assign/override, org set, grant add/revoke, alert (all but list and history), migrate",
         "the owner of the tables",
     ),
 ];

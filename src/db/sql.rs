@@ -39,6 +39,7 @@ pg_type! {
     Uuid => Type::UUID,
     Vec<String> => Type::TEXT_ARRAY,
     Vec<&str> => Type::TEXT_ARRAY,
+    Vec<i32> => Type::INT4_ARRAY,
     [String] => Type::TEXT_ARRAY,
     [&str] => Type::TEXT_ARRAY,
 }

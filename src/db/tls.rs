@@ -283,6 +283,17 @@ pub fn client_config(plan: &TlsPlan) -> Result<ClientConfig> {
     Ok(config)
 }
 
+/// TLS for HTTPS (webhooks): always libpq's verify-full — the chain up to `roots` and the
+/// host name — with the same trust store options as the database's `sslrootcert` (a PEM
+/// file, or `system`).
+pub fn https_config(roots: &Roots) -> Result<ClientConfig> {
+    client_config(&TlsPlan {
+        verify: Verify::Full,
+        roots: Some(roots.clone()),
+        client_cert: None,
+    })
+}
+
 /// A person's words for a certificate problem found anywhere in an error chain.
 pub fn explain(err: &anyhow::Error, host: &str) -> Option<String> {
     let tls = err.chain().find_map(|c| {

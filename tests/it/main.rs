@@ -1,6 +1,8 @@
 //! Integration tests: the built binary against a real PostgreSQL the suite starts itself.
+mod receiver;
 mod support;
 
+mod alerts;
 mod bulk;
 mod connect;
 mod demo;

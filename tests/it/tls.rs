@@ -31,7 +31,9 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-fn make_certs(dir: &Path) {
+/// A CA (`ca.crt`), another CA (`other.crt`), a server certificate for `localhost`
+/// signed by the first (`server.crt`, `server.key`) and a client certificate.
+pub fn make_certs(dir: &Path) {
     for (name, cn) in [("ca", "usagectl test CA"), ("other", "some other CA")] {
         openssl(
             dir,

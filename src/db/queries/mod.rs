@@ -13,6 +13,7 @@ use super::schema::{self, Step, StepKind};
 use super::sql::Sql;
 use crate::quota::{LimitConfig, Metric, Month, Usage};
 
+mod alerts;
 mod catalog;
 mod demo;
 mod events;
@@ -25,6 +26,7 @@ mod rollup;
 mod staging;
 mod tiers;
 
+pub use alerts::*;
 pub use catalog::*;
 pub use demo::*;
 pub use events::*;
