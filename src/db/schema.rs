@@ -247,6 +247,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0016_usage_alerts"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 17,
+        description: "collect statistics for usagectl_seq, so reads plan the rows above the watermark as few",
+        sql: migration!("0017_analyze_event_sequence"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org
