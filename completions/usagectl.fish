@@ -52,6 +52,7 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage 
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "org" -d 'Set or show an org\'s billing period (anchor day, time zone) and tier'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "grant" -d 'Raise one metric\'s limit for one billing period of an org (support), list, revoke'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "alert" -d 'Usage alerts: threshold rules, decided per billing period, delivered as signed webhooks'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "stripe" -d 'Stripe metered billing: map meters, push usage as meter events exactly once, reconcile'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "demo" -d 'Start (or reuse) a private local PostgreSQL, load a sample month and show a summary'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c usagectl -n "__fish_usagectl_using_subcommand migrate" -l target-version -d 'Apply the pending steps up to and including this version only (to stage an upgrade; `migrate --status` lists the versions)' -r
@@ -380,6 +381,7 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand org; and not __fish_se
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l anchor-day -d 'Day of the month the billing period starts on, 1-31' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l time-zone -d 'IANA time zone the period\'s midnights are in (e.g. America/New_York)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l tier -d 'Tier to assign (as `usagectl tier assign`)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l stripe-customer -d 'The org\'s Stripe customer, for `usagectl stripe push` (cus_...)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
@@ -627,6 +629,94 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from history" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -f -a "meter" -d 'Map usage sources to Stripe meters'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -f -a "push" -d 'Send what Stripe has not been sent yet, per org, meter and UTC day (cron)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and not __fish_seen_subcommand_from meter push reconcile" -f -a "reconcile" -d 'Compare Stripe\'s daily event summaries, the ledger and usagectl\'s usage'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -f -a "add" -d 'Map a metric or an event type to a Stripe meter\'s event name'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -f -a "list" -d 'List the mapped meters'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from meter" -f -a "remove" -d 'Remove a mapping (the ledger of what was sent stays)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l through -d 'Count usage up to this instant (default now)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l org -d 'Only this org' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l jobs -d 'Streams (customer and meter) sent at once; each sends one request at a time' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l stripe-key-file -d 'Read the API key from this file (else STRIPE_API_KEY)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l api-base -d 'Stripe\'s base URL (a proxy\'s, or a test server\'s)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l timeout -d 'Most time for one request, connecting included' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l connect-timeout -d 'Most time to connect (and finish the TLS handshake)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l root-cert -d 'Trusted roots for HTTPS: a PEM file, or `system`' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l dry-run -d 'Print the events it would send as JSON Lines; write and send nothing'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -l live -d 'Allow a live-mode key (sk_live_, rk_live_): real customers are billed'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from push" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l month -d 'The UTC calendar month (default the current one)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l org -d 'Only this org' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l stripe-key-file -d 'Read the API key from this file (else STRIPE_API_KEY)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l api-base -d 'Stripe\'s base URL (a proxy\'s, or a test server\'s)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l timeout -d 'Most time for one request, connecting included' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l connect-timeout -d 'Most time to connect (and finish the TLS handshake)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l root-cert -d 'Trusted roots for HTTPS: a PEM file, or `system`' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -l live -d 'Allow a live-mode key (sk_live_, rk_live_): real customers are billed'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r

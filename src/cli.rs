@@ -238,6 +238,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::alert::AFTER_LONG_HELP)]
     Alert(cmd::alert::AlertArgs),
 
+    /// Stripe metered billing: map meters, push usage as meter events exactly once, reconcile
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::stripe::AFTER_LONG_HELP)]
+    Stripe(cmd::stripe::StripeArgs),
+
     /// Start (or reuse) a private local PostgreSQL, load a sample month and show a summary
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::demo::AFTER_LONG_HELP)]
     Demo(cmd::demo::DemoArgs),

@@ -18,6 +18,7 @@ pub mod localpg;
 pub mod output;
 pub mod quota;
 pub mod sink;
+pub mod stripe;
 pub mod time;
 pub mod webhook;
 
@@ -155,6 +156,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 connect()?
             };
             cmd::grant::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Stripe(args) => {
+            cmd::stripe::validate(args)?;
+            let mut client = connect()?;
+            cmd::stripe::run(&mut client, &connect, args, &mut out)
         }
         Command::Alert(args) => {
             cmd::alert::validate(args)?;

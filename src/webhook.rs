@@ -390,6 +390,19 @@ fn body_snippet(resp: ureq::Response) -> String {
     text.trim().chars().take(200).collect()
 }
 
+/// Parse an HTTP timeout (`--timeout`, `--connect-timeout`): `500ms`, `10s`, `1m`; from
+/// 1 ms to 5 minutes.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = crate::db::waits::parse_duration(s)?;
+    if d.is_zero() || d > Duration::from_secs(300) {
+        return Err(format!(
+            "{} is not a timeout from 1ms to 5m",
+            crate::error::echo(s)
+        ));
+    }
+    Ok(d)
+}
+
 /// Check a value for `--webhook` (exit 2 when refused).
 pub fn endpoint_arg(text: &str, allow_insecure_http: bool) -> Result<Endpoint> {
     Endpoint::parse(text, allow_insecure_http).map_err(usage)

@@ -77,17 +77,17 @@ pub struct AlertArgs {
 pub struct HttpOpts {
     /// Most time for one request, connecting included (500ms, 10s, 1m)
     #[arg(long, value_name = "DURATION", default_value = "10s",
-          value_parser = parse_timeout)]
+          value_parser = crate::webhook::parse_timeout)]
     pub timeout: Duration,
 
     /// Most time to connect (and finish the TLS handshake)
     #[arg(long, value_name = "DURATION", default_value = "5s",
-          value_parser = parse_timeout)]
+          value_parser = crate::webhook::parse_timeout)]
     pub connect_timeout: Duration,
 
     /// Trusted roots for HTTPS webhooks: a PEM file, or `system` (the OS trust store)
     #[arg(long, value_name = "PATH|system", default_value = "system",
-          env = "USAGECTL_WEBHOOK_ROOT_CERT", value_parser = parse_roots)]
+          env = "USAGECTL_WEBHOOK_ROOT_CERT", value_parser = crate::db::tls::parse_roots)]
     pub root_cert: Roots,
 }
 
@@ -208,25 +208,6 @@ fn parse_since(s: &str) -> Result<Since, String> {
         _ => return Err(bad()),
     };
     Ok(Since::Ago(Duration::from_secs(n.saturating_mul(secs))))
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = crate::db::waits::parse_duration(s)?;
-    if d.is_zero() || d > Duration::from_secs(300) {
-        return Err(format!(
-            "{} is not a timeout from 1ms to 5m",
-            error::echo(s)
-        ));
-    }
-    Ok(d)
-}
-
-fn parse_roots(s: &str) -> Result<Roots, String> {
-    match s {
-        "" => Err("--root-cert needs a PEM file or `system`".to_string()),
-        "system" => Ok(Roots::System),
-        path => Ok(Roots::File(PathBuf::from(path))),
-    }
 }
 
 /// Check what can be checked without the database.

@@ -199,7 +199,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 18] = [
+    const TABLES: [&str; 22] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -218,6 +218,10 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_alert_outbox",
         "usagectl_alert_attempts",
         "usagectl_alert_evaluation",
+        "usagectl_stripe_customers",
+        "usagectl_stripe_meters",
+        "usagectl_stripe_streams",
+        "usagectl_stripe_ledger",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES

@@ -12,5 +12,6 @@ pub mod migrate;
 pub mod org;
 pub mod record;
 pub mod status;
+pub mod stripe;
 pub mod summary;
 pub mod tier;

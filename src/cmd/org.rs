@@ -54,7 +54,7 @@ pub struct OrgArgs {
 pub enum OrgCommand {
     /// Set an org's anchor day, time zone or tier
     #[command(group(clap::ArgGroup::new("what").required(true).multiple(true)
-        .args(["anchor_day", "time_zone", "tier"])))]
+        .args(["anchor_day", "time_zone", "tier", "stripe_customer"])))]
     Set {
         /// Organisation id
         org: String,
@@ -67,6 +67,9 @@ pub enum OrgCommand {
         /// Tier to assign (as `usagectl tier assign`)
         #[arg(long, value_name = "NAME")]
         tier: Option<String>,
+        /// The org's Stripe customer, for `usagectl stripe push` (cus_...)
+        #[arg(long, value_name = "cus_...", value_parser = parse_customer)]
+        stripe_customer: Option<String>,
     },
     /// Show an org's tier, billing settings, current period, grants and any pending change
     Show {
@@ -91,6 +94,21 @@ pub fn validate(args: &OrgArgs) -> Result<()> {
 /// Whether `org show` only reads (it may use a replica and a read-only role).
 pub fn reads_only(args: &OrgArgs) -> bool {
     matches!(args.command, OrgCommand::Show { .. })
+}
+
+fn parse_customer(s: &str) -> Result<String, String> {
+    let ok = s.len() > 4
+        && s.len() <= 255
+        && s.starts_with("cus_")
+        && s[4..].bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{} is not a Stripe customer id (cus_ and letters or digits)",
+            echo(s)
+        ))
+    }
 }
 
 /// The zone as PostgreSQL spells it, or a usage error (exit 2) with suggestions.
@@ -187,6 +205,8 @@ pub struct OrgReport {
     pub limits: BTreeMap<&'static str, LimitLine>,
     /// Grants for the current period (revoked ones included, marked).
     pub grants: Vec<Grant>,
+    /// Its Stripe customer (`stripe push`), if mapped.
+    pub stripe_customer: Option<String>,
     /// What `org set` did, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
@@ -254,6 +274,9 @@ impl Render for OrgReport {
             fmt_utc(&self.period_start),
             fmt_utc(&self.period_end)
         ));
+        if let Some(c) = &self.stripe_customer {
+            s.push_str(&format!("Stripe customer: {c}\n"));
+        }
         match &self.pending {
             Some(p) => s.push_str(&format!(
                 "pending: anchor day {}, time zone {}, from {} (the end of the current period)\n",
@@ -311,6 +334,7 @@ fn report(db: &mut impl GenericClient, org: &str) -> Result<OrgReport> {
         SettingsSource::Default
     };
     let grants = queries::list_grants(db, Some(org), Some(&period))?;
+    let stripe_customer = queries::stripe_customer(db, org)?;
     let known = crate::cmd::limits::unknown_org(db, org)?;
     if let Some(note) = &known {
         output::notice(note);
@@ -342,6 +366,7 @@ fn report(db: &mut impl GenericClient, org: &str) -> Result<OrgReport> {
         period_local_start: local(&period, true),
         period_local_end: local(&period, false),
         pending,
+        stripe_customer,
         limits,
         grants,
         change: None,
@@ -380,6 +405,7 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
             anchor_day,
             time_zone,
             tier,
+            stripe_customer,
         } => {
             let mut tx = crate::db::begin(client)?;
             // serialised with record --enforce for this org: a period is never decided
@@ -392,6 +418,10 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
                 crate::cmd::tier::require_tier(&cfg, tier)?;
                 queries::assign_tier(&mut tx, org, tier)?;
                 said.push(format!("tier {tier} assigned"));
+            }
+            if let Some(cus) = stripe_customer {
+                queries::set_stripe_customer(&mut tx, org, cus)?;
+                said.push(format!("Stripe customer {cus}"));
             }
             if anchor_day.is_some() || time_zone.is_some() {
                 let zone = match time_zone {

@@ -40,4 +40,6 @@ GRANT EXECUTE ON FUNCTION usagectl_record_in_period TO usage_writer;
 -- alert rules without their webhook URL and secret (owner only); states, outbox, attempts
 GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, allow_insecure_http,
               created_at, created_by) ON usagectl_alert_rules TO usage_reader;
-GRANT SELECT ON usagectl_alert_states, usagectl_alert_outbox, usagectl_alert_attempts TO usage_reader
+GRANT SELECT ON usagectl_alert_states, usagectl_alert_outbox, usagectl_alert_attempts TO usage_reader;
+-- Stripe: which customer an org is, the meters and what was sent (no key is ever stored)
+GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters, usagectl_stripe_ledger TO usage_reader

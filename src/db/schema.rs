@@ -253,6 +253,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0017_analyze_event_sequence"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 18,
+        description: "add Stripe customers, meters and the ledger of meter events sent",
+        sql: migration!("0018_stripe_metered_billing"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org
@@ -368,7 +374,7 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
         "a role that bypasses RLS (or the table owner)",
     ),
     (
-        "tier create/set-limit/assign/override, org set, grant add/revoke, alert (all but list and history), migrate",
+        "tier create/set-limit/assign/override, org set, grant add/revoke, alert (all but list and history), stripe, migrate",
         "the owner of the tables",
     ),
 ];

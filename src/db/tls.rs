@@ -283,6 +283,15 @@ pub fn client_config(plan: &TlsPlan) -> Result<ClientConfig> {
     Ok(config)
 }
 
+/// Parse `--root-cert` as `sslrootcert` reads it: `system` (the OS trust store) or a PEM file.
+pub fn parse_roots(s: &str) -> Result<Roots, String> {
+    match s {
+        "" => Err("--root-cert needs a PEM file or `system`".to_string()),
+        "system" => Ok(Roots::System),
+        path => Ok(Roots::File(PathBuf::from(path))),
+    }
+}
+
 /// TLS for HTTPS (webhooks): always libpq's verify-full — the chain up to `roots` and the
 /// host name — with the same trust store options as the database's `sslrootcert` (a PEM
 /// file, or `system`).

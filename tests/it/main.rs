@@ -1,4 +1,5 @@
 //! Integration tests: the built binary against a real PostgreSQL the suite starts itself.
+mod fake_stripe;
 mod receiver;
 mod support;
 
@@ -15,6 +16,7 @@ mod record;
 mod replica;
 mod roles;
 mod rollup;
+mod stripe;
 mod summary;
 mod tls;
 mod waits;

@@ -24,6 +24,7 @@ mod periods;
 mod reads;
 mod rollup;
 mod staging;
+mod stripe;
 mod tiers;
 
 pub use alerts::*;
@@ -37,4 +38,5 @@ pub use periods::*;
 pub use reads::*;
 pub use rollup::*;
 pub use staging::*;
+pub use stripe::*;
 pub use tiers::*;
