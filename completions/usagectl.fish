@@ -45,6 +45,10 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "record" -d 'Recor
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "summary" -d 'Summarise an organisation\'s usage over the last N days'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "limits" -d 'Show an organisation\'s usage in its billing period against its limits'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "status" -d 'Quota status (ok, approaching_limit, over_limit) of one org or all, as an exit code'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "events" -d 'An org\'s raw events, newest first, with filters; --follow prints new ones as they commit'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "top" -d 'The orgs using the most of a metric in their period (or costing the most), with limits'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "price" -d 'AI token prices per model, as a history (USD per million tokens)'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "costs" -d 'What each org\'s AI tokens cost in a month, per model, in exact decimals'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "export" -d 'Export a period\'s usage (totals or raw events) for finance, as CSV, JSON or JSON Lines'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "doctor" -d 'Check the schema and that the daily rollup agrees with the raw rows (--repair fixes it)'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "maintain" -d 'Fold new events into the daily rollup (cron, every minute); reports the fold\'s lag'
@@ -175,6 +179,130 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l problems-on
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l org -d 'Organisation id' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l type -d 'Only this event type (repeatable)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l since -d 'Only events of the last DURATION (90s, 30m, 2h, 7d)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l from -d 'Only events at or after this instant' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l to -d 'Only events before this instant' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l where -d 'Only events whose metadata has KEY with the string VALUE (repeatable)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l limit -d 'How many (the newest)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l interval -d 'With --follow: how often to look for new events' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -l follow -d 'Keep printing new events as they commit, oldest first'
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand events" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l metric -d 'The metric to rank by' -r -f -a "csv_uploads\t'csv_upload events per month'
+csv_rows\t'csv_row_processed quantity per month'
+analyses\t'analysis_run events per month'
+chat_messages\t'chat_message events per month'
+ai_tokens\t'ai_tokens_input + ai_tokens_output per month'
+mapping_profiles\t'mapping_profile_created, all time up to the end of the month'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l by -d 'Rank by AI cost instead' -r -f -a "cost\t'AI cost in the calendar month'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l month -d 'The period starting in this month (cost: the calendar month)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l tier -d 'Only orgs on this tier' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l limit -d 'How many' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -f -a "set" -d 'Set a model\'s price from an instant on'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -f -a "list" -d 'List every price'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l input-per-mtok -d 'USD per million input tokens' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l output-per-mtok -d 'USD per million output tokens' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l from -d 'In force from this day (00:00 UTC) or RFC 3339 instant' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l month -d 'The UTC calendar month (default the current one)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l org -d 'Only this org' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l output -d 'Write the CSV to this file, with a manifest beside it' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l force -d 'With --output: replace an existing file'
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l month -d 'Month to export, YYYY-MM (UTC)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l from -d 'First month of a range (inclusive)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l to -d 'Last month of a range (inclusive)' -r

@@ -210,6 +210,22 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::status::AFTER_LONG_HELP)]
     Status(cmd::status::StatusArgs),
 
+    /// An org's raw events, newest first, with filters; --follow prints new ones as they commit
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::events::AFTER_LONG_HELP)]
+    Events(cmd::events::EventsArgs),
+
+    /// The orgs using the most of a metric in their period (or costing the most), with limits
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::top::AFTER_LONG_HELP)]
+    Top(cmd::top::TopArgs),
+
+    /// AI token prices per model, as a history (USD per million tokens)
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::costs::PRICE_HELP)]
+    Price(cmd::costs::PriceArgs),
+
+    /// What each org's AI tokens cost in a month, per model, in exact decimals
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::costs::COSTS_HELP)]
+    Costs(cmd::costs::CostsArgs),
+
     /// Export a period's usage (totals or raw events) for finance, as CSV, JSON or JSON Lines
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::export::AFTER_LONG_HELP)]
     Export(cmd::export::ExportArgs),

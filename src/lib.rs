@@ -118,6 +118,32 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut client = connect_read()?;
             cmd::status::run(&mut client, args, &mut out)
         }
+        Command::Events(args) => {
+            args.validate()?;
+            // --follow waits on the primary's writers: a replica cannot see them
+            let mut client = if args.follow {
+                connect()?
+            } else {
+                connect_read()?
+            };
+            cmd::events::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Top(args) => {
+            let mut client = connect_read()?;
+            cmd::top::run(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Price(args) => {
+            let mut client = if matches!(args.command, cmd::costs::PriceCommand::List) {
+                connect_read()?
+            } else {
+                connect()?
+            };
+            cmd::costs::run_price(&mut client, args, &mut out).map(|()| 0)
+        }
+        Command::Costs(args) => {
+            let mut client = connect_read()?;
+            cmd::costs::run_costs(&mut client, args, &mut out)
+        }
         Command::Export(args) => {
             args.validate(format)?;
             let mut client = connect_read()?;

@@ -193,6 +193,11 @@ impl Month {
         })
     }
 
+    /// The month before this one.
+    pub fn previous(&self) -> Month {
+        Month::containing(self.start - chrono::Duration::microseconds(1))
+    }
+
     /// The month that contains `t`.
     pub fn containing(t: DateTime<Utc>) -> Month {
         Month::of(t.year(), t.month()).expect("a valid instant has a valid month")

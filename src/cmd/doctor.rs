@@ -199,7 +199,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 22] = [
+    const TABLES: [&str; 23] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -222,6 +222,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_stripe_meters",
         "usagectl_stripe_streams",
         "usagectl_stripe_ledger",
+        "usagectl_model_prices",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES

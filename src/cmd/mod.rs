@@ -2,8 +2,10 @@
 pub mod alert;
 pub mod bulk;
 pub mod completions;
+pub mod costs;
 pub mod demo;
 pub mod doctor;
+pub mod events;
 pub mod export;
 pub mod grant;
 pub mod limits;
@@ -15,3 +17,4 @@ pub mod status;
 pub mod stripe;
 pub mod summary;
 pub mod tier;
+pub mod top;

@@ -42,4 +42,7 @@ GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, al
               created_at, created_by) ON usagectl_alert_rules TO usage_reader;
 GRANT SELECT ON usagectl_alert_states, usagectl_alert_outbox, usagectl_alert_attempts TO usage_reader;
 -- Stripe: which customer an org is, the meters and what was sent (no key is ever stored)
-GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters, usagectl_stripe_ledger TO usage_reader
+GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters, usagectl_stripe_ledger TO usage_reader;
+-- prices, and how far the event numbering has settled (events --follow)
+GRANT SELECT ON usagectl_model_prices TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_settled_seq TO usage_reader, usage_writer

@@ -259,6 +259,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0018_stripe_metered_billing"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 19,
+        description: "add AI prices per model and usagectl_settled_seq() (events --follow)",
+        sql: migration!("0019_prices_and_follow"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org
@@ -362,7 +368,7 @@ pub const ROLES_SQL: &str = include_str!("roles.sql").trim_ascii();
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[
     (
-        "summary, limits, status --org, tier list, tier show, org show, grant list, alert list, alert history, export --org",
+        "summary, limits, status --org, tier list, tier show, org show, grant list, alert list, alert history, events, price list, export --org",
         "usage_reader",
     ),
     (
@@ -370,11 +376,11 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
         "usage_writer",
     ),
     (
-        "status --all, export (all orgs)",
+        "status --all, top, costs, export (all orgs)",
         "a role that bypasses RLS (or the table owner)",
     ),
     (
-        "tier create/set-limit/assign/override, org set, grant add/revoke, alert (all but list and history), stripe, migrate",
+        "tier create/set-limit/assign/override, org set, grant add/revoke, alert (all but list and history), stripe, price set, migrate",
         "the owner of the tables",
     ),
 ];

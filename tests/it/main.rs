@@ -19,4 +19,5 @@ mod rollup;
 mod stripe;
 mod summary;
 mod tls;
+mod tools;
 mod waits;

@@ -15,6 +15,7 @@ use crate::quota::{LimitConfig, Metric, Month, Usage};
 
 mod alerts;
 mod catalog;
+mod costs;
 mod demo;
 mod events;
 mod export;
@@ -29,6 +30,7 @@ mod tiers;
 
 pub use alerts::*;
 pub use catalog::*;
+pub use costs::*;
 pub use demo::*;
 pub use events::*;
 pub use export::*;

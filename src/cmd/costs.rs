@@ -1,0 +1,605 @@
+//! `usagectl price` and `usagectl costs`: AI token prices per model over time, and what each
+//! org's tokens cost in a month, in exact decimal arithmetic.
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use postgres::Client;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, Format};
+use crate::db::queries::{self, CostRow, Price};
+use crate::error::{self, echo, usage};
+use crate::output::{Cell, Output, Render, Style};
+use crate::quota::Month;
+use crate::time::fmt_utc;
+
+/// Examples and exit codes for `usagectl price --help`.
+pub const PRICE_HELP: &str = concat!(
+    "\
+Prices are USD per million tokens, input and output apart, exact decimals (at most 10
+places). A model's prices are a history: each is in force from --from until the next one,
+and every token event is priced with the price in force at its time. A model's first price
+holds for all time unless --from says otherwise; a later one needs --from.
+
+Examples:
+  usagectl price set claude-3-5-sonnet-20241022 --input-per-mtok 3 --output-per-mtok 15
+  usagectl price set claude-3-5-sonnet-20241022 --input-per-mtok 2.5 --output-per-mtok 12.5 \\
+      --from 2026-12-15
+  usagectl price list
+
+",
+    crate::exit_codes!()
+);
+
+/// Examples and exit codes for `usagectl costs --help`.
+pub const COSTS_HELP: &str = concat!(
+    "\
+What each org's AI tokens (ai_tokens_input, ai_tokens_output) of a UTC calendar month cost:
+per org and model (the events' metadata->>'model'), tokens times the price in force at each
+event's time, per org and in total. Exact decimal arithmetic: no floats; the table shows
+cents, JSON and CSV keep every digit. Tokens whose model has no price, or that name no
+model, are listed as unpriced, never dropped. --output writes the CSV for finance atomically
+with a manifest beside it (FILE.manifest.json: month, rows, total, unpriced tokens, SHA-256).
+
+Examples:
+  usagectl costs                               # this month, every org
+  usagectl costs --month 2026-11 --org acme -o json
+  usagectl costs --month 2026-11 -o csv --output costs-2026-11.csv
+
+",
+    crate::exit_codes!()
+);
+
+/// Arguments of `usagectl price`.
+#[derive(Args, Debug)]
+pub struct PriceArgs {
+    /// What to do
+    #[command(subcommand)]
+    pub command: PriceCommand,
+}
+
+/// `usagectl price` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum PriceCommand {
+    /// Set a model's price from an instant on
+    Set {
+        /// The model, as the web app writes it in the events' metadata
+        model: String,
+        /// USD per million input tokens
+        #[arg(long, value_name = "USD", value_parser = parse_usd)]
+        input_per_mtok: Decimal,
+        /// USD per million output tokens
+        #[arg(long, value_name = "USD", value_parser = parse_usd)]
+        output_per_mtok: Decimal,
+        /// In force from this day (00:00 UTC) or RFC 3339 instant
+        #[arg(long, value_name = "YYYY-MM-DD|RFC3339", value_parser = parse_from)]
+        from: Option<DateTime<Utc>>,
+    },
+    /// List every price
+    List,
+}
+
+/// Arguments of `usagectl costs`.
+#[derive(Args, Debug)]
+pub struct CostsArgs {
+    /// The UTC calendar month (default the current one)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
+    pub month: Option<Month>,
+    /// Only this org
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// Write the CSV to this file, with a manifest beside it
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// With --output: replace an existing file
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+fn parse_usd(s: &str) -> Result<Decimal, String> {
+    let bad = || {
+        format!(
+            "{} is not an amount of USD like 3 or 2.5 (at most 10 decimal places)",
+            echo(s)
+        )
+    };
+    let t = s.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(bad());
+    }
+    let d = Decimal::from_str(t).map_err(|_| bad())?;
+    if d.is_sign_negative() || d.scale() > 10 || d > Decimal::from(1_000_000_000i64) {
+        return Err(bad());
+    }
+    Ok(d)
+}
+
+fn parse_from(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    crate::billing::parse_instant(s)
+}
+
+/// `price list` / `price set`.
+#[derive(Debug, Serialize)]
+pub struct Prices {
+    /// What changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// Every price.
+    pub prices: Vec<Price>,
+}
+
+/// The first instant of a model's first price when no --from is given: before any event
+/// (PostgreSQL's -infinity has no chrono form).
+fn always() -> DateTime<Utc> {
+    DateTime::from_timestamp(-2_208_988_800, 0).unwrap_or_default() // 1900-01-01T00:00:00Z
+}
+
+fn from_text(t: &DateTime<Utc>) -> String {
+    if *t <= always() {
+        "always".to_string()
+    } else {
+        fmt_utc(t)
+    }
+}
+
+impl Render for Prices {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec![
+            "model",
+            "valid_from",
+            "valid_to",
+            "input_per_mtok",
+            "output_per_mtok",
+            "set_at",
+            "set_by",
+        ]
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        self.prices
+            .iter()
+            .map(|p| {
+                vec![
+                    Cell::text(&p.model),
+                    Cell::text(from_text(&p.valid_from)),
+                    p.valid_to.map_or(Cell::Empty, Cell::Time),
+                    Cell::text(&p.input_per_mtok),
+                    Cell::text(&p.output_per_mtok),
+                    Cell::Time(p.set_at),
+                    Cell::text(&p.set_by),
+                ]
+            })
+            .collect()
+    }
+    fn human(&self, style: &Style) -> String {
+        let head = self
+            .change
+            .clone()
+            .map(|c| format!("{c}\n"))
+            .unwrap_or_default();
+        if self.prices.is_empty() {
+            return format!(
+                "{head}no prices (usagectl price set MODEL --input-per-mtok USD --output-per-mtok USD)\n"
+            );
+        }
+        let mut t = style.table(&[
+            "model",
+            "from",
+            "until",
+            "input $/Mtok",
+            "output $/Mtok",
+            "set",
+        ]);
+        for p in &self.prices {
+            t.add_row(vec![
+                style.cell(&p.model, None),
+                style.cell(from_text(&p.valid_from), None),
+                style.cell(p.valid_to.map(|t| fmt_utc(&t)).unwrap_or_default(), None),
+                style.cell(trim(&p.input_per_mtok), None),
+                style.cell(trim(&p.output_per_mtok), None),
+                style.cell(format!("{} by {}", fmt_utc(&p.set_at), p.set_by), None),
+            ]);
+        }
+        format!("{head}{t}\n")
+    }
+}
+
+/// A numeric's text without trailing zeros (`3.0000000000` -> `3`).
+fn trim(s: &str) -> String {
+    Decimal::from_str(s)
+        .map(|d| d.normalize().to_string())
+        .unwrap_or_else(|_| s.to_string())
+}
+
+/// Run `usagectl price ...`.
+pub fn run_price(client: &mut Client, args: &PriceArgs, out: &mut Output) -> Result<()> {
+    let change = match &args.command {
+        PriceCommand::Set {
+            model,
+            input_per_mtok,
+            output_per_mtok,
+            from,
+        } => {
+            if model.trim().is_empty() || model.len() > 200 {
+                return Err(usage("the model name takes 1 to 200 characters"));
+            }
+            let mut tx = crate::db::begin(client)?;
+            let has = queries::prices(&mut tx)?.iter().any(|p| &p.model == model);
+            let from = match (from, has) {
+                (Some(f), _) => *f,
+                (None, false) => always(),
+                (None, true) => {
+                    return Err(usage(format!(
+                        "{model} has prices already: say from when this one holds with --from"
+                    )));
+                }
+            };
+            queries::set_price(
+                &mut tx,
+                model,
+                from,
+                &input_per_mtok.to_string(),
+                &output_per_mtok.to_string(),
+            )?;
+            tx.commit().context("committing the price")?;
+            Some(format!(
+                "{model}: ${} per million input tokens, ${} per million output tokens, from {}",
+                input_per_mtok.normalize(),
+                output_per_mtok.normalize(),
+                from_text(&from)
+            ))
+        }
+        PriceCommand::List => None,
+    };
+    let prices = queries::prices(client)?;
+    out.render(&Prices { change, prices })
+}
+
+/// One line of `costs`: one org, model and price.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostLine {
+    /// Organisation.
+    pub org_id: String,
+    /// The model; null for tokens that name none.
+    pub model: Option<String>,
+    /// The price's first instant; null when unpriced.
+    #[serde(serialize_with = "crate::time::ser_opt")]
+    pub price_from: Option<DateTime<Utc>>,
+    /// Input tokens.
+    pub input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// USD per million input tokens; null when unpriced.
+    pub input_per_mtok: Option<String>,
+    /// USD per million output tokens; null when unpriced.
+    pub output_per_mtok: Option<String>,
+    /// Exact USD; null when unpriced.
+    pub cost_usd: Option<String>,
+    /// `no model` or `no price for MODEL` when unpriced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unpriced: Option<String>,
+}
+
+/// One org's total.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgCost {
+    /// Organisation.
+    pub org_id: String,
+    /// Exact USD of its priced tokens.
+    pub cost_usd: String,
+    /// Tokens left unpriced.
+    pub unpriced_tokens: i64,
+}
+
+/// `usagectl costs`.
+#[derive(Debug, Serialize)]
+pub struct Costs {
+    /// The month.
+    pub month: String,
+    /// First instant counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_start: DateTime<Utc>,
+    /// First instant not counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_end: DateTime<Utc>,
+    /// Per org, model and price.
+    pub lines: Vec<CostLine>,
+    /// Per org.
+    pub orgs: Vec<OrgCost>,
+    /// Exact USD over every org.
+    pub total_usd: String,
+    /// Tokens left unpriced (listed in `lines`).
+    pub unpriced_tokens: i64,
+}
+
+/// Exact USD shown to the cent (half away from zero), e.g. `$12.35`.
+fn cents(s: &str) -> String {
+    Decimal::from_str(s)
+        .map(|d| {
+            format!(
+                "${}",
+                d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            )
+        })
+        .unwrap_or_else(|_| s.to_string())
+}
+
+impl Render for Costs {
+    fn csv_header(&self) -> Vec<&'static str> {
+        vec![
+            "month",
+            "org_id",
+            "model",
+            "price_from",
+            "input_tokens",
+            "output_tokens",
+            "input_per_mtok",
+            "output_per_mtok",
+            "cost_usd",
+            "unpriced",
+        ]
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        let opt = |s: &Option<String>| s.as_ref().map_or(Cell::Empty, Cell::text);
+        self.lines
+            .iter()
+            .map(|l| {
+                vec![
+                    Cell::text(&self.month),
+                    Cell::text(&l.org_id),
+                    opt(&l.model),
+                    l.price_from
+                        .map_or(Cell::Empty, |t| Cell::text(from_text(&t))),
+                    Cell::Num(l.input_tokens),
+                    Cell::Num(l.output_tokens),
+                    opt(&l.input_per_mtok),
+                    opt(&l.output_per_mtok),
+                    opt(&l.cost_usd),
+                    opt(&l.unpriced),
+                ]
+            })
+            .collect()
+    }
+    fn jsonl_items(&self) -> Vec<serde_json::Value> {
+        self.lines
+            .iter()
+            .filter_map(|l| serde_json::to_value(l).ok())
+            .collect()
+    }
+    fn human(&self, style: &Style) -> String {
+        let mut s = format!(
+            "AI costs for {} (UTC): {} in total",
+            self.month,
+            cents(&self.total_usd)
+        );
+        if self.unpriced_tokens > 0 {
+            s.push_str(&format!(", {} tokens unpriced", self.unpriced_tokens));
+        }
+        s.push('\n');
+        if self.lines.is_empty() {
+            s.push_str("no token events\n");
+            return s;
+        }
+        let mut t = style.table(&[
+            "org",
+            "model",
+            "input tokens",
+            "output tokens",
+            "cost",
+            "note",
+        ]);
+        for l in &self.lines {
+            t.add_row(vec![
+                style.cell(&l.org_id, None),
+                style.cell(l.model.clone().unwrap_or_else(|| "(none)".into()), None),
+                style.cell(l.input_tokens, None),
+                style.cell(l.output_tokens, None),
+                style.cell(l.cost_usd.as_deref().map(cents).unwrap_or_default(), None),
+                style.cell(l.unpriced.clone().unwrap_or_default(), None),
+            ]);
+        }
+        s.push_str(&format!("{t}\n"));
+        let mut o = style.table(&["org", "cost", "unpriced tokens"]);
+        for c in &self.orgs {
+            o.add_row(vec![
+                style.cell(&c.org_id, None),
+                style.cell(cents(&c.cost_usd), None),
+                style.cell(c.unpriced_tokens, None),
+            ]);
+        }
+        s.push_str(&format!("{o}\n"));
+        s
+    }
+}
+
+/// Build the report from the priced rows: per org and total in exact decimals.
+pub fn report(month: &Month, rows: Vec<CostRow>) -> Result<Costs> {
+    let mut orgs: Vec<OrgCost> = Vec::new();
+    let mut total = Decimal::ZERO;
+    let mut unpriced_total = 0i64;
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        let cost = r
+            .cost
+            .as_deref()
+            .map(Decimal::from_str)
+            .transpose()
+            .context("reading a cost")?;
+        let unpriced = match (&r.model, &cost) {
+            (None, _) => Some("no model".to_string()),
+            (Some(m), None) => Some(format!("no price for {m}")),
+            _ => None,
+        };
+        let tokens = r.input_tokens + r.output_tokens;
+        if orgs.last().is_none_or(|o| o.org_id != r.org_id) {
+            orgs.push(OrgCost {
+                org_id: r.org_id.clone(),
+                cost_usd: "0".into(),
+                unpriced_tokens: 0,
+            });
+        }
+        let o = orgs.last_mut().expect("pushed above");
+        match cost {
+            Some(c) => {
+                let sum = Decimal::from_str(&o.cost_usd).unwrap_or_default() + c;
+                o.cost_usd = sum.normalize().to_string();
+                total += c;
+            }
+            None => {
+                o.unpriced_tokens += tokens;
+                unpriced_total += tokens;
+            }
+        }
+        lines.push(CostLine {
+            org_id: r.org_id,
+            model: r.model,
+            price_from: r.price_from,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            input_per_mtok: r.input_per_mtok.as_deref().map(trim),
+            output_per_mtok: r.output_per_mtok.as_deref().map(trim),
+            cost_usd: cost.map(|c| c.normalize().to_string()),
+            unpriced,
+        });
+    }
+    Ok(Costs {
+        month: month.label(),
+        period_start: month.start,
+        period_end: month.end,
+        lines,
+        orgs,
+        total_usd: total.normalize().to_string(),
+        unpriced_tokens: unpriced_total,
+    })
+}
+
+/// The manifest beside `costs --output FILE`.
+#[derive(Debug, Serialize)]
+struct Manifest {
+    file: String,
+    kind: &'static str,
+    month: String,
+    org: Option<String>,
+    #[serde(serialize_with = "crate::time::ser")]
+    snapshot_time: DateTime<Utc>,
+    row_count: usize,
+    total_usd: String,
+    unpriced_tokens: i64,
+    sha256: String,
+}
+
+/// Run `usagectl costs`.
+pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Result<u8> {
+    if let Some(o) = &args.org {
+        crate::events::validate_org(o)?;
+    }
+    let mut tx = queries::read_snapshot(client)?;
+    let now = queries::server_now(&mut tx)?;
+    let month = args.month.unwrap_or_else(|| Month::containing(now));
+    let rows = queries::costs(&mut tx, args.org.as_deref(), month.start, month.end)?;
+    tx.commit()?;
+    let report = report(&month, rows)?;
+    let Some(path) = &args.output else {
+        out.render(&report)?;
+        return Ok(error::EXIT_OK);
+    };
+    let mut file = crate::sink::AtomicFile::create(path, args.force)?;
+    let written = {
+        let mut o = Output::new(
+            Format::Csv,
+            Style::detect(ColorChoice::Never, Format::Csv),
+            file.writer(),
+        );
+        o.render(&report)
+    };
+    if let Err(e) = written {
+        return Err(file.discard(e));
+    }
+    let sha = file.commit()?;
+    let manifest = Manifest {
+        file: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        kind: "costs",
+        month: report.month.clone(),
+        org: args.org.clone(),
+        snapshot_time: now,
+        row_count: report.lines.len(),
+        total_usd: report.total_usd.clone(),
+        unpriced_tokens: report.unpriced_tokens,
+        sha256: sha,
+    };
+    let mpath = crate::cmd::export::manifest_path(path);
+    let mut m = crate::sink::AtomicFile::create(&mpath, true)?;
+    serde_json::to_writer_pretty(&mut *m.writer(), &manifest).context("writing the manifest")?;
+    m.commit()?;
+    crate::output::note(&format!(
+        "usagectl: wrote {} ({} rows, {} in total) and {}",
+        path.display(),
+        report.lines.len(),
+        cents(&report.total_usd),
+        mpath.display()
+    ));
+    Ok(error::EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact_and_shown_to_the_cent() {
+        assert_eq!(parse_usd("3").unwrap().to_string(), "3");
+        assert_eq!(
+            parse_usd("0.0000000001").unwrap().to_string(),
+            "0.0000000001"
+        );
+        assert!(parse_usd("0.00000000001").is_err());
+        assert!(parse_usd("-1").is_err());
+        assert!(parse_usd("1e3").is_err());
+        assert_eq!(cents("12.345"), "$12.35");
+        assert_eq!(cents("12.344999"), "$12.34");
+        assert_eq!(cents("0.005"), "$0.01");
+        assert_eq!(trim("3.0000000000"), "3");
+    }
+
+    #[test]
+    fn totals_add_exactly_and_unpriced_tokens_are_kept() {
+        let m = Month::parse("2026-11").unwrap();
+        let row = |org: &str, model: Option<&str>, cost: Option<&str>, i: i64, o: i64| CostRow {
+            org_id: org.into(),
+            model: model.map(Into::into),
+            price_from: None,
+            input_tokens: i,
+            output_tokens: o,
+            input_per_mtok: None,
+            output_per_mtok: None,
+            cost: cost.map(Into::into),
+        };
+        let r = report(
+            &m,
+            vec![
+                row("a", Some("m1"), Some("0.1"), 1, 1),
+                row("a", Some("m1"), Some("0.2"), 1, 1),
+                row("a", None, None, 5, 6),
+                row("b", Some("m2"), None, 7, 0),
+                row("b", Some("m1"), Some("0.0000000003"), 1, 0),
+            ],
+        )
+        .unwrap();
+        assert_eq!(r.total_usd, "0.3000000003");
+        assert_eq!(r.orgs[0].cost_usd, "0.3");
+        assert_eq!(r.orgs[0].unpriced_tokens, 11);
+        assert_eq!(r.orgs[1].unpriced_tokens, 7);
+        assert_eq!(r.unpriced_tokens, 18);
+        assert_eq!(r.lines[2].unpriced.as_deref(), Some("no model"));
+        assert_eq!(r.lines[3].unpriced.as_deref(), Some("no price for m2"));
+    }
+}

@@ -1,0 +1,254 @@
+//! AI prices and costs (migration 19), and an org's raw events (`usagectl events`).
+use super::*;
+
+/// One price row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Price {
+    /// The model name, as the web app writes it in `metadata->>'model'`.
+    pub model: String,
+    /// In force from (inclusive).
+    #[serde(serialize_with = "crate::time::ser")]
+    pub valid_from: DateTime<Utc>,
+    /// In force until (the next price's valid_from), if any.
+    #[serde(serialize_with = "crate::time::ser_opt")]
+    pub valid_to: Option<DateTime<Utc>>,
+    /// USD per million input tokens (exact decimal).
+    pub input_per_mtok: String,
+    /// USD per million output tokens.
+    pub output_per_mtok: String,
+    /// When and by whom it was set.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub set_at: DateTime<Utc>,
+    /// Database role.
+    pub set_by: String,
+}
+
+/// Set a model's price from an instant (replacing a price set for that same instant).
+pub fn set_price(
+    db: &mut impl GenericClient,
+    model: &str,
+    from: DateTime<Utc>,
+    input: &str,
+    output: &str,
+) -> Result<()> {
+    db.exec(
+        "INSERT INTO usagectl_model_prices (model, valid_from, input_per_mtok, output_per_mtok)
+         VALUES ($1, $2, $3::numeric, $4::numeric)
+         ON CONFLICT (model, valid_from) DO UPDATE
+            SET input_per_mtok = excluded.input_per_mtok, output_per_mtok = excluded.output_per_mtok,
+                set_at = now(), set_by = current_user",
+        &[&model, &from, &input, &output],
+    )
+    .context("setting the price")?;
+    Ok(())
+}
+
+/// Every price, by model and time.
+pub fn prices(db: &mut impl GenericClient) -> Result<Vec<Price>> {
+    Ok(db
+        .rows(
+            "SELECT model, valid_from, lead(valid_from) OVER (PARTITION BY model ORDER BY valid_from),
+                    input_per_mtok::text, output_per_mtok::text, set_at, set_by
+               FROM usagectl_model_prices ORDER BY model, valid_from",
+            &[],
+        )
+        .context("reading the prices")?
+        .iter()
+        .map(|r| Price {
+            model: r.get(0),
+            valid_from: r.get(1),
+            valid_to: r.get(2),
+            input_per_mtok: r.get(3),
+            output_per_mtok: r.get(4),
+            set_at: r.get(5),
+            set_by: r.get(6),
+        })
+        .collect())
+}
+
+/// Tokens of one org and model under one price (or none).
+#[derive(Debug, Clone)]
+pub struct CostRow {
+    /// Organisation.
+    pub org_id: String,
+    /// `metadata->>'model'`; `None` when the event names none.
+    pub model: Option<String>,
+    /// The price's valid_from; `None` when no price covers these tokens.
+    pub price_from: Option<DateTime<Utc>>,
+    /// Input tokens.
+    pub input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// USD per million input tokens (exact), when priced.
+    pub input_per_mtok: Option<String>,
+    /// USD per million output tokens, when priced.
+    pub output_per_mtok: Option<String>,
+    /// tokens x price / 1e6, exact, when priced.
+    pub cost: Option<String>,
+}
+
+/// THE cost rule: each token event (`ai_tokens_input`, `ai_tokens_output`) of `[from, to)`
+/// priced with its model's price in force at the event's time, summed per org, model and
+/// price, in exact numeric arithmetic; tokens without a model or a price come back unpriced.
+pub fn costs(
+    db: &mut impl GenericClient,
+    org: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<CostRow>> {
+    Ok(db
+        .rows(
+            "WITH p AS (
+                 SELECT model, valid_from,
+                        coalesce(lead(valid_from) OVER (PARTITION BY model ORDER BY valid_from), 'infinity') AS valid_to,
+                        input_per_mtok, output_per_mtok
+                   FROM usagectl_model_prices),
+             t AS (
+                 SELECT e.org_id, e.metadata->>'model' AS model, p.valid_from, p.input_per_mtok, p.output_per_mtok,
+                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_input'), 0)::bigint AS input,
+                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_output'), 0)::bigint AS output
+                   FROM usage_events e
+                   LEFT JOIN p ON p.model = e.metadata->>'model'
+                              AND e.created_at >= p.valid_from AND e.created_at < p.valid_to
+                  WHERE e.event_type IN ('ai_tokens_input', 'ai_tokens_output')
+                    AND e.created_at >= $1 AND e.created_at < $2
+                    AND ($3::text IS NULL OR e.org_id = $3)
+                  GROUP BY 1, 2, 3, 4, 5)
+             SELECT org_id, model, valid_from, input, output, input_per_mtok::text, output_per_mtok::text,
+                    ((input * input_per_mtok + output * output_per_mtok) / 1000000)::text
+               FROM t ORDER BY org_id, model NULLS LAST, valid_from NULLS LAST",
+            &[&from, &to, &org],
+        )
+        .context("pricing the month's tokens")?
+        .iter()
+        .map(|r| CostRow {
+            org_id: r.get(0),
+            model: r.get(1),
+            price_from: r.get(2),
+            input_tokens: r.get(3),
+            output_tokens: r.get(4),
+            input_per_mtok: r.get(5),
+            output_per_mtok: r.get(6),
+            cost: r.get(7),
+        })
+        .collect())
+}
+
+/// One raw event, for `usagectl events`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RawEvent {
+    /// Event id.
+    pub id: Uuid,
+    /// Event type.
+    pub event_type: String,
+    /// Quantity.
+    pub quantity: i32,
+    /// When.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub created_at: DateTime<Utc>,
+    /// Idempotency key, if any.
+    pub idempotency_key: Option<String>,
+    /// Metadata, whole.
+    pub metadata: Option<Value>,
+    /// The event's number (NULL for rows from before adoption).
+    #[serde(skip)]
+    pub seq: Option<i64>,
+}
+
+/// What `events` selects.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only these types (empty: all).
+    pub types: Vec<String>,
+    /// From (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// To (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// Top-level metadata keys and values, matched by containment (`metadata @> ...`).
+    pub contains: Option<Value>,
+}
+
+const EVENT_COLUMNS: &str =
+    "e.id, e.event_type, e.quantity, e.created_at, e.idempotency_key, e.metadata, e.usagectl_seq";
+
+fn raw_event(r: &postgres::Row) -> RawEvent {
+    RawEvent {
+        id: r.get(0),
+        event_type: r.get(1),
+        quantity: r.get(2),
+        created_at: r.get(3),
+        idempotency_key: r.get(4),
+        metadata: r.get(5),
+        seq: r.get(6),
+    }
+}
+
+/// The org's newest `limit` events matching `f`, newest first (numbered at most
+/// `settled`, or from before adoption, when given).
+pub fn recent_events(
+    db: &mut impl GenericClient,
+    org: &str,
+    f: &EventFilter,
+    limit: i64,
+    settled: Option<i64>,
+) -> Result<Vec<RawEvent>> {
+    let types: Option<Vec<String>> = (!f.types.is_empty()).then(|| f.types.clone());
+    Ok(db
+        .rows(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM usage_events e
+                  WHERE e.org_id = $1 AND ($2::text[] IS NULL OR e.event_type = ANY ($2))
+                    AND ($3::timestamptz IS NULL OR e.created_at >= $3)
+                    AND ($4::timestamptz IS NULL OR e.created_at < $4)
+                    AND ($5::jsonb IS NULL OR e.metadata @> $5)
+                    AND ($6::bigint IS NULL OR e.usagectl_seq IS NULL OR e.usagectl_seq <= $6)
+                  ORDER BY e.created_at DESC, e.id DESC
+                  LIMIT $7"
+            ),
+            &[&org, &types, &f.from, &f.to, &f.contains, &settled, &limit],
+        )
+        .with_context(|| format!("reading org {org}'s events"))?
+        .iter()
+        .map(raw_event)
+        .collect())
+}
+
+/// The org's events numbered in `(after, through]` matching `f`, in numbering order.
+pub fn events_numbered(
+    db: &mut impl GenericClient,
+    org: &str,
+    f: &EventFilter,
+    after: i64,
+    through: i64,
+) -> Result<Vec<RawEvent>> {
+    let types: Option<Vec<String>> = (!f.types.is_empty()).then(|| f.types.clone());
+    Ok(db
+        .rows(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM usage_events e
+                  WHERE e.usagectl_seq > $6 AND e.usagectl_seq <= $7
+                    AND e.org_id = $1 AND ($2::text[] IS NULL OR e.event_type = ANY ($2))
+                    AND ($3::timestamptz IS NULL OR e.created_at >= $3)
+                    AND ($4::timestamptz IS NULL OR e.created_at < $4)
+                    AND ($5::jsonb IS NULL OR e.metadata @> $5)
+                  ORDER BY e.usagectl_seq"
+            ),
+            &[&org, &types, &f.from, &f.to, &f.contains, &after, &through],
+        )
+        .with_context(|| format!("reading org {org}'s new events"))?
+        .iter()
+        .map(raw_event)
+        .collect())
+}
+
+/// The numbering below which every row has committed or rolled back, after waiting at most
+/// `max_wait` for the writers in progress (`usagectl_settled_seq()`).
+pub fn settled_seq(db: &mut impl GenericClient, max_wait: std::time::Duration) -> Result<i64> {
+    Ok(db
+        .row(
+            "SELECT usagectl_settled_seq(make_interval(secs => $1))",
+            &[&max_wait.as_secs_f64()],
+        )
+        .context("waiting for the transactions writing usage_events to settle")?
+        .get(0))
+}
