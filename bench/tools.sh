@@ -64,12 +64,13 @@ TOP_SQL="SELECT org_id, sum(quantity) FROM usage_events WHERE event_type IN ('ai
 COST_SQL="SELECT org_id, metadata->>'model', event_type, sum(quantity) FROM usage_events WHERE event_type IN ('ai_tokens_input', 'ai_tokens_output') AND created_at >= date_trunc('month', now()) AND created_at < date_trunc('month', now()) + interval '1 month' GROUP BY 1, 2, 3"
 
 echo "timing (median of $RUNS runs each, usagectl and psql alternating)..." >&2
-EU=(); EP=(); TU=(); TP=(); CU=(); CP=()
+EU=(); EP=(); TU=(); TP=(); CU=(); CP=(); SA=()
 for _ in $(seq "$RUNS"); do
     RUNS_SAVED=$RUNS; RUNS=1
     EU+=($(time_ms "$BIN" events --org org-big --limit 50 -o json)); EP+=($(time_ms q -c "$EV_SQL"))
     TU+=($(time_ms "$BIN" top -o json)); TP+=($(time_ms q -c "$TOP_SQL"))
     CU+=($(time_ms "$BIN" costs -o json)); CP+=($(time_ms q -c "$COST_SQL"))
+    SA+=($(time_ms "$BIN" status --all -o json))
     RUNS=$RUNS_SAVED
 done
 echo "support and cost tools vs psql, $EVENTS events, org-big $BIG this month, $TOKENS token events this month"
@@ -78,5 +79,6 @@ printf '%-40s %10s %10s %10s\n' "command" "usagectl" "psql" "psql/usagectl"
 row "events --org org-big --limit 50" "$(median "${EU[@]}")" "$(median "${EP[@]}")"
 row "top (ai_tokens, current periods)" "$(median "${TU[@]}")" "$(median "${TP[@]}")"
 row "costs (this month, priced)" "$(median "${CU[@]}")" "$(median "${CP[@]}")"
+echo "for reference: status --all $(median "${SA[@]}") ms (top reads what it reads, for this period and the previous)"
 echo "runs (ms): events ${EU[*]} | psql ${EP[*]}; top ${TU[*]} | psql ${TP[*]}; costs ${CU[*]} | psql ${CP[*]}"
 echo "psql's queries: events = the newest 50 rows of org-big; top = a month's token sum per org, top 10 (no limits, no previous period); costs = a month's token sum per org, model and type (no prices)"

@@ -3,6 +3,10 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serializer;
 
+/// The earliest instant a "since" reaches back to (1900-01-01T00:00:00Z): before every
+/// event, and inside PostgreSQL's range.
+pub const EARLIEST: DateTime<Utc> = DateTime::from_timestamp_nanos(-2_208_988_800_000_000_000);
+
 /// Format an instant as RFC 3339 UTC.
 pub fn fmt_utc(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)

@@ -258,14 +258,17 @@ pub fn classify(
 /// `Retry-After`: a number of seconds, or an HTTP date (RFC 9110).
 pub fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let v = v.trim();
+    // at most a day: a receiver's number is data, not a reason to wait for ever
+    let day = Duration::from_secs(86_400);
     if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(day));
     }
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     Some(
         (at.with_timezone(&chrono::Utc) - now)
             .to_std()
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(day),
     )
 }
 
@@ -512,5 +515,9 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(Duration::from_secs(86_400))
+        );
     }
 }

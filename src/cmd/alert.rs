@@ -229,10 +229,7 @@ pub fn validate(args: &AlertArgs) -> Result<()> {
 
 /// Whether the command only reads.
 pub fn reads_only(args: &AlertArgs) -> bool {
-    matches!(
-        args.command,
-        AlertCommand::List | AlertCommand::History { .. }
-    )
+    matches!(args.command, AlertCommand::List)
 }
 
 /// Read a file that must hold one secret value (a URL, a secret); its content is never
@@ -1032,10 +1029,15 @@ pub fn run(client: &mut Client, args: &AlertArgs, out: &mut Output) -> Result<u8
             let since = match since {
                 None => None,
                 Some(Since::At(t)) => Some(*t),
-                Some(Since::Ago(d)) => Some(
-                    queries::server_now(&mut tx)?
-                        - chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::MAX),
-                ),
+                Some(Since::Ago(d)) => {
+                    let now = queries::server_now(&mut tx)?;
+                    Some(
+                        chrono::Duration::from_std(*d)
+                            .ok()
+                            .and_then(|d| now.checked_sub_signed(d))
+                            .map_or(crate::time::EARLIEST, |t| t.max(crate::time::EARLIEST)),
+                    )
+                }
             };
             let events = queries::alert_history(&mut tx, org.as_deref(), since, *limit)?;
             tx.commit()?;

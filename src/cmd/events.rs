@@ -129,9 +129,12 @@ impl EventsArgs {
         EventFilter {
             types: self.types.clone(),
             from: match self.since {
-                Some(d) => {
-                    Some(now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX))
-                }
+                Some(d) => Some(
+                    chrono::Duration::from_std(d)
+                        .ok()
+                        .and_then(|d| now.checked_sub_signed(d))
+                        .map_or(crate::time::EARLIEST, |t| t.max(crate::time::EARLIEST)),
+                ),
                 None => self.from,
             },
             to: self.to,

@@ -49,9 +49,10 @@ Examples:
   17 * * * * usagectl stripe push --stripe-key-file /etc/usagectl/stripe.key   # crontab: hourly
   usagectl stripe reconcile --month 2026-11
 
-Exit codes of push and reconcile: 0 everything sent / everything agrees, 1 a request
-failed (it is tried again by the next push), 2 misuse, 3 manual credits are needed (push)
-or some day disagrees (reconcile).
+Exit codes of push and reconcile: 0 everything decided was sent (a stream another push is
+handling is skipped and named) / everything agrees, 1 a request failed (it is tried again by
+the next push, within a day), 2 misuse, 3 manual credits are needed (push) or some day
+disagrees (reconcile).
 
 ",
     crate::exit_codes!()
@@ -615,6 +616,17 @@ fn plan_stream(
         let Some(value) = stripe::plan_day(u, sum) else {
             continue;
         };
+        // the day `through` cuts is read in part: its usage can only grow, so a lower
+        // figure means an earlier --through (or an older push) than what was sent
+        let day_end = day
+            .succ_opt()
+            .unwrap_or(day)
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        if value < 0 && day_end > through {
+            continue;
+        }
         let revision = last + 1;
         out.push(Revision {
             livemode: live,
@@ -689,6 +701,12 @@ fn streams(client: &mut Client, org: Option<&str>) -> Result<Streams> {
     Ok((customers, meters))
 }
 
+/// A dry run's revision.
+struct DryRev {
+    day: NaiveDate,
+    revision: i32,
+}
+
 /// `stripe push`.
 #[allow(clippy::too_many_arguments)]
 fn push(
@@ -712,14 +730,42 @@ fn push(
         let mut w = std::io::BufWriter::new(out.raw());
         for (o, customer) in &customers {
             for m in &meters {
-                let mut revisions = plan_stream(&mut tx, mode, o, customer, m, now, through)?;
-                revisions.retain(|r| r.status == "pending");
-                for r in revisions {
+                let mut revisions: Vec<(NaiveDate, i32, String, String, String, i64)> =
+                    queries::stripe_pending(&mut tx, mode == Mode::Live, o, &m.source)?
+                        .into_iter()
+                        .map(|p| {
+                            (
+                                p.day,
+                                p.revision,
+                                p.event_name,
+                                p.identifier,
+                                p.customer_id,
+                                p.value,
+                            )
+                        })
+                        .collect();
+                revisions.extend(
+                    plan_stream(&mut tx, mode, o, customer, m, now, through)?
+                        .into_iter()
+                        .filter(|r| r.status == "pending")
+                        .map(|r| {
+                            (
+                                r.day,
+                                r.revision,
+                                r.event_name,
+                                r.identifier,
+                                r.customer_id,
+                                r.value,
+                            )
+                        }),
+                );
+                for (day, revision, event_name, identifier, customer_id, value) in revisions {
+                    let r = DryRev { day, revision };
                     let ev = MeterEvent {
-                        event_name: r.event_name,
-                        identifier: r.identifier,
-                        customer: r.customer_id,
-                        value: r.value,
+                        event_name,
+                        identifier,
+                        customer: customer_id,
+                        value,
                         timestamp: stripe::day_timestamp(r.day),
                     };
                     let line = serde_json::json!({
@@ -819,7 +865,13 @@ fn push(
             ),
         });
     }
-    let failed = revisions.iter().any(|r| r.status == "failed");
+    let stale = queries::stripe_stale_pending(client, mode == Mode::Live)?;
+    if stale > 0 {
+        output::note(&format!(
+            "usagectl: {stale} pending revision(s) were tried more than 23 hours ago and are not sent again (Stripe no longer deduplicates them): stripe reconcile shows whether Stripe holds them"
+        ));
+    }
+    let failed = stale > 0 || revisions.iter().any(|r| r.status == "failed");
     let credits = revisions.iter().any(|r| r.status == "manual_credit");
     out.render(&PushReport {
         mode,

@@ -37,12 +37,15 @@ GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocatio
 GRANT EXECUTE ON FUNCTION usagectl_anchor_instant, usagectl_period, usagectl_period_in_month, usagectl_periods,
         usagectl_granted TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_record_in_period TO usage_writer;
--- alert rules without their webhook URL and secret (owner only); states, outbox, attempts
+-- alert rules without their webhook URL and secret (owner only)
 GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, allow_insecure_http,
               created_at, created_by) ON usagectl_alert_rules TO usage_reader;
-GRANT SELECT ON usagectl_alert_states, usagectl_alert_outbox, usagectl_alert_attempts TO usage_reader;
+-- the states, outbox and attempts hold every org's usage: not for a role meant to read one
+-- org at a time (REVOKE: an earlier usagectl granted them)
+REVOKE ALL ON usagectl_alert_states, usagectl_alert_outbox, usagectl_alert_attempts FROM usage_reader;
 -- Stripe: which customer an org is, the meters and what was sent (no key is ever stored)
-GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters, usagectl_stripe_ledger TO usage_reader;
+GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters TO usage_reader;
+REVOKE ALL ON usagectl_stripe_ledger FROM usage_reader;
 -- prices, and how far the event numbering has settled (events --follow)
 GRANT SELECT ON usagectl_model_prices TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_settled_seq TO usage_reader, usage_writer

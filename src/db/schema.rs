@@ -368,7 +368,7 @@ pub const ROLES_SQL: &str = include_str!("roles.sql").trim_ascii();
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[
     (
-        "summary, limits, status --org, tier list, tier show, org show, grant list, alert list, alert history, events, price list, export --org",
+        "summary, limits, status --org, tier list, tier show, org show, grant list, alert list, events, price list, export --org",
         "usage_reader",
     ),
     (
@@ -380,7 +380,7 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
         "a role that bypasses RLS (or the table owner)",
     ),
     (
-        "tier create/set-limit/assign/override, org set, grant add/revoke, alert (all but list and history), stripe, price set, migrate",
+        "tier create/set-limit/assign/override, org set, grant add/revoke, alert (all but list), stripe, price set, migrate",
         "the owner of the tables",
     ),
 ];

@@ -189,6 +189,12 @@ fn stripe_holds_exactly_the_usage_after_new_late_and_corrected_events() {
         assert_eq!(out.json()["revisions"], serde_json::json!([]));
     }
     assert_eq!(s.fake.requests().len(), before);
+    // an earlier --through reads today in part: never a decrease from that
+    let earlier = rfc(Utc::now() - chrono::Duration::minutes(5));
+    let out = s.stripe(&["push", "--through", &earlier, "-o", "json"]);
+    out.assert_ok();
+    assert_eq!(out.json()["revisions"], serde_json::json!([]));
+    assert_eq!(s.fake.requests().len(), before);
     // the ledger says the same as Stripe
     let sent: i64 =
         s.db.scalar("SELECT sum(value)::bigint FROM usagectl_stripe_ledger WHERE status = 'sent'");

@@ -491,7 +491,7 @@ fn costs_equal_psql_across_a_mid_month_price_change_with_unpriced_tokens_listed(
         &db.url,
         "WITH p AS (SELECT model, valid_from, coalesce(lead(valid_from) OVER (PARTITION BY model ORDER BY valid_from), 'infinity') vt,
                            input_per_mtok i, output_per_mtok o FROM usagectl_model_prices)
-         SELECT sum(CASE e.event_type WHEN 'ai_tokens_input' THEN e.quantity * p.i ELSE e.quantity * p.o END) / 1000000
+         SELECT sum(CASE e.event_type WHEN 'ai_tokens_input' THEN e.quantity * p.i ELSE e.quantity * p.o END) * 0.000001
            FROM usage_events e JOIN p ON p.model = e.metadata->>'model' AND e.created_at >= p.valid_from AND e.created_at < p.vt
           WHERE e.created_at >= '2026-11-01' AND e.created_at < '2026-12-01'",
     );

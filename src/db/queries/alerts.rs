@@ -91,7 +91,15 @@ pub fn add_alert_rule(db: &mut impl GenericClient, r: &NewRule<'_>) -> Result<Op
                 &r.allow_insecure_http,
             ],
         )
-        .context("adding the alert rule")?;
+        // the server's DETAIL of a refused row quotes the row, URL and secret included:
+        // only its message goes further
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "adding the alert rule: {}",
+                e.as_db_error()
+                    .map_or("the server refused it", |d| d.message())
+            )
+        })?;
     row.as_ref().map(rule_of).transpose()
 }
 

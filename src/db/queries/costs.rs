@@ -98,24 +98,36 @@ pub fn costs(
 ) -> Result<Vec<CostRow>> {
     Ok(db
         .rows(
-            "WITH p AS (
+            "WITH th AS (
+                 -- every instant a price changes, any model's: within two of them every
+                 -- model's price is constant, so the events are summed per interval first
+                 SELECT coalesce(array_agg(DISTINCT valid_from ORDER BY valid_from),
+                                 ARRAY['-infinity'::timestamptz]) AS a
+                   FROM usagectl_model_prices),
+             agg AS (
+                 SELECT e.org_id, e.metadata->>'model' AS model, width_bucket(e.created_at, th.a) AS b,
+                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_input'), 0)::bigint AS input,
+                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_output'), 0)::bigint AS output
+                   FROM usage_events e CROSS JOIN th
+                  WHERE e.event_type IN ('ai_tokens_input', 'ai_tokens_output')
+                    AND e.created_at >= $1 AND e.created_at < $2
+                    AND ($3::text IS NULL OR e.org_id = $3)
+                  GROUP BY 1, 2, 3),
+             p AS (
                  SELECT model, valid_from,
                         coalesce(lead(valid_from) OVER (PARTITION BY model ORDER BY valid_from), 'infinity') AS valid_to,
                         input_per_mtok, output_per_mtok
                    FROM usagectl_model_prices),
              t AS (
-                 SELECT e.org_id, e.metadata->>'model' AS model, p.valid_from, p.input_per_mtok, p.output_per_mtok,
-                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_input'), 0)::bigint AS input,
-                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_output'), 0)::bigint AS output
-                   FROM usage_events e
-                   LEFT JOIN p ON p.model = e.metadata->>'model'
-                              AND e.created_at >= p.valid_from AND e.created_at < p.valid_to
-                  WHERE e.event_type IN ('ai_tokens_input', 'ai_tokens_output')
-                    AND e.created_at >= $1 AND e.created_at < $2
-                    AND ($3::text IS NULL OR e.org_id = $3)
+                 -- interval b starts at th.a[b]; the price in force there is in force through it
+                 SELECT agg.org_id, agg.model, p.valid_from, p.input_per_mtok, p.output_per_mtok,
+                        sum(agg.input)::bigint AS input, sum(agg.output)::bigint AS output
+                   FROM agg CROSS JOIN th
+                   LEFT JOIN p ON p.model = agg.model AND agg.b > 0
+                              AND p.valid_from <= th.a[agg.b] AND th.a[agg.b] < p.valid_to
                   GROUP BY 1, 2, 3, 4, 5)
              SELECT org_id, model, valid_from, input, output, input_per_mtok::text, output_per_mtok::text,
-                    ((input * input_per_mtok + output * output_per_mtok) / 1000000)::text
+                    ((input * input_per_mtok + output * output_per_mtok) * 0.000001)::text
                FROM t ORDER BY org_id, model NULLS LAST, valid_from NULLS LAST",
             &[&from, &to, &org],
         )

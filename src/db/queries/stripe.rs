@@ -107,6 +107,18 @@ pub fn add_stripe_meter(
             format!("event name {e} is used by {s} already: a Stripe meter takes one event name")
         }));
     }
+    if let Some(r) = db
+        .opt_row(
+            "SELECT source FROM usagectl_stripe_ledger WHERE event_name = $1 AND source <> $2 LIMIT 1",
+            &[&event_name, &source],
+        )
+        .context("reading the Stripe ledger")?
+    {
+        let s: String = r.get(0);
+        return Ok(Err(format!(
+            "event name {event_name} was pushed as {s}: its ledger is keyed by source, so mapping it to {source} would send its days again; map {s} back instead"
+        )));
+    }
     let types: Vec<&str> = event_types.to_vec();
     let r = db
         .row(
@@ -339,6 +351,7 @@ pub fn claim_stripe_pending(
                 SET claimed_until = now() + make_interval(secs => $4), claimed_pid = pg_backend_pid(),
                     claimed_backend_start = (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
               WHERE l.livemode = $1 AND l.org_id = $2 AND l.source = $3 AND l.status = 'pending'
+                AND (l.attempts = 0 OR l.created_at > now() - interval '23 hours')
              RETURNING l.org_id, l.source, l.day, l.revision, l.identifier, l.customer_id, l.event_name,
                        l.value, l.attempts",
             &[&live, &org, &source, &lease.as_secs_f64()],
@@ -357,6 +370,53 @@ pub fn claim_stripe_pending(
             attempts: r.get(8),
         })
         .collect())
+}
+
+/// The stream's pending revisions a push would send (not those tried and older than 23
+/// hours: Stripe may hold them already and no longer deduplicate a repeat).
+pub fn stripe_pending(
+    db: &mut impl GenericClient,
+    live: bool,
+    org: &str,
+    source: &str,
+) -> Result<Vec<PendingRevision>> {
+    Ok(db
+        .rows(
+            "SELECT org_id, source, day, revision, identifier, customer_id, event_name, value, attempts
+               FROM usagectl_stripe_ledger
+              WHERE livemode = $1 AND org_id = $2 AND source = $3 AND status = 'pending'
+                AND (attempts = 0 OR created_at > now() - interval '23 hours')
+              ORDER BY day, revision",
+            &[&live, &org, &source],
+        )
+        .context("reading the stream's pending revisions")?
+        .iter()
+        .map(|r| PendingRevision {
+            org_id: r.get(0),
+            source: r.get(1),
+            day: r.get(2),
+            revision: r.get(3),
+            identifier: r.get(4),
+            customer_id: r.get(5),
+            event_name: r.get(6),
+            value: r.get(7),
+            attempts: r.get(8),
+        })
+        .collect())
+}
+
+/// Pending revisions tried and older than 23 hours (not re-sent: reconcile tells whether
+/// Stripe holds them).
+pub fn stripe_stale_pending(db: &mut impl GenericClient, live: bool) -> Result<i64> {
+    Ok(db
+        .row(
+            "SELECT count(*) FROM usagectl_stripe_ledger
+              WHERE livemode = $1 AND status = 'pending' AND attempts > 0
+                AND created_at <= now() - interval '23 hours'",
+            &[&live],
+        )
+        .context("counting stale pending revisions")?
+        .get(0))
 }
 
 /// Record the outcome of sending a revision: sent, or still pending with the error.
