@@ -320,8 +320,8 @@ pub fn read_all_quotas(
         PeriodChoice::At(t) => Month::containing(t),
     };
     let config = queries::load_limit_config(tx, None)?;
-    let mut usage = queries::usage_by_org(tx, None, (month.start, month.end))?;
-    let mut orgs: BTreeSet<String> = queries::orgs_with_events(tx, &month)?.into_iter().collect();
+    // one read of the month for every org: its usage, and which orgs had events
+    let (mut usage, mut orgs) = queries::usage_and_orgs_of_month(tx, &month)?;
     orgs.extend(config.assignments.keys().cloned());
     // orgs with settings of their own: each in its own period (the usage read above, over
     // the calendar month, is not theirs)

@@ -182,15 +182,32 @@ fn monthly_types() -> Vec<&'static str> {
         .collect()
 }
 
-/// Orgs with at least one event of any type in the month.
-pub fn orgs_with_events(db: &mut impl GenericClient, month: &Month) -> Result<Vec<String>> {
-    let rows = db.rows(
-        "SELECT DISTINCT org_id FROM usagectl_usage(NULL, NULL, $1, $2)",
-        &[&month.start, &month.end],
-    );
-    Ok(rows
-        .context("listing orgs with events in the month")?
+/// Every org's usage of every event type in the calendar month, and mapping profiles
+/// created before its end, in one read (status --all once read them apart); and the orgs
+/// with at least one event in the month.
+pub fn usage_and_orgs_of_month(
+    db: &mut impl GenericClient,
+    month: &Month,
+) -> Result<(
+    std::collections::BTreeMap<String, Usage>,
+    std::collections::BTreeSet<String>,
+)> {
+    let rows = db
+        .rows(
+            "SELECT org_id, event_type, sum(quantity)::bigint
+               FROM usagectl_usage(NULL, NULL, $1, $2)
+              GROUP BY org_id, event_type
+             UNION ALL
+             SELECT org_id, NULL, sum(quantity)::bigint
+               FROM usagectl_usage(NULL, ARRAY['mapping_profile_created'], NULL, $2)
+              GROUP BY org_id",
+            &[&month.start, &month.end],
+        )
+        .context("summing every org's usage for the month")?;
+    let orgs = rows
         .iter()
+        .filter(|r| r.get::<_, Option<String>>(1).is_some())
         .map(|r| r.get(0))
-        .collect())
+        .collect();
+    Ok((usage_rows(rows), orgs))
 }
