@@ -168,9 +168,11 @@ impl Render for Top {
                 style.cell(&r.tier, None),
                 style.cell(&r.current, None),
                 style.cell(
-                    r.limit
-                        .map(|l| l.to_string())
-                        .unwrap_or_else(|| "unlimited".into()),
+                    match (self.by.as_str(), r.limit) {
+                        ("cost", _) => String::new(),
+                        (_, Some(l)) => l.to_string(),
+                        (_, None) => "unlimited".to_string(),
+                    },
                     None,
                 ),
                 style.cell(

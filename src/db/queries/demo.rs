@@ -18,7 +18,11 @@ pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
                         WHEN 'ai_tokens_output' THEN 120 + abs(hashtext(k.key || 'q')) % 1200
                         ELSE 1
                     END,
-                    jsonb_build_object('source', 'usagectl demo'),
+                    CASE WHEN t.event_type LIKE 'ai_tokens_%'
+                         THEN jsonb_build_object('source', 'usagectl demo', 'model',
+                                  (ARRAY['claude-3-5-sonnet-20241022', 'claude-3-5-haiku-20241022'])
+                                      [1 + abs(hashtext(k.key || 'm')) % 2])
+                         ELSE jsonb_build_object('source', 'usagectl demo') END,
                     h.at + make_interval(secs => abs(hashtext(k.key || 's')) % 3600),
                     k.key
              FROM (VALUES ('acme-foods', 1.0), ('northwind-plant', 0.6),
