@@ -53,6 +53,15 @@ impl Cell {
     }
 }
 
+/// The JSON Lines items of a result that is a list: one line per item (for
+/// [`Render::jsonl_items`]).
+pub fn json_items<T: Serialize>(items: &[T]) -> Vec<serde_json::Value> {
+    items
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect()
+}
+
 /// A result that can be printed in every format.
 pub trait Render: Serialize {
     /// Column names of the CSV form.

@@ -282,14 +282,13 @@ impl Api {
                 e.replace("webhook URL", "API base URL")
             ))
         })?;
-        let tls = crate::db::tls::https_config(&opts.roots)?;
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .redirects(0)
-            .user_agent(concat!("usagectl/", env!("CARGO_PKG_VERSION")))
-            .tls_config(std::sync::Arc::new(tls))
-            .build();
+        let agent = crate::webhook::agent(
+            crate::webhook::Timeouts {
+                connect: opts.connect_timeout,
+                total: opts.timeout,
+            },
+            &opts.roots,
+        )?;
         Ok(Api {
             agent,
             base: ep.expose().trim_end_matches('/').to_string(),

@@ -16,8 +16,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 
-use crate::error::usage;
-
 /// A signing secret: `whsec_` + base64 of 24 to 64 random bytes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -272,6 +270,19 @@ pub fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<
     )
 }
 
+/// THE HTTP client settings of every request usagectl makes (webhooks, Stripe): these
+/// timeouts, HTTPS verified like verify-full against `roots`, no redirects, no proxies.
+pub fn agent(timeouts: Timeouts, roots: &crate::db::tls::Roots) -> Result<ureq::Agent> {
+    let tls = crate::db::tls::https_config(roots)?;
+    Ok(ureq::AgentBuilder::new()
+        .timeout_connect(timeouts.connect.min(timeouts.total))
+        .timeout(timeouts.total)
+        .redirects(0)
+        .user_agent(concat!("usagectl/", env!("CARGO_PKG_VERSION")))
+        .tls_config(Arc::new(tls))
+        .build())
+}
+
 /// The HTTP client every delivery of a run shares.
 pub struct Sender {
     agent: ureq::Agent,
@@ -282,15 +293,10 @@ impl Sender {
     /// A client with these timeouts that verifies HTTPS against `roots` and the host name
     /// (libpq's verify-full), follows no redirects and reads no proxy settings.
     pub fn new(timeouts: Timeouts, roots: &crate::db::tls::Roots) -> Result<Sender> {
-        let tls = crate::db::tls::https_config(roots)?;
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(timeouts.connect)
-            .timeout(timeouts.total)
-            .redirects(0)
-            .user_agent(concat!("usagectl/", env!("CARGO_PKG_VERSION")))
-            .tls_config(Arc::new(tls))
-            .build();
-        Ok(Sender { agent, timeouts })
+        Ok(Sender {
+            agent: agent(timeouts, roots)?,
+            timeouts,
+        })
     }
 
     /// POST `body` (JSON) to `endpoint`, signed with `secret` as message `id`; the
@@ -404,11 +410,6 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(d)
-}
-
-/// Check a value for `--webhook` (exit 2 when refused).
-pub fn endpoint_arg(text: &str, allow_insecure_http: bool) -> Result<Endpoint> {
-    Endpoint::parse(text, allow_insecure_http).map_err(usage)
 }
 
 #[cfg(test)]

@@ -91,6 +91,16 @@ pub struct HttpOpts {
     pub root_cert: Roots,
 }
 
+impl HttpOpts {
+    /// The timeouts of one request.
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            connect: self.connect_timeout.min(self.timeout),
+            total: self.timeout,
+        }
+    }
+}
+
 /// `usagectl alert` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum AlertCommand {
@@ -192,22 +202,12 @@ fn parse_since(s: &str) -> Result<Since, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(Since::At(t.with_timezone(&Utc)));
     }
-    let bad = || {
+    crate::time::parse_ago(s).map(Since::Ago).map_err(|_| {
         format!(
             "{} is neither a duration (90m, 24h, 7d) nor an RFC 3339 instant",
             error::echo(s)
         )
-    };
-    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    Ok(Since::Ago(Duration::from_secs(n.saturating_mul(secs))))
+    })
 }
 
 /// Check what can be checked without the database.
@@ -369,10 +369,7 @@ impl Render for RuleList {
         self.rules.iter().map(rule_cells).collect()
     }
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
-        self.rules
-            .iter()
-            .filter_map(|r| serde_json::to_value(r).ok())
-            .collect()
+        crate::output::json_items(&self.rules)
     }
     fn human(&self, style: &Style) -> String {
         if self.rules.is_empty() {
@@ -612,10 +609,7 @@ impl Render for History {
             .collect()
     }
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
-        self.events
-            .iter()
-            .filter_map(|e| serde_json::to_value(e).ok())
-            .collect()
+        crate::output::json_items(&self.events)
     }
     fn human(&self, style: &Style) -> String {
         if self.events.is_empty() {
@@ -792,10 +786,7 @@ fn run_alerts(
         })?;
         return Ok(error::EXIT_OK);
     }
-    let timeouts = Timeouts {
-        connect: http.connect_timeout.min(http.timeout),
-        total: http.timeout,
-    };
+    let timeouts = http.timeouts();
     let sender = Sender::new(timeouts, &http.root_cert)?;
     // decide: one run at a time, so each reads the states the one before it wrote
     let mut tx = crate::db::begin(client)?;
@@ -970,13 +961,7 @@ pub fn run(client: &mut Client, args: &AlertArgs, out: &mut Output) -> Result<u8
                     "there is no alert named {name} (usagectl alert list shows them)"
                 )));
             };
-            let sender = Sender::new(
-                Timeouts {
-                    connect: http.connect_timeout.min(http.timeout),
-                    total: http.timeout,
-                },
-                &http.root_cert,
-            )?;
+            let sender = Sender::new(http.timeouts(), &http.root_cert)?;
             let id = alerts::new_message_id()?;
             let p = TestPayload {
                 kind: "usage.test",
@@ -1029,15 +1014,7 @@ pub fn run(client: &mut Client, args: &AlertArgs, out: &mut Output) -> Result<u8
             let since = match since {
                 None => None,
                 Some(Since::At(t)) => Some(*t),
-                Some(Since::Ago(d)) => {
-                    let now = queries::server_now(&mut tx)?;
-                    Some(
-                        chrono::Duration::from_std(*d)
-                            .ok()
-                            .and_then(|d| now.checked_sub_signed(d))
-                            .map_or(crate::time::EARLIEST, |t| t.max(crate::time::EARLIEST)),
-                    )
-                }
+                Some(Since::Ago(d)) => Some(crate::time::before(queries::server_now(&mut tx)?, *d)),
             };
             let events = queries::alert_history(&mut tx, org.as_deref(), since, *limit)?;
             tx.commit()?;

@@ -367,10 +367,7 @@ impl Render for Costs {
             .collect()
     }
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
-        self.lines
-            .iter()
-            .filter_map(|l| serde_json::to_value(l).ok())
-            .collect()
+        crate::output::json_items(&self.lines)
     }
     fn human(&self, style: &Style) -> String {
         let mut s = format!(

@@ -50,7 +50,7 @@ pub struct EventsArgs {
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
     /// Only events of the last DURATION (90s, 30m, 2h, 7d)
-    #[arg(long, value_name = "DURATION", value_parser = parse_since, conflicts_with_all = ["from", "to"])]
+    #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_ago, conflicts_with_all = ["from", "to"])]
     pub since: Option<Duration>,
     /// Only events at or after this instant
     #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant)]
@@ -72,21 +72,6 @@ pub struct EventsArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::webhook::parse_timeout,
           requires = "follow")]
     pub interval: Duration,
-}
-
-fn parse_since(s: &str) -> Result<Duration, String> {
-    let bad = || format!("{} is not a duration like 90s, 30m, 2h or 7d", echo(s));
-    let at = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (n, unit) = s.split_at(at);
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
 }
 
 fn parse_where(s: &str) -> Result<(String, String), String> {
@@ -129,12 +114,7 @@ impl EventsArgs {
         EventFilter {
             types: self.types.clone(),
             from: match self.since {
-                Some(d) => Some(
-                    chrono::Duration::from_std(d)
-                        .ok()
-                        .and_then(|d| now.checked_sub_signed(d))
-                        .map_or(crate::time::EARLIEST, |t| t.max(crate::time::EARLIEST)),
-                ),
+                Some(d) => Some(crate::time::before(now, d)),
                 None => self.from,
             },
             to: self.to,
@@ -192,10 +172,7 @@ impl Render for EventList {
         self.events.iter().map(cells).collect()
     }
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
-        self.events
-            .iter()
-            .filter_map(|e| serde_json::to_value(e).ok())
-            .collect()
+        crate::output::json_items(&self.events)
     }
     fn human(&self, style: &Style) -> String {
         if self.events.is_empty() {

@@ -192,10 +192,7 @@ impl Render for Aggregate {
             .collect()
     }
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
-        self.0
-            .iter()
-            .filter_map(|r| serde_json::to_value(r).ok())
-            .collect()
+        crate::output::json_items(&self.0)
     }
     fn human(&self, style: &Style) -> String {
         format!(

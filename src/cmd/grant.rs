@@ -231,10 +231,7 @@ impl Render for GrantList {
         self.grants.iter().map(grant_cells).collect()
     }
     fn jsonl_items(&self) -> Vec<serde_json::Value> {
-        self.grants
-            .iter()
-            .filter_map(|g| serde_json::to_value(g).ok())
-            .collect()
+        crate::output::json_items(&self.grants)
     }
     fn human(&self, style: &Style) -> String {
         let scope = if self.all_periods {

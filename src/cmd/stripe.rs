@@ -654,14 +654,7 @@ fn send_stream(db: &mut Client, api: &Api, w: &Work) -> Result<Vec<PushRow>> {
     let live = api.mode() == Mode::Live;
     let mut rows = Vec::new();
     for r in &w.revisions {
-        let ev = MeterEvent {
-            event_name: r.event_name.clone(),
-            identifier: r.identifier.clone(),
-            customer: r.customer_id.clone(),
-            value: r.value,
-            timestamp: stripe::day_timestamp(r.day),
-        };
-        let result = api.send(&ev);
+        let result = api.send(&meter_event(r));
         let error = result.as_ref().err().map(ToString::to_string);
         queries::finish_stripe_revision(db, live, &r.identifier, error.as_deref())?;
         rows.push(PushRow {
@@ -701,10 +694,47 @@ fn streams(client: &mut Client, org: Option<&str>) -> Result<Streams> {
     Ok((customers, meters))
 }
 
-/// A dry run's revision.
-struct DryRev {
+/// One event `push --dry-run` would send.
+#[derive(Debug, Serialize)]
+struct DryEvent {
+    mode: Mode,
+    org_id: String,
+    source: String,
     day: NaiveDate,
     revision: i32,
+    event: MeterEvent,
+}
+
+/// `push --dry-run`: JSON Lines, an event a line.
+#[derive(Debug, Serialize)]
+struct DryRun {
+    events: Vec<DryEvent>,
+}
+
+impl Render for DryRun {
+    fn csv_header(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        Vec::new()
+    }
+    fn jsonl_items(&self) -> Vec<serde_json::Value> {
+        crate::output::json_items(&self.events)
+    }
+    fn human(&self, _: &Style) -> String {
+        String::new()
+    }
+}
+
+/// The meter event of a revision: its day's first second as the timestamp.
+fn meter_event(r: &PendingRevision) -> MeterEvent {
+    MeterEvent {
+        event_name: r.event_name.clone(),
+        identifier: r.identifier.clone(),
+        customer: r.customer_id.clone(),
+        value: r.value,
+        timestamp: stripe::day_timestamp(r.day),
+    }
 }
 
 /// `stripe push`.
@@ -727,57 +757,45 @@ fn push(
     if dry_run {
         // what would be sent: the pending revisions a push would retry and the new ones
         let mut tx = queries::read_snapshot(client)?;
-        let mut w = std::io::BufWriter::new(out.raw());
+        let mut events = Vec::new();
         for (o, customer) in &customers {
             for m in &meters {
-                let mut revisions: Vec<(NaiveDate, i32, String, String, String, i64)> =
-                    queries::stripe_pending(&mut tx, mode == Mode::Live, o, &m.source)?
-                        .into_iter()
-                        .map(|p| {
-                            (
-                                p.day,
-                                p.revision,
-                                p.event_name,
-                                p.identifier,
-                                p.customer_id,
-                                p.value,
-                            )
-                        })
-                        .collect();
+                let mut revisions =
+                    queries::stripe_pending(&mut tx, mode == Mode::Live, o, &m.source)?;
                 revisions.extend(
                     plan_stream(&mut tx, mode, o, customer, m, now, through)?
                         .into_iter()
                         .filter(|r| r.status == "pending")
-                        .map(|r| {
-                            (
-                                r.day,
-                                r.revision,
-                                r.event_name,
-                                r.identifier,
-                                r.customer_id,
-                                r.value,
-                            )
+                        .map(|r| PendingRevision {
+                            org_id: r.org_id,
+                            source: r.source,
+                            day: r.day,
+                            revision: r.revision,
+                            identifier: r.identifier,
+                            customer_id: r.customer_id,
+                            event_name: r.event_name,
+                            value: r.value,
+                            attempts: 0,
                         }),
                 );
-                for (day, revision, event_name, identifier, customer_id, value) in revisions {
-                    let r = DryRev { day, revision };
-                    let ev = MeterEvent {
-                        event_name,
-                        identifier,
-                        customer: customer_id,
-                        value,
-                        timestamp: stripe::day_timestamp(r.day),
-                    };
-                    let line = serde_json::json!({
-                        "mode": mode, "org_id": o, "source": m.source, "day": r.day.to_string(),
-                        "revision": r.revision, "event": ev,
-                    });
-                    use std::io::Write;
-                    writeln!(w, "{line}").context("writing the dry run")?;
-                }
+                events.extend(revisions.iter().map(|r| DryEvent {
+                    mode,
+                    org_id: r.org_id.clone(),
+                    source: r.source.clone(),
+                    day: r.day,
+                    revision: r.revision,
+                    event: meter_event(r),
+                }));
             }
         }
         tx.commit()?;
+        // JSON Lines whatever -o says: one event per line, for a script to read
+        Output::new(
+            crate::cli::Format::Jsonl,
+            Style::detect(crate::cli::ColorChoice::Never, crate::cli::Format::Jsonl),
+            out.raw(),
+        )
+        .render(&DryRun { events })?;
         return Ok(error::EXIT_OK);
     }
     let mut manual = Vec::new();

@@ -272,6 +272,22 @@ fn a_receiver_answering_500_twice_gets_the_same_webhook_id_three_times() {
     // delivered means done: later runs send nothing
     s.alert_run(&[]).assert_ok();
     assert_eq!(s.recv.got().len(), 3);
+    // history filters: by org, and by how far back
+    let other =
+        s.db.run(&["alert", "history", "--org", "globex", "-o", "json"])
+            .json();
+    assert_eq!(other["events"], serde_json::json!([]));
+    let recent =
+        s.db.run(&[
+            "alert", "history", "--org", "acme", "--since", "1h", "-o", "json",
+        ])
+        .json();
+    assert_eq!(recent["events"].as_array().unwrap().len(), 1);
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let later =
+        s.db.run(&["alert", "history", "--since", &future, "-o", "json"])
+            .json();
+    assert_eq!(later["events"], serde_json::json!([]));
 }
 
 #[test]

@@ -495,6 +495,15 @@ fn the_key_is_never_shown_and_bad_input_is_refused() {
     no_key.assert_fails(2);
     let meters: i64 = s.db.scalar("SELECT count(*) FROM usagectl_stripe_meters");
     assert_eq!(meters, 2);
+    // remove keeps the ledger; list shows what is left
+    s.stripe(&["meter", "remove", "ai_tokens"]).assert_ok();
+    let left = s.stripe(&["meter", "list", "-o", "json"]).json();
+    assert_eq!(left["meters"].as_array().unwrap().len(), 1);
+    assert_eq!(left["meters"][0]["source"], "chat_message");
+    assert_eq!(
+        left["meters"][0]["event_types"],
+        serde_json::json!(["chat_message"])
+    );
     // org show names the customer
     let v = s.db.run(&["org", "show", "acme", "-o", "json"]).json();
     assert_eq!(v["stripe_customer"], "cus_A");

@@ -1,9 +1,9 @@
 //! Support and cost tools (issue 17): `events`, `top`, `price` and `costs`, against a real
 //! PostgreSQL, each compared with what psql computes.
 use std::io::BufRead;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use crate::support::*;
 
@@ -378,8 +378,6 @@ fn top_ranks_as_psql_does() {
         .json();
     assert_eq!(v["orgs"].as_array().unwrap().len(), 2);
     db.run(&["top", "--metric", "chats"]).assert_fails(2);
-    use chrono::Datelike;
-    let _ = month_start.day();
 }
 
 #[test]
@@ -562,5 +560,27 @@ fn costs_equal_psql_across_a_mid_month_price_change_with_unpriced_tokens_listed(
     ] {
         db.run(&args).assert_fails(2);
     }
-    let _ = Instant::now();
+    // price list shows the history; top --by cost ranks as the costs do
+    let prices = db.run(&["price", "list", "-o", "json"]).json();
+    let p = &prices["prices"];
+    assert_eq!(p.as_array().unwrap().len(), 2);
+    assert_eq!(p[0]["input_per_mtok"], "3.0000000000");
+    assert_eq!(p[0]["valid_to"], "2026-11-15T00:00:00Z");
+    assert_eq!(p[1]["valid_from"], "2026-11-15T00:00:00Z");
+    let top = db
+        .run(&["top", "--by", "cost", "--month", "2026-11", "-o", "json"])
+        .json();
+    let ranked: Vec<(&str, &str)> = top["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["org_id"].as_str().unwrap(),
+                r["current"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ranked, vec![("acme", "9.250085"), ("globex", "0.3086425")]);
+    assert_eq!(top["orgs"][0]["previous"], "0");
 }

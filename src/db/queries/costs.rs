@@ -183,6 +183,13 @@ pub struct EventFilter {
 const EVENT_COLUMNS: &str =
     "e.id, e.event_type, e.quantity, e.created_at, e.idempotency_key, e.metadata, e.usagectl_seq";
 
+/// What [`EventFilter`] keeps, over `$1` org, `$2` types, `$3`/`$4` window, `$5`
+/// containment (what each caller passes first).
+const EVENT_FILTER: &str = "e.org_id = $1 AND ($2::text[] IS NULL OR e.event_type = ANY ($2))
+    AND ($3::timestamptz IS NULL OR e.created_at >= $3)
+    AND ($4::timestamptz IS NULL OR e.created_at < $4)
+    AND ($5::jsonb IS NULL OR e.metadata @> $5)";
+
 fn raw_event(r: &postgres::Row) -> RawEvent {
     RawEvent {
         id: r.get(0),
@@ -209,10 +216,7 @@ pub fn recent_events(
         .rows(
             &format!(
                 "SELECT {EVENT_COLUMNS} FROM usage_events e
-                  WHERE e.org_id = $1 AND ($2::text[] IS NULL OR e.event_type = ANY ($2))
-                    AND ($3::timestamptz IS NULL OR e.created_at >= $3)
-                    AND ($4::timestamptz IS NULL OR e.created_at < $4)
-                    AND ($5::jsonb IS NULL OR e.metadata @> $5)
+                  WHERE {EVENT_FILTER}
                     AND ($6::bigint IS NULL OR e.usagectl_seq IS NULL OR e.usagectl_seq <= $6)
                   ORDER BY e.created_at DESC, e.id DESC
                   LIMIT $7"
@@ -238,11 +242,7 @@ pub fn events_numbered(
         .rows(
             &format!(
                 "SELECT {EVENT_COLUMNS} FROM usage_events e
-                  WHERE e.usagectl_seq > $6 AND e.usagectl_seq <= $7
-                    AND e.org_id = $1 AND ($2::text[] IS NULL OR e.event_type = ANY ($2))
-                    AND ($3::timestamptz IS NULL OR e.created_at >= $3)
-                    AND ($4::timestamptz IS NULL OR e.created_at < $4)
-                    AND ($5::jsonb IS NULL OR e.metadata @> $5)
+                  WHERE e.usagectl_seq > $6 AND e.usagectl_seq <= $7 AND {EVENT_FILTER}
                   ORDER BY e.usagectl_seq"
             ),
             &[&org, &types, &f.from, &f.to, &f.contains, &after, &through],

@@ -295,6 +295,24 @@ pub fn insert_stripe_revision(tx: &mut postgres::Transaction<'_>, r: &Revision) 
     Ok(())
 }
 
+/// The columns of a pending revision, in [`pending_of`]'s order.
+const PENDING_COLUMNS: &str =
+    "org_id, source, day, revision, identifier, customer_id, event_name, value, attempts";
+
+fn pending_of(r: &postgres::Row) -> PendingRevision {
+    PendingRevision {
+        org_id: r.get(0),
+        source: r.get(1),
+        day: r.get(2),
+        revision: r.get(3),
+        identifier: r.get(4),
+        customer_id: r.get(5),
+        event_name: r.get(6),
+        value: r.get(7),
+        attempts: r.get(8),
+    }
+}
+
 /// How many of the stream's revisions are pending.
 pub fn count_stripe_pending(
     db: &mut impl GenericClient,
@@ -347,28 +365,19 @@ pub fn claim_stripe_pending(
 ) -> Result<Vec<PendingRevision>> {
     Ok(tx
         .rows(
+            &format!(
             "UPDATE usagectl_stripe_ledger l
                 SET claimed_until = now() + make_interval(secs => $4), claimed_pid = pg_backend_pid(),
                     claimed_backend_start = (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
               WHERE l.livemode = $1 AND l.org_id = $2 AND l.source = $3 AND l.status = 'pending'
                 AND (l.attempts = 0 OR l.created_at > now() - interval '23 hours')
-             RETURNING l.org_id, l.source, l.day, l.revision, l.identifier, l.customer_id, l.event_name,
-                       l.value, l.attempts",
+             RETURNING {PENDING_COLUMNS}"
+            ),
             &[&live, &org, &source, &lease.as_secs_f64()],
         )
         .context("claiming the stream's pending revisions")?
         .iter()
-        .map(|r| PendingRevision {
-            org_id: r.get(0),
-            source: r.get(1),
-            day: r.get(2),
-            revision: r.get(3),
-            identifier: r.get(4),
-            customer_id: r.get(5),
-            event_name: r.get(6),
-            value: r.get(7),
-            attempts: r.get(8),
-        })
+        .map(pending_of)
         .collect())
 }
 
@@ -382,26 +391,18 @@ pub fn stripe_pending(
 ) -> Result<Vec<PendingRevision>> {
     Ok(db
         .rows(
-            "SELECT org_id, source, day, revision, identifier, customer_id, event_name, value, attempts
+            &format!(
+                "SELECT {PENDING_COLUMNS}
                FROM usagectl_stripe_ledger
               WHERE livemode = $1 AND org_id = $2 AND source = $3 AND status = 'pending'
                 AND (attempts = 0 OR created_at > now() - interval '23 hours')
-              ORDER BY day, revision",
+              ORDER BY day, revision"
+            ),
             &[&live, &org, &source],
         )
         .context("reading the stream's pending revisions")?
         .iter()
-        .map(|r| PendingRevision {
-            org_id: r.get(0),
-            source: r.get(1),
-            day: r.get(2),
-            revision: r.get(3),
-            identifier: r.get(4),
-            customer_id: r.get(5),
-            event_name: r.get(6),
-            value: r.get(7),
-            attempts: r.get(8),
-        })
+        .map(pending_of)
         .collect())
 }
 
