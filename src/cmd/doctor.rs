@@ -157,7 +157,11 @@ impl Render for DoctorReport {
                 d.add_row(vec![
                     x.org_id.clone(),
                     x.day.to_string(),
-                    x.event_type.clone(),
+                    if x.model.is_empty() {
+                        x.event_type.clone()
+                    } else {
+                        format!("{} (model {})", x.event_type, x.model)
+                    },
                     x.raw_events.to_string(),
                     x.rollup_events.to_string(),
                     x.raw_quantity.to_string(),

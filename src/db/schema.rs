@@ -265,6 +265,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0019_prices_and_follow"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 20,
+        description: "count tokens per model in the daily rollup (costs) and add usagectl_usage_by_model()",
+        sql: migration!("0020_rollup_per_model"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org

@@ -584,3 +584,187 @@ fn costs_equal_psql_across_a_mid_month_price_change_with_unpriced_tokens_listed(
     assert_eq!(ranked, vec![("acme", "9.250085"), ("globex", "0.3086425")]);
     assert_eq!(top["orgs"][0]["previous"], "0");
 }
+
+/// psql's costs per org over November 2026 (the query a DBA would write: each token event
+/// joined to its model's price in force at its time): (org, USD, unpriced tokens).
+fn psql_costs(db: &TestDb) -> Vec<(String, rust_decimal::Decimal, i64)> {
+    psql(
+        &db.url,
+        "WITH p AS (SELECT model, valid_from,
+                           coalesce(lead(valid_from) OVER (PARTITION BY model ORDER BY valid_from), 'infinity') vt,
+                           input_per_mtok i, output_per_mtok o FROM usagectl_model_prices)
+         SELECT e.org_id,
+                coalesce(sum(CASE e.event_type WHEN 'ai_tokens_input' THEN e.quantity * p.i
+                                               ELSE e.quantity * p.o END) * 0.000001, 0),
+                coalesce(sum(e.quantity) FILTER (WHERE p.model IS NULL), 0)
+           FROM usage_events e
+           LEFT JOIN p ON p.model = e.metadata->>'model' AND e.created_at >= p.valid_from AND e.created_at < p.vt
+          WHERE e.event_type IN ('ai_tokens_input', 'ai_tokens_output')
+            AND e.created_at >= '2026-11-01T00:00:00Z' AND e.created_at < '2026-12-01T00:00:00Z'
+          GROUP BY 1 ORDER BY 1",
+    )
+    .lines()
+    .map(|l| {
+        let f: Vec<&str> = l.split('|').collect();
+        (f[0].to_string(), f[1].parse().unwrap(), f[2].parse().unwrap())
+    })
+    .collect()
+}
+
+fn usagectl_costs(db: &TestDb) -> Vec<(String, rust_decimal::Decimal, i64)> {
+    let out = db.run(&["costs", "--month", "2026-11", "-o", "json"]);
+    out.assert_ok();
+    out.json()["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["org_id"].as_str().unwrap().to_string(),
+                o["cost_usd"].as_str().unwrap().parse().unwrap(),
+                o["unpriced_tokens"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Token events of November 2026 for three orgs and five kinds of model (two priced, one
+/// unpriced, none, a 250-character name), spread over the month and packed one microsecond
+/// either side of a price change in the middle of a UTC day and of the month's bounds.
+fn insert_token_month(db: &TestDb, tag: &str) {
+    db.client()
+        .batch_execute(&format!(
+            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+             SELECT 'org-' || (g % 3),
+                    CASE WHEN g % 2 = 0 THEN 'ai_tokens_input' ELSE 'ai_tokens_output' END,
+                    1 + (g * 7919) % 100000,
+                    CASE g % 5 WHEN 0 THEN jsonb_build_object('model', 'm1', 'tag', '{tag}')
+                               WHEN 1 THEN jsonb_build_object('model', 'm2')
+                               WHEN 2 THEN jsonb_build_object('model', 'm9')
+                               WHEN 3 THEN jsonb_build_object('model', repeat('x', 250))
+                               ELSE jsonb_build_object('chat', g) END,
+                    CASE g % 4 WHEN 0 THEN '2026-11-10T12:00:00Z'::timestamptz - interval '1 microsecond'
+                               WHEN 1 THEN '2026-11-10T12:00:00Z'::timestamptz
+                               ELSE '2026-10-31T23:00:00Z'::timestamptz + (g % 31) * interval '1 day'
+                                        + (g % 97) * interval '1 minute' END
+               FROM generate_series(1, 600) g;
+             INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at) VALUES
+               ('org-0', 'ai_tokens_input', 1000, '{{\"model\": \"m1\"}}', '2026-10-31T23:59:59.999999Z'),
+               ('org-0', 'ai_tokens_input', 1001, '{{\"model\": \"m1\"}}', '2026-11-01T00:00:00Z'),
+               ('org-1', 'ai_tokens_output', 1002, '{{\"model\": \"m2\"}}', '2026-11-30T23:59:59.999999Z'),
+               ('org-1', 'ai_tokens_output', 1003, '{{\"model\": \"m2\"}}', '2026-12-01T00:00:00Z'),
+               ('org-2', 'chat_message', 1004, '{{\"model\": \"m1\"}}', '2026-11-12T00:00:00Z')"
+        ))
+        .unwrap();
+}
+
+/// `costs` reads THE read path per model (migration 20: the rollup counts tokens per model),
+/// so on every read path, with a price change in the middle of a UTC day, and after
+/// corrections of folded rows that move tokens between models, days, orgs and prices, it
+/// equals psql's computation over the raw rows; the rollup stays exact (`doctor`).
+#[test]
+fn costs_equal_psql_on_every_read_path_through_corrections_and_a_mid_day_price_change() {
+    let db = TestDb::migrated();
+    for (model, from, i, o) in [
+        ("m1", "2026-10-01", "3", "15"),
+        ("m1", "2026-11-10T12:00:00Z", "2.5", "12.5"),
+        ("m2", "2026-11-01", "0.8", "4.0000001"),
+    ] {
+        db.run(&[
+            "price",
+            "set",
+            model,
+            "--input-per-mtok",
+            i,
+            "--output-per-mtok",
+            o,
+            "--from",
+            from,
+        ])
+        .assert_ok();
+    }
+    insert_token_month(&db, "first");
+    let corrections = [
+        // another model, for folded rows of both prices
+        "UPDATE usage_events SET metadata = jsonb_build_object('model', 'm2')
+          WHERE metadata->>'model' = 'm1' AND quantity % 7 = 0",
+        // across the price change, and into the month from outside it
+        "UPDATE usage_events SET created_at = created_at + interval '2 microseconds'
+          WHERE created_at = '2026-11-10T12:00:00Z'::timestamptz - interval '1 microsecond' AND quantity % 3 = 0",
+        "UPDATE usage_events SET created_at = '2026-11-01T00:00:00Z' WHERE quantity = 1000",
+        // another org and quantity, a model taken away, rows deleted
+        "UPDATE usage_events SET org_id = 'org-9', quantity = quantity + 1 WHERE quantity % 11 = 0",
+        "UPDATE usage_events SET metadata = metadata - 'model' WHERE metadata->>'model' = 'm2' AND quantity % 13 = 0",
+        "DELETE FROM usage_events WHERE quantity % 17 = 0",
+    ];
+    let mut applied = 0;
+    for path in READ_PATHS {
+        db.read_path(path);
+        assert_eq!(usagectl_costs(&db), psql_costs(&db), "{path:?}");
+        // corrections of folded rows (read_path folded them), then rows the fold has not seen
+        for sql in corrections.iter().skip(applied).take(2) {
+            db.client().batch_execute(sql).unwrap();
+            applied += 1;
+        }
+        insert_token_month(&db, &format!("{path:?}"));
+        let got = usagectl_costs(&db);
+        assert_eq!(got, psql_costs(&db), "{path:?}");
+        assert!(got.iter().any(|(_, usd, _)| !usd.is_zero()), "{got:?}");
+    }
+    assert_eq!(applied, corrections.len());
+    // back to the rollup (the raw path's pending 1900-01-01 day gone), every row folded
+    db.read_path(ReadPath::Unfolded);
+    // every priced model and the unpriced ones are rows of their own in the rollup
+    let models: i64 = db.scalar(
+        "SELECT count(DISTINCT model) FROM usagectl_daily_usage WHERE event_type LIKE 'ai_tokens%'",
+    );
+    assert_eq!(models, 5);
+    let chat_models: i64 = db.scalar(
+        "SELECT count(*) FROM usagectl_daily_usage WHERE event_type = 'chat_message' AND model <> ''",
+    );
+    assert_eq!(chat_models, 0);
+    db.run(&["doctor", "--month", "2026-11"]).assert_ok();
+    assert_eq!(usagectl_costs(&db), psql_costs(&db));
+}
+
+/// A database at schema 19 whose rollup already counts token events (without a model)
+/// moves to the per-model rollup with `migrate`: every figure stays exact and costs equal
+/// psql's, for folded rows, rows from before the numbering and rows not yet folded.
+#[test]
+fn migrating_a_folded_rollup_to_the_per_model_rollup_stays_exact() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    // rows from before usagectl (no sequence number: the backfill counts them)
+    insert_token_month(&db, "seed");
+    // (this build backfills only at the latest schema: the seed rows wait for it)
+    db.run(&["migrate", "--target-version", "19"]).assert_ok();
+    insert_token_month(&db, "folded");
+    db.fold();
+    insert_token_month(&db, "unfolded");
+    let before: i64 =
+        db.scalar("SELECT count(*) FROM usagectl_daily_usage WHERE event_type LIKE 'ai_tokens%'");
+    assert!(before > 0);
+    db.run(&[
+        "price",
+        "set",
+        "m1",
+        "--input-per-mtok",
+        "3",
+        "--output-per-mtok",
+        "15",
+        "--from",
+        "2026-10-01",
+    ])
+    .assert_ok();
+    db.run(&["migrate"]).assert_ok();
+    assert_eq!(usagectl_costs(&db), psql_costs(&db));
+    db.run(&["doctor", "--month", "2026-11"]).assert_ok();
+    db.fold();
+    db.run(&["doctor", "--month", "2026-11"]).assert_ok();
+    db.run(&["doctor", "--month", "2026-10"]).assert_ok();
+    assert_eq!(usagectl_costs(&db), psql_costs(&db));
+    let models: i64 = db.scalar(
+        "SELECT count(DISTINCT model) FROM usagectl_daily_usage WHERE event_type LIKE 'ai_tokens%'",
+    );
+    assert_eq!(models, 5);
+}

@@ -100,18 +100,25 @@ pub fn costs(
         .rows(
             "WITH th AS (
                  -- every instant a price changes, any model's: within two of them every
-                 -- model's price is constant, so the events are summed per interval first
+                 -- model's price is constant, so the tokens are read per interval
                  SELECT coalesce(array_agg(DISTINCT valid_from ORDER BY valid_from),
                                  ARRAY['-infinity'::timestamptz]) AS a
                    FROM usagectl_model_prices),
+             iv AS (
+                 -- interval b is [a[b], a[b+1]) (b = 0: before the first), cut to [from, to)
+                 SELECT b, greatest(lo, $1) AS s, least(hi, $2) AS e
+                   FROM (SELECT b, CASE WHEN b = 0 THEN '-infinity'::timestamptz ELSE th.a[b] END AS lo,
+                                coalesce(th.a[b + 1], 'infinity'::timestamptz) AS hi
+                           FROM th, generate_series(0, cardinality(th.a)) b) x
+                  WHERE lo < $2 AND hi > $1),
              agg AS (
-                 SELECT e.org_id, e.metadata->>'model' AS model, width_bucket(e.created_at, th.a) AS b,
-                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_input'), 0)::bigint AS input,
-                        coalesce(sum(e.quantity) FILTER (WHERE e.event_type = 'ai_tokens_output'), 0)::bigint AS output
-                   FROM usage_events e CROSS JOIN th
-                  WHERE e.event_type IN ('ai_tokens_input', 'ai_tokens_output')
-                    AND e.created_at >= $1 AND e.created_at < $2
-                    AND ($3::text IS NULL OR e.org_id = $3)
+                 -- THE read path, per model (rollup for whole days, raw rows for the rest)
+                 SELECT u.org_id, nullif(u.model, '') AS model, iv.b,
+                        coalesce(sum(u.quantity) FILTER (WHERE u.event_type = 'ai_tokens_input'), 0)::bigint AS input,
+                        coalesce(sum(u.quantity) FILTER (WHERE u.event_type = 'ai_tokens_output'), 0)::bigint AS output
+                   FROM iv CROSS JOIN LATERAL usagectl_usage_by_model(
+                            CASE WHEN $3::text IS NULL THEN NULL ELSE ARRAY[$3::text] END,
+                            ARRAY['ai_tokens_input', 'ai_tokens_output'], iv.s, iv.e) u
                   GROUP BY 1, 2, 3),
              p AS (
                  SELECT model, valid_from,

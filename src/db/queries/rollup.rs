@@ -163,14 +163,15 @@ fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> R
     let counted: i64 = tx
         .row(
             &format!("WITH agg AS (
-                 INSERT INTO usagectl_daily_usage AS d (org_id, day, event_type, events, quantity, first_event, last_event)
-                 SELECT org_id, $1::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
+                 INSERT INTO usagectl_daily_usage AS d (org_id, day, event_type, model, events, quantity, first_event, last_event)
+                 SELECT org_id, $1::date, event_type, usagectl_model_key(event_type, metadata),
+                        count(*), sum(quantity), min(created_at), max(created_at)
                  FROM usage_events
                  WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
                    AND created_at < (($1::date + 1)::timestamp AT TIME ZONE 'UTC')
                    AND {folded}
-                 GROUP BY org_id, event_type
-                 ON CONFLICT (org_id, day, event_type) DO UPDATE
+                 GROUP BY org_id, event_type, 4
+                 ON CONFLICT (org_id, day, event_type, model) DO UPDATE
                      SET events = EXCLUDED.events, quantity = EXCLUDED.quantity,
                          first_event = EXCLUDED.first_event, last_event = EXCLUDED.last_event
                  RETURNING events)
@@ -211,6 +212,9 @@ pub struct Drift {
     pub raw_quantity: i64,
     /// Quantity in the rollup.
     pub rollup_quantity: i64,
+    /// The model the rollup counts these under (`usagectl_model_key`: token events only, `""`
+    /// for the rest).
+    pub model: String,
 }
 
 /// Recompute the rollup for `[from, to)` (one org or all) from the raw rows and list the
@@ -226,26 +230,29 @@ pub fn rollup_drift(
         .rows(
             &format!("WITH raw AS (
                  SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
+                        usagectl_model_key(event_type, metadata) AS model,
                         count(*) AS events, sum(quantity)::bigint AS quantity,
                         min(created_at) AS f, max(created_at) AS l
                  FROM usage_events
                  WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
                    AND created_at < ($2::date::timestamp AT TIME ZONE 'UTC')
                    AND ($3::text IS NULL OR org_id = $3) AND {folded}
-                 GROUP BY 1, 2, 3),
+                 GROUP BY 1, 2, 3, 4),
              roll AS (
-                 SELECT org_id, day, event_type, events, quantity, first_event AS f, last_event AS l
+                 SELECT org_id, day, event_type, model, events, quantity, first_event AS f, last_event AS l
                  FROM usagectl_daily_usage
                  WHERE day >= $1::date AND day < $2::date AND ($3::text IS NULL OR org_id = $3))
              SELECT coalesce(raw.org_id, roll.org_id), coalesce(raw.day, roll.day),
                     coalesce(raw.event_type, roll.event_type),
                     coalesce(raw.events, 0), coalesce(roll.events, 0),
-                    coalesce(raw.quantity, 0), coalesce(roll.quantity, 0)
+                    coalesce(raw.quantity, 0), coalesce(roll.quantity, 0),
+                    coalesce(raw.model, roll.model)
              FROM raw FULL JOIN roll
                ON raw.org_id = roll.org_id AND raw.day = roll.day AND raw.event_type = roll.event_type
+              AND raw.model = roll.model
              WHERE raw.events IS DISTINCT FROM roll.events OR raw.quantity IS DISTINCT FROM roll.quantity
                 OR raw.f IS DISTINCT FROM roll.f OR raw.l IS DISTINCT FROM roll.l
-             ORDER BY 2, 1, 3"),
+             ORDER BY 2, 1, 3, 8"),
             &[&from, &to, &org],
         )
         .context("comparing the rollup with the raw rows")?
@@ -258,6 +265,7 @@ pub fn rollup_drift(
             rollup_events: r.get(4),
             raw_quantity: r.get(5),
             rollup_quantity: r.get(6),
+            model: r.get(7),
         })
         .collect())
 }
@@ -292,19 +300,20 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
             tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
             for d in batch {
                 tx.exec(
-                    "DELETE FROM usagectl_daily_usage WHERE org_id = $1 AND day = $2 AND event_type = $3",
-                    &[&d.org_id, &d.day, &d.event_type],
+                    "DELETE FROM usagectl_daily_usage
+                     WHERE org_id = $1 AND day = $2 AND event_type = $3 AND model = $4",
+                    &[&d.org_id, &d.day, &d.event_type, &d.model],
                 )?;
                 tx.exec(
-                    &format!("INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
-                     SELECT org_id, $2::date, event_type, count(*), sum(quantity), min(created_at), max(created_at)
+                    &format!("INSERT INTO usagectl_daily_usage (org_id, day, event_type, model, events, quantity, first_event, last_event)
+                     SELECT org_id, $2::date, event_type, $4, count(*), sum(quantity), min(created_at), max(created_at)
                      FROM usage_events
-                     WHERE org_id = $1 AND event_type = $3
+                     WHERE org_id = $1 AND event_type = $3 AND usagectl_model_key(event_type, metadata) = $4
                        AND created_at >= ($2::date::timestamp AT TIME ZONE 'UTC')
                        AND created_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
                        AND {folded}
                      GROUP BY org_id, event_type"),
-                    &[&d.org_id, &d.day, &d.event_type],
+                    &[&d.org_id, &d.day, &d.event_type, &d.model],
                 )
                 .with_context(|| format!("repairing the rollup of {} on {} for {}", d.org_id, d.day, d.event_type))?;
             }
