@@ -8,9 +8,15 @@
 #   bench/reads.sh                       # 5,000,000 events, 5 runs per command
 #   EVENTS=1000000 BIG=200000 RUNS=3 bench/reads.sh
 #   ZONED=50 (default): how many orgs the billing-period section gives their own periods
+#   LAYOUT=random (default): the rows in the order generated (org-big's month first, then the
+#          other orgs, random times), so a day's rows are spread over the whole table
+#   LAYOUT=time: the same rows written in created_at order, as a live web app's inserts lay
+#          them out (the created_at index then reads a day from a few adjacent pages)
 EVENTS=${EVENTS:-5000000}
 BIG=${BIG:-1000000}
 RUNS=${RUNS:-5}
+LAYOUT=${LAYOUT:-random}
+case "$LAYOUT" in random|time) ;; *) echo "bench: LAYOUT must be random or time" >&2; exit 2;; esac
 ROUNDS=${ROUNDS:-5}   # alternating rounds for bulk ingest and the concurrent records
 CLIENTS=${CLIENTS:-8}
 PER_CLIENT=${PER_CLIENT:-25}
@@ -55,6 +61,12 @@ SELECT 'org-' || floor(999 * power(random(), 3))::int,
 FROM generate_series(1, $EVENTS - $BIG) g;
 VACUUM ANALYZE usage_events;
 SQL
+if [ "$LAYOUT" = time ]; then
+    # rewrite the table in created_at order (before usagectl adopts it: rows and ids kept)
+    q -c "CREATE INDEX bench_created_at_asc ON usage_events (created_at)" \
+      -c "CLUSTER usage_events USING bench_created_at_asc" -c "DROP INDEX bench_created_at_asc" \
+      -c "VACUUM ANALYZE usage_events" >/dev/null
+fi
 MID=$(q -At -c "SELECT org_id FROM usage_events WHERE org_id <> 'org-big' AND created_at >= date_trunc('month', now())
                 GROUP BY 1 ORDER BY count(*) DESC OFFSET 20 LIMIT 1")
 MID_N=$(q -At -c "SELECT count(*) FROM usage_events WHERE org_id = '$MID' AND created_at >= date_trunc('month', now())")
@@ -113,7 +125,7 @@ concurrent --enforce >/dev/null
 FINAL=$(chat)
 DRIFT=$("$BIN" doctor -o json | grep -c '"status": "problem"' || true)
 echo
-echo "usagectl vs psql, $EVENTS events, org-big $BIG this month, mid-size org $MID ($MID_N this month)"
+echo "usagectl vs psql, $EVENTS events, org-big $BIG this month, mid-size org $MID ($MID_N this month), layout $LAYOUT"
 echo "machine: $(machine)"
 echo "migrate (adopt the table, build the idempotency index, backfill the rollup): $MIGRATE_MS ms"
 printf '%-34s %10s %10s %10s\n' "command" "usagectl" "psql" "psql/usagectl"

@@ -30,7 +30,8 @@ GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagec
                 usagectl_schema_migrations, usagectl_daily_usage, usagectl_rollup_backfill, usagectl_fold_state
                 TO usage_writer;
 GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_usage_of, usagectl_usage_by_model, usagectl_model_key,
+GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_usage_of, usagectl_usage_by_model, usagectl_usage_edges,
+        usagectl_model_key,
         usagectl_rollup_ready, usagectl_quota_check
         TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_record_enforced, usagectl_lock_org, usagectl_fold TO usage_writer;

@@ -367,9 +367,10 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // the fold, the read path, the quota rule, the org lock and the readiness check;
     // migration 14's period functions, its enforce function and the append-only guard
     // (once per trigger of the grant tables); migration 19's usagectl_settled_seq;
-    // migration 20's usagectl_usage_by_model (usagectl_usage_of is now a SQL wrapper)
+    // migration 20's usagectl_usage_by_model and usagectl_usage_edges (usagectl_usage_of is
+    // now a SQL wrapper)
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 20, "{names:#?}");
+    assert_eq!(functions.len(), 21, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));
