@@ -487,15 +487,24 @@ mod tests {
                     );
                 }
             }
-            // additive, except for usagectl's own insert trigger and its function (migration 11)
-            // and its own full idempotency index (migration 13)
+            // additive, except for usagectl's own insert trigger and its function (migration 11),
+            // its own full idempotency index (migration 13), and its rollup's key and the two
+            // helpers whose signature gained the model (migration 20)
             for line in s.sql.lines() {
                 assert!(
                     !line.to_uppercase().contains("DROP ")
                         || line == "DROP TRIGGER IF EXISTS usagectl_rollup_insert ON usage_events;"
                         || line == "DROP FUNCTION IF EXISTS usagectl_rollup_on_insert();"
                         || line
-                            == "DROP INDEX CONCURRENTLY IF EXISTS usage_events_org_id_idempotency_key_key",
+                            == "DROP INDEX CONCURRENTLY IF EXISTS usage_events_org_id_idempotency_key_key"
+                        || line
+                            == "ALTER TABLE usagectl_daily_usage DROP CONSTRAINT IF EXISTS usagectl_daily_usage_pkey;"
+                        || line.starts_with(
+                            "DROP FUNCTION IF EXISTS usagectl_rollup_add(text, date, text, bigint"
+                        )
+                        || line.starts_with(
+                            "DROP FUNCTION IF EXISTS usagectl_rollup_sub(text, date, text, bigint"
+                        ),
                     "migrations are additive: {line}"
                 );
             }
