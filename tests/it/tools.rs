@@ -585,6 +585,22 @@ fn costs_equal_psql_across_a_mid_month_price_change_with_unpriced_tokens_listed(
     assert_eq!(top["orgs"][0]["previous"], "0");
 }
 
+/// `price set MODEL --input-per-mtok I --output-per-mtok O --from FROM`, which must succeed.
+fn set_price(db: &TestDb, model: &str, from: &str, input: &str, output: &str) {
+    db.run(&[
+        "price",
+        "set",
+        model,
+        "--input-per-mtok",
+        input,
+        "--output-per-mtok",
+        output,
+        "--from",
+        from,
+    ])
+    .assert_ok();
+}
+
 /// psql's costs per org over November 2026 (the query a DBA would write: each token event
 /// joined to its model's price in force at its time): (org, USD, unpriced tokens).
 fn psql_costs(db: &TestDb) -> Vec<(String, rust_decimal::Decimal, i64)> {
@@ -665,24 +681,9 @@ fn insert_token_month(db: &TestDb, tag: &str) {
 #[test]
 fn costs_equal_psql_on_every_read_path_through_corrections_and_a_mid_day_price_change() {
     let db = TestDb::migrated();
-    for (model, from, i, o) in [
-        ("m1", "2026-10-01", "3", "15"),
-        ("m1", "2026-11-10T12:00:00Z", "2.5", "12.5"),
-        ("m2", "2026-11-01", "0.8", "4.0000001"),
-    ] {
-        db.run(&[
-            "price",
-            "set",
-            model,
-            "--input-per-mtok",
-            i,
-            "--output-per-mtok",
-            o,
-            "--from",
-            from,
-        ])
-        .assert_ok();
-    }
+    set_price(&db, "m1", "2026-10-01", "3", "15");
+    set_price(&db, "m1", "2026-11-10T12:00:00Z", "2.5", "12.5");
+    set_price(&db, "m2", "2026-11-01", "0.8", "4.0000001");
     insert_token_month(&db, "first");
     let corrections = [
         // another model, for folded rows of both prices
@@ -725,6 +726,41 @@ fn costs_equal_psql_on_every_read_path_through_corrections_and_a_mid_day_price_c
     assert_eq!(chat_models, 0);
     db.run(&["doctor", "--month", "2026-11"]).assert_ok();
     assert_eq!(usagectl_costs(&db), psql_costs(&db));
+
+    // a model's rollup row that drifts is named with its model, and --repair rewrites that
+    // row from the raw rows of that model only
+    // (a day without a price change: costs read a day with one from the raw rows)
+    let want = psql_costs(&db);
+    let day: String = db.scalar(
+        "UPDATE usagectl_daily_usage SET quantity = quantity + 5
+          WHERE (org_id, day, event_type, model) =
+                (SELECT org_id, day, event_type, model FROM usagectl_daily_usage
+                  WHERE model = 'm2' AND day BETWEEN '2026-11-11' AND '2026-11-30'
+                  ORDER BY day, org_id, event_type LIMIT 1)
+          RETURNING day::text",
+    );
+    assert_ne!(
+        usagectl_costs(&db),
+        want,
+        "costs read the drifted rollup row"
+    );
+    let out = db.run(&["doctor", "--month", "2026-11", "-o", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let drift = out.json()["drift"].clone();
+    assert_eq!(drift.as_array().unwrap().len(), 1, "{drift}");
+    assert_eq!(drift[0]["model"], "m2");
+    assert_eq!(drift[0]["day"], day);
+    assert_eq!(
+        drift[0]["rollup_quantity"].as_i64().unwrap(),
+        drift[0]["raw_quantity"].as_i64().unwrap() + 5
+    );
+    let table = db.run(&["doctor", "--month", "2026-11"]);
+    assert!(table.stdout.contains("(model m2)"), "{}", table.stdout);
+    let fix = db.run(&["doctor", "--repair", "--month", "2026-11"]);
+    assert_eq!(fix.code, 3, "it found something: {}", fix.stdout);
+    assert!(fix.stdout.contains("repaired"), "{}", fix.stdout);
+    db.run(&["doctor", "--month", "2026-11"]).assert_ok();
+    assert_eq!(usagectl_costs(&db), want);
 }
 
 /// A database at schema 19 whose rollup already counts token events (without a model)
@@ -744,18 +780,7 @@ fn migrating_a_folded_rollup_to_the_per_model_rollup_stays_exact() {
     let before: i64 =
         db.scalar("SELECT count(*) FROM usagectl_daily_usage WHERE event_type LIKE 'ai_tokens%'");
     assert!(before > 0);
-    db.run(&[
-        "price",
-        "set",
-        "m1",
-        "--input-per-mtok",
-        "3",
-        "--output-per-mtok",
-        "15",
-        "--from",
-        "2026-10-01",
-    ])
-    .assert_ok();
+    set_price(&db, "m1", "2026-10-01", "3", "15");
     db.run(&["migrate"]).assert_ok();
     assert_eq!(usagectl_costs(&db), psql_costs(&db));
     db.run(&["doctor", "--month", "2026-11"]).assert_ok();
