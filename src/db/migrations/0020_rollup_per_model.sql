@@ -152,14 +152,13 @@ BEGIN
 END
 $f$;
 
--- The fold (migration 11), now per model: count the rows numbered (watermark, L] into the
--- rollup and move the watermark to L, where L is usagectl_settled_seq() (migration 19): the
--- sequence's last value when the fold starts, once every transaction that was writing
--- usage_events then has ended (what CREATE INDEX CONCURRENTLY waits for), so no row
--- numbered <= L can still commit later. It takes no table lock: inserts never wait for it.
--- UPDATE and DELETE triggers share-lock the watermark row, the fold locks it for update: a
--- correction is applied either to a folded row (by its trigger) or before the fold reads
--- it, never both.
+-- The fold (migration 11), now per model: count the rows numbered (watermark, L] into the rollup and move the watermark
+-- to L, where L is the sequence's last value when the fold starts. Before counting it waits
+-- until every transaction that held a write lock on usage_events at that moment has ended
+-- (what CREATE INDEX CONCURRENTLY waits for), so no row numbered <= L can still commit
+-- later. It takes no table lock: inserts never wait for it. UPDATE and DELETE triggers
+-- share-lock the watermark row, the fold locks it for update: a correction is applied
+-- either to a folded row (by its trigger) or before the fold reads it, never both.
 CREATE OR REPLACE FUNCTION usagectl_fold(p_max_wait interval DEFAULT interval '30 seconds')
 RETURNS TABLE (r_from bigint, r_to bigint, r_events bigint, r_waited interval)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -167,23 +166,40 @@ SET search_path = pg_catalog, public SET plan_cache_mode = force_custom_plan AS 
 DECLARE
     v_started timestamptz := clock_timestamp();
     v_last bigint;
+    v_called boolean;
+    v_writers text[];
     v_waited interval;
     v_w bigint;
     v_events bigint;
-    v_message text;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'usagectl_fold() needs READ COMMITTED isolation (it must see what commits while it waits)'
             USING ERRCODE = '25001';
     END IF;
-    BEGIN
-        v_last := usagectl_settled_seq(p_max_wait);
-    EXCEPTION WHEN lock_not_available THEN
-        GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
-        RAISE EXCEPTION 'usagectl_fold() %', v_message
-            USING ERRCODE = '55P03',
-                  HINT = 'a transaction that inserted into usage_events is still open; reads stay exact meanwhile';
-    END;
+    SELECT s.last_value, s.is_called INTO v_last, v_called FROM usagectl_event_seq s;
+    IF NOT v_called THEN
+        v_last := v_last - 1;
+    END IF;
+    SELECT array_agg(DISTINCT l.virtualtransaction) INTO v_writers
+      FROM pg_locks l
+     WHERE l.locktype = 'relation' AND l.relation = 'usage_events'::regclass
+       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+       AND l.mode = 'RowExclusiveLock' AND l.granted
+       AND l.pid IS DISTINCT FROM pg_backend_pid();
+    WHILE v_writers IS NOT NULL AND EXISTS (SELECT 1 FROM pg_locks l
+                                             WHERE l.locktype = 'relation' AND l.relation = 'usage_events'::regclass
+                                               AND l.virtualtransaction = ANY (v_writers)) LOOP
+        IF clock_timestamp() - v_started > p_max_wait THEN
+            RAISE EXCEPTION 'usagectl_fold() waited % for transactions writing to usage_events to end (pids %)',
+                p_max_wait,
+                (SELECT string_agg(DISTINCT coalesce(l.pid::text, 'prepared'), ', ')
+                   FROM pg_locks l WHERE l.locktype = 'relation' AND l.relation = 'usage_events'::regclass
+                    AND l.virtualtransaction = ANY (v_writers))
+                USING ERRCODE = '55P03',
+                      HINT = 'a transaction that inserted into usage_events is still open; reads stay exact meanwhile';
+        END IF;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
     v_waited := clock_timestamp() - v_started;
     -- serialised with other folds and with the UPDATE/DELETE triggers
     SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR UPDATE;
@@ -253,9 +269,9 @@ $f$;
 -- (NULL: every org; p_from NULL: since the beginning; p_types NULL: every type). Whole UTC
 -- days come from the rollup plus the rows the fold has not reached yet, the partial days at
 -- either end from the raw rows (usagectl_usage_edges()); one snapshot: a STABLE function's
--- statements, and those of the STABLE functions it calls, all read the calling statement's.
--- SECURITY INVOKER: the caller's privileges and RLS policies apply. Custom plans, so the
--- planner sees the bounds, the orgs and the watermark.
+-- statements, and those of the STABLE functions it calls, all read the calling statement's. SECURITY INVOKER: the caller's privileges and
+-- RLS policies apply. Custom plans, so the planner sees the bounds, the orgs and the
+-- watermark.
 CREATE OR REPLACE FUNCTION usagectl_usage_by_model(p_orgs text[], p_types text[], p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (org_id text, event_type text, day date, model text, events bigint, quantity bigint,
                first_event timestamptz, last_event timestamptz)
