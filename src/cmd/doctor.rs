@@ -157,10 +157,19 @@ impl Render for DoctorReport {
                 d.add_row(vec![
                     x.org_id.clone(),
                     x.day.to_string(),
-                    if x.model.is_empty() {
-                        x.event_type.clone()
-                    } else {
-                        format!("{} (model {})", x.event_type, x.model)
+                    {
+                        let mut what = x.event_type.clone();
+                        if !x.model.is_empty() {
+                            what.push_str(&format!(" (model {})", x.model));
+                        }
+                        if let (Some(b), Some(after)) = (x.boundary, x.after_boundary) {
+                            let side = if after { "from" } else { "before" };
+                            what.push_str(&format!(
+                                ", {side} the boundary {}",
+                                crate::time::fmt_utc(&b)
+                            ));
+                        }
+                        what
                     },
                     x.raw_events.to_string(),
                     x.rollup_events.to_string(),

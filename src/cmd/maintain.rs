@@ -18,6 +18,10 @@ fold's watermark (exact either way; a lagging fold only makes reads slower). The
 waits for the transactions that were writing usage_events when it started (at most
 --max-wait, then it names them and exits 1, changing nothing), takes no table lock and
 never blocks an insert. Two at once are serialised; running it twice folds nothing twice.
+It then registers the billing period boundaries that fall inside UTC days (orgs whose
+periods start at local midnight in a zone off UTC, see `usagectl org set`) for the
+periods within about two months of now, so their partial days are read from the
+boundary rollup rather than the raw rows.
 Exit 0 when the fold ran, 1 when it could not.
 
 Run it every minute, from cron:
@@ -64,6 +68,8 @@ pub struct MaintainReport {
     pub waited_ms: u128,
     /// Events above the watermark now (inserted since the fold started).
     pub unfolded_events: i64,
+    /// Period boundaries newly registered in the boundary rollup.
+    pub registered_boundaries: i32,
 }
 
 impl Render for MaintainReport {
@@ -75,6 +81,7 @@ impl Render for MaintainReport {
             "watermark_after",
             "waited_ms",
             "unfolded_events",
+            "registered_boundaries",
         ]
     }
 
@@ -86,6 +93,7 @@ impl Render for MaintainReport {
             Cell::Num(self.watermark_after),
             Cell::Num(i64::try_from(self.waited_ms).unwrap_or(i64::MAX)),
             Cell::Num(self.unfolded_events),
+            Cell::Num(self.registered_boundaries.into()),
         ]]
     }
 
@@ -105,6 +113,12 @@ impl Render for MaintainReport {
             "{} event(s) inserted since are read raw until the next fold\n",
             self.unfolded_events
         ));
+        if self.registered_boundaries > 0 {
+            s.push_str(&format!(
+                "registered {} billing period boundary(ies) inside UTC days in the boundary rollup\n",
+                self.registered_boundaries
+            ));
+        }
         s
     }
 }
@@ -113,6 +127,7 @@ impl Render for MaintainReport {
 pub fn run(client: &mut Client, args: &MaintainArgs, out: &mut Output) -> Result<u8> {
     let backfilled_days = crate::cmd::migrate::backfill(client)?.map_or(0, |b| b.days);
     let fold = queries::fold(client, args.max_wait)?;
+    let registered_boundaries = queries::register_boundaries(client, None)?;
     let lag = queries::fold_lag(client)?
         .ok_or_else(|| anyhow::anyhow!("the fold is not installed: run `usagectl migrate`"))?;
     let report = MaintainReport {
@@ -122,6 +137,7 @@ pub fn run(client: &mut Client, args: &MaintainArgs, out: &mut Output) -> Result
         watermark_after: fold.to_seq,
         waited_ms: fold.waited.as_millis(),
         unfolded_events: lag.unfolded_events,
+        registered_boundaries,
     };
     if !args.quiet {
         out.render(&report)?;

@@ -50,4 +50,7 @@ GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters TO usage_reade
 REVOKE ALL ON usagectl_stripe_ledger FROM usage_reader;
 -- prices, and how far the event numbering has settled (events --follow)
 GRANT SELECT ON usagectl_model_prices TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_settled_seq TO usage_reader, usage_writer
+GRANT EXECUTE ON FUNCTION usagectl_settled_seq TO usage_reader, usage_writer;
+-- the boundary rollup (migration 21): read by the read path, registered by `maintain`
+GRANT SELECT ON usagectl_boundaries, usagectl_boundary_usage TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_register_boundaries TO usage_writer

@@ -271,6 +271,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0020_rollup_per_model"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 21,
+        description: "split the UTC days of billing period boundaries in the rollup (periods in zones off UTC read no raw rows)",
+        sql: migration!("0021_boundary_rollup"),
+        kind: StepKind::ShortLock,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org

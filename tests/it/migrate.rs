@@ -87,20 +87,20 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 20);
+    assert_eq!(versions, 21);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 20); nothing to do\n"
+        "schema is up to date (version 21); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 20); nothing to run\n"
+        "-- schema is up to date (version 21); nothing to run\n"
     );
 }
 
@@ -196,7 +196,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 21);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 22);
 }
 
 #[test]
@@ -368,9 +368,9 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // migration 14's period functions, its enforce function and the append-only guard
     // (once per trigger of the grant tables); migration 19's usagectl_settled_seq;
     // migration 20's usagectl_usage_by_model and usagectl_usage_edges (usagectl_usage_of is
-    // now a SQL wrapper)
+    // now a SQL wrapper); migration 21's boundary recount, registration and three triggers
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 21, "{names:#?}");
+    assert_eq!(functions.len(), 26, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

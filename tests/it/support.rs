@@ -118,10 +118,21 @@ pub enum ReadPath {
     Unfolded,
     /// The raw rows only, while a backfill day is pending.
     Raw,
+    /// The daily rollup and the boundary rollup (migration 21): [`TestDb::run`] folds and
+    /// registers the period boundaries inside UTC days of every org with settings before
+    /// each command, as `usagectl maintain` does, so a period's partial days come from the
+    /// boundary rollup. ([`ReadPath::Unfolded`] registers them once, when chosen: the rows
+    /// inserted later reach the boundaries' days unfolded.)
+    Boundaries,
 }
 
 /// Every read path: a read test loops over them and asserts the same answer on each.
-pub const READ_PATHS: [ReadPath; 3] = [ReadPath::Folded, ReadPath::Unfolded, ReadPath::Raw];
+pub const READ_PATHS: [ReadPath; 4] = [
+    ReadPath::Folded,
+    ReadPath::Unfolded,
+    ReadPath::Raw,
+    ReadPath::Boundaries,
+];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -172,8 +183,15 @@ impl TestDb {
 
     /// `usagectl ARGS` against this database.
     pub fn run(&self, args: &[&str]) -> Run {
-        if self.path.get() == Some(ReadPath::Folded) {
-            self.fold();
+        match self.path.get() {
+            Some(ReadPath::Folded) => {
+                self.fold();
+            }
+            Some(ReadPath::Boundaries) => {
+                self.fold();
+                self.register_boundaries();
+            }
+            _ => {}
         }
         run(usagectl().env("DATABASE_URL", &self.url).args(args))
     }
@@ -181,6 +199,15 @@ impl TestDb {
     /// Fold every committed row into the rollup (`usagectl_fold()`); returns how many.
     pub fn fold(&self) -> i64 {
         self.scalar("SELECT r_events FROM usagectl_fold()")
+    }
+
+    /// Register the period boundaries inside UTC days of every org with settings, for the
+    /// periods of 2000-2039 (what `maintain` does for the months around now); returns how
+    /// many were new.
+    pub fn register_boundaries(&self) -> i32 {
+        self.scalar(
+            "SELECT usagectl_register_boundaries(NULL, '2000-01-01T00:00:00Z', '2040-01-01T00:00:00Z')",
+        )
     }
 
     /// A scalar from SQL.
@@ -194,7 +221,7 @@ impl TestDb {
     /// them back to the rollup.
     pub fn read_path(&self, path: ReadPath) {
         let sql = match path {
-            ReadPath::Folded | ReadPath::Unfolded => {
+            ReadPath::Folded | ReadPath::Unfolded | ReadPath::Boundaries => {
                 "DELETE FROM usagectl_rollup_backfill WHERE day = '1900-01-01'"
             }
             ReadPath::Raw => {
@@ -207,6 +234,9 @@ impl TestDb {
         assert_eq!(pending, path == ReadPath::Raw, "read path {path:?}");
         // rows already there are folded, so "unfolded" reads both the rollup and raw rows
         self.fold();
+        if path == ReadPath::Unfolded {
+            self.register_boundaries();
+        }
         self.path.set(Some(path));
         // a failing assertion's captured output names the path it failed on
         eprintln!("read path: {path:?}");

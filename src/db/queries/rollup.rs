@@ -215,6 +215,17 @@ pub struct Drift {
     /// The model the rollup counts these under (`usagectl_model_key`: token events only, `""`
     /// for the rest).
     pub model: String,
+    /// For a side of a registered period boundary (the boundary rollup, migration 21): the
+    /// boundary; `None` for a day of the daily rollup.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::ser_opt"
+    )]
+    pub boundary: Option<DateTime<Utc>>,
+    /// Which side of [`Drift::boundary`]: the part of its UTC day from it on (`true`) or
+    /// before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_boundary: Option<bool>,
 }
 
 /// Recompute the rollup for `[from, to)` (one org or all) from the raw rows and list the
@@ -266,6 +277,92 @@ pub fn rollup_drift(
             raw_quantity: r.get(5),
             rollup_quantity: r.get(6),
             model: r.get(7),
+            boundary: None,
+            after_boundary: None,
+        })
+        .chain(boundary_drift(db, from, to, org)?)
+        .collect())
+}
+
+/// Register the period boundaries that fall inside UTC days (billing periods in zones off
+/// UTC) of the periods within about two months either side of now, for one org or every
+/// org with billing settings, counting each new one's two sides from the raw rows
+/// (`usagectl_register_boundaries()`, migration 21). Returns how many were new. Reads of a
+/// period whose boundaries are registered take its partial days from the boundary rollup.
+pub fn register_boundaries(db: &mut impl GenericClient, org: Option<&str>) -> Result<i32> {
+    Ok(db
+        .row(
+            "SELECT usagectl_register_boundaries($1, now() - interval '70 days', now() + interval '70 days')",
+            &[&org],
+        )
+        .context("registering the billing period boundaries of the boundary rollup")?
+        .get(0))
+}
+
+/// The boundary rollup's sides (migration 21) of the boundaries in `[from, to)` that
+/// disagree with the raw rows.
+fn boundary_drift(
+    db: &mut impl GenericClient,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    org: Option<&str>,
+) -> Result<Vec<Drift>> {
+    let exists: bool = db
+        .row("SELECT to_regclass('usagectl_boundaries') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(db
+        .rows(
+            &format!("WITH b AS (
+                 SELECT org_id, boundary, day_start FROM usagectl_boundaries
+                 WHERE day_start >= ($1::date::timestamp AT TIME ZONE 'UTC')
+                   AND day_start < ($2::date::timestamp AT TIME ZONE 'UTC')
+                   AND ($3::text IS NULL OR org_id = $3)),
+             raw AS (
+                 SELECT b.org_id, b.boundary, e.created_at >= b.boundary AS after_boundary, e.event_type,
+                        usagectl_model_key(e.event_type, e.metadata) AS model,
+                        count(*) AS events, sum(e.quantity)::bigint AS quantity,
+                        min(e.created_at) AS f, max(e.created_at) AS l
+                 FROM b JOIN usage_events e ON e.org_id = b.org_id AND e.created_at >= b.day_start
+                   AND e.created_at < b.day_start + interval '24 hours'
+                 WHERE {FOLDED}
+                 GROUP BY 1, 2, 3, 4, 5),
+             roll AS (
+                 SELECT u.org_id, u.boundary, u.after_boundary, u.event_type, u.model, u.events,
+                        u.quantity, u.first_event AS f, u.last_event AS l
+                 FROM usagectl_boundary_usage u JOIN b USING (org_id, boundary))
+             SELECT coalesce(raw.org_id, roll.org_id), coalesce(raw.boundary, roll.boundary),
+                    coalesce(raw.event_type, roll.event_type),
+                    coalesce(raw.events, 0), coalesce(roll.events, 0),
+                    coalesce(raw.quantity, 0), coalesce(roll.quantity, 0),
+                    coalesce(raw.model, roll.model), coalesce(raw.after_boundary, roll.after_boundary)
+             FROM raw FULL JOIN roll
+               ON raw.org_id = roll.org_id AND raw.boundary = roll.boundary
+              AND raw.after_boundary = roll.after_boundary AND raw.event_type = roll.event_type
+              AND raw.model = roll.model
+             WHERE raw.events IS DISTINCT FROM roll.events OR raw.quantity IS DISTINCT FROM roll.quantity
+                OR raw.f IS DISTINCT FROM roll.f OR raw.l IS DISTINCT FROM roll.l
+             ORDER BY 2, 1, 9, 3, 8"),
+            &[&from, &to, &org],
+        )
+        .context("comparing the boundary rollup with the raw rows")?
+        .iter()
+        .map(|r| {
+            let boundary: DateTime<Utc> = r.get(1);
+            Drift {
+                org_id: r.get(0),
+                day: boundary.date_naive(),
+                event_type: r.get(2),
+                raw_events: r.get(3),
+                rollup_events: r.get(4),
+                raw_quantity: r.get(5),
+                rollup_quantity: r.get(6),
+                model: r.get(7),
+                boundary: Some(boundary),
+                after_boundary: Some(r.get(8)),
+            }
         })
         .collect())
 }
@@ -299,6 +396,17 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
             let folded = folded_condition(&mut tx, true)?;
             tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
             for d in batch {
+                if let Some(boundary) = d.boundary {
+                    // both sides of the boundary, counted afresh (migration 21)
+                    tx.exec(
+                        "SELECT usagectl_boundary_recount($1, $2)",
+                        &[&d.org_id, &boundary],
+                    )
+                    .with_context(|| {
+                        format!("recounting the boundary {boundary} of {}", d.org_id)
+                    })?;
+                    continue;
+                }
                 tx.exec(
                     "DELETE FROM usagectl_daily_usage
                      WHERE org_id = $1 AND day = $2 AND event_type = $3 AND model = $4",
