@@ -239,17 +239,17 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, public SET plan_cache_mode = force_custom_plan SET enable_bitmapscan = off AS $f$
 DECLARE
     v_seen bigint;
-    v_at_from text[] := '{}';
-    v_at_to text[] := '{}';
+    v_at_from text[] := '{}'::text[];
+    v_at_to text[] := '{}'::text[];
 BEGIN
     IF has_table_privilege('usagectl_boundaries', 'SELECT')
        AND has_table_privilege('usagectl_boundary_usage', 'SELECT') THEN
         IF p_from < p_lo THEN
-            SELECT coalesce(array_agg(b.org_id), '{}') INTO v_at_from FROM usagectl_boundaries b
+            SELECT coalesce(array_agg(b.org_id), '{}'::text[]) INTO v_at_from FROM usagectl_boundaries b
              WHERE b.boundary = p_from AND (p_orgs IS NULL OR b.org_id = ANY (p_orgs));
         END IF;
         IF p_hi < p_to THEN
-            SELECT coalesce(array_agg(b.org_id), '{}') INTO v_at_to FROM usagectl_boundaries b
+            SELECT coalesce(array_agg(b.org_id), '{}'::text[]) INTO v_at_to FROM usagectl_boundaries b
              WHERE b.boundary = p_to AND (p_orgs IS NULL OR b.org_id = ANY (p_orgs));
         END IF;
     END IF;
