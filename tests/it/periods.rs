@@ -728,3 +728,155 @@ fn export_billing_periods_writes_each_orgs_period_and_check_covers_it() {
     assert_eq!(v["changes"][0]["quantity_now"], 16);
     assert_eq!(v["changes"].as_array().unwrap().len(), 1);
 }
+
+/// The read path's answer for `orgs` over `[start, end)`, every group (org, type, UTC day,
+/// model, events, quantity, first and last instant), against psql's aggregate of the raw
+/// rows; panics with both sides on a difference.
+fn read_path_equals_raw(db: &TestDb, orgs: &[&str], start: &str, end: &str, what: &str) {
+    let list = orgs
+        .iter()
+        .map(|o| format!("'{o}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let rows = |sql: &str| -> Vec<String> {
+        let mut v: Vec<String> = psql(&db.url, sql).lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let ours = rows(&format!(
+        "SELECT org_id, event_type, day, model, events, quantity, first_event, last_event
+         FROM usagectl_usage_by_model(ARRAY[{list}], NULL, '{start}', '{end}')"
+    ));
+    let raw = rows(&format!(
+        "SELECT org_id, event_type, (created_at AT TIME ZONE 'UTC')::date, usagectl_model_key(event_type, metadata),
+                count(*), sum(quantity), min(created_at), max(created_at)
+         FROM usage_events WHERE org_id IN ({list})
+           AND created_at >= '{start}' AND created_at < '{end}'
+         GROUP BY 1, 2, 3, 4"
+    ));
+    assert!(!raw.is_empty(), "{what}: the test window holds events");
+    assert_eq!(ours, raw, "{what}: read path vs psql over [{start}, {end})");
+}
+
+#[test]
+fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() {
+    let db = TestDb::migrated();
+    set(&db, "ktm", "10", "Asia/Kathmandu");
+    set(&db, "ktm2", "10", "Asia/Kathmandu");
+    // the March period of both: [2026-03-09T18:15Z, 2026-04-09T18:15Z)
+    let (start, end) = ("2026-03-09T18:15:00Z", "2026-04-09T18:15:00Z");
+    let us = Duration::microseconds(1);
+    let c = &mut db.client();
+    let tokens = |org: &str, model: &str, q: i32, at: DateTime<Utc>| {
+        db.client()
+            .execute(
+                "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+                 VALUES ($1, 'ai_tokens_input', $2, jsonb_build_object('model', $3::text), $4)",
+                &[&org, &q, &model, &at],
+            )
+            .unwrap();
+    };
+    // rows on both sides of both boundaries, at the boundaries' days' first and last
+    // microseconds, and whole days between
+    for org in ["ktm", "ktm2"] {
+        for b in [t(start), t(end)] {
+            let day = b.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+            for (q, at) in [
+                (1, day),
+                (2, b - us),
+                (4, b),
+                (8, b + us),
+                (16, day + Duration::days(1) - us),
+            ] {
+                insert(&db, org, "chat_message", q, at);
+                tokens(org, "m1", q * 100, at);
+            }
+            tokens(org, "m2", 3, b);
+        }
+        insert(&db, org, "chat_message", 32, t("2026-03-20T12:00:00Z"));
+    }
+    db.fold();
+    // registering counts the rows already there
+    assert!(db.register_boundaries() > 0);
+    assert_eq!(
+        db.register_boundaries(),
+        0,
+        "registering twice adds nothing"
+    );
+    let sides: i64 = db.scalar(
+        "SELECT count(*) FROM usagectl_boundary_usage WHERE boundary = '2026-03-09T18:15:00Z' AND org_id = 'ktm'",
+    );
+    // before: chat and m1 tokens; from the boundary on: chat, m1 and m2 tokens
+    assert_eq!(sides, 5);
+    let check = |what: &str| {
+        read_path_equals_raw(&db, &["ktm"], start, end, what);
+        read_path_equals_raw(&db, &["ktm", "ktm2"], start, end, what);
+        let (_, _, current) = limits_at(&db, "ktm", &["--month", "2026-03"]);
+        assert_eq!(current, psql_chat(&db, "ktm", start, end), "{what}");
+        let out = db.run(&["doctor", "--month", "2026-03", "-o", "json"]);
+        assert_eq!(out.code, 0, "{what}: doctor: {}", out.stdout);
+    };
+    check("registered over folded rows");
+    // new rows at the boundaries, first unfolded, then folded
+    for org in ["ktm", "ktm2"] {
+        insert(&db, org, "chat_message", 64, t(start));
+        insert(&db, org, "chat_message", 128, t(end) - us);
+        tokens(org, "m3", 5, t(start) + us);
+    }
+    check("unfolded rows at the boundaries");
+    assert!(db.fold() > 0);
+    check("folded rows at the boundaries");
+    // corrections of folded rows: quantity, across the boundary (both ways), to another
+    // org, to another model, and deletes
+    c.batch_execute(&format!(
+        "UPDATE usage_events SET quantity = quantity + 1000 WHERE org_id = 'ktm' AND created_at = '{start}' AND event_type = 'chat_message';
+         UPDATE usage_events SET created_at = created_at + interval '2 microseconds' WHERE org_id = 'ktm' AND quantity = 2;
+         UPDATE usage_events SET created_at = created_at - interval '2 microseconds' WHERE org_id = 'ktm' AND quantity = 8 AND event_type = 'chat_message';
+         UPDATE usage_events SET org_id = 'ktm2' WHERE org_id = 'ktm' AND quantity = 16;
+         UPDATE usage_events SET metadata = jsonb_build_object('model', 'm9') WHERE org_id = 'ktm2' AND metadata ->> 'model' = 'm2';
+         DELETE FROM usage_events WHERE org_id = 'ktm2' AND quantity = 4;"
+    ))
+    .unwrap();
+    check("after corrections of folded rows");
+    // corrections of rows the fold has not reached
+    insert(&db, "ktm", "chat_message", 256, t(start) + us);
+    c.batch_execute(&format!(
+        "UPDATE usage_events SET created_at = '{start}'::timestamptz - interval '1 microsecond' WHERE quantity = 256"
+    ))
+    .unwrap();
+    check("after a correction of an unfolded row");
+    db.fold();
+    check("folded again");
+    // a TRUNCATE empties both sides; the boundaries stay registered
+    c.batch_execute("TRUNCATE usage_events").unwrap();
+    let left: i64 = db.scalar("SELECT count(*) FROM usagectl_boundary_usage");
+    assert_eq!(left, 0);
+    insert(&db, "ktm", "chat_message", 7, t(start));
+    insert(&db, "ktm", "chat_message", 9, t(start) - us);
+    db.fold();
+    check("after a truncate and new rows");
+    // a side that drifts is found by doctor and recounted by --repair
+    c.batch_execute("UPDATE usagectl_boundary_usage SET quantity = quantity + 1 WHERE org_id = 'ktm' AND after_boundary")
+        .unwrap();
+    let out = db.run(&["limits", "--org", "ktm", "--month", "2026-03", "-o", "json"]);
+    assert_eq!(
+        out.json()["limits"]["chat_messages"]["current"],
+        psql_chat(&db, "ktm", start, end) + 1,
+        "the read path reads the side"
+    );
+    let out = db.run(&["doctor", "--month", "2026-03", "-o", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let drift = &out.json()["drift"];
+    assert_eq!(drift.as_array().unwrap().len(), 1, "{drift}");
+    assert_eq!(drift[0]["boundary"], start);
+    assert_eq!(drift[0]["after_boundary"], true);
+    let out = db.run(&["doctor", "--month", "2026-03", "--repair"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("from the boundary 2026-03-09T18:15:00Z"),
+        "{}",
+        out.stdout
+    );
+    check("after --repair");
+}
