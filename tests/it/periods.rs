@@ -826,18 +826,42 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     check("unfolded rows at the boundaries");
     assert!(db.fold() > 0);
     check("folded rows at the boundaries");
-    // corrections of folded rows: quantity, across the boundary (both ways), to another
-    // org, to another model, and deletes
-    c.batch_execute(&format!(
-        "UPDATE usage_events SET quantity = quantity + 1000 WHERE org_id = 'ktm' AND created_at = '{start}' AND event_type = 'chat_message';
-         UPDATE usage_events SET created_at = created_at + interval '2 microseconds' WHERE org_id = 'ktm' AND quantity = 2;
-         UPDATE usage_events SET created_at = created_at - interval '2 microseconds' WHERE org_id = 'ktm' AND quantity = 8 AND event_type = 'chat_message';
-         UPDATE usage_events SET org_id = 'ktm2' WHERE org_id = 'ktm' AND quantity = 16;
-         UPDATE usage_events SET metadata = jsonb_build_object('model', 'm9') WHERE org_id = 'ktm2' AND metadata ->> 'model' = 'm2';
-         DELETE FROM usage_events WHERE org_id = 'ktm2' AND quantity = 4;"
-    ))
-    .unwrap();
-    check("after corrections of folded rows");
+    // corrections of folded rows, each checked on its own: quantity, across the boundary
+    // (both ways), into a boundary's day from another day, to another org and another
+    // model, and deletes
+    for (sql, what) in [
+        (
+            format!("UPDATE usage_events SET quantity = quantity + 1000 WHERE org_id = 'ktm' AND created_at = '{start}' AND event_type = 'chat_message'"),
+            "quantity",
+        ),
+        (
+            "UPDATE usage_events SET created_at = created_at + interval '2 microseconds' WHERE org_id = 'ktm' AND quantity = 2".into(),
+            "forward across the boundary",
+        ),
+        (
+            "UPDATE usage_events SET created_at = created_at - interval '2 microseconds' WHERE org_id = 'ktm' AND quantity = 8 AND event_type = 'chat_message'".into(),
+            "back across the boundary",
+        ),
+        (
+            format!("UPDATE usage_events SET created_at = '{start}'::timestamptz + interval '3 microseconds' WHERE org_id = 'ktm' AND quantity = 32"),
+            "into the boundary's day",
+        ),
+        (
+            "UPDATE usage_events SET org_id = 'ktm2' WHERE org_id = 'ktm' AND quantity = 16".into(),
+            "to another org",
+        ),
+        (
+            "UPDATE usage_events SET metadata = jsonb_build_object('model', 'm9') WHERE org_id = 'ktm2' AND metadata ->> 'model' = 'm2'".into(),
+            "to another model",
+        ),
+        (
+            "DELETE FROM usage_events WHERE org_id = 'ktm2' AND quantity = 4".into(),
+            "delete",
+        ),
+    ] {
+        assert!(c.execute(sql.as_str(), &[]).unwrap() > 0, "{what}");
+        check(what);
+    }
     // corrections of rows the fold has not reached
     insert(&db, "ktm", "chat_message", 256, t(start) + us);
     c.batch_execute(&format!(
