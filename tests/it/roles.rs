@@ -204,6 +204,43 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
 
     let total: i64 = db.scalar("SELECT count(*) FROM usage_events WHERE org_id = 'acme'");
     assert_eq!(total, 2 + 2 + 1);
+
+    // a billing period off UTC: the owner sets it (registering its boundaries), the
+    // writer's cron folds rows on both sides of its start into the boundary rollup, and
+    // the reader reads that period through it, one org at a time
+    db.run(&[
+        "org",
+        "set",
+        "ktmco",
+        "--anchor-day",
+        "1",
+        "--time-zone",
+        "Asia/Kathmandu",
+    ])
+    .assert_ok();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at)
+             SELECT 'ktmco', 'chat_message', q, p.period_start + d
+               FROM usagectl_period('ktmco', now()) p,
+                    (VALUES (3, interval '1 minute'), (40, interval '-1 minute')) v(q, d)",
+        )
+        .unwrap();
+    as_role(&writer, &["maintain"]).assert_ok();
+    let sides: i64 =
+        db.scalar("SELECT count(*) FROM usagectl_boundary_usage WHERE org_id = 'ktmco'");
+    assert_eq!(
+        sides, 2,
+        "the row before the period's start and the one after it"
+    );
+    let l = as_role(&reader, &["limits", "--org", "ktmco", "-o", "json"]);
+    l.assert_ok();
+    assert_eq!(l.json()["limits"]["chat_messages"]["current"], 3);
+    let unscoped = psql(
+        &format!("{} user={reader}", db.url),
+        "SELECT count(*) FROM usagectl_boundary_usage",
+    );
+    assert_eq!(unscoped.trim(), "0", "RLS: no org, no rows");
     db.client()
         .batch_execute(&format!(
             "DROP OWNED BY {reader}, {writer}; DROP ROLE {reader}; DROP ROLE {writer};"

@@ -35,6 +35,17 @@ CREATE TABLE IF NOT EXISTS usagectl_boundary_usage (
     PRIMARY KEY (org_id, boundary, after_boundary, event_type, model),
     FOREIGN KEY (org_id, boundary) REFERENCES usagectl_boundaries ON DELETE CASCADE
 );
+-- one org at a time for a role scoped to it, like the daily rollup (migration 7)
+ALTER TABLE usagectl_boundary_usage ENABLE ROW LEVEL SECURITY;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_policies
+                   WHERE tablename = 'usagectl_boundary_usage' AND policyname = 'usagectl boundary rollup per org') THEN
+        CREATE POLICY "usagectl boundary rollup per org" ON usagectl_boundary_usage
+            FOR SELECT USING (org_id = current_setting('app.current_org_id', true));
+    END IF;
+END
+$$;
 
 -- Count one registered boundary's two sides afresh from the folded rows of its UTC day.
 -- The caller holds the watermark row (shared or for update); the boundary's own row is
