@@ -18,11 +18,12 @@ fold's watermark (exact either way; a lagging fold only makes reads slower). The
 waits for the transactions that were writing usage_events when it started (at most
 --max-wait, then it names them and exits 1, changing nothing), takes no table lock and
 never blocks an insert. Two at once are serialised; running it twice folds nothing twice.
-It then registers the billing period boundaries that fall inside UTC days (orgs whose
-periods start at local midnight in a zone off UTC, see `usagectl org set`) for the
-periods within about two months of now, so their partial days are read from the
-boundary rollup rather than the raw rows.
 Exit 0 when the fold ran, 1 when it could not.
+
+It then registers the billing period boundaries that fall inside UTC days (orgs whose
+periods start at local midnight in a zone off UTC, see `usagectl org set`) for periods
+within about two months of now: their partial days are then read from the boundary
+rollup, not from the raw rows.
 
 Run it every minute, from cron:
   * * * * *  usagectl maintain --quiet
