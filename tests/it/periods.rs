@@ -729,15 +729,28 @@ fn export_billing_periods_writes_each_orgs_period_and_check_covers_it() {
     assert_eq!(v["changes"].as_array().unwrap().len(), 1);
 }
 
-/// The read path's answer for `orgs` over `[start, end)`, every group (org, type, UTC day,
-/// model, events, quantity, first and last instant), against psql's aggregate of the raw
-/// rows; panics with both sides on a difference.
-fn read_path_equals_raw(db: &TestDb, orgs: &[&str], start: &str, end: &str, what: &str) {
-    let list = orgs
-        .iter()
-        .map(|o| format!("'{o}'"))
-        .collect::<Vec<_>>()
-        .join(",");
+/// The read path's answer for `orgs` (every org: `None`) and `types` (every type: `None`)
+/// over `[start, end)`, every group (org, type, UTC day, model, events, quantity, first and
+/// last instant), against psql's aggregate of the raw rows; panics with both sides on a
+/// difference.
+fn read_path_equals_raw(
+    db: &TestDb,
+    orgs: Option<&[&str]>,
+    types: Option<&[&str]>,
+    (start, end): (&str, &str),
+    what: &str,
+) {
+    let array = |v: Option<&[&str]>| match v {
+        Some(v) => format!(
+            "ARRAY[{}]",
+            v.iter()
+                .map(|o| format!("'{o}'"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        None => "NULL::text[]".into(),
+    };
+    let (o, ty) = (array(orgs), array(types));
     let rows = |sql: &str| -> Vec<String> {
         let mut v: Vec<String> = psql(&db.url, sql).lines().map(str::to_string).collect();
         v.sort();
@@ -745,17 +758,20 @@ fn read_path_equals_raw(db: &TestDb, orgs: &[&str], start: &str, end: &str, what
     };
     let ours = rows(&format!(
         "SELECT org_id, event_type, day, model, events, quantity, first_event, last_event
-         FROM usagectl_usage_by_model(ARRAY[{list}], NULL, '{start}', '{end}')"
+         FROM usagectl_usage_by_model({o}, {ty}, '{start}', '{end}')"
     ));
     let raw = rows(&format!(
         "SELECT org_id, event_type, (created_at AT TIME ZONE 'UTC')::date, usagectl_model_key(event_type, metadata),
                 count(*), sum(quantity), min(created_at), max(created_at)
-         FROM usage_events WHERE org_id IN ({list})
+         FROM usage_events WHERE ({o} IS NULL OR org_id = ANY ({o})) AND ({ty} IS NULL OR event_type = ANY ({ty}))
            AND created_at >= '{start}' AND created_at < '{end}'
          GROUP BY 1, 2, 3, 4"
     ));
     assert!(!raw.is_empty(), "{what}: the test window holds events");
-    assert_eq!(ours, raw, "{what}: read path vs psql over [{start}, {end})");
+    assert_eq!(
+        ours, raw,
+        "{what}: read path vs psql for {o} {ty} over [{start}, {end})"
+    );
 }
 
 #[test]
@@ -808,13 +824,49 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     );
     // before: chat and m1 tokens; from the boundary on: chat, m1 and m2 tokens
     assert_eq!(sides, 5);
+    // ktm3 takes the same settings after the registration: its March boundaries are read
+    // raw (`org set` registers the months around now only); utc1 has none
+    set(&db, "ktm3", "10", "Asia/Kathmandu");
+    let registered: i64 = db.scalar(&format!(
+        "SELECT count(*) FROM usagectl_boundaries WHERE org_id = 'ktm3' AND boundary = '{start}'"
+    ));
+    assert_eq!(registered, 0);
+    for org in ["ktm3", "utc1"] {
+        for b in [t(start), t(end)] {
+            for (q, at) in [(2, b - us), (4, b), (8, b + us)] {
+                insert(&db, org, "chat_message", q, at);
+                tokens(org, "m1", q * 100, at);
+            }
+        }
+    }
+    db.fold();
+    // the period, and windows with only one end at a registered boundary
+    let windows = [
+        (start, end),
+        (start, "2026-03-20T06:00:00Z"),
+        ("2026-03-05T06:00:00Z", end),
+    ];
     let check = |what: &str| {
-        read_path_equals_raw(&db, &["ktm"], start, end, what);
-        read_path_equals_raw(&db, &["ktm", "ktm2"], start, end, what);
+        for w in windows {
+            read_path_equals_raw(&db, Some(&["ktm"]), None, w, what);
+            read_path_equals_raw(&db, Some(&["ktm", "ktm2"]), None, w, what);
+            read_path_equals_raw(&db, Some(&["ktm", "ktm3", "utc1"]), None, w, what);
+            read_path_equals_raw(&db, None, None, w, what);
+            read_path_equals_raw(&db, None, Some(&["chat_message"]), w, what);
+            read_path_equals_raw(
+                &db,
+                Some(&["ktm", "ktm3"]),
+                Some(&["ai_tokens_input"]),
+                w,
+                what,
+            );
+        }
         let (_, _, current) = limits_at(&db, "ktm", &["--month", "2026-03"]);
         assert_eq!(current, psql_chat(&db, "ktm", start, end), "{what}");
-        let out = db.run(&["doctor", "--month", "2026-03", "-o", "json"]);
-        assert_eq!(out.code, 0, "{what}: doctor: {}", out.stdout);
+        for month in ["2026-03", "2026-04"] {
+            let out = db.run(&["doctor", "--month", month, "-o", "json"]);
+            assert_eq!(out.code, 0, "{what}: doctor {month}: {}", out.stdout);
+        }
     };
     check("registered over folded rows");
     // new rows at the boundaries, first unfolded, then folded
@@ -877,6 +929,7 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     assert_eq!(left, 0);
     insert(&db, "ktm", "chat_message", 7, t(start));
     insert(&db, "ktm", "chat_message", 9, t(start) - us);
+    tokens("ktm3", "m1", 11, t(start));
     db.fold();
     check("after a truncate and new rows");
     // a side that drifts is found by doctor and recounted by --repair

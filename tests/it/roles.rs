@@ -241,6 +241,21 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
         "SELECT count(*) FROM usagectl_boundary_usage",
     );
     assert_eq!(unscoped.trim(), "0", "RLS: no org, no rows");
+    let other = psql(
+        &format!("{} user={reader}", db.url),
+        "SET app.current_org_id = 'acme'; SELECT count(*) FROM usagectl_boundary_usage",
+    );
+    assert_eq!(
+        other.lines().last(),
+        Some("0"),
+        "RLS: acme's scope sees no ktmco sides"
+    );
+    // the reader's figure is the boundary rollup's: a side changed by the owner shows
+    db.client()
+        .batch_execute("UPDATE usagectl_boundary_usage SET quantity = quantity + 100 WHERE org_id = 'ktmco' AND after_boundary")
+        .unwrap();
+    let l = as_role(&reader, &["limits", "--org", "ktmco", "-o", "json"]);
+    assert_eq!(l.json()["limits"]["chat_messages"]["current"], 103);
     db.client()
         .batch_execute(&format!(
             "DROP OWNED BY {reader}, {writer}; DROP ROLE {reader}; DROP ROLE {writer};"

@@ -18,6 +18,8 @@ CREATE TABLE IF NOT EXISTS usagectl_boundaries (
     PRIMARY KEY (org_id, boundary),
     CHECK (boundary > day_start AND boundary < day_start + interval '24 hours')
 );
+-- the read path looks a boundary up by its instant (every org at once for status --all)
+CREATE INDEX IF NOT EXISTS usagectl_boundaries_at ON usagectl_boundaries (boundary);
 
 -- the rows the daily rollup counts (folded: numbered up to the watermark, or from before
 -- the numbering) of the boundary's UTC day, before it (after_boundary false) and from it
@@ -82,45 +84,60 @@ CREATE OR REPLACE FUNCTION usagectl_register_boundaries(p_org text, p_from times
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 DECLARE
+    v_orgs text[];
+    v_ats timestamptz[];
     v_new integer := 0;
-    o record;
-    b record;
 BEGIN
     IF EXISTS (SELECT 1 FROM usagectl_rollup_backfill WHERE NOT done) THEN
         RETURN 0;
     END IF;
+    -- the boundaries not registered yet, found without a lock (a run with nothing new, what
+    -- cron sees almost every minute, takes none)
+    SELECT array_agg(n.org_id ORDER BY n.org_id, n.at), array_agg(n.at ORDER BY n.org_id, n.at)
+      INTO v_orgs, v_ats
+      FROM (SELECT DISTINCT o.org_id, x.at
+              FROM (SELECT DISTINCT s.org_id FROM usagectl_org_settings s
+                     WHERE p_org IS NULL OR s.org_id = p_org) o
+             CROSS JOIN LATERAL usagectl_periods(o.org_id, p_from, p_to) p
+             CROSS JOIN LATERAL (VALUES (p.period_start), (p.period_end)) x(at)
+             WHERE isfinite(x.at) AND x.at <> date_trunc('day', x.at, 'UTC')
+               AND NOT EXISTS (SELECT 1 FROM usagectl_boundaries r
+                                WHERE r.org_id = o.org_id AND r.boundary = x.at)) n;
+    IF v_orgs IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- serialised with the fold and the correction triggers while each is counted
     PERFORM 1 FROM usagectl_fold_state FOR UPDATE;
-    FOR o IN SELECT DISTINCT s.org_id FROM usagectl_org_settings s
-              WHERE p_org IS NULL OR s.org_id = p_org ORDER BY 1 LOOP
-        FOR b IN SELECT DISTINCT x.at
-                   FROM usagectl_periods(o.org_id, p_from, p_to) p
-                  CROSS JOIN LATERAL (VALUES (p.period_start), (p.period_end)) x(at)
-                  WHERE isfinite(x.at) AND x.at <> date_trunc('day', x.at, 'UTC')
-                    AND NOT EXISTS (SELECT 1 FROM usagectl_boundaries r
-                                     WHERE r.org_id = o.org_id AND r.boundary = x.at)
-                  ORDER BY 1 LOOP
-            INSERT INTO usagectl_boundaries (org_id, boundary, day_start)
-            VALUES (o.org_id, b.at, date_trunc('day', b.at, 'UTC'));
-            PERFORM usagectl_boundary_recount(o.org_id, b.at);
+    FOR i IN 1 .. cardinality(v_orgs) LOOP
+        INSERT INTO usagectl_boundaries (org_id, boundary, day_start)
+        VALUES (v_orgs[i], v_ats[i], date_trunc('day', v_ats[i], 'UTC'))
+        ON CONFLICT (org_id, boundary) DO NOTHING;
+        IF FOUND THEN
+            PERFORM usagectl_boundary_recount(v_orgs[i], v_ats[i]);
             v_new := v_new + 1;
-        END LOOP;
+        END IF;
     END LOOP;
     RETURN v_new;
 END
 $f$;
 
--- corrections: every registered boundary whose UTC day an old or a new row falls in is
--- counted afresh from the raw rows, which the statement has changed by then
+-- corrections: every registered boundary whose UTC day a folded old or new row falls in
+-- is counted afresh from the raw rows, which the statement has changed by then (rows the
+-- fold has not reached are not on either side yet: the fold counts them as they are then).
+-- These triggers fire after the daily rollup's (by name), so a correction takes the daily
+-- rollup's rows before a boundary's, as doctor --repair does.
 CREATE OR REPLACE FUNCTION usagectl_boundary_on_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 DECLARE
     g record;
+    v_w bigint;
 BEGIN
-    PERFORM 1 FROM usagectl_fold_state f FOR SHARE;
+    SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR SHARE;
     FOR g IN SELECT DISTINCT b.org_id, b.boundary
                FROM usagectl_boundaries b JOIN usagectl_old_rows o
                  ON o.org_id = b.org_id AND o.created_at >= b.day_start
                 AND o.created_at < b.day_start + interval '24 hours'
+              WHERE o.usagectl_seq IS NULL OR o.usagectl_seq <= v_w
               ORDER BY 1, 2 LOOP
         PERFORM usagectl_boundary_recount(g.org_id, g.boundary);
     END LOOP;
@@ -132,15 +149,17 @@ CREATE OR REPLACE FUNCTION usagectl_boundary_on_update() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 DECLARE
     g record;
+    v_w bigint;
 BEGIN
-    PERFORM 1 FROM usagectl_fold_state f FOR SHARE;
+    SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR SHARE;
     FOR g IN SELECT DISTINCT b.org_id, b.boundary
                FROM usagectl_boundaries b
-               JOIN (SELECT o.org_id, o.created_at FROM usagectl_old_rows o
+               JOIN (SELECT o.org_id, o.created_at, o.usagectl_seq FROM usagectl_old_rows o
                      UNION ALL
-                     SELECT n.org_id, n.created_at FROM usagectl_new_rows n) r
+                     SELECT n.org_id, n.created_at, n.usagectl_seq FROM usagectl_new_rows n) r
                  ON r.org_id = b.org_id AND r.created_at >= b.day_start
                 AND r.created_at < b.day_start + interval '24 hours'
+              WHERE r.usagectl_seq IS NULL OR r.usagectl_seq <= v_w
               ORDER BY 1, 2 LOOP
         PERFORM usagectl_boundary_recount(g.org_id, g.boundary);
     END LOOP;
@@ -312,12 +331,18 @@ BEGIN
 END
 $f$;
 
+-- the two counting functions are for the triggers, the fold's callers and the owner: a role
+-- that could call them could hold the watermark row
+REVOKE EXECUTE ON FUNCTION usagectl_boundary_recount(text, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION usagectl_register_boundaries(text, timestamptz, timestamptz) FROM PUBLIC;
+
 -- last: creating a trigger locks usage_events against inserts until the migration commits
-CREATE OR REPLACE TRIGGER usagectl_boundary_delete AFTER DELETE ON usage_events
+-- (named usagectl_sides_*: they fire after migration 7's usagectl_rollup_* triggers)
+CREATE OR REPLACE TRIGGER usagectl_sides_delete AFTER DELETE ON usage_events
     REFERENCING OLD TABLE AS usagectl_old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION usagectl_boundary_on_delete();
-CREATE OR REPLACE TRIGGER usagectl_boundary_update AFTER UPDATE ON usage_events
+CREATE OR REPLACE TRIGGER usagectl_sides_update AFTER UPDATE ON usage_events
     REFERENCING OLD TABLE AS usagectl_old_rows NEW TABLE AS usagectl_new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION usagectl_boundary_on_update();
-CREATE OR REPLACE TRIGGER usagectl_boundary_truncate AFTER TRUNCATE ON usage_events
+CREATE OR REPLACE TRIGGER usagectl_sides_truncate AFTER TRUNCATE ON usage_events
     FOR EACH STATEMENT EXECUTE FUNCTION usagectl_boundary_on_truncate();

@@ -289,14 +289,19 @@ pub fn rollup_drift(
 /// org with billing settings, counting each new one's two sides from the raw rows
 /// (`usagectl_register_boundaries()`, migration 21). Returns how many were new. Reads of a
 /// period whose boundaries are registered take its partial days from the boundary rollup.
-pub fn register_boundaries(db: &mut impl GenericClient, org: Option<&str>) -> Result<i32> {
-    Ok(db
+/// Its own transaction, with usagectl's lock_timeout: it waits for a running fold or
+/// correction at most that long.
+pub fn register_boundaries(client: &mut postgres::Client, org: Option<&str>) -> Result<i32> {
+    let mut tx = crate::db::begin(client)?;
+    let new = tx
         .row(
             "SELECT usagectl_register_boundaries($1, now() - interval '70 days', now() + interval '70 days')",
             &[&org],
         )
-        .context("registering the billing period boundaries of the boundary rollup")?
-        .get(0))
+        .context("registering the billing period boundaries in the boundary rollup")?
+        .get(0);
+    tx.commit()?;
+    Ok(new)
 }
 
 /// The boundary rollup's sides (migration 21) of the boundaries in `[from, to)` that
@@ -378,8 +383,33 @@ pub const REPAIR_BATCH: usize = 10;
 /// them through and tries again.
 pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()> {
     use crate::db::waits;
+    let (sides, days): (Vec<&Drift>, Vec<&Drift>) =
+        drift.iter().partition(|d| d.boundary.is_some());
+    // a drifted boundary's two sides are counted afresh (migration 21), one boundary per
+    // transaction, after the watermark as the triggers take it; no daily rollup lock
+    let mut boundaries: Vec<(&str, DateTime<Utc>)> = sides
+        .iter()
+        .filter_map(|d| d.boundary.map(|b| (d.org_id.as_str(), b)))
+        .collect();
+    boundaries.dedup();
+    for (org, boundary) in boundaries {
+        waits::retrying(
+            client,
+            &format!("recounting the boundary {boundary} of {org}"),
+            |client| {
+                let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+                lock_watermark(&mut tx, false)?;
+                tx.exec(
+                    "SELECT usagectl_boundary_recount($1, $2)",
+                    &[&org, &boundary],
+                )
+                .with_context(|| format!("recounting the boundary {boundary} of {org}"))?;
+                tx.commit().context("committing the recount")
+            },
+        )?;
+    }
     let mut last = std::time::Duration::ZERO;
-    for (i, batch) in drift.chunks(REPAIR_BATCH).enumerate() {
+    for (i, batch) in days.chunks(REPAIR_BATCH).enumerate() {
         if i > 0 {
             // as long again for the web app as the last batch held it up
             std::thread::sleep(last.max(std::time::Duration::from_millis(10)));
@@ -388,7 +418,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
         let what = format!(
             "repair batch {} of {}",
             i + 1,
-            drift.len().div_ceil(REPAIR_BATCH)
+            days.len().div_ceil(REPAIR_BATCH)
         );
         waits::retrying(client, &what, |client| {
             let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
@@ -396,17 +426,6 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
             let folded = folded_condition(&mut tx, true)?;
             tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
             for d in batch {
-                if let Some(boundary) = d.boundary {
-                    // both sides of the boundary, counted afresh (migration 21)
-                    tx.exec(
-                        "SELECT usagectl_boundary_recount($1, $2)",
-                        &[&d.org_id, &boundary],
-                    )
-                    .with_context(|| {
-                        format!("recounting the boundary {boundary} of {}", d.org_id)
-                    })?;
-                    continue;
-                }
                 tx.exec(
                     "DELETE FROM usagectl_daily_usage
                      WHERE org_id = $1 AND day = $2 AND event_type = $3 AND model = $4",
