@@ -327,6 +327,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         (11, &schema::FOLD_FUNCTIONS[..]),
         (14, &schema::PERIOD_FUNCTIONS[..]),
         (15, &[schema::READ_SET_FUNCTION][..]),
+        (21, &schema::BOUNDARY_FUNCTIONS[..]),
     ] {
         for f in functions {
             if !queries::function_exists(&mut tx, f)? {
@@ -395,6 +396,23 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
                 format!("{detail}: the fold has not run for {}; schedule `usagectl maintain` every minute (reads stay exact, but slower as the backlog grows)", crate::output::human_duration(since.to_std().unwrap_or_default()))
             } else {
                 detail
+            },
+        });
+    }
+    if let Some(b) = queries::boundary_registration(&mut tx)? {
+        checks.push(Check {
+            check: "boundary rollup",
+            status: Status::Info,
+            detail: if b.unregistered_orgs == 0 {
+                format!(
+                    "{} period boundary(ies) inside UTC days registered; every org's current period is read from it",
+                    b.registered
+                )
+            } else {
+                format!(
+                    "{} period boundary(ies) inside UTC days registered; {} org(s) have a current period boundary not registered yet, read from the raw rows (exact, slower) until `usagectl maintain` runs",
+                    b.registered, b.unregistered_orgs
+                )
             },
         });
     }

@@ -358,11 +358,20 @@ pub const ROLLUP_SQL: &str = migration!("0007_daily_rollup");
 
 /// The triggers that keep the rollup exact (usagectl doctor checks them; migration 11
 /// dropped the insert trigger: the fold counts new rows).
-pub const ROLLUP_TRIGGERS: [&str; 3] = [
+pub const ROLLUP_TRIGGERS: [&str; 6] = [
     "usagectl_rollup_delete",
     "usagectl_rollup_update",
     "usagectl_rollup_truncate",
+    // migration 21: the boundary rollup's
+    "usagectl_sides_delete",
+    "usagectl_sides_update",
+    "usagectl_sides_truncate",
 ];
+
+/// The functions migration 21 installs (usagectl doctor checks them): the boundary
+/// rollup's recount and registration.
+pub const BOUNDARY_FUNCTIONS: [&str; 2] =
+    ["usagectl_boundary_recount", "usagectl_register_boundaries"];
 
 /// `migrate --roles`: the least-privilege group roles, granted idempotently. Log-in roles
 /// are made members (`CREATE ROLE support LOGIN IN ROLE usage_reader`).

@@ -956,4 +956,38 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
         out.stdout
     );
     check("after --repair");
+
+    // doctor says how far the boundary rollup reaches, and a switched-off trigger
+    let detail = |v: &serde_json::Value, name: &str| -> (String, String) {
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {v}"));
+        (
+            c["status"].as_str().unwrap().into(),
+            c["detail"].as_str().unwrap().into(),
+        )
+    };
+    let v = db.run(&["doctor", "-o", "json"]).json();
+    let (status, text) = detail(&v, "boundary rollup");
+    assert_eq!(status, "info");
+    assert!(text.contains("every org's current period"), "{text}");
+    c.batch_execute(
+        "DELETE FROM usagectl_boundaries WHERE org_id = 'ktm3' AND boundary = (SELECT period_start FROM usagectl_period('ktm3', now()));
+         ALTER TABLE usage_events DISABLE TRIGGER usagectl_sides_delete;",
+    )
+    .unwrap();
+    let out = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let v = out.json();
+    let (_, text) = detail(&v, "boundary rollup");
+    assert!(
+        text.contains("1 org(s) have a current period boundary not registered"),
+        "{text}"
+    );
+    let (status, text) = detail(&v, "rollup triggers");
+    assert_eq!(status, "problem");
+    assert!(text.contains("usagectl_sides_delete is disabled"), "{text}");
 }

@@ -304,6 +304,43 @@ pub fn register_boundaries(client: &mut postgres::Client, org: Option<&str>) -> 
     Ok(new)
 }
 
+/// How far the boundary rollup (migration 21) reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundaryRegistration {
+    /// Boundaries registered.
+    pub registered: i64,
+    /// Orgs whose current period starts or ends inside a UTC day at a boundary that is not
+    /// registered (read raw until `maintain` registers it).
+    pub unregistered_orgs: i64,
+}
+
+/// The boundary rollup's reach; `None` before migration 21.
+pub fn boundary_registration(db: &mut impl GenericClient) -> Result<Option<BoundaryRegistration>> {
+    let exists: bool = db
+        .row("SELECT to_regclass('usagectl_boundaries') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let r = db
+        .row(
+            "SELECT (SELECT count(*) FROM usagectl_boundaries),
+                    (SELECT count(DISTINCT o.org_id)
+                       FROM (SELECT DISTINCT org_id FROM usagectl_org_settings) o
+                      CROSS JOIN LATERAL usagectl_period(o.org_id, now()) p
+                      CROSS JOIN LATERAL (VALUES (p.period_start), (p.period_end)) x(at)
+                      WHERE isfinite(x.at) AND x.at <> date_trunc('day', x.at, 'UTC')
+                        AND NOT EXISTS (SELECT 1 FROM usagectl_boundaries b
+                                         WHERE b.org_id = o.org_id AND b.boundary = x.at))",
+            &[],
+        )
+        .context("reading the boundary rollup's registrations")?;
+    Ok(Some(BoundaryRegistration {
+        registered: r.get(0),
+        unregistered_orgs: r.get(1),
+    }))
+}
+
 /// The boundary rollup's sides (migration 21) of the boundaries in `[from, to)` that
 /// disagree with the raw rows.
 fn boundary_drift(
