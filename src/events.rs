@@ -206,7 +206,9 @@ pub const MIN_AT: DateTime<Utc> = DateTime::UNIX_EPOCH;
 pub fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     let t = DateTime::parse_from_rfc3339(s.trim())
         .map_err(|e| {
-            format!("not an RFC 3339 time with an offset (like 2025-12-01T09:30:00Z): {e}")
+            format!(
+                "not an RFC 3339 time with seconds and an offset (like 2025-12-01T09:30:00Z): {e}"
+            )
         })?
         .with_timezone(&Utc);
     if t < MIN_AT || t.year() > 9999 {

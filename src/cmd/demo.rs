@@ -97,7 +97,10 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     notes.push_str("demo:          usagectl summary --org northwind-plant --days 7\n");
     notes.push_str("demo:          usagectl status --all\n");
     notes.push_str("demo:          usagectl limits --org globex-trial\n");
-    notes.push_str("demo: stop it: usagectl demo --stop");
+    notes.push_str(&match &args.dir {
+        Some(d) => format!("demo: stop it: usagectl demo --dir {} --stop", d.display()),
+        None => "demo: stop it: usagectl demo --stop".into(),
+    });
     output::note(&notes);
     Ok(())
 }

@@ -199,7 +199,7 @@ impl Render for GrantReport {
         let g = &self.grant;
         let what = if g.active() { "granted" } else { "revoked" };
         format!(
-            "grant {} {what}: org {}, {} {:+} for the period [{}, {}) ({}); limit {} -> {}\n{}\n",
+            "grant {} {what}: org {}, {} {:+} for the period [{}, {}) UTC (the org's zone {}); limit {} -> {}\n{}\n",
             g.id,
             g.org_id,
             g.metric,

@@ -229,7 +229,8 @@ pub struct Drift {
 }
 
 /// Recompute the rollup for `[from, to)` (one org or all) from the raw rows and list the
-/// groups that disagree (counts, quantities, or first/last instants).
+/// groups that disagree (counts, quantities, or first/last instants), and the boundary
+/// rollup's sides of the boundaries in the 31 days either side too (migration 21).
 pub fn rollup_drift(
     db: &mut impl GenericClient,
     from: chrono::NaiveDate,
@@ -280,7 +281,15 @@ pub fn rollup_drift(
             boundary: None,
             after_boundary: None,
         })
-        .chain(boundary_drift(db, from, to, org)?)
+        // the boundaries of every billing period that overlaps the window: a period of an
+        // org off UTC starts up to a month before it (the current period's start is often
+        // in the previous UTC month) and ends up to a month after
+        .chain(boundary_drift(
+            db,
+            from - chrono::Days::new(31),
+            to + chrono::Days::new(31),
+            org,
+        )?)
         .collect())
 }
 
