@@ -368,9 +368,10 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // migration 14's period functions, its enforce function and the append-only guard
     // (once per trigger of the grant tables); migration 19's usagectl_settled_seq;
     // migration 20's usagectl_usage_by_model and usagectl_usage_edges (usagectl_usage_of is
-    // now a SQL wrapper); migration 21's boundary recount, registration and three triggers
+    // now a SQL wrapper); migration 21's boundary recount (one boundary and the boundaries
+    // of a set of days), registration and three triggers
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 26, "{names:#?}");
+    assert_eq!(functions.len(), 27, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

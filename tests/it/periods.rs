@@ -962,20 +962,8 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     check("after --repair");
 
     // doctor says how far the boundary rollup reaches, and a switched-off trigger
-    let detail = |v: &serde_json::Value, name: &str| -> (String, String) {
-        let c = v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["check"] == name)
-            .unwrap_or_else(|| panic!("no {name} check: {v}"));
-        (
-            c["status"].as_str().unwrap().into(),
-            c["detail"].as_str().unwrap().into(),
-        )
-    };
     let v = db.run(&["doctor", "-o", "json"]).json();
-    let (status, text) = detail(&v, "boundary rollup");
+    let (status, text) = doctor_check(&v, "boundary rollup");
     assert_eq!(status, "info");
     assert!(text.contains("every org's current period"), "{text}");
     c.batch_execute(
@@ -986,12 +974,22 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     let out = db.run(&["doctor", "-o", "json"]);
     assert_eq!(out.code, 3, "{}", out.stdout);
     let v = out.json();
-    let (_, text) = detail(&v, "boundary rollup");
+    let (_, text) = doctor_check(&v, "boundary rollup");
     assert!(
         text.contains("1 org(s) have a current period boundary not registered"),
         "{text}"
     );
-    let (status, text) = detail(&v, "rollup triggers");
+    let (status, text) = doctor_check(&v, "rollup triggers");
     assert_eq!(status, "problem");
     assert!(text.contains("usagectl_sides_delete is disabled"), "{text}");
+    // maintain registers the missing boundary (and says so), and doctor agrees again
+    c.batch_execute("ALTER TABLE usage_events ENABLE TRIGGER usagectl_sides_delete")
+        .unwrap();
+    let m = db.run(&["maintain", "-o", "json"]);
+    m.assert_ok();
+    assert_eq!(m.json()["registered_boundaries"], 1, "{}", m.stdout);
+    let out = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let (_, text) = doctor_check(&out.json(), "boundary rollup");
+    assert!(text.contains("every org's current period"), "{text}");
 }

@@ -218,6 +218,12 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
         "Asia/Kathmandu",
     ])
     .assert_ok();
+    let registered: i64 =
+        db.scalar("SELECT count(*) FROM usagectl_boundaries WHERE org_id = 'ktmco'");
+    assert!(
+        registered >= 4,
+        "org set registers the periods around now: {registered}"
+    );
     db.client()
         .batch_execute(
             "INSERT INTO usage_events (org_id, event_type, quantity, created_at)

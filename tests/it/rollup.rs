@@ -531,15 +531,7 @@ fn doctor_reports_drift_and_repair_removes_it() {
     let out = db.run(&["doctor", "-o", "json"]);
     assert_eq!(out.code, 3);
     let v = out.json();
-    let status = |name: &str| {
-        v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["check"] == name)
-            .unwrap()["status"]
-            .clone()
-    };
+    let status = |name: &str| doctor_check(&v, name).0;
     assert_eq!(status("rollup triggers"), "problem");
     assert_eq!(status("rollup drift"), "problem");
     assert_eq!(v["drift"][0]["raw_events"], 4);

@@ -261,6 +261,20 @@ impl Drop for TestDb {
     }
 }
 
+/// The (status, detail) of the check named `name` in `usagectl doctor -o json`'s output.
+pub fn doctor_check(v: &serde_json::Value, name: &str) -> (String, String) {
+    let c = v["checks"]
+        .as_array()
+        .expect("doctor's checks")
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {v}"));
+    (
+        c["status"].as_str().unwrap().into(),
+        c["detail"].as_str().unwrap().into(),
+    )
+}
+
 /// The seed document's DDL, verbatim, with the RLS policy it asks to enable.
 pub const SEED_DDL: &str = r#"
 CREATE EXTENSION IF NOT EXISTS "uuid-ossp";

@@ -13,7 +13,8 @@
 CREATE TABLE IF NOT EXISTS usagectl_boundaries (
     org_id text NOT NULL,
     boundary timestamptz NOT NULL,
-    day_start timestamptz NOT NULL,
+    -- the start of the boundary's UTC day
+    day_start timestamptz GENERATED ALWAYS AS (date_trunc('day', boundary AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') STORED,
     registered_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, boundary),
     CHECK (boundary > day_start AND boundary < day_start + interval '24 hours')
@@ -49,29 +50,39 @@ BEGIN
 END
 $$;
 
--- Count one registered boundary's two sides afresh from the folded rows of its UTC day.
--- The caller holds the watermark row (shared or for update); the boundary's own row is
--- locked here, so two corrections recounting one boundary take turns.
+-- THE side rule: the folded rows (numbered up to the watermark, or from before the
+-- numbering) of p_org's UTC day of p_boundary, on their side of it (from it on: after),
+-- per event type and model. The recount writes it, doctor compares the rollup with it.
+CREATE OR REPLACE FUNCTION usagectl_boundary_sides(p_org text, p_boundary timestamptz)
+RETURNS TABLE (after_boundary boolean, event_type text, model text, events bigint, quantity bigint,
+               first_event timestamptz, last_event timestamptz)
+LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $f$
+    SELECT e.created_at >= p_boundary, e.event_type, usagectl_model_key(e.event_type, e.metadata),
+           count(*), sum(e.quantity)::bigint, min(e.created_at), max(e.created_at)
+      FROM usage_events e
+     WHERE e.org_id = p_org
+       AND e.created_at >= date_trunc('day', p_boundary AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+       AND e.created_at < (date_trunc('day', p_boundary AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') + interval '24 hours'
+       AND (e.usagectl_seq IS NULL OR e.usagectl_seq <= (SELECT f.watermark FROM usagectl_fold_state f))
+     GROUP BY 1, 2, 3
+$f$;
+
+-- Count one registered boundary's two sides afresh. The caller holds the watermark row
+-- (shared or for update); the boundary's own row is locked here, so two corrections
+-- recounting one boundary take turns.
 CREATE OR REPLACE FUNCTION usagectl_boundary_recount(p_org text, p_boundary timestamptz) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
-DECLARE
-    v_day timestamptz;
 BEGIN
-    SELECT b.day_start INTO v_day FROM usagectl_boundaries b
-     WHERE b.org_id = p_org AND b.boundary = p_boundary FOR UPDATE;
+    PERFORM 1 FROM usagectl_boundaries b WHERE b.org_id = p_org AND b.boundary = p_boundary FOR UPDATE;
     IF NOT FOUND THEN
         RETURN;
     END IF;
     DELETE FROM usagectl_boundary_usage u WHERE u.org_id = p_org AND u.boundary = p_boundary;
     INSERT INTO usagectl_boundary_usage (org_id, boundary, after_boundary, event_type, model, events,
                                          quantity, first_event, last_event)
-    SELECT p_org, p_boundary, e.created_at >= p_boundary, e.event_type,
-           usagectl_model_key(e.event_type, e.metadata), count(*), sum(e.quantity)::bigint,
-           min(e.created_at), max(e.created_at)
-      FROM usage_events e
-     WHERE e.org_id = p_org AND e.created_at >= v_day AND e.created_at < v_day + interval '24 hours'
-       AND (e.usagectl_seq IS NULL OR e.usagectl_seq <= (SELECT f.watermark FROM usagectl_fold_state f))
-     GROUP BY 3, 4, 5;
+    SELECT p_org, p_boundary, s.after_boundary, s.event_type, s.model, s.events, s.quantity,
+           s.first_event, s.last_event
+      FROM usagectl_boundary_sides(p_org, p_boundary) s;
 END
 $f$;
 
@@ -109,8 +120,7 @@ BEGIN
     -- serialised with the fold and the correction triggers while each is counted
     PERFORM 1 FROM usagectl_fold_state FOR UPDATE;
     FOR i IN 1 .. cardinality(v_orgs) LOOP
-        INSERT INTO usagectl_boundaries (org_id, boundary, day_start)
-        VALUES (v_orgs[i], v_ats[i], date_trunc('day', v_ats[i], 'UTC'))
+        INSERT INTO usagectl_boundaries (org_id, boundary) VALUES (v_orgs[i], v_ats[i])
         ON CONFLICT (org_id, boundary) DO NOTHING;
         IF FOUND THEN
             PERFORM usagectl_boundary_recount(v_orgs[i], v_ats[i]);
@@ -121,26 +131,38 @@ BEGIN
 END
 $f$;
 
--- corrections: every registered boundary whose UTC day a folded old or new row falls in
--- is counted afresh from the raw rows, which the statement has changed by then (rows the
--- fold has not reached are not on either side yet: the fold counts them as they are then).
--- These triggers fire after the daily rollup's (by name), so a correction takes the daily
--- rollup's rows before a boundary's, as doctor --repair does.
-CREATE OR REPLACE FUNCTION usagectl_boundary_on_delete() RETURNS trigger
+-- Corrections: every registered boundary of the (org, UTC day) pairs a statement's folded
+-- old or new rows fall in is counted afresh from the raw rows, which the statement has
+-- changed by then (rows the fold has not reached are on neither side yet: the fold counts
+-- them as they are then). The triggers fire after the daily rollup's (by name), so a
+-- correction takes the daily rollup's rows before a boundary's, as doctor --repair does.
+CREATE OR REPLACE FUNCTION usagectl_boundary_recount_days(p_orgs text[], p_days timestamptz[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 DECLARE
     g record;
-    v_w bigint;
 BEGIN
-    SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR SHARE;
     FOR g IN SELECT DISTINCT b.org_id, b.boundary
-               FROM usagectl_boundaries b JOIN usagectl_old_rows o
-                 ON o.org_id = b.org_id AND o.created_at >= b.day_start
-                AND o.created_at < b.day_start + interval '24 hours'
-              WHERE o.usagectl_seq IS NULL OR o.usagectl_seq <= v_w
+               FROM usagectl_boundaries b JOIN unnest(p_orgs, p_days) t(org_id, day)
+                 ON b.org_id = t.org_id AND b.day_start = t.day
               ORDER BY 1, 2 LOOP
         PERFORM usagectl_boundary_recount(g.org_id, g.boundary);
     END LOOP;
+END
+$f$;
+
+CREATE OR REPLACE FUNCTION usagectl_boundary_on_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
+DECLARE
+    v_w bigint;
+    v_orgs text[];
+    v_days timestamptz[];
+BEGIN
+    SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR SHARE;
+    SELECT array_agg(d.org_id), array_agg(d.day) INTO v_orgs, v_days
+      FROM (SELECT DISTINCT o.org_id, date_trunc('day', o.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
+              FROM usagectl_old_rows o
+             WHERE o.usagectl_seq IS NULL OR o.usagectl_seq <= v_w) d;
+    PERFORM usagectl_boundary_recount_days(v_orgs, v_days);
     RETURN NULL;
 END
 $f$;
@@ -148,21 +170,18 @@ $f$;
 CREATE OR REPLACE FUNCTION usagectl_boundary_on_update() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 DECLARE
-    g record;
     v_w bigint;
+    v_orgs text[];
+    v_days timestamptz[];
 BEGIN
     SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR SHARE;
-    FOR g IN SELECT DISTINCT b.org_id, b.boundary
-               FROM usagectl_boundaries b
-               JOIN (SELECT o.org_id, o.created_at, o.usagectl_seq FROM usagectl_old_rows o
-                     UNION ALL
-                     SELECT n.org_id, n.created_at, n.usagectl_seq FROM usagectl_new_rows n) r
-                 ON r.org_id = b.org_id AND r.created_at >= b.day_start
-                AND r.created_at < b.day_start + interval '24 hours'
-              WHERE r.usagectl_seq IS NULL OR r.usagectl_seq <= v_w
-              ORDER BY 1, 2 LOOP
-        PERFORM usagectl_boundary_recount(g.org_id, g.boundary);
-    END LOOP;
+    SELECT array_agg(d.org_id), array_agg(d.day) INTO v_orgs, v_days
+      FROM (SELECT DISTINCT r.org_id, date_trunc('day', r.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
+              FROM (SELECT o.org_id, o.created_at, o.usagectl_seq FROM usagectl_old_rows o
+                    UNION ALL
+                    SELECT n.org_id, n.created_at, n.usagectl_seq FROM usagectl_new_rows n) r
+             WHERE r.usagectl_seq IS NULL OR r.usagectl_seq <= v_w) d;
+    PERFORM usagectl_boundary_recount_days(v_orgs, v_days);
     RETURN NULL;
 END
 $f$;
@@ -331,9 +350,10 @@ BEGIN
 END
 $f$;
 
--- the two counting functions are for the triggers, the fold's callers and the owner: a role
+-- the counting functions are for the triggers, the fold's callers and the owner: a role
 -- that could call them could hold the watermark row
 REVOKE EXECUTE ON FUNCTION usagectl_boundary_recount(text, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION usagectl_boundary_recount_days(text[], timestamptz[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION usagectl_register_boundaries(text, timestamptz, timestamptz) FROM PUBLIC;
 
 -- last: creating a trigger locks usage_events against inserts until the migration commits

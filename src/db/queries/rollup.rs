@@ -325,10 +325,7 @@ pub struct BoundaryRegistration {
 
 /// The boundary rollup's reach; `None` before migration 21.
 pub fn boundary_registration(db: &mut impl GenericClient) -> Result<Option<BoundaryRegistration>> {
-    let exists: bool = db
-        .row("SELECT to_regclass('usagectl_boundaries') IS NOT NULL", &[])?
-        .get(0);
-    if !exists {
+    if existing_relations(db, &["usagectl_boundaries"])?.is_empty() {
         return Ok(None);
     }
     let r = db
@@ -358,28 +355,20 @@ fn boundary_drift(
     to: chrono::NaiveDate,
     org: Option<&str>,
 ) -> Result<Vec<Drift>> {
-    let exists: bool = db
-        .row("SELECT to_regclass('usagectl_boundaries') IS NOT NULL", &[])?
-        .get(0);
-    if !exists {
+    if existing_relations(db, &["usagectl_boundaries"])?.is_empty() {
         return Ok(Vec::new());
     }
     Ok(db
         .rows(
-            &format!("WITH b AS (
-                 SELECT org_id, boundary, day_start FROM usagectl_boundaries
+            "WITH b AS (
+                 SELECT org_id, boundary FROM usagectl_boundaries
                  WHERE day_start >= ($1::date::timestamp AT TIME ZONE 'UTC')
                    AND day_start < ($2::date::timestamp AT TIME ZONE 'UTC')
                    AND ($3::text IS NULL OR org_id = $3)),
              raw AS (
-                 SELECT b.org_id, b.boundary, e.created_at >= b.boundary AS after_boundary, e.event_type,
-                        usagectl_model_key(e.event_type, e.metadata) AS model,
-                        count(*) AS events, sum(e.quantity)::bigint AS quantity,
-                        min(e.created_at) AS f, max(e.created_at) AS l
-                 FROM b JOIN usage_events e ON e.org_id = b.org_id AND e.created_at >= b.day_start
-                   AND e.created_at < b.day_start + interval '24 hours'
-                 WHERE {FOLDED}
-                 GROUP BY 1, 2, 3, 4, 5),
+                 SELECT b.org_id, b.boundary, s.after_boundary, s.event_type, s.model, s.events,
+                        s.quantity, s.first_event AS f, s.last_event AS l
+                 FROM b CROSS JOIN LATERAL usagectl_boundary_sides(b.org_id, b.boundary) s),
              roll AS (
                  SELECT u.org_id, u.boundary, u.after_boundary, u.event_type, u.model, u.events,
                         u.quantity, u.first_event AS f, u.last_event AS l
@@ -395,7 +384,7 @@ fn boundary_drift(
               AND raw.model = roll.model
              WHERE raw.events IS DISTINCT FROM roll.events OR raw.quantity IS DISTINCT FROM roll.quantity
                 OR raw.f IS DISTINCT FROM roll.f OR raw.l IS DISTINCT FROM roll.l
-             ORDER BY 2, 1, 9, 3, 8"),
+             ORDER BY 2, 1, 9, 3, 8",
             &[&from, &to, &org],
         )
         .context("comparing the boundary rollup with the raw rows")?
@@ -437,6 +426,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
         .iter()
         .filter_map(|d| d.boundary.map(|b| (d.org_id.as_str(), b)))
         .collect();
+    boundaries.sort();
     boundaries.dedup();
     for (org, boundary) in boundaries {
         waits::retrying(
