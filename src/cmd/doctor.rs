@@ -111,6 +111,23 @@ impl DoctorReport {
     }
 }
 
+/// What a drifted group counts: the event type, its model and, for the boundary rollup,
+/// the side of the boundary.
+fn drift_label(x: &Drift) -> String {
+    let mut what = x.event_type.clone();
+    if !x.model.is_empty() {
+        what.push_str(&format!(" (model {})", x.model));
+    }
+    if let (Some(b), Some(after)) = (x.boundary, x.after_boundary) {
+        let side = if after { "from" } else { "before" };
+        what.push_str(&format!(
+            ", {side} the boundary {}",
+            crate::time::fmt_utc(&b)
+        ));
+    }
+    what
+}
+
 impl Render for DoctorReport {
     fn csv_header(&self) -> Vec<&'static str> {
         vec!["check", "status", "detail"]
@@ -157,20 +174,7 @@ impl Render for DoctorReport {
                 d.add_row(vec![
                     x.org_id.clone(),
                     x.day.to_string(),
-                    {
-                        let mut what = x.event_type.clone();
-                        if !x.model.is_empty() {
-                            what.push_str(&format!(" (model {})", x.model));
-                        }
-                        if let (Some(b), Some(after)) = (x.boundary, x.after_boundary) {
-                            let side = if after { "from" } else { "before" };
-                            what.push_str(&format!(
-                                ", {side} the boundary {}",
-                                crate::time::fmt_utc(&b)
-                            ));
-                        }
-                        what
-                    },
+                    drift_label(x),
                     x.raw_events.to_string(),
                     x.rollup_events.to_string(),
                     x.raw_quantity.to_string(),

@@ -369,9 +369,13 @@ pub const ROLLUP_TRIGGERS: [&str; 6] = [
 ];
 
 /// The functions migration 21 installs (usagectl doctor checks them): the boundary
-/// rollup's recount and registration.
-pub const BOUNDARY_FUNCTIONS: [&str; 2] =
-    ["usagectl_boundary_recount", "usagectl_register_boundaries"];
+/// rollup's side rule, recounts and registration.
+pub const BOUNDARY_FUNCTIONS: [&str; 4] = [
+    "usagectl_boundary_sides",
+    "usagectl_boundary_recount",
+    "usagectl_boundary_recount_days",
+    "usagectl_register_boundaries",
+];
 
 /// `migrate --roles`: the least-privilege group roles, granted idempotently. Log-in roles
 /// are made members (`CREATE ROLE support LOGIN IN ROLE usage_reader`).

@@ -18,6 +18,12 @@ fn demo_starts_loads_summarises_and_stops() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains(&format!("stop it: usagectl demo --dir {root_s} --stop")),
+        "the stop hint names the cluster's directory: {}",
+        out.stderr
+    );
 
     // the cluster keeps running for the other commands, and loading again adds nothing new
     let url = format!("host={root_s} port=5432 user=postgres dbname=usagectl_demo");

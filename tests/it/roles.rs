@@ -262,6 +262,33 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
         .unwrap();
     let l = as_role(&reader, &["limits", "--org", "ktmco", "-o", "json"]);
     assert_eq!(l.json()["limits"]["chat_messages"]["current"], 103);
+    // a cron role that may fold but not register: maintain folds, warns in one line
+    // and exits 0; nothing is registered
+    db.client()
+        .batch_execute(
+            "REVOKE EXECUTE ON FUNCTION usagectl_register_boundaries FROM usage_writer;
+             INSERT INTO usagectl_org_settings (org_id, effective_from, anchor_day, time_zone)
+             VALUES ('late', '-infinity', 10, 'Asia/Kathmandu');",
+        )
+        .unwrap();
+    let m = as_role(&writer, &["maintain", "-o", "json"]);
+    m.assert_ok();
+    assert_eq!(m.json()["registered_boundaries"], 0);
+    assert!(
+        m.stderr
+            .contains("permission denied for function usagectl_register_boundaries")
+            && m.stderr.contains("the next run tries again"),
+        "{}",
+        m.stderr
+    );
+    assert_eq!(m.stderr.trim().lines().count(), 1, "{}", m.stderr);
+    assert!(
+        !m.stderr.contains("host="),
+        "no connection string: {}",
+        m.stderr
+    );
+    let late: i64 = db.scalar("SELECT count(*) FROM usagectl_boundaries WHERE org_id = 'late'");
+    assert_eq!(late, 0);
     db.client()
         .batch_execute(&format!(
             "DROP OWNED BY {reader}, {writer}; DROP ROLE {reader}; DROP ROLE {writer};"
