@@ -1,0 +1,41 @@
+-- bench/enforce.sh only (never a migration): the leanest enforced record the fold's schema
+-- allows, to measure a floor. It replaces usagectl_record_in_period() in a throwaway
+-- database with the lock, the watermark, the UTC month's rollup rows, the unfolded rows
+-- and the insert: no billing period, no grants, no backfill check, no idempotency key
+-- lookup, none of the read path's functions. Right only for an org in UTC with no
+-- settings, grants or keys, which is what the benchmark records.
+CREATE OR REPLACE FUNCTION usagectl_record_in_period(
+    p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamptz,
+    p_key text, p_metric text, p_counted_types text[], p_all_time boolean, p_limit bigint)
+RETURNS TABLE (r_outcome text, r_current bigint, r_limit bigint, r_period_start timestamptz,
+               r_period_end timestamptz, r_id uuid, r_org_id text, r_event_type text,
+               r_quantity integer, r_metadata jsonb, r_created_at timestamptz, r_idempotency_key text)
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
+DECLARE
+    v_outcome text := 'inserted';
+    v_at timestamptz := coalesce(p_created_at, now());
+    v_start timestamptz := date_trunc('month', v_at, 'UTC');
+    v_end timestamptz := date_trunc('month', v_at, 'UTC') + interval '1 month';
+    v_seen bigint;
+    v_rollup bigint;
+    v_unfolded bigint;
+    v_row usage_events%ROWTYPE;
+BEGIN
+    PERFORM 1 FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
+    SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    SELECT coalesce(sum(d.quantity), 0) INTO v_rollup FROM usagectl_daily_usage d
+     WHERE d.org_id = p_org AND d.event_type = ANY (p_counted_types)
+       AND d.day >= (v_start AT TIME ZONE 'UTC')::date AND d.day < (v_end AT TIME ZONE 'UTC')::date;
+    SELECT coalesce(sum(e.quantity), 0) INTO v_unfolded FROM usage_events e
+     WHERE e.usagectl_seq > v_seen AND e.org_id = p_org AND e.event_type = ANY (p_counted_types)
+       AND e.created_at >= v_start AND e.created_at < v_end;
+    IF v_rollup + v_unfolded + p_quantity <= p_limit THEN
+        INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+        VALUES (p_org, p_type, p_quantity, p_metadata, v_at, p_key) RETURNING e.* INTO v_row;
+    ELSE
+        v_outcome := 'refused';
+    END IF;
+    RETURN QUERY SELECT v_outcome, v_rollup + v_unfolded, p_limit, v_start, v_end, v_row.id, v_row.org_id,
+        v_row.event_type, v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
+END
+$f$;
