@@ -305,3 +305,39 @@ fn migrate_roles_waits_briefly_behind_a_reader_and_needs_no_lock_once_done() {
     run_bounded(&db, &["--lock-timeout", "2s", "migrate", "--roles"]).assert_ok();
     drop(holder);
 }
+
+#[test]
+fn every_transaction_sets_its_bounds_and_the_connection_check_for_itself_only() {
+    use usagectl::db::waits::{CONNECTION_CHECK_INTERVAL_MS, Waits, begin_with};
+    let db = TestDb::migrated();
+    let mut c = db.client();
+    c.batch_execute("SET TimeZone = 'America/New_York'")
+        .unwrap();
+    let w = Waits {
+        lock_timeout: Duration::from_millis(1234),
+        statement_timeout: Some(Duration::from_millis(5678)),
+    };
+    fn show(c: &mut impl postgres::GenericClient) -> Vec<String> {
+        [
+            "lock_timeout",
+            "statement_timeout",
+            "TimeZone",
+            "client_connection_check_interval",
+        ]
+        .iter()
+        .map(|n| c.query_one(&format!("SHOW {n}"), &[]).unwrap().get(0))
+        .collect()
+    }
+    let before = show(&mut c);
+    {
+        let mut tx = begin_with(&mut c, w, "").unwrap();
+        let check = format!("{}s", CONNECTION_CHECK_INTERVAL_MS / 1000);
+        assert_eq!(show(&mut tx), ["1234ms", "5678ms", "UTC", check.as_str()]);
+        tx.rollback().unwrap();
+    }
+    assert_eq!(
+        show(&mut c),
+        before,
+        "SET LOCAL: nothing outlives the transaction"
+    );
+}
