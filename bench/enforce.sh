@@ -28,7 +28,10 @@ ROOT=$PWD
 OLD=${BASELINE_BIN:-}
 if [ -z "$OLD" ] && [ "$BASELINE_REV" != none ]; then
     echo "building $BASELINE_REV (the pre-13 baseline) in a worktree..." >&2
-    git worktree add --detach "$WORK/baseline" "$BASELINE_REV" >/dev/null 2>&1
+    git worktree add --detach "$WORK/baseline" "$BASELINE_REV" >/dev/null 2>&1 || {
+        echo "bench: cannot check out $BASELINE_REV (a shallow clone?); set BASELINE_BIN, or BASELINE_REV=none" >&2
+        exit 1
+    }
     trap 'git -C "$ROOT" worktree remove --force "$WORK/baseline" 2>/dev/null || true; cleanup' EXIT
     (cd "$WORK/baseline" && CARGO_TARGET_DIR="$WORK/baseline-target" cargo build --release --quiet)
     OLD=$WORK/baseline-target/release/usagectl
