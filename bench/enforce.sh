@@ -25,14 +25,19 @@ source "$(dirname "$0")/lib.sh"
 BASE="host=$WORK/pg port=5432 user=postgres"
 ROOT=$PWD
 
+# the baseline's worktree goes with the cluster (prune: a failed remove leaves no entry)
+drop_worktree() {
+    git -C "$ROOT" worktree remove --force "$WORK/baseline" 2>/dev/null || true
+    git -C "$ROOT" worktree prune || true
+}
 OLD=${BASELINE_BIN:-}
 if [ -z "$OLD" ] && [ "$BASELINE_REV" != none ]; then
     echo "building $BASELINE_REV (the pre-13 baseline) in a worktree..." >&2
-    git worktree add --detach "$WORK/baseline" "$BASELINE_REV" >/dev/null 2>&1 || {
-        echo "bench: cannot check out $BASELINE_REV (a shallow clone?); set BASELINE_BIN, or BASELINE_REV=none" >&2
+    if ! err=$(git worktree add --detach "$WORK/baseline" "$BASELINE_REV" 2>&1 >/dev/null); then
+        echo "bench: cannot check out $BASELINE_REV: $(tail -n 1 <<<"$err"); set BASELINE_BIN, or BASELINE_REV=none" >&2
         exit 1
-    }
-    trap 'git -C "$ROOT" worktree remove --force "$WORK/baseline" 2>/dev/null || true; cleanup' EXIT
+    fi
+    trap 'drop_worktree; cleanup' EXIT
     (cd "$WORK/baseline" && CARGO_TARGET_DIR="$WORK/baseline-target" cargo build --release --quiet)
     OLD=$WORK/baseline-target/release/usagectl
 fi
@@ -70,18 +75,26 @@ done
 # the fold once a minute where there is one, as cron runs it
 ( while sleep 60; do for v in now lean; do DATABASE_URL="$BASE dbname=bench_$v" "$BIN" maintain --quiet || true; done; done ) &
 FOLDER=$!
-trap 'kill $FOLDER 2>/dev/null || true; git -C "$ROOT" worktree remove --force "$WORK/baseline" 2>/dev/null || true; cleanup' EXIT
+trap 'kill $FOLDER 2>/dev/null || true; drop_worktree; cleanup' EXIT
 
+# a failed record would be a fast one: each is counted, and any failure ends the run
+FAILED=$WORK/failed
+: >"$FAILED"
 concurrent() { # variant, extra args...
     local v=$1 b a pids=(); shift; b=$(bin_of "$v"); a=$(now_ms)
     for _ in $(seq "$CLIENTS"); do
         ( for _ in $(seq "$PER_CLIENT"); do
-              DATABASE_URL="$BASE dbname=bench_$v" "$b" record --org org-big --event chat_message "$@" >/dev/null 2>&1 ||
-                  echo "bench: a record into bench_$v failed" >&2
+              DATABASE_URL="$BASE dbname=bench_$v" "$b" record --org org-big --event chat_message "$@" >/dev/null 2>>"$FAILED" ||
+                  echo "bench: a record into bench_$v failed" >>"$FAILED"
           done ) &
         pids+=($!)
     done
     wait "${pids[@]}"
+    if [ -s "$FAILED" ]; then
+        echo "bench: records failed, the timings would be wrong:" >&2
+        head -n 5 "$FAILED" >&2
+        exit 1
+    fi
     echo $(($(now_ms) - a))
 }
 declare -A T
@@ -91,7 +104,7 @@ for r in $(seq "$ROUNDS"); do
     n=${#ORDER[@]}
     for i in $(seq 0 $((n - 1))); do
         v=${ORDER[$(((i + r) % n))]}
-        if [ $((r % 2)) = 0 ]; then
+        if [ $(((r + i) % 2)) = 0 ]; then
             T[$v.plain]+=" $(concurrent "$v")"; T[$v.enforce]+=" $(concurrent "$v" --enforce)"
         else
             T[$v.enforce]+=" $(concurrent "$v" --enforce)"; T[$v.plain]+=" $(concurrent "$v")"
@@ -102,7 +115,8 @@ done
 # server-side first call in a fresh session (median ms of 9)
 cold() { # db, sql
     for _ in $(seq 9); do
-        psql -X "$BASE dbname=$1" -c '\timing on' -c BEGIN -c "$2" -c ROLLBACK | grep '^Time' | sed -n 2p | awk '{print $2}'
+        psql -X -v ON_ERROR_STOP=1 "$BASE dbname=$1" -c '\timing on' -c BEGIN -c "$2" -c ROLLBACK |
+            grep '^Time' | sed -n 2p | awk '{print $2}'
     done | median
 }
 ENF_NEW="SELECT * FROM usagectl_record_in_period('org-big', 'chat_message', 1, NULL, NULL, NULL, 'chat_messages', '{chat_message}', false, 1000000000)"

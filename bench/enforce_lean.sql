@@ -1,6 +1,7 @@
 -- bench/enforce.sh only (never a migration): the leanest enforced record the fold's schema
 -- allows, to measure a floor. It replaces usagectl_record_in_period() in a throwaway
--- database with the lock, the watermark, the UTC month's rollup rows, the unfolded rows
+-- database with the org lock (usagectl_lock_org(), which creates the org's lock row on its
+-- first call), the watermark, the UTC month's rollup rows, the unfolded rows
 -- and the insert: no billing period, no grants, no backfill check, no idempotency key
 -- lookup, none of the read path's functions. Right only for an org in UTC with no
 -- settings, grants or keys, which is what the benchmark records.
@@ -21,7 +22,7 @@ DECLARE
     v_unfolded bigint;
     v_row usage_events%ROWTYPE;
 BEGIN
-    PERFORM 1 FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
+    PERFORM usagectl_lock_org(p_org);
     SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
     SELECT coalesce(sum(d.quantity), 0) INTO v_rollup FROM usagectl_daily_usage d
      WHERE d.org_id = p_org AND d.event_type = ANY (p_counted_types)

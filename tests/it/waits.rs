@@ -309,34 +309,68 @@ fn migrate_roles_waits_briefly_behind_a_reader_and_needs_no_lock_once_done() {
 #[test]
 fn every_transaction_sets_its_bounds_and_the_connection_check_for_itself_only() {
     use usagectl::db::waits::{CONNECTION_CHECK_INTERVAL_MS, Waits, begin_with};
+    const NAMES: [&str; 4] = [
+        "lock_timeout",
+        "statement_timeout",
+        "TimeZone",
+        "client_connection_check_interval",
+    ];
+    // each setting's value in milliseconds (or its name), None where the server lacks it
+    fn settings(c: &mut impl postgres::GenericClient) -> Vec<Option<String>> {
+        NAMES
+            .iter()
+            .map(|n| {
+                c.query_one(
+                    "SELECT coalesce((SELECT setting FROM pg_settings WHERE name = $1),
+                                     current_setting($1, true))",
+                    &[n],
+                )
+                .unwrap()
+                .get(0)
+            })
+            .collect()
+    }
     let db = TestDb::migrated();
     let mut c = db.client();
-    c.batch_execute("SET TimeZone = 'America/New_York'")
-        .unwrap();
+    // session values unlike the transaction's, so a setting left unset shows
+    c.batch_execute(
+        "SET lock_timeout = '9s'; SET statement_timeout = '11s'; SET TimeZone = 'America/New_York'",
+    )
+    .unwrap();
+    let has_check = settings(&mut c)[3].is_some();
+    if has_check {
+        c.batch_execute("SET client_connection_check_interval = '7s'")
+            .unwrap();
+    }
+    let before = settings(&mut c);
+    assert_eq!(
+        before[..3],
+        [
+            Some("9000".into()),
+            Some("11000".into()),
+            Some("America/New_York".into())
+        ]
+    );
     let w = Waits {
         lock_timeout: Duration::from_millis(1234),
         statement_timeout: Some(Duration::from_millis(5678)),
     };
-    fn show(c: &mut impl postgres::GenericClient) -> Vec<String> {
-        [
-            "lock_timeout",
-            "statement_timeout",
-            "TimeZone",
-            "client_connection_check_interval",
-        ]
-        .iter()
-        .map(|n| c.query_one(&format!("SHOW {n}"), &[]).unwrap().get(0))
-        .collect()
-    }
-    let before = show(&mut c);
     {
         let mut tx = begin_with(&mut c, w, "").unwrap();
-        let check = format!("{}s", CONNECTION_CHECK_INTERVAL_MS / 1000);
-        assert_eq!(show(&mut tx), ["1234ms", "5678ms", "UTC", check.as_str()]);
+        let check = has_check.then(|| CONNECTION_CHECK_INTERVAL_MS.to_string());
+        assert_eq!(
+            settings(&mut tx),
+            [
+                Some("1234".into()),
+                Some("5678".into()),
+                Some("UTC".into()),
+                check
+            ]
+        );
         tx.rollback().unwrap();
     }
     assert_eq!(
-        show(&mut c),
+        settings(&mut c),
         before,
         "SET LOCAL: nothing outlives the transaction"
     );
