@@ -269,18 +269,7 @@ pub fn rollup_drift(
         )
         .context("comparing the rollup with the raw rows")?
         .iter()
-        .map(|r| Drift {
-            org_id: r.get(0),
-            day: r.get(1),
-            event_type: r.get(2),
-            raw_events: r.get(3),
-            rollup_events: r.get(4),
-            raw_quantity: r.get(5),
-            rollup_quantity: r.get(6),
-            model: r.get(7),
-            boundary: None,
-            after_boundary: None,
-        })
+        .map(|r| drift_row(r, r.get(1), None))
         // the boundaries of every billing period that overlaps the window: a period of an
         // org off UTC starts up to a month before it (the current period's start is often
         // in the previous UTC month) and ends up to a month after
@@ -391,20 +380,31 @@ fn boundary_drift(
         .iter()
         .map(|r| {
             let boundary: DateTime<Utc> = r.get(1);
-            Drift {
-                org_id: r.get(0),
-                day: boundary.date_naive(),
-                event_type: r.get(2),
-                raw_events: r.get(3),
-                rollup_events: r.get(4),
-                raw_quantity: r.get(5),
-                rollup_quantity: r.get(6),
-                model: r.get(7),
-                boundary: Some(boundary),
-                after_boundary: Some(r.get(8)),
-            }
+            drift_row(r, boundary.date_naive(), Some((boundary, r.get(8))))
         })
         .collect())
+}
+
+/// A drifted group from a row of either comparison, which share their columns but the
+/// second (the day, or the boundary) and the side: org, -, event type, raw and rollup
+/// events, raw and rollup quantities, model.
+fn drift_row(
+    r: &postgres::Row,
+    day: chrono::NaiveDate,
+    side: Option<(DateTime<Utc>, bool)>,
+) -> Drift {
+    Drift {
+        org_id: r.get(0),
+        day,
+        event_type: r.get(2),
+        raw_events: r.get(3),
+        rollup_events: r.get(4),
+        raw_quantity: r.get(5),
+        rollup_quantity: r.get(6),
+        model: r.get(7),
+        boundary: side.map(|(b, _)| b),
+        after_boundary: side.map(|(_, after)| after),
+    }
 }
 
 /// Groups [`repair_drift`] rewrites per transaction.
@@ -429,20 +429,20 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
     boundaries.sort();
     boundaries.dedup();
     for (org, boundary) in boundaries {
-        waits::retrying(
-            client,
-            &format!("recounting the boundary {boundary} of {org}"),
-            |client| {
-                let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
-                lock_watermark(&mut tx, false)?;
-                tx.exec(
-                    "SELECT usagectl_boundary_recount($1, $2)",
-                    &[&org, &boundary],
-                )
-                .with_context(|| format!("recounting the boundary {boundary} of {org}"))?;
-                tx.commit().context("committing the recount")
-            },
-        )?;
+        let what = format!(
+            "recounting the boundary {} of {org}",
+            crate::time::fmt_utc(&boundary)
+        );
+        waits::retrying(client, &what, |client| {
+            let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+            lock_watermark(&mut tx, false)?;
+            tx.exec(
+                "SELECT usagectl_boundary_recount($1, $2)",
+                &[&org, &boundary],
+            )
+            .context(what.clone())?;
+            tx.commit().context("committing the recount")
+        })?;
     }
     let mut last = std::time::Duration::ZERO;
     for (i, batch) in days.chunks(REPAIR_BATCH).enumerate() {
