@@ -277,13 +277,6 @@ pub fn validate_reason(reason: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The OS user running usagectl, for the audit columns (`USER`, else `LOGNAME`).
-pub fn os_user() -> Option<String> {
-    ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -297,7 +297,7 @@ pub fn run(client: &mut Client, args: &GrantArgs, out: &mut Output) -> Result<()
                 )));
             }
             let before = limit_now(&mut tx, org, *metric, &period)?;
-            let os = billing::os_user();
+            let os = crate::db::conninfo::os_user_name();
             let grant = queries::add_grant(
                 &mut tx,
                 org,
@@ -334,7 +334,7 @@ pub fn run(client: &mut Client, args: &GrantArgs, out: &mut Output) -> Result<()
             let metric = Metric::from_name(&grant.metric)
                 .with_context(|| format!("grant {id} names an unknown metric"))?;
             let before = limit_now(&mut tx, &grant.org_id, metric, &period)?;
-            let os = billing::os_user();
+            let os = crate::db::conninfo::os_user_name();
             queries::revoke_grant(&mut tx, *id, reason, os.as_deref())?;
             let after = limit_now(&mut tx, &grant.org_id, metric, &period)?;
             let grant = queries::grant_for_revoke(&mut tx, *id)?

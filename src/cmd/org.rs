@@ -432,7 +432,7 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
                 let (old_anchor, old_zone) = newest(&history);
                 let anchor = anchor_day.unwrap_or(old_anchor);
                 let zone = zone.unwrap_or(old_zone);
-                let os = billing::os_user();
+                let os = crate::db::conninfo::os_user_name();
                 if !queries::org_has_events(&mut tx, org)? {
                     queries::set_settings(&mut tx, org, None, anchor, &zone, os.as_deref())?;
                     said.push(format!(

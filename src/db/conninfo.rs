@@ -482,6 +482,9 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
 
 /// The name of the effective OS user, from the password database through NSS
 /// (`getpwuid_r`, as libpq does), so that LDAP, SSSD and systemd users are found too.
+/// The one source of the OS user: the connection's default user and every audit column
+/// (grants, settings, adjustments) take it from here, never from `$USER`, which cron,
+/// systemd and containers leave unset.
 pub fn os_user_name() -> Option<String> {
     // SAFETY: geteuid cannot fail
     let uid = unsafe { libc::geteuid() };

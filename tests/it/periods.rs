@@ -993,3 +993,41 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     let (_, text) = doctor_check(&out.json(), "boundary rollup");
     assert!(text.contains("every org's current period"), "{text}");
 }
+
+#[test]
+fn audit_columns_name_the_os_user_from_the_password_database_without_user_set() {
+    // cron, systemd and containers run without $USER or $LOGNAME: the audit columns must
+    // still say who ran the command, as `record --adjust` and the connection defaults do
+    let want = usagectl::db::conninfo::os_user_name().expect("this process has an OS user");
+    let db = TestDb::migrated();
+    insert(
+        &db,
+        "org1",
+        "chat_message",
+        1,
+        Utc::now() - Duration::seconds(30),
+    );
+    let bare = |args: &[&str]| {
+        run(usagectl()
+            .env("DATABASE_URL", &db.url)
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .args(args))
+    };
+    bare(&[
+        "grant",
+        "add",
+        "org1",
+        "chat_messages",
+        "5",
+        "--reason",
+        "launch week",
+    ])
+    .assert_ok();
+    bare(&["org", "set", "org1", "--anchor-day", "15"]).assert_ok();
+    let granted: Option<String> = db.scalar("SELECT granted_by_os FROM usagectl_grants");
+    assert_eq!(granted.as_deref(), Some(want.as_str()));
+    let set: Option<String> =
+        db.scalar("SELECT set_by_os FROM usagectl_org_settings ORDER BY set_at DESC LIMIT 1");
+    assert_eq!(set.as_deref(), Some(want.as_str()));
+}
