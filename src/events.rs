@@ -147,6 +147,20 @@ pub fn validate_org(org: &str) -> Result<()> {
     check_org(org).map_err(|p| usage(format!("--org {p}")))
 }
 
+/// The rule for surrounding whitespace in a field of a file to record: refused, in every
+/// field alike. An org id or idempotency key is stored exactly as written, so trimming it
+/// would make another org or key than the file says, and keeping the spaces would make an
+/// org nobody can find by typing its name; the row's line and field are named instead.
+pub fn check_unpadded(value: &str) -> Result<(), String> {
+    if value.trim() == value {
+        return Ok(());
+    }
+    Err(format!(
+        "{} has whitespace at its start or end: remove it (values are stored exactly as written)",
+        echo(value)
+    ))
+}
+
 /// The rule for a quantity: a whole number that fits PostgreSQL's `integer`, positive
 /// unless it is a correction (`adjust`), and never zero.
 pub fn check_quantity(q: i64, adjust: bool) -> Result<i32, String> {
@@ -238,6 +252,16 @@ pub fn check_key(key: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_with_whitespace_at_either_end_is_refused_and_inner_spaces_are_data() {
+        assert_eq!(check_unpadded("initech"), Ok(()));
+        assert_eq!(check_unpadded("Acme Foods"), Ok(()));
+        assert_eq!(check_unpadded(""), Ok(()));
+        for padded in [" initech", "initech ", "\tinitech", "initech\r", "\u{a0}x"] {
+            assert!(check_unpadded(padded).is_err(), "{padded:?}");
+        }
+    }
 
     #[test]
     fn quantities() {

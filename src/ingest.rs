@@ -143,12 +143,20 @@ fn build(
     fields: &BTreeMap<&str, FieldValue>,
     custom: bool,
 ) -> Result<NewEvent, Vec<RowError>> {
-    let mut errors = Vec::new();
+    let mut errors: Vec<RowError> = Vec::new();
+    // one problem per field: the first found (a padded value is not checked further)
     let mut check = |field: &str, r: Result<(), String>| {
-        if let Err(p) = r {
+        if let Err(p) = r
+            && !errors.iter().any(|e| e.field == field)
+        {
             errors.push(RowError::new(line, field, p));
         }
     };
+    for (field, value) in fields {
+        if let FieldValue::Csv(s) | FieldValue::Json(Value::String(s)) = value {
+            check(field, events::check_unpadded(s));
+        }
+    }
     // a text key of the wrong JSON type is reported as such, not as empty
     let text = |field: &str, check: &mut dyn FnMut(&str, Result<(), String>)| {
         text_field(fields.get(field)).map_err(|p| check(field, Err(p)))

@@ -597,3 +597,52 @@ fn one_row_is_one_row() {
     let two = db.run(&["record", "--file", p]);
     assert!(two.stdout.contains(": 2 rows read,"), "{}", two.stdout);
 }
+
+/// Whitespace around a value is refused in every field, with its line, in the dry run and
+/// the real run alike: ` initech ` was once stored as an org nobody could find.
+#[test]
+fn whitespace_around_any_field_is_refused_with_its_line_in_both_runs() {
+    let db = TestDb::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("padded.csv");
+    std::fs::write(
+        &csv,
+        "org_id,event_type,quantity,idempotency_key\n\
+         initech,chat_message,2,k1\n \
+         initech ,chat_message, 2 ,k2\n\
+         initech,chat_message\t,2,k3 \n",
+    )
+    .unwrap();
+    let jsonl = dir.path().join("padded.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"org_id\":\"initech\",\"event_type\":\"chat_message\"}\n\
+         {\"org_id\":\" initech\",\"event_type\":\"chat_message\"}\n",
+    )
+    .unwrap();
+    let c = csv.to_str().unwrap();
+    let j = jsonl.to_str().unwrap();
+    let csv_errors = format!(
+        "usagectl: error: 2 bad rows in {c}; nothing was recorded\n  \
+         3: org_id: ' initech ' has whitespace at its start or end: remove it (values are stored exactly as written)\n  \
+         3: quantity: ' 2 ' has whitespace at its start or end: remove it (values are stored exactly as written)\n  \
+         4: event_type: 'chat_message\\u{{9}}' has whitespace at its start or end: remove it (values are stored exactly as written)\n  \
+         4: idempotency_key: 'k3 ' has whitespace at its start or end: remove it (values are stored exactly as written)\n"
+    );
+    let jsonl_errors = format!(
+        "usagectl: error: 1 bad row in {j}; nothing was recorded\n  \
+         2: org_id: ' initech' has whitespace at its start or end: remove it (values are stored exactly as written)\n"
+    );
+    for (p, want) in [(c, &csv_errors), (j, &jsonl_errors)] {
+        for args in [
+            vec!["record", "--file", p],
+            vec!["record", "--file", p, "--dry-run"],
+        ] {
+            let out = db.run(&args);
+            assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+            assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+            assert_eq!(&out.stderr, want, "{args:?}");
+        }
+    }
+    assert_eq!(count(&db), 0);
+}
