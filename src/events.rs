@@ -105,6 +105,16 @@ pub fn did_you_mean(input: &str) -> Option<&'static str> {
     similar(input, EVENT_TYPES, 1).first().copied()
 }
 
+/// The types in `types` that are not one of the built-in [`EVENT_TYPES`] (custom types, or
+/// typos of built-in ones), in the order given.
+pub fn custom_types(types: &[String]) -> Vec<&str> {
+    types
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !EVENT_TYPES.contains(t))
+        .collect()
+}
+
 /// The rules for an event type: one of the 11, or anything clean with `custom`.
 pub fn check_event_type(input: &str, custom: bool) -> Result<(), String> {
     if input.is_empty() || input.trim() != input || input.chars().any(char::is_control) {
@@ -252,6 +262,13 @@ pub fn check_key(key: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_types_are_the_ones_not_built_in_in_the_order_given() {
+        let given = ["chat_message", "pdf_page_rendered", "chat_mesage"].map(String::from);
+        assert_eq!(custom_types(&given), ["pdf_page_rendered", "chat_mesage"]);
+        assert!(custom_types(&[]).is_empty());
+    }
 
     #[test]
     fn a_value_with_whitespace_at_either_end_is_refused_and_inner_spaces_are_data() {

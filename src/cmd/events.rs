@@ -21,7 +21,9 @@ Events of one org, newest first (the last 50 unless --limit), with their id, typ
 quantity, time, idempotency key and metadata (shortened in the table, whole in JSON, JSON
 Lines and CSV). --where KEY=VALUE keeps events whose metadata has that top-level key with
 that string value (a containment test, `metadata @> '{\"KEY\": \"VALUE\"}'`, which a GIN
-index on metadata can serve); repeat it to require several. Works as usage_reader under
+index on metadata can serve); repeat it to require several. --type takes a built-in type or
+a custom one recorded with --custom-event; when a type that is not built in matches
+nothing, stderr says so (it may be a typo). Works as usage_reader under
 the seed's RLS policy (one org at a time).
 
 --follow prints the newest events oldest first, then every new one as it commits, like
@@ -85,14 +87,9 @@ impl EventsArgs {
     /// Check what can be checked without the database.
     pub fn validate(&self) -> Result<()> {
         crate::events::validate_org(&self.org)?;
+        // a custom type (recorded with --custom-event) is as findable as a built-in one
         for t in &self.types {
-            if !crate::events::EVENT_TYPES.contains(&t.as_str()) {
-                return Err(usage(format!(
-                    "{} is not an event type ({})",
-                    echo(t),
-                    crate::events::EVENT_TYPES.join(", ")
-                )));
-            }
+            crate::events::check_event_type(t, true).map_err(|p| usage(format!("--type {p}")))?;
         }
         if let (Some(f), Some(t)) = (self.from, self.to)
             && t <= f
@@ -231,6 +228,19 @@ pub fn run(client: &mut Client, args: &EventsArgs, out: &mut Output) -> Result<(
     if !args.follow {
         let events = queries::recent_events(&mut tx, &args.org, &filter, args.limit, None)?;
         tx.commit()?;
+        if events.is_empty() {
+            // an empty answer for a type that is not built in may be a typo: say so
+            for t in crate::events::custom_types(&args.types) {
+                crate::output::note(&format!(
+                    "usagectl: {} is not one of the {} built-in event types{}; no event of it matched",
+                    echo(t),
+                    crate::events::EVENT_TYPES.len(),
+                    crate::events::did_you_mean(t)
+                        .map(|d| format!(" (did you mean '{d}'?)"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
         return out.render(&EventList {
             org_id: args.org.clone(),
             events,

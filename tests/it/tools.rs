@@ -28,6 +28,52 @@ fn ago(secs: i64) -> DateTime<Utc> {
 }
 
 #[test]
+fn events_finds_a_custom_type_and_says_when_an_unknown_type_matched_nothing() {
+    let db = TestDb::migrated();
+    insert(
+        &db,
+        "acme",
+        "pdf_page_rendered",
+        3,
+        serde_json::json!({"n": 1}),
+        ago(60),
+    );
+    let out = db.run(&[
+        "events",
+        "--org",
+        "acme",
+        "--type",
+        "pdf_page_rendered",
+        "-o",
+        "json",
+    ]);
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(v["events"][0]["event_type"], "pdf_page_rendered", "{v}");
+    assert_eq!(v["events"][0]["quantity"], 3);
+    assert_eq!(out.stderr, "");
+    // a typo of a built-in type finds nothing and says why, on stderr, with exit 0
+    let out = db.run(&[
+        "events",
+        "--org",
+        "acme",
+        "--type",
+        "chat_mesage",
+        "-o",
+        "json",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.json()["events"], serde_json::json!([]));
+    assert_eq!(
+        out.stderr,
+        "usagectl: 'chat_mesage' is not one of the 11 built-in event types (did you mean 'chat_message'?); no event of it matched\n"
+    );
+    // a type no event could have is misuse
+    db.run(&["events", "--org", "acme", "--type", " chat_message"])
+        .assert_fails(2);
+}
+
+#[test]
 fn events_are_newest_first_with_every_filter_and_as_usage_reader() {
     let db = TestDb::migrated();
     for i in 0..60 {
