@@ -276,12 +276,9 @@ const LONGEST_WAIT: Duration = Duration::from_secs(30);
 impl Api {
     /// A client for `opts.base` with `key`. Plain http only to loopback.
     pub fn new(opts: &ApiOptions, key: Key) -> Result<Api> {
-        let ep = crate::webhook::Endpoint::parse(&opts.base, false).map_err(|e| {
-            usage(format!(
-                "--api-base: {}",
-                e.replace("webhook URL", "API base URL")
-            ))
-        })?;
+        let ep =
+            crate::webhook::Endpoint::parse_as(&opts.base, crate::webhook::UrlRole::StripeApiBase)
+                .map_err(|e| usage(format!("--api-base: {e}")))?;
         let agent = crate::webhook::agent(
             crate::webhook::Timeouts {
                 connect: opts.connect_timeout,

@@ -98,35 +98,92 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
+/// What an [`Endpoint`] is for: it decides the words of its messages and whether plain
+/// http may go beyond loopback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlRole {
+    /// An alert rule's webhook; plain http beyond loopback only when the rule allows it.
+    Webhook {
+        /// The rule was added with `--allow-insecure-http`.
+        allow_insecure_http: bool,
+    },
+    /// Stripe's API base (`--api-base`): Stripe is https; plain http only to a loopback test
+    /// server or proxy, with no flag to allow more (the API key travels in every request).
+    StripeApiBase,
+}
+
+impl UrlRole {
+    /// What the URL is called in messages.
+    fn noun(self) -> &'static str {
+        match self {
+            UrlRole::Webhook { .. } => "webhook URL",
+            UrlRole::StripeApiBase => "API base URL",
+        }
+    }
+
+    fn allows_plain_http(self) -> bool {
+        matches!(
+            self,
+            UrlRole::Webhook {
+                allow_insecure_http: true
+            }
+        )
+    }
+
+    /// What to do about plain http to a host that is not loopback.
+    fn plain_http_advice(self) -> &'static str {
+        match self {
+            UrlRole::Webhook { .. } => {
+                "use https, or --allow-insecure-http to send alerts unencrypted"
+            }
+            UrlRole::StripeApiBase => {
+                "use https (plain http is sent only to a test server or proxy on loopback, since every request carries the API key)"
+            }
+        }
+    }
+}
+
 impl Endpoint {
     /// Parse and check a webhook URL. Plain `http://` only to a loopback host unless
     /// `allow_insecure_http`. Messages show the URL only as [`Endpoint::shown`] would.
     pub fn parse(text: &str, allow_insecure_http: bool) -> Result<Endpoint, String> {
-        let url = url::Url::parse(text.trim())
-            .map_err(|e| format!("the webhook URL is not a URL ({e})"))?;
+        Endpoint::parse_as(
+            text,
+            UrlRole::Webhook {
+                allow_insecure_http,
+            },
+        )
+    }
+
+    /// Parse and check a URL used as `role`. Plain `http://` only to a loopback host unless
+    /// the role allows it. Messages show the URL only as [`Endpoint::shown`] would.
+    pub fn parse_as(text: &str, role: UrlRole) -> Result<Endpoint, String> {
+        let noun = role.noun();
+        let url =
+            url::Url::parse(text.trim()).map_err(|e| format!("the {noun} is not a URL ({e})"))?;
         let ep = Endpoint { url };
         let shown = ep.shown();
         match ep.url.scheme() {
             "https" => {}
-            "http" if allow_insecure_http || ep.is_loopback() => {}
+            "http" if role.allows_plain_http() || ep.is_loopback() => {}
             "http" => {
                 return Err(format!(
-                    "the webhook URL {shown} is plain http to a host that is not loopback: \
-                     use https, or --allow-insecure-http to send alerts unencrypted"
+                    "the {noun} {shown} is plain http to a host that is not loopback: {}",
+                    role.plain_http_advice()
                 ));
             }
             other => {
                 return Err(format!(
-                    "the webhook URL's scheme is {other}: only https (and http to loopback) is sent to"
+                    "the {noun}'s scheme is {other}: only https (and http to loopback) is sent to"
                 ));
             }
         }
         if ep.url.host().is_none() {
-            return Err(format!("the webhook URL {shown} names no host"));
+            return Err(format!("the {noun} {shown} names no host"));
         }
         if !ep.url.username().is_empty() || ep.url.password().is_some() {
             return Err(format!(
-                "the webhook URL {shown} carries a user name or password: put the credential in \
+                "the {noun} {shown} carries a user name or password: put the credential in \
                  the path or query, which usagectl never shows, or sign with the secret instead"
             ));
         }
@@ -474,6 +531,15 @@ mod tests {
         let err = Endpoint::parse("https://user:pa55@example.com/x", false).unwrap_err();
         assert!(!err.contains("pa55"), "{err}");
         assert!(Endpoint::parse("ftp://example.com/x", false).is_err());
+        // Stripe's API base has no flag for plain http: the advice must not name one
+        let err = Endpoint::parse_as("http://stripe-proxy.internal/v1", UrlRole::StripeApiBase)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "the API base URL http://stripe-proxy.internal/… is plain http to a host that is not loopback: \
+             use https (plain http is sent only to a test server or proxy on loopback, since every request carries the API key)"
+        );
+        assert!(Endpoint::parse_as("http://127.0.0.1:9/v1", UrlRole::StripeApiBase).is_ok());
         assert!(Endpoint::parse("not a url", false).is_err());
     }
 

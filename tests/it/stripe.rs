@@ -486,6 +486,16 @@ fn the_key_is_never_shown_and_bad_input_is_refused() {
         out.assert_fails(2);
         assert!(!out.stderr.contains("51LiveKey"), "{}", out.stderr);
     }
+    // plain http to a host that is not loopback: refused with advice for this command,
+    // not the alert rules' --allow-insecure-http, which stripe does not have
+    let http = s.stripe(&["push", "--api-base", "http://stripe-proxy.example/v1"]);
+    http.assert_fails(2);
+    assert_eq!(
+        http.stderr,
+        "usagectl: error: --api-base: the API base URL http://stripe-proxy.example/… is plain http \
+         to a host that is not loopback: use https (plain http is sent only to a test server or \
+         proxy on loopback, since every request carries the API key)\n"
+    );
     s.db.run(&["org", "set", "acme", "--stripe-customer", "acme"])
         .assert_fails(2);
     let no_key = run(usagectl()
