@@ -343,11 +343,16 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// How long a failed delivery waits before a later run tries again: 30 s after the first
-/// failed run, doubling, at most an hour.
-pub fn backoff_between_runs(attempts: i32) -> std::time::Duration {
-    let n = attempts.clamp(1, 8) as u32 - 1;
-    std::time::Duration::from_secs((30u64 << n).min(3600))
+/// How long a failed delivery waits before a later run tries again, after its
+/// `failed_runs`-th failed run (counting this one): 30 s after the first, doubling per
+/// failed run, at most an hour, and never sooner than the receiver's `Retry-After`.
+pub fn wait_for_next_run(
+    failed_runs: i32,
+    retry_after: Option<std::time::Duration>,
+) -> std::time::Duration {
+    let n = failed_runs.clamp(1, 8) as u32 - 1;
+    let backoff = std::time::Duration::from_secs((30u64 << n).min(3600));
+    retry_after.map_or(backoff, |after| after.max(backoff))
 }
 
 /// How long a decision is retried before it is marked failed.
@@ -559,9 +564,21 @@ mod tests {
         assert!(validate_name("-x").is_err());
         assert!(validate_name("a b").is_err());
         assert!(validate_name(&"a".repeat(64)).is_err());
-        assert_eq!(backoff_between_runs(1).as_secs(), 30);
-        assert_eq!(backoff_between_runs(2).as_secs(), 60);
-        assert_eq!(backoff_between_runs(100).as_secs(), 3600);
+        let secs = |runs, after: Option<u64>| {
+            wait_for_next_run(runs, after.map(std::time::Duration::from_secs)).as_secs()
+        };
+        assert_eq!(secs(1, None), 30, "30 s after the first failed run");
+        assert_eq!(secs(2, None), 60, "doubling per failed run");
+        assert_eq!(secs(3, None), 120);
+        assert_eq!(secs(7, None), 1920);
+        assert_eq!(secs(8, None), 3600, "at most an hour");
+        assert_eq!(secs(100, None), 3600);
+        assert_eq!(secs(1, Some(300)), 300, "never sooner than Retry-After");
+        assert_eq!(
+            secs(3, Some(60)),
+            120,
+            "a shorter Retry-After changes nothing"
+        );
         let id = new_message_id().unwrap();
         assert!(id.starts_with("msg_") && id.len() == 36, "{id}");
     }

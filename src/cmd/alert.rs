@@ -663,41 +663,32 @@ fn lease(t: &Timeouts) -> Duration {
 }
 
 /// Try one claimed delivery: up to [`TRIES_PER_RUN`] attempts with pauses, each recorded.
-fn deliver(
-    client: &mut Client,
-    sender: &Sender,
-    c: &Claimed,
-    now: DateTime<Utc>,
-) -> Result<DeliveryRow> {
+fn deliver(client: &mut Client, sender: &Sender, c: &Claimed) -> Result<DeliveryRow> {
     let body = c.payload.body(c.delivery.format);
     let mut pause = FIRST_PAUSE;
     let mut tries = 0;
     loop {
         tries += 1;
         let (outcome, took) = sender.post(&c.delivery.endpoint, &c.delivery.secret, &c.id, &body);
-        let attempts = c.attempts + tries as i32;
-        let (end, status, next) = match &outcome {
-            Outcome::Delivered { .. } => (AttemptEnd::Delivered, "delivered", None),
-            Outcome::Fail { .. } => (AttemptEnd::Failed, "failed", None),
+        let (end, status) = match &outcome {
+            Outcome::Delivered { .. } => (AttemptEnd::Delivered, "delivered"),
+            Outcome::Fail { .. } => (AttemptEnd::Failed, "failed"),
             Outcome::Retry { after, .. } => {
                 let wait = after.unwrap_or(pause);
                 let given_up = c.decided_at
                     + chrono::Duration::from_std(alerts::RETRY_FOR).unwrap_or_default()
                     <= Utc::now();
                 if given_up {
-                    (AttemptEnd::Failed, "failed", None)
+                    (AttemptEnd::Failed, "failed")
                 } else if tries < TRIES_PER_RUN && wait <= LONGEST_WAIT_IN_RUN {
-                    (AttemptEnd::Again, "retrying", None)
+                    (AttemptEnd::Again, "retrying")
                 } else {
-                    let later = after
-                        .unwrap_or_default()
-                        .max(alerts::backoff_between_runs(attempts));
-                    let at = now + chrono::Duration::from_std(later).unwrap_or_default();
-                    (AttemptEnd::Later(later), "retrying", Some(at))
+                    let later = alerts::wait_for_next_run(c.failed_runs + 1, *after);
+                    (AttemptEnd::Later(later), "retrying")
                 }
             }
         };
-        queries::record_alert_attempt(
+        let recorded = queries::record_alert_attempt(
             client,
             &c.id,
             outcome.status(),
@@ -723,7 +714,7 @@ fn deliver(
             attempts: tries,
             http_status: outcome.status(),
             error: outcome.error().map(str::to_string),
-            next_attempt_at: next,
+            next_attempt_at: recorded.next_attempt_at,
         });
     }
 }
@@ -792,14 +783,14 @@ fn run_alerts(
     let mut tx = crate::db::begin(client)?;
     queries::lock_alert_evaluation(&mut tx)?;
     let rules = queries::alert_rules(&mut tx)?;
-    let (decisions, orgs, now) = if rules.is_empty() {
-        (Vec::new(), 0, queries::server_now(&mut tx)?)
+    let (decisions, orgs) = if rules.is_empty() {
+        (Vec::new(), 0)
     } else {
         let states = queries::alert_states(&mut tx)?;
         let all = status::read_all_quotas(&mut tx, PeriodChoice::Current)?;
         let decisions = with_payloads(alerts::decide(&rules, &org_uses(&all), &states), all.now)?;
         queries::write_alert_decisions(&mut tx, &decisions)?;
-        (decisions, all.quotas.len(), all.now)
+        (decisions, all.quotas.len())
     };
     tx.commit().context("committing the alert decisions")?;
     // deliver: this run's decisions and earlier ones that are due, oldest first
@@ -808,7 +799,7 @@ fn run_alerts(
     let mut tried = Vec::new();
     while let Some(c) = queries::claim_alert_delivery(client, lease(&timeouts), &tried)? {
         tried.push(c.id.clone());
-        deliveries.push(deliver(client, &sender, &c, now)?);
+        deliveries.push(deliver(client, &sender, &c)?);
     }
     let mut failed = 0;
     for d in deliveries.iter().filter(|d| d.status != "delivered") {

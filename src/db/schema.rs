@@ -277,6 +277,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0021_boundary_rollup"),
         kind: StepKind::ShortLock,
     },
+    Step {
+        version: 22,
+        description: "count the runs that left an alert delivery for a later run (its backoff)",
+        sql: migration!("0022_alert_failed_runs"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org

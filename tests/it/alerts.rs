@@ -355,6 +355,56 @@ fn retries_span_runs_and_other_4xx_fail_at_once() {
     assert_eq!(s.recv.got().len(), 5);
 }
 
+/// The wait before a later run's try is 30 s after the first failed run, doubling per failed
+/// run (not per attempt: a run makes three), and the time said on stderr is the one stored.
+#[test]
+fn a_later_runs_retry_waits_30_s_after_the_first_failed_run_then_doubles() {
+    let s = Setup::new();
+    s.add("chat", &["--metric", "chat_messages", "--at", "80"])
+        .assert_ok();
+    s.chat("acme", 40);
+    // seconds from each failed run's last attempt to the stored next try, and the stored
+    // time as the run printed it
+    let stored = |s: &Setup| -> (f64, String) {
+        let row = s
+            .db
+            .client()
+            .query_one(
+                "SELECT extract(epoch FROM o.next_attempt_at - max(a.at))::float8, o.next_attempt_at
+                   FROM usagectl_alert_outbox o JOIN usagectl_alert_attempts a ON a.outbox_id = o.id
+                  GROUP BY o.id",
+                &[],
+            )
+            .unwrap();
+        let at: chrono::DateTime<chrono::Utc> = row.get(1);
+        (
+            row.get(0),
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        )
+    };
+    for (run, want) in [(1, 30.0), (2, 60.0), (3, 120.0)] {
+        s.recv
+            .script(&[Reply::Status(503), Reply::Status(503), Reply::Status(503)]);
+        let out = s.alert_run(&[]);
+        assert_eq!(out.code, 1, "run {run}: {}", out.stderr);
+        let (wait, at) = stored(&s);
+        assert!(
+            (wait - want).abs() < 1.0,
+            "run {run}: waits {wait} s, not {want} s"
+        );
+        assert!(
+            out.stderr.contains(&format!("tried again from {at}\n")),
+            "run {run}: stored {at}: {}",
+            out.stderr
+        );
+        assert_eq!(out.json()["deliveries"][0]["next_attempt_at"], at.as_str());
+        s.db.client()
+            .batch_execute("UPDATE usagectl_alert_outbox SET next_attempt_at = now()")
+            .unwrap();
+    }
+    assert_eq!(s.recv.got().len(), 9);
+}
+
 #[test]
 fn retry_after_is_honoured() {
     let s = Setup::new();

@@ -269,6 +269,8 @@ pub struct Claimed {
     pub payload: Payload,
     /// Attempts before this run.
     pub attempts: i32,
+    /// Runs before this one that left it for a later run.
+    pub failed_runs: i32,
     /// When it was decided (it is given up 24 hours later).
     pub decided_at: DateTime<Utc>,
     /// Where and how.
@@ -297,7 +299,7 @@ pub fn claim_alert_delivery(
                FROM c, usagectl_alert_rules r
               WHERE o.id = c.id AND r.name = o.rule
              RETURNING o.id, o.rule, o.org_id, o.payload, o.attempts, r.webhook_url, r.secret, r.format,
-                       r.allow_insecure_http, o.decided_at",
+                       r.allow_insecure_http, o.decided_at, o.failed_runs",
             &[&secs, &skip],
         )
         .context("claiming an alert delivery")?;
@@ -313,6 +315,7 @@ pub fn claim_alert_delivery(
         org_id: r.get(2),
         attempts: r.get(4),
         decided_at: r.get(9),
+        failed_runs: r.get(10),
         delivery: delivery_of(&rule, r.get(5), r.get(6), r.get(7), r.get(8))?,
         id,
         rule,
@@ -331,6 +334,14 @@ pub enum AttemptEnd {
     Again,
 }
 
+/// One attempt as recorded.
+pub struct RecordedAttempt {
+    /// Its number among the delivery's attempts.
+    pub attempt: i32,
+    /// When a later run may try again, as stored (`AttemptEnd::Later` only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
 /// Record one attempt and where the delivery stands after it.
 pub fn record_alert_attempt(
     db: &mut impl GenericClient,
@@ -339,7 +350,7 @@ pub fn record_alert_attempt(
     error: Option<&str>,
     took: Duration,
     end: &AttemptEnd,
-) -> Result<i32> {
+) -> Result<RecordedAttempt> {
     let mut tx = crate::db::begin(db)?;
     let status = status.map(i32::from);
     let ms = took.as_millis().min(i32::MAX as u128) as i32;
@@ -357,7 +368,7 @@ pub fn record_alert_attempt(
         &[&id, &attempt, &status, &error, &ms],
     )
     .context("recording the delivery attempt")?;
-    match end {
+    let next_attempt_at = match end {
         AttemptEnd::Delivered | AttemptEnd::Failed => {
             let status = if matches!(end, AttemptEnd::Delivered) {
                 "delivered"
@@ -369,18 +380,27 @@ pub fn record_alert_attempt(
                   WHERE id = $1",
                 &[&id, &status],
             )
+            .map(|_| None)
         }
-        AttemptEnd::Later(d) => tx.exec(
-            "UPDATE usagectl_alert_outbox
-                SET next_attempt_at = now() + make_interval(secs => $2), claimed_until = NULL
-              WHERE id = $1",
-            &[&id, &d.as_secs_f64()],
-        ),
-        AttemptEnd::Again => Ok(0),
+        // the time said on stderr is the one stored: both come from this statement
+        AttemptEnd::Later(d) => tx
+            .row(
+                "UPDATE usagectl_alert_outbox
+                    SET next_attempt_at = now() + make_interval(secs => $2), claimed_until = NULL,
+                        failed_runs = failed_runs + 1
+                  WHERE id = $1
+              RETURNING next_attempt_at",
+                &[&id, &d.as_secs_f64()],
+            )
+            .map(|r| Some(r.get(0))),
+        AttemptEnd::Again => Ok(None),
     }
     .context("recording where the delivery stands")?;
     tx.commit().context("committing the delivery attempt")?;
-    Ok(attempt)
+    Ok(RecordedAttempt {
+        attempt,
+        next_attempt_at,
+    })
 }
 
 /// One row of `alert history`.
