@@ -252,6 +252,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set a model''s price from an instant on')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Take a price set by mistake out of force (it is kept, with who removed it and why)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every price')
             break
         }
@@ -259,6 +260,27 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('--input-per-mtok', '--input-per-mtok', [CompletionResultType]::ParameterName, 'USD per million input tokens')
             [CompletionResult]::new('--output-per-mtok', '--output-per-mtok', [CompletionResultType]::ParameterName, 'USD per million output tokens')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'In force from this day (00:00 UTC) or RFC 3339 instant')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
+            [CompletionResult]::new('--database-url-file', '--database-url-file', [CompletionResultType]::ParameterName, 'Read the connection string from a file (keeps it out of the process list)')
+            [CompletionResult]::new('--read-database-url', '--read-database-url', [CompletionResultType]::ParameterName, 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary')
+            [CompletionResult]::new('--max-staleness', '--max-staleness', [CompletionResultType]::ParameterName, 'Most replay lag, in seconds, at which the read replica is still used')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role''s setting]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (never for JSON or CSV)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'usagectl;price;remove' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Which of its prices: the day or instant it is in force from (needed when the model has more than one)')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (one line; finance reads it later)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url-file', '--database-url-file', [CompletionResultType]::ParameterName, 'Read the connection string from a file (keeps it out of the process list)')
@@ -288,6 +310,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (never for JSON or CSV)')
+            [CompletionResult]::new('--removed', '--removed', [CompletionResultType]::ParameterName, 'Also list the prices removed, with who removed them and why')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -230,24 +230,25 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand top" -s V -l version -d 'Print version'
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
 json\t'JSON document (the HTTP API\'s bodies)'
 csv\t'CSV with a header row'
 jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -s V -l version -d 'Print version'
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -f -a "set" -d 'Set a model\'s price from an instant on'
-complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set list" -f -a "list" -d 'List every price'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -f -a "set" -d 'Set a model\'s price from an instant on'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -f -a "remove" -d 'Take a price set by mistake out of force (it is kept, with who removed it and why)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and not __fish_seen_subcommand_from set remove list" -f -a "list" -d 'List every price'
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l input-per-mtok -d 'USD per million input tokens' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l output-per-mtok -d 'USD per million output tokens' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -l from -d 'In force from this day (00:00 UTC) or RFC 3339 instant' -r
@@ -267,6 +268,24 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l from -d 'Which of its prices: the day or instant it is in force from (needed when the model has more than one)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l reason -d 'Why (one line; finance reads it later)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
@@ -280,6 +299,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -l removed -d 'Also list the prices removed, with who removed them and why'
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'

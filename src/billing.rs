@@ -135,14 +135,7 @@ impl PeriodChoice {
 
 /// Parse `--at`: an RFC 3339 instant with its offset.
 pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            format!(
-                "{} is not an RFC 3339 instant like 2026-11-15T05:00:00Z",
-                echo(s)
-            )
-        })
+    crate::time::parse_rfc3339(s)
 }
 
 /// Parse `--anchor-day`: 1 to 31.

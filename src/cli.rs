@@ -119,7 +119,7 @@ pub struct GlobalOpts {
     #[arg(
         long,
         global = true,
-        env = "USAGECTL_LOCK_TIMEOUT",
+        env = "USAGECTL_LOCK_TIMEOUT", hide_env_values = true,
         default_value = "5s",
         value_parser = crate::db::waits::parse_duration,
         value_name = "DURATION",
@@ -133,7 +133,7 @@ pub struct GlobalOpts {
     #[arg(
         long,
         global = true,
-        env = "USAGECTL_STATEMENT_TIMEOUT",
+        env = "USAGECTL_STATEMENT_TIMEOUT", hide_env_values = true,
         value_parser = crate::db::waits::parse_duration,
         value_name = "DURATION",
         help_heading = "Global options"

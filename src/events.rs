@@ -228,13 +228,7 @@ pub const MIN_AT: DateTime<Utc> = DateTime::UNIX_EPOCH;
 /// Parse an event time: RFC 3339 with an offset, from 1970-01-01 to 9999-12-31 in UTC, and
 /// at most [`MAX_FUTURE`] ahead.
 pub fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
-    let t = DateTime::parse_from_rfc3339(s.trim())
-        .map_err(|e| {
-            format!(
-                "not an RFC 3339 time with seconds and an offset (like 2025-12-01T09:30:00Z): {e}"
-            )
-        })?
-        .with_timezone(&Utc);
+    let t = crate::time::parse_rfc3339(s)?;
     if t < MIN_AT || t.year() > 9999 {
         return Err(format!(
             "{} is outside 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the event times accepted",

@@ -16,6 +16,7 @@ pub mod events;
 pub mod ingest;
 pub mod localpg;
 pub mod output;
+pub mod prices;
 pub mod quota;
 pub mod sink;
 pub mod stripe;
@@ -133,7 +134,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             cmd::top::run(&mut client, args, &mut out).map(|()| 0)
         }
         Command::Price(args) => {
-            let mut client = if matches!(args.command, cmd::costs::PriceCommand::List) {
+            let mut client = if matches!(args.command, cmd::costs::PriceCommand::List { .. }) {
                 connect_read()?
             } else {
                 connect()?

@@ -1,6 +1,6 @@
 //! Times as the API shows them: RFC 3339 in UTC with a `Z`, microseconds kept when
 //! present and no trailing zeros otherwise (`2025-11-04T10:00:00Z`).
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::Serializer;
 
 /// The earliest instant a "since" reaches back to (1900-01-01T00:00:00Z): before every
@@ -36,6 +36,53 @@ pub fn before(now: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
         .map_or(EARLIEST, |t| t.max(EARLIEST))
 }
 
+/// Parse an RFC 3339 instant with an offset, the one parser of every instant usagectl
+/// reads. A well-formed time that names no real date or time says which
+/// (`2026-02-30 is not a date: 2026-02 has 28 days`) instead of chrono's "out of range".
+pub fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => Ok(t.with_timezone(&Utc)),
+        Err(e) if e.kind() == chrono::format::ParseErrorKind::OutOfRange => {
+            Err(impossible_field(s)
+                .unwrap_or_else(|| format!("{} names no real date or time", crate::error::echo(s))))
+        }
+        Err(_) => Err(format!(
+            "{} is not an RFC 3339 instant like 2026-11-15T05:00:00Z",
+            crate::error::echo(s)
+        )),
+    }
+}
+
+/// Which field of a well-formed `YYYY-MM-DDTHH:MM:SS…` is out of range, in words.
+fn impossible_field(s: &str) -> Option<String> {
+    let num = |range: std::ops::Range<usize>| s.get(range)?.parse::<u32>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&month) {
+        return Some(format!(
+            "{} is not a date: there is no month {month:02}",
+            &s[..10]
+        ));
+    }
+    let days = chrono::NaiveDate::from_ymd_opt(year as i32, month, 1)?
+        .checked_add_months(chrono::Months::new(1))?
+        .pred_opt()?
+        .day();
+    if day == 0 || day > days {
+        return Some(format!(
+            "{} is not a date: {year:04}-{month:02} has {days} days",
+            &s[..10]
+        ));
+    }
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return Some(format!(
+            "{} is not a time of day: hours run 00-23, minutes and seconds 00-59",
+            &s[11..19]
+        ));
+    }
+    None
+}
+
 /// Format an instant as RFC 3339 UTC.
 pub fn fmt_utc(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -57,6 +104,41 @@ pub fn ser_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_impossible_date_or_time_is_named_and_a_malformed_one_shown_with_an_example() {
+        let err = |s| parse_rfc3339(s).unwrap_err();
+        assert_eq!(
+            err("2026-02-30T00:00:00Z"),
+            "2026-02-30 is not a date: 2026-02 has 28 days"
+        );
+        assert_eq!(
+            err("2028-02-30T00:00:00+01:00"),
+            "2028-02-30 is not a date: 2028-02 has 29 days"
+        );
+        assert_eq!(
+            err("2026-04-31T12:00:00Z"),
+            "2026-04-31 is not a date: 2026-04 has 30 days"
+        );
+        assert_eq!(
+            err("2026-13-01T00:00:00Z"),
+            "2026-13-01 is not a date: there is no month 13"
+        );
+        assert_eq!(
+            err("2026-12-01T24:00:00Z"),
+            "24:00:00 is not a time of day: hours run 00-23, minutes and seconds 00-59"
+        );
+        assert_eq!(
+            err("yesterday"),
+            "'yesterday' is not an RFC 3339 instant like 2026-11-15T05:00:00Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2026-02-28T23:00:00-01:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-03-01T00:00:00+00:00"
+        );
+    }
 
     #[test]
     fn durations_back_from_now() {

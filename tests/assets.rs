@@ -223,3 +223,35 @@ fn bash_completes_event_types_tiers_and_metrics() {
     let metrics = bash_offers(&["usagectl", "tier", "override", "acme", "chat"]);
     assert_eq!(metrics, ["chat_messages"]);
 }
+
+/// Every command's long help, as a user sees it with no usagectl variable set: no
+/// `[env: NAME=]` with an empty value, and no argument described by its own name alone
+/// ("<SOURCE> The source").
+#[test]
+fn every_help_names_its_variables_cleanly_and_describes_each_argument() {
+    fn walk(cmd: &mut clap::Command, path: String, problems: &mut Vec<String>) {
+        let help = cmd.render_long_help().to_string();
+        if help.contains("=]") {
+            problems.push(format!("{path}: an [env: NAME=] with no value"));
+        }
+        for arg in cmd.get_arguments() {
+            let about = arg
+                .get_help()
+                .map(|h| h.to_string().to_lowercase())
+                .unwrap_or_default();
+            let name = arg.get_id().as_str().replace('_', " ");
+            if about.is_empty() || about == format!("the {name}") {
+                problems.push(format!("{path}: <{}> says only {about:?}", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands_mut() {
+            let p = format!("{path} {}", sub.get_name());
+            walk(sub, p, problems);
+        }
+    }
+    let mut cmd = <usagectl::cli::Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut problems = Vec::new();
+    walk(&mut cmd, "usagectl".into(), &mut problems);
+    assert!(problems.is_empty(), "{problems:#?}");
+}

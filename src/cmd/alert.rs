@@ -87,7 +87,7 @@ pub struct HttpOpts {
 
     /// Trusted roots for HTTPS webhooks: a PEM file, or `system` (the OS trust store)
     #[arg(long, value_name = "PATH|system", default_value = "system",
-          env = "USAGECTL_WEBHOOK_ROOT_CERT", value_parser = crate::db::tls::parse_roots)]
+          env = "USAGECTL_WEBHOOK_ROOT_CERT", hide_env_values = true, value_parser = crate::db::tls::parse_roots)]
     pub root_cert: Roots,
 }
 

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::cli::{ColorChoice, Format};
-use crate::db::queries::{self, CostRow, Price};
+use crate::db::queries::{self, CostRow, Price, RemovedPrice};
 use crate::error::{self, echo, usage};
 use crate::output::{Cell, Output, Render, Style};
 use crate::quota::Month;
@@ -70,17 +70,33 @@ pub enum PriceCommand {
         /// The model, as the web app writes it in the events' metadata
         model: String,
         /// USD per million input tokens
-        #[arg(long, value_name = "USD", value_parser = parse_usd)]
+        #[arg(long, value_name = "USD", value_parser = parse_usd, allow_negative_numbers = true)]
         input_per_mtok: Decimal,
         /// USD per million output tokens
-        #[arg(long, value_name = "USD", value_parser = parse_usd)]
+        #[arg(long, value_name = "USD", value_parser = parse_usd, allow_negative_numbers = true)]
         output_per_mtok: Decimal,
         /// In force from this day (00:00 UTC) or RFC 3339 instant
         #[arg(long, value_name = "YYYY-MM-DD|RFC3339", value_parser = parse_from)]
         from: Option<DateTime<Utc>>,
     },
+    /// Take a price set by mistake out of force (it is kept, with who removed it and why)
+    Remove {
+        /// The model whose price to remove, as `price list` shows it
+        model: String,
+        /// Which of its prices: the day or instant it is in force from (needed when the
+        /// model has more than one)
+        #[arg(long, value_name = "YYYY-MM-DD|RFC3339", value_parser = parse_from)]
+        from: Option<DateTime<Utc>>,
+        /// Why (one line; finance reads it later)
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// List every price
-    List,
+    List {
+        /// Also list the prices removed, with who removed them and why
+        #[arg(long)]
+        removed: bool,
+    },
 }
 
 /// Arguments of `usagectl costs`.
@@ -108,6 +124,9 @@ fn parse_usd(s: &str) -> Result<Decimal, String> {
         )
     };
     let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!("{} is negative: a price is 0 USD or more", echo(s)));
+    }
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return Err(bad());
     }
@@ -133,6 +152,9 @@ pub struct Prices {
     pub change: Option<String>,
     /// Every price.
     pub prices: Vec<Price>,
+    /// The removed prices (`price list --removed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Vec<RemovedPrice>>,
 }
 
 /// The first instant of a model's first price when no --from is given: before any event
@@ -206,7 +228,40 @@ impl Render for Prices {
                 style.cell(format!("{} by {}", fmt_utc(&p.set_at), p.set_by), None),
             ]);
         }
-        format!("{head}{t}\n")
+        let removed = match &self.removed {
+            Some(removed) if !removed.is_empty() => {
+                let mut r = style.table(&[
+                    "model",
+                    "from",
+                    "input $/Mtok",
+                    "output $/Mtok",
+                    "removed",
+                    "reason",
+                ]);
+                for p in removed {
+                    let os = p
+                        .removed_by_os
+                        .as_deref()
+                        .map(|u| format!(" ({u})"))
+                        .unwrap_or_default();
+                    r.add_row(vec![
+                        style.cell(&p.model, None),
+                        style.cell(from_text(&p.valid_from), None),
+                        style.cell(trim(&p.input_per_mtok), None),
+                        style.cell(trim(&p.output_per_mtok), None),
+                        style.cell(
+                            format!("{} by {}{os}", fmt_utc(&p.removed_at), p.removed_by),
+                            None,
+                        ),
+                        style.cell(&p.reason, None),
+                    ]);
+                }
+                format!("removed:\n{r}\n")
+            }
+            Some(_) => "no removed prices\n".to_string(),
+            None => String::new(),
+        };
+        format!("{head}{t}\n{removed}")
     }
 }
 
@@ -255,10 +310,45 @@ pub fn run_price(client: &mut Client, args: &PriceArgs, out: &mut Output) -> Res
                 from_text(&from)
             ))
         }
-        PriceCommand::List => None,
+        PriceCommand::Remove {
+            model,
+            from,
+            reason,
+        } => {
+            crate::billing::validate_reason(reason)?;
+            let mut tx = crate::db::begin(client)?;
+            let froms: Vec<DateTime<Utc>> = queries::prices(&mut tx)?
+                .into_iter()
+                .filter(|p| &p.model == model)
+                .map(|p| p.valid_from)
+                .collect();
+            let from = crate::prices::price_to_remove(model, &froms, *from).map_err(usage)?;
+            let os = crate::db::conninfo::os_user_name();
+            let removed = queries::remove_price(&mut tx, model, from, reason, os.as_deref())?
+                .context("the price vanished while it was removed")?;
+            tx.commit().context("committing the removal")?;
+            Some(format!(
+                "{model}: the price from {} (${} / ${} per million input / output tokens) is removed; \
+                 costs of that time use the price in force before it, if any",
+                from_text(&removed.valid_from),
+                trim(&removed.input_per_mtok),
+                trim(&removed.output_per_mtok),
+            ))
+        }
+        PriceCommand::List { .. } => None,
     };
-    let prices = queries::prices(client)?;
-    out.render(&Prices { change, prices })
+    let mut tx = queries::read_snapshot(client)?;
+    let prices = queries::prices(&mut tx)?;
+    let removed = match &args.command {
+        PriceCommand::List { removed: true } => Some(queries::removed_prices(&mut tx)?),
+        _ => None,
+    };
+    tx.commit()?;
+    out.render(&Prices {
+        change,
+        prices,
+        removed,
+    })
 }
 
 /// One line of `costs`: one org, model and price.

@@ -82,6 +82,7 @@ pub struct ApiOpts {
         long,
         value_name = "URL",
         env = "STRIPE_API_BASE",
+        hide_env_values = true,
         default_value = "https://api.stripe.com"
     )]
     pub api_base: String,
@@ -95,7 +96,7 @@ pub struct ApiOpts {
     pub connect_timeout: Duration,
 
     /// Trusted roots for HTTPS: a PEM file, or `system`
-    #[arg(long, value_name = "PATH|system", default_value = "system", env = "USAGECTL_STRIPE_ROOT_CERT",
+    #[arg(long, value_name = "PATH|system", default_value = "system", env = "USAGECTL_STRIPE_ROOT_CERT", hide_env_values = true,
           value_parser = crate::db::tls::parse_roots)]
     pub root_cert: Roots,
 }
@@ -126,7 +127,7 @@ pub enum MeterCommand {
     List,
     /// Remove a mapping (the ledger of what was sent stays)
     Remove {
-        /// The source
+        /// The usage source whose mapping to remove, as `stripe meter list` shows it
         source: String,
     },
 }

@@ -49,7 +49,7 @@ REVOKE ALL ON usagectl_alert_states, usagectl_alert_outbox, usagectl_alert_attem
 GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters TO usage_reader;
 REVOKE ALL ON usagectl_stripe_ledger FROM usage_reader;
 -- prices, and how far the event numbering has settled (events --follow)
-GRANT SELECT ON usagectl_model_prices TO usage_reader, usage_writer;
+GRANT SELECT ON usagectl_model_prices, usagectl_model_price_removals TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_settled_seq TO usage_reader, usage_writer;
 -- the boundary rollup (migration 21): read by the read path, registered by `maintain`
 GRANT SELECT ON usagectl_boundaries, usagectl_boundary_usage TO usage_reader, usage_writer;

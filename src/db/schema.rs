@@ -283,6 +283,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0022_alert_failed_runs"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 23,
+        description: "keep the prices removed by price remove, with who, when and why",
+        sql: migration!("0023_price_removals"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org

@@ -87,20 +87,20 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 22);
+    assert_eq!(versions, 23);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 22); nothing to do\n"
+        "schema is up to date (version 23); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 22); nothing to run\n"
+        "-- schema is up to date (version 23); nothing to run\n"
     );
 }
 
@@ -196,7 +196,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 23);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 24);
 }
 
 #[test]

@@ -253,6 +253,10 @@ fn bad_input_exits_2_with_one_line_and_writes_nothing() {
             "RFC 3339",
         ),
         (
+            &["--event", "chat_message", "--at", "2026-02-30T00:00:00Z"],
+            "usagectl: error: --at 2026-02-30 is not a date: 2026-02 has 28 days\n",
+        ),
+        (
             &["--event", "chat_message", "--idempotency-key", ""],
             "must not be empty",
         ),

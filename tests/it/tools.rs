@@ -839,3 +839,122 @@ fn migrating_a_folded_rollup_to_the_per_model_rollup_stays_exact() {
     );
     assert_eq!(models, 5);
 }
+
+/// A price set by mistake is removed, not overwritten: costs fall back to the price in
+/// force before it, and the removal is kept with who, when and why.
+#[test]
+fn price_remove_takes_a_mistaken_price_out_of_costs_and_keeps_it_on_record() {
+    let db = TestDb::migrated();
+    let d = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+    let m1 = serde_json::json!({"model": "m1"});
+    insert(
+        &db,
+        "acme",
+        "ai_tokens_input",
+        1_000_000,
+        m1.clone(),
+        d("2026-11-03T10:00:00Z"),
+    );
+    insert(
+        &db,
+        "acme",
+        "ai_tokens_input",
+        2_000_000,
+        m1,
+        d("2026-11-20T10:00:00Z"),
+    );
+    let set = |input: &str, from: Option<&str>| {
+        let mut args = vec![
+            "price",
+            "set",
+            "m1",
+            "--input-per-mtok",
+            input,
+            "--output-per-mtok",
+            "15",
+        ];
+        args.extend(from.map(|f| ["--from", f]).into_iter().flatten());
+        db.run(&args).assert_ok();
+    };
+    set("3", None);
+    set("300", Some("2026-11-15")); // a typo: 300 for 3.00
+    let cost = || {
+        db.run(&["costs", "--month", "2026-11", "-o", "json"])
+            .json()["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["cost_usd"].as_str().unwrap().parse::<f64>().unwrap())
+            .sum::<f64>()
+    };
+    assert_eq!(cost(), 603.0);
+    // with two prices, which one must be said; a reason is required; nothing changes
+    db.run(&["price", "remove", "m1", "--reason", "typo"])
+        .assert_fails(2);
+    db.run(&[
+        "price",
+        "remove",
+        "m1",
+        "--from",
+        "2026-11-15",
+        "--reason",
+        "",
+    ])
+    .assert_fails(2);
+    db.run(&["price", "remove", "m9", "--reason", "typo"])
+        .assert_fails(2);
+    db.run(&[
+        "price",
+        "remove",
+        "m1",
+        "--from",
+        "2026-11-16",
+        "--reason",
+        "typo",
+    ])
+    .assert_fails(2);
+    assert_eq!(cost(), 603.0);
+    let out = db.run(&[
+        "price",
+        "remove",
+        "m1",
+        "--from",
+        "2026-11-15",
+        "--reason",
+        "typo: 300 for 3",
+    ]);
+    out.assert_ok();
+    assert!(out.stdout.starts_with("m1: the price from 2026-11-15T00:00:00Z ($300 / $15 per million input / output tokens) is removed;"), "{}", out.stdout);
+    assert_eq!(cost(), 9.0, "every token at the first price again");
+    let v = db.run(&["price", "list", "-o", "json"]).json();
+    assert_eq!(v["prices"].as_array().unwrap().len(), 1);
+    assert!(v.get("removed").is_none(), "{v}");
+    let v = db.run(&["price", "list", "--removed", "-o", "json"]).json();
+    let removed = &v["removed"][0];
+    assert_eq!(removed["model"], "m1");
+    assert_eq!(removed["valid_from"], "2026-11-15T00:00:00Z");
+    assert_eq!(removed["input_per_mtok"], "300.0000000000");
+    assert_eq!(removed["reason"], "typo: 300 for 3");
+    assert_eq!(
+        removed["removed_by_os"].as_str(),
+        usagectl::db::conninfo::os_user_name().as_deref()
+    );
+    // a negative price is refused in words, not with clap's `-- -1` advice
+    let out = db.run(&[
+        "price",
+        "set",
+        "m2",
+        "--input-per-mtok",
+        "-1",
+        "--output-per-mtok",
+        "2",
+    ]);
+    out.assert_fails(2);
+    assert!(
+        out.stderr
+            .contains("'-1' is negative: a price is 0 USD or more")
+            && !out.stderr.contains("-- -1"),
+        "{}",
+        out.stderr
+    );
+}

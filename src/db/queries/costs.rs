@@ -43,6 +43,87 @@ pub fn set_price(
     Ok(())
 }
 
+/// A price that `price remove` took out of force, with who removed it and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedPrice {
+    /// The model.
+    pub model: String,
+    /// The instant it was in force from.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub valid_from: DateTime<Utc>,
+    /// USD per million input tokens (exact decimal).
+    pub input_per_mtok: String,
+    /// USD per million output tokens.
+    pub output_per_mtok: String,
+    /// When it was removed.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub removed_at: DateTime<Utc>,
+    /// Database role that removed it.
+    pub removed_by: String,
+    /// OS user that removed it.
+    pub removed_by_os: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+const REMOVED_COLUMNS: &str = "model, valid_from, input_per_mtok::text, output_per_mtok::text, \
+                               removed_at, removed_by, removed_by_os, reason";
+
+fn removed_price(r: &postgres::Row) -> RemovedPrice {
+    RemovedPrice {
+        model: r.get(0),
+        valid_from: r.get(1),
+        input_per_mtok: r.get(2),
+        output_per_mtok: r.get(3),
+        removed_at: r.get(4),
+        removed_by: r.get(5),
+        removed_by_os: r.get(6),
+        reason: r.get(7),
+    }
+}
+
+/// Take `model`'s price from `from` out of force, keeping it with who, when and why in
+/// `usagectl_model_price_removals`, in one statement; `None` when there is no such price.
+pub fn remove_price(
+    db: &mut impl GenericClient,
+    model: &str,
+    from: DateTime<Utc>,
+    reason: &str,
+    os_user: Option<&str>,
+) -> Result<Option<RemovedPrice>> {
+    let row = db
+        .opt_row(
+            &format!(
+                "WITH gone AS (
+                     DELETE FROM usagectl_model_prices WHERE model = $1 AND valid_from = $2
+                  RETURNING model, valid_from, input_per_mtok, output_per_mtok, set_at, set_by)
+                 INSERT INTO usagectl_model_price_removals
+                        (model, valid_from, input_per_mtok, output_per_mtok, set_at, set_by, reason, removed_by_os)
+                 SELECT model, valid_from, input_per_mtok, output_per_mtok, set_at, set_by, $3, $4 FROM gone
+                 RETURNING {REMOVED_COLUMNS}"
+            ),
+            &[&model, &from, &reason, &os_user],
+        )
+        .context("removing the price")?;
+    Ok(row.as_ref().map(removed_price))
+}
+
+/// Every removed price, by model and time.
+pub fn removed_prices(db: &mut impl GenericClient) -> Result<Vec<RemovedPrice>> {
+    Ok(db
+        .rows(
+            &format!(
+                "SELECT {REMOVED_COLUMNS} FROM usagectl_model_price_removals
+                  ORDER BY model, valid_from, removed_at"
+            ),
+            &[],
+        )
+        .context("reading the removed prices")?
+        .iter()
+        .map(removed_price)
+        .collect())
+}
+
 /// Every price, by model and time.
 pub fn prices(db: &mut impl GenericClient) -> Result<Vec<Price>> {
     Ok(db
