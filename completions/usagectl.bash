@@ -658,7 +658,10 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__completions)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version bash elvish fish powershell zsh"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            case $(__usagectl_positional "completions" "--database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
+                0) opts="$opts bash elvish fish powershell zsh" ;;
+            esac
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1120,7 +1123,10 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__grant__subcmd__add)
-            opts="-d -v -o -h -V --reason --period --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --reason --period --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            case $(__usagectl_positional "grant add" "--reason --period --database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
+                1) opts="$opts csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles" ;;
+            esac
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2616,7 +2622,10 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__assign)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version trial pilot subscription"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            case $(__usagectl_positional "tier assign" "--database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
+                1) opts="$opts trial pilot subscription" ;;
+            esac
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2782,7 +2791,10 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__override)
-            opts="-d -v -o -h -V --clear --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --clear --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            case $(__usagectl_positional "tier override" "--database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
+                1) opts="$opts csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles" ;;
+            esac
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2836,7 +2848,11 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__set__subcmd__limit)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version trial pilot subscription csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            case $(__usagectl_positional "tier set-limit" "--database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
+                0) opts="$opts trial pilot subscription" ;;
+                1) opts="$opts csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles" ;;
+            esac
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3025,3 +3041,21 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _usagectl -o bashdefault -o default usagectl
 fi
+
+# usagectl: the index of the positional argument being completed, for the subcommand whose
+# names are $1, given the options that take a value in $2
+__usagectl_positional() {
+    local path=($1) i=1 k=0 n=0 w
+    while [[ $i -lt ${COMP_CWORD} ]]; do
+        w=${COMP_WORDS[i]}
+        if [[ $w == -* ]]; then
+            [[ $w != *=* && " $2 " == *" $w "* ]] && i=$((i+1))
+        elif [[ $k -lt ${#path[@]} ]]; then
+            [[ $w == "${path[k]}" ]] && k=$((k+1))
+        else
+            n=$((n+1))
+        fi
+        i=$((i+1))
+    done
+    echo $n
+}

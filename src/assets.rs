@@ -68,6 +68,10 @@ pub fn completion(shell: Shell) -> Vec<u8> {
     let mut cmd = completion_command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "usagectl", &mut buf);
+    if shell == Shell::Bash {
+        cmd.build();
+        return bash_by_position(&String::from_utf8_lossy(&buf), &cmd).into_bytes();
+    }
     buf
 }
 
@@ -75,11 +79,127 @@ pub fn completion(shell: Shell) -> Vec<u8> {
 pub fn write_completions(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for shell in SHELLS {
-        let mut cmd = completion_command();
-        clap_complete::generate_to(shell, &mut cmd, "usagectl", dir)
-            .with_context(|| format!("writing the {shell} completion into {}", dir.display()))?;
+        let path = dir.join(clap_complete::Generator::file_name(&shell, "usagectl"));
+        std::fs::write(&path, completion(shell))
+            .with_context(|| format!("writing the {shell} completion into {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The bash function that tells which positional argument of a subcommand is being typed:
+/// it walks the words, skipping options and the value of each option that takes one, and
+/// counts the words after the subcommand's own names.
+const BASH_POSITIONAL: &str = r#"
+# usagectl: the index of the positional argument being completed, for the subcommand whose
+# names are $1, given the options that take a value in $2
+__usagectl_positional() {
+    local path=($1) i=1 k=0 n=0 w
+    while [[ $i -lt ${COMP_CWORD} ]]; do
+        w=${COMP_WORDS[i]}
+        if [[ $w == -* ]]; then
+            [[ $w != *=* && " $2 " == *" $w "* ]] && i=$((i+1))
+        elif [[ $k -lt ${#path[@]} ]]; then
+            [[ $w == "${path[k]}" ]] && k=$((k+1))
+        else
+            n=$((n+1))
+        fi
+        i=$((i+1))
+    done
+    echo $n
+}
+"#;
+
+/// clap_complete's bash script offers the values of every positional argument of a
+/// subcommand at every position (`tier set-limit enterprise <TAB>` offered tier names
+/// beside the metrics). Make each subcommand whose positionals have values offer only the
+/// values of the positional being typed ([`BASH_POSITIONAL`]); zsh and fish already do.
+fn bash_by_position(script: &str, root: &Command) -> String {
+    let mut out = script.to_string();
+    let mut subs = Vec::new();
+    collect_subcommands(root, &mut Vec::new(), &mut subs);
+    for (path, cmd) in subs {
+        let positionals: Vec<Vec<String>> = cmd
+            .get_positionals()
+            .map(|a| {
+                a.get_possible_values()
+                    .iter()
+                    .filter(|v| !v.is_hide_set())
+                    .map(|v| v.get_name().to_string())
+                    .collect()
+            })
+            .collect();
+        if positionals.iter().all(Vec::is_empty) {
+            continue;
+        }
+        let arm = format!(
+            "        {})\n            opts=\"",
+            std::iter::once("usagectl")
+                .chain(path.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("__")
+                .replace('-', "__")
+                .replace("__", "__subcmd__")
+        );
+        let Some(start) = out.find(&arm).map(|i| i + arm.len()) else {
+            continue;
+        };
+        let Some(len) = out[start..].find('"') else {
+            continue;
+        };
+        let values: Vec<&String> = positionals.iter().flatten().collect();
+        let kept: Vec<&str> = out[start..start + len]
+            .split(' ')
+            .filter(|w| !values.iter().any(|v| v.as_str() == *w))
+            .collect();
+        let takes_value: Vec<String> = cmd
+            .get_arguments()
+            .filter(|a| !a.is_positional() && a.get_num_args().is_none_or(|n| n.takes_values()))
+            .filter(|a| matches!(a.get_action(), ArgAction::Set | ArgAction::Append))
+            .flat_map(|a| {
+                a.get_long()
+                    .map(|l| format!("--{l}"))
+                    .into_iter()
+                    .chain(a.get_short().map(|s| format!("-{s}")))
+            })
+            .collect();
+        let mut cases = String::new();
+        for (i, vals) in positionals
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+        {
+            cases.push_str(&format!(
+                "                {i}) opts=\"$opts {}\" ;;\n",
+                vals.join(" ")
+            ));
+        }
+        let replacement = format!(
+            "{}\"\n            case $(__usagectl_positional \"{}\" \"{}\") in\n{cases}            esac",
+            kept.join(" "),
+            path.join(" "),
+            takes_value.join(" ")
+        );
+        out.replace_range(start..start + len + 1, &replacement);
+    }
+    match out.find("\n_usagectl() {") {
+        Some(i) => out.insert_str(i, BASH_POSITIONAL),
+        None => out.push_str(BASH_POSITIONAL),
+    }
+    out
+}
+
+/// Every subcommand below `cmd` with its path of names.
+fn collect_subcommands<'a>(
+    cmd: &'a Command,
+    path: &mut Vec<String>,
+    into: &mut Vec<(Vec<String>, &'a Command)>,
+) {
+    for sub in cmd.get_subcommands() {
+        path.push(sub.get_name().to_string());
+        into.push((path.clone(), sub));
+        collect_subcommands(sub, path, into);
+        path.pop();
+    }
 }
 
 /// Write one man page per command (`usagectl.1`, `usagectl-record.1`, ...) into `dir`.

@@ -255,3 +255,61 @@ fn every_help_names_its_variables_cleanly_and_describes_each_argument() {
     walk(&mut cmd, "usagectl".into(), &mut problems);
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn bash_offers_each_positional_argument_its_own_values() {
+    let tiers = ["pilot", "subscription", "trial"];
+    let metrics = [
+        "ai_tokens",
+        "analyses",
+        "chat_messages",
+        "csv_rows",
+        "csv_uploads",
+        "mapping_profiles",
+    ];
+    let offers = |words: &[&str]| {
+        let mut v: Vec<String> = bash_offers(words)
+            .into_iter()
+            .filter(|w| !w.starts_with('-') && !w.is_empty())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(offers(&["usagectl", "tier", "set-limit", ""]), tiers);
+    assert_eq!(
+        offers(&["usagectl", "tier", "set-limit", "enterprise", ""]),
+        metrics
+    );
+    // global options and their values before and inside the subcommand are not positions
+    assert_eq!(
+        offers(&[
+            "usagectl",
+            "-d",
+            "postgres://x",
+            "tier",
+            "set-limit",
+            "--lock-timeout",
+            "2s",
+            "enterprise",
+            "",
+        ]),
+        metrics
+    );
+    assert_eq!(
+        offers(&[
+            "usagectl",
+            "tier",
+            "set-limit",
+            "enterprise",
+            "chat_messages",
+            ""
+        ]),
+        Vec::<String>::new()
+    );
+    // the org comes first: no tier names for it, then the tiers
+    assert_eq!(
+        offers(&["usagectl", "tier", "assign", ""]),
+        Vec::<String>::new()
+    );
+    assert_eq!(offers(&["usagectl", "tier", "assign", "acme", ""]), tiers);
+}
