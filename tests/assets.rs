@@ -313,3 +313,39 @@ fn bash_offers_each_positional_argument_its_own_values() {
     );
     assert_eq!(offers(&["usagectl", "tier", "assign", "acme", ""]), tiers);
 }
+
+/// The Quick start names every package the test suite needs: each one `.ci/run` installs.
+#[test]
+fn the_quick_start_names_every_package_ci_installs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("## Quick start")
+        .expect("a Quick start section");
+    let end = start
+        + readme[start..]
+            .find("\n## ")
+            .unwrap_or(readme.len() - start);
+    let install = readme[start..end]
+        .lines()
+        .find(|l| l.starts_with("apt-get install "))
+        .expect("the Quick start's apt-get install line");
+    let named: Vec<&str> = install.split_whitespace().skip(2).collect();
+    let mut missing = Vec::new();
+    for line in ci.lines().map(str::trim) {
+        let Some(args) = line.strip_prefix("apt_install ") else {
+            continue;
+        };
+        for pkg in args.split_whitespace() {
+            let pkg = pkg.trim_matches('"').replace("$PG_MAJOR", "15");
+            if !named.contains(&pkg.as_str()) {
+                missing.push(pkg);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the Quick start does not name {missing:?}"
+    );
+}
