@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::cli::{ColorChoice, Format};
+use crate::cmd::every_org;
 use crate::db::queries::{self, CostRow, Price};
 use crate::error::{self, echo, usage};
 use crate::output::{Cell, Output, Render, Style};
@@ -497,6 +498,12 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
         crate::events::validate_org(o)?;
     }
     let mut tx = queries::read_snapshot(client)?;
+    // one org scoped for the role: the rows read are that org's already
+    every_org::scope(
+        &mut tx,
+        args.org.as_deref(),
+        Some("usagectl costs --org ORG"),
+    )?;
     let now = queries::server_now(&mut tx)?;
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let rows = queries::costs(&mut tx, args.org.as_deref(), month.start, month.end)?;
