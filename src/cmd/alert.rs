@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::alerts::{self, Decision, Format, OrgUse, Payload, Rule};
 use crate::billing::PeriodChoice;
-use crate::cmd::status;
+use crate::cmd::{every_org, status};
 use crate::db::queries::{self, AlertHistoryRow, AttemptEnd, Claimed, NewRule};
 use crate::db::tls::Roots;
 use crate::error::{self, usage};
@@ -764,7 +764,8 @@ fn run_alerts(
         let mut tx = queries::read_snapshot(client)?;
         let rules = queries::alert_rules(&mut tx)?;
         let states = queries::alert_states(&mut tx)?;
-        let all = status::read_all_quotas(&mut tx, PeriodChoice::Current)?;
+        let only = every_org::check(&mut tx, None)?;
+        let all = status::read_all_quotas(&mut tx, PeriodChoice::Current, only.as_deref())?;
         tx.commit()?;
         let decisions = with_payloads(alerts::decide(&rules, &org_uses(&all), &states), all.now)?;
         out.render(&RunReport {
@@ -787,7 +788,8 @@ fn run_alerts(
         (Vec::new(), 0)
     } else {
         let states = queries::alert_states(&mut tx)?;
-        let all = status::read_all_quotas(&mut tx, PeriodChoice::Current)?;
+        let only = every_org::check(&mut tx, None)?;
+        let all = status::read_all_quotas(&mut tx, PeriodChoice::Current, only.as_deref())?;
         let decisions = with_payloads(alerts::decide(&rules, &org_uses(&all), &states), all.now)?;
         queries::write_alert_decisions(&mut tx, &decisions)?;
         (decisions, all.quotas.len())

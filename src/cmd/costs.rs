@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::cli::{ColorChoice, Format};
+use crate::cmd::every_org;
 use crate::db::queries::{self, CostRow, Price, RemovedPrice};
 use crate::error::{self, echo, usage};
 use crate::output::{Cell, Output, Render, Style};
@@ -29,7 +30,8 @@ Examples:
   usagectl price set claude-3-5-sonnet-20241022 --input-per-mtok 3 --output-per-mtok 15
   usagectl price set claude-3-5-sonnet-20241022 --input-per-mtok 2.5 --output-per-mtok 12.5 \\
       --from 2026-12-15
-  usagectl price list
+  usagectl price remove claude-3-5-sonnet-20241022 --from 2026-12-15 --reason "set by mistake"
+  usagectl price list --removed
 
 ",
     crate::exit_codes!()
@@ -587,6 +589,12 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
         crate::events::validate_org(o)?;
     }
     let mut tx = queries::read_snapshot(client)?;
+    // one org scoped for the role: the rows read are that org's already
+    every_org::scope(
+        &mut tx,
+        args.org.as_deref(),
+        Some("usagectl costs --org ORG"),
+    )?;
     let now = queries::server_now(&mut tx)?;
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let rows = queries::costs(&mut tx, args.org.as_deref(), month.start, month.end)?;

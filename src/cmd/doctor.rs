@@ -5,6 +5,7 @@ use clap::Args;
 use postgres::Client;
 use serde::Serialize;
 
+use crate::cmd::every_org;
 use crate::db::queries::{self, Drift};
 use crate::db::schema;
 use crate::error::{EXIT_FOUND, EXIT_OK};
@@ -453,6 +454,12 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
 
     let mut drift = Vec::new();
     if present.iter().any(|p| p == "usagectl_daily_usage") && pending.is_empty() {
+        // last in the transaction: the scope holds to its end
+        every_org::scope(
+            &mut tx,
+            args.org.as_deref(),
+            Some("usagectl doctor --org ORG"),
+        )?;
         drift = queries::rollup_drift(
             &mut tx,
             month.start.date_naive(),

@@ -10,6 +10,7 @@ use postgres::Client;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::Format;
+use crate::cmd::every_org;
 use crate::db::queries::{self, ExportRow, RawFormat};
 use crate::error::{EXIT_FOUND, EXIT_OK, usage};
 use crate::output::{self, Cell, Output, Render, Style};
@@ -251,9 +252,12 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
     let guard = !args.no_formula_escape;
 
     let mut tx = queries::read_snapshot(client)?;
-    if let Some(org) = &args.org {
-        queries::scope_to_org(&mut tx, org)?;
-    }
+    // one org scoped for the role: the rows read are that org's already
+    every_org::scope(
+        &mut tx,
+        args.org.as_deref(),
+        Some("usagectl export --org ORG"),
+    )?;
     let snapshot_time = queries::server_now(&mut tx)?;
     for month in [span.first, span.last] {
         if let Some(note) = month.future_note(snapshot_time) {
@@ -632,9 +636,7 @@ fn check(client: &mut Client, given: &Path, out: &mut Output) -> Result<u8> {
         Err(e) => Some(format!("cannot be read: {e:#}")),
     };
     let mut tx = queries::read_snapshot(client)?;
-    if let Some(org) = &m.org {
-        queries::scope_to_org(&mut tx, org)?;
-    }
+    every_org::scope(&mut tx, m.org.as_deref(), None)?;
     let now = if m.kind == BILLING_KIND {
         let month = Month::parse(&m.from)
             .map_err(|e| anyhow::anyhow!("{}: from: {e}", manifest_file.display()))?;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 use crate::billing::{BillingPeriod, PeriodChoice};
+use crate::cmd::every_org;
 use crate::cmd::limits::{self, OrgQuota, state_color, tier_title};
 use crate::db::queries;
 use crate::output::{self, Cell, Output, Render, Style};
@@ -22,7 +23,8 @@ Each org is checked in its own billing period (a calendar month in UTC unless `u
 org set` gave it an anchor day and a time zone), with its grants for that period.
 --all checks every org with events in the calendar month, a tier assignment or billing
 settings, worst first; it reads every org's rows, so under the seed's RLS policy it needs
-a role that bypasses RLS (or owns the table).
+a role that bypasses RLS (or owns the table): a role that row-level security confines
+exits 1, one scoped to one org (app.current_org_id) sees that org alone, said on stderr.
 
 Examples:
   usagectl status --org acme                 # exit 0 ok, 3 approaching, 4 over
@@ -263,7 +265,8 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
         return Ok(report.row.status.exit_code());
     }
     let mut tx = queries::read_snapshot(client)?;
-    let all = read_all_quotas(&mut tx, choice)?;
+    let only = every_org::check(&mut tx, Some("usagectl status --org ORG"))?;
+    let all = read_all_quotas(&mut tx, choice, only.as_deref())?;
     tx.commit()?;
     if let Some(note) = all.calendar.future_note(all.now) {
         output::notice(&note);
@@ -307,10 +310,12 @@ pub struct AllQuotas {
 }
 
 /// Read every org's quota in the period `choice` names, in the transaction given (its
-/// isolation decides whether all figures come from one snapshot).
+/// isolation decides whether all figures come from one snapshot); only `only`'s when the
+/// role sees that org alone ([`every_org::check`]).
 pub fn read_all_quotas(
     tx: &mut postgres::Transaction<'_>,
     choice: PeriodChoice,
+    only: Option<&str>,
 ) -> Result<AllQuotas> {
     let now = queries::server_now(tx)?;
     // the calendar month every org without settings of its own is read in, all at once
@@ -327,6 +332,8 @@ pub fn read_all_quotas(
     // the calendar month, is not theirs)
     let own: Vec<String> = queries::orgs_with_settings(tx)?;
     orgs.extend(own.iter().cloned());
+    // the orgs a one-org role cannot see would show as unused
+    orgs.retain(|o| every_org::shows(only, o));
     let own_periods = queries::periods(tx, &own, choice)?;
     let calendar = BillingPeriod::calendar(&month);
     // grants are read only for the orgs that have any (one round trip each)

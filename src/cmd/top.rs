@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::billing::PeriodChoice;
+use crate::cmd::every_org;
 use crate::cmd::status::read_all_quotas;
 use crate::db::queries;
 use crate::output::{Cell, Output, Render, Style};
@@ -199,6 +200,7 @@ impl Render for Top {
 /// Run `usagectl top`.
 pub fn run(client: &mut Client, args: &TopArgs, out: &mut Output) -> Result<()> {
     let mut tx = queries::read_snapshot(client)?;
+    let only = every_org::check(&mut tx, None)?;
     let mut rows: Vec<TopRow> = Vec::new();
     let by;
     if args.by == Some(By::Cost) {
@@ -255,7 +257,7 @@ pub fn run(client: &mut Client, args: &TopArgs, out: &mut Output) -> Result<()> 
             Some(m) => PeriodChoice::Month(m),
             None => PeriodChoice::Current,
         };
-        let all = read_all_quotas(&mut tx, choice)?;
+        let all = read_all_quotas(&mut tx, choice, only.as_deref())?;
         // each org's previous period: the one containing the instant before its start; the
         // orgs that share that instant are read together
         let mut before: BTreeMap<String, i64> = BTreeMap::new();
@@ -267,7 +269,7 @@ pub fn run(client: &mut Client, args: &TopArgs, out: &mut Output) -> Result<()> 
                 .push(q.org_id.clone());
         }
         for (at, orgs) in instants {
-            let prev = read_all_quotas(&mut tx, PeriodChoice::At(at))?;
+            let prev = read_all_quotas(&mut tx, PeriodChoice::At(at), only.as_deref())?;
             for q in prev.quotas.iter().filter(|q| orgs.contains(&q.org_id)) {
                 before.insert(q.org_id.clone(), q.usage.current(metric));
             }

@@ -295,3 +295,190 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
         ))
         .unwrap();
 }
+
+/// The seed's table under `migrate --roles`, with acme at 4 of its 50 chat messages and
+/// beta at 60 (over), and a log-in member of usage_reader named after the database: the
+/// database and that role's name.
+fn rls_fixture() -> (TestDb, String) {
+    let db = TestDb::new();
+    db.create_seed_table();
+    db.run(&["migrate", "--roles"]).assert_ok();
+    let reader = format!("support_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {reader} LOGIN IN ROLE usage_reader;
+             INSERT INTO usage_events (org_id, event_type, quantity, metadata) VALUES
+               ('acme', 'chat_message', 4, NULL), ('beta', 'chat_message', 60, NULL),
+               ('beta', 'ai_tokens_input', 1000, '{{\"model\": \"m1\"}}');"
+        ))
+        .unwrap();
+    (db, reader)
+}
+
+fn as_role(db: &TestDb, role: &str, args: &[&str]) -> Run {
+    run(usagectl()
+        .env("DATABASE_URL", format!("{} user={role}", db.url))
+        .args(args))
+}
+
+fn drop_roles(db: &TestDb, roles: &[&str]) {
+    for r in roles {
+        db.client()
+            .batch_execute(&format!("DROP OWNED BY {r}; DROP ROLE {r};"))
+            .unwrap();
+    }
+}
+
+/// A usage_reader login with no org scope sees no row of usage_events: every command that
+/// reads every org refuses in one line naming the role (exit 1, nothing on stdout) instead
+/// of answering from nothing, as they did (`status --all` said "no orgs to show", exit 0).
+#[test]
+fn all_org_commands_refuse_a_role_that_row_level_security_blinds() {
+    let (db, reader) = rls_fixture();
+    let month: String = db.scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.csv");
+    let file = file.to_str().unwrap();
+    // the owner's export of every org, for export --check
+    db.run(&["export", "--month", &month, "-o", "csv", "--output", file])
+        .assert_ok();
+    let manifest = format!("{file}.manifest.json");
+    // an alert cron role: the alert tables, but usage_events under the seed's policy
+    db.client()
+        .batch_execute(&format!(
+            "GRANT SELECT ON usagectl_alert_rules, usagectl_alert_states TO {reader}"
+        ))
+        .unwrap();
+    for args in [
+        &["status", "--all"][..],
+        &["status", "--all", "--problems-only", "-o", "json"],
+        &["top"],
+        &["top", "--by", "cost"],
+        &["costs"],
+        &["export", "--month", &month],
+        &["export", "--check", &manifest],
+        &["doctor"],
+        &["alert", "run", "--dry-run"],
+    ] {
+        let out = as_role(&db, &reader, args);
+        out.assert_fails(1);
+        assert!(
+            out.stderr.starts_with(&format!(
+                "usagectl: error: role \"{reader}\" cannot see every org's rows: row-level security"
+            )) && out.stderr.contains("BYPASSRLS"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // one org at a time it reads: beta is over, costs and doctor --org read beta's rows
+    // (they read none before), and doctor finds beta's rollup drifted
+    assert_eq!(as_role(&db, &reader, &["status", "--org", "beta"]).code, 4);
+    let c = as_role(&db, &reader, &["costs", "--org", "beta", "-o", "json"]);
+    c.assert_ok();
+    assert_eq!(c.json()["unpriced_tokens"], 1000, "{}", c.stdout);
+    db.fold();
+    db.client()
+        .batch_execute(
+            "UPDATE usagectl_daily_usage SET quantity = quantity + 5
+              WHERE org_id = 'beta' AND event_type = 'chat_message'",
+        )
+        .unwrap();
+    let d = as_role(&db, &reader, &["doctor", "--org", "beta", "-o", "json"]);
+    assert_eq!(d.code, 3, "{}", d.stdout);
+    assert_eq!(doctor_check(&d.json(), "rollup drift").0, "problem");
+    drop_roles(&db, &[&reader]);
+}
+
+/// A role whose sessions are scoped to one org (`ALTER ROLE ... SET app.current_org_id`)
+/// gets that org's figures from the all-org commands, and a note on stderr naming it; the
+/// orgs it cannot see (acme has a tier assignment) are not shown as unused.
+#[test]
+fn all_org_commands_name_the_one_org_a_role_is_scoped_to() {
+    let (db, reader) = rls_fixture();
+    db.run(&["tier", "assign", "acme", "pilot"]).assert_ok();
+    db.client()
+        .batch_execute(&format!(
+            "ALTER ROLE {reader} SET app.current_org_id = 'beta'"
+        ))
+        .unwrap();
+    let note = format!("usagectl: note: role \"{reader}\" sees only org 'beta'");
+    let s = as_role(&db, &reader, &["status", "--all", "-o", "json"]);
+    assert_eq!(s.code, 4, "{}", s.stderr);
+    assert!(s.stderr.starts_with(&note), "{}", s.stderr);
+    assert_eq!(s.stderr.lines().count(), 1, "{}", s.stderr);
+    let v = s.json();
+    let orgs: Vec<&str> = v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["org_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(orgs, ["beta"]);
+    let t = as_role(
+        &db,
+        &reader,
+        &["top", "--metric", "chat_messages", "-o", "json"],
+    );
+    t.assert_ok();
+    assert!(t.stderr.starts_with(&note), "{}", t.stderr);
+    assert_eq!(t.json()["orgs"].as_array().unwrap().len(), 1);
+    assert_eq!(t.json()["orgs"][0]["current"], "60");
+    let c = as_role(&db, &reader, &["costs", "-o", "json"]);
+    c.assert_ok();
+    assert!(c.stderr.starts_with(&note), "{}", c.stderr);
+    assert_eq!(c.json()["orgs"][0]["org_id"], "beta");
+    let d = as_role(&db, &reader, &["doctor", "-o", "json"]);
+    assert!(d.stderr.starts_with(&note), "{}", d.stderr);
+    assert_eq!(doctor_check(&d.json(), "rollup drift").0, "ok");
+    drop_roles(&db, &[&reader]);
+}
+
+/// The table's owner, a role with BYPASSRLS, a superuser and a role a policy of the DBA's
+/// lets read every row see every org: no refusal, no note, both orgs.
+#[test]
+fn the_owner_and_bypassrls_roles_still_see_every_org() {
+    let (db, reader) = rls_fixture();
+    let owner = format!("owner_{}", db.name);
+    let bypass = format!("bypass_{}", db.name);
+    let open = format!("open_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {owner} LOGIN IN ROLE usage_reader;
+             ALTER TABLE usage_events OWNER TO {owner};"
+        ))
+        .unwrap();
+    // the raw rows' owner alone still reads the rollups under their policies
+    as_role(&db, &owner, &["status", "--all"]).assert_fails(1);
+    let mut setup = format!(
+        "ALTER TABLE usagectl_daily_usage OWNER TO {owner};
+         ALTER TABLE usagectl_boundary_usage OWNER TO {owner};
+         CREATE ROLE {bypass} LOGIN BYPASSRLS IN ROLE usage_reader;
+         CREATE ROLE {open} LOGIN IN ROLE usage_reader;"
+    );
+    for t in [
+        "usage_events",
+        "usagectl_daily_usage",
+        "usagectl_boundary_usage",
+    ] {
+        setup += &format!("CREATE POLICY every_org ON {t} FOR SELECT TO {open} USING (true);");
+    }
+    db.client().batch_execute(&setup).unwrap();
+    let superuser: String = db.scalar("SELECT current_user::text");
+    for role in [&owner, &bypass, &superuser, &open] {
+        let s = as_role(&db, role, &["status", "--all", "-o", "json"]);
+        assert_eq!(s.code, 4, "{role}: {}", s.stderr);
+        assert_eq!(s.stderr, "", "{role}");
+        assert_eq!(s.json()["orgs"].as_array().unwrap().len(), 2, "{role}");
+        let c = as_role(&db, role, &["costs", "-o", "json"]);
+        c.assert_ok();
+        assert_eq!(c.stderr, "", "{role}");
+    }
+    db.client()
+        .batch_execute(&format!(
+            "ALTER TABLE usage_events OWNER TO {superuser};
+             ALTER TABLE usagectl_daily_usage OWNER TO {superuser};
+             ALTER TABLE usagectl_boundary_usage OWNER TO {superuser};"
+        ))
+        .unwrap();
+    drop_roles(&db, &[&reader, &owner, &bypass, &open]);
+}

@@ -128,6 +128,72 @@ pub fn rls_enabled(db: &mut impl GenericClient, table: &str) -> Result<bool> {
         .get(0))
 }
 
+/// Which orgs' rows of usage_events and its rollups the connected role reads when usagectl
+/// scopes no org: the fact every command that reads all orgs checks first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowVisibility {
+    /// Every org's: row-level security does not apply to the role (it owns the tables, has
+    /// BYPASSRLS or is a superuser), or a policy of some other kind lets it read them.
+    All,
+    /// Only one org's: `app.current_org_id` is set for the session (`ALTER ROLE ... SET`,
+    /// `ALTER DATABASE ... SET` or `PGOPTIONS`), and the seed's policy reads it.
+    OneOrg {
+        /// The role whose rights apply (`current_user`).
+        role: String,
+        /// The org in `app.current_org_id`.
+        org: String,
+    },
+    /// None: row-level security hides every row from this role.
+    Hidden {
+        /// The role whose rights apply (`current_user`).
+        role: String,
+    },
+}
+
+impl RowVisibility {
+    /// The fact from what the catalog says: whether the org-scoped policies alone decide
+    /// what the role reads (`confined`), and the session's `app.current_org_id`, if set.
+    pub fn of(confined: bool, scoped_org: Option<String>, role: String) -> RowVisibility {
+        match (confined, scoped_org) {
+            (false, _) => RowVisibility::All,
+            (true, Some(org)) => RowVisibility::OneOrg { role, org },
+            (true, None) => RowVisibility::Hidden { role },
+        }
+    }
+}
+
+/// The tables whose rows the seed's policy (or usagectl's copy of it) reads one org at a time.
+const ORG_SCOPED_TABLES: [&str; 3] = [
+    "usage_events",
+    "usagectl_daily_usage",
+    "usagectl_boundary_usage",
+];
+
+/// Which orgs' rows the connected role reads with no org scoped by usagectl. The role is
+/// confined when row-level security is active for it on any of [`ORG_SCOPED_TABLES`]
+/// (`row_security_active`: not the owner, unless FORCE; no BYPASSRLS; not a superuser)
+/// and every permissive SELECT policy there that applies to it reads `app.current_org_id`.
+pub fn row_visibility(db: &mut impl GenericClient) -> Result<RowVisibility> {
+    let r = db
+        .row(
+            "SELECT coalesce(bool_or(row_security_active(c.oid) AND NOT EXISTS (
+                        SELECT 1 FROM pg_policy p
+                         WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('r', '*')
+                           AND (p.polroles = '{0}' OR EXISTS (
+                                   SELECT 1 FROM unnest(p.polroles) r
+                                    WHERE r <> 0 AND pg_has_role(current_user, r, 'USAGE')))
+                           AND coalesce(pg_get_expr(p.polqual, p.polrelid), '')
+                               NOT LIKE '%app.current_org_id%')), false),
+                    nullif(current_setting('app.current_org_id', true), ''),
+                    current_user::text
+               FROM unnest($1::text[]) t, to_regclass(t) c
+              WHERE c IS NOT NULL",
+            &[&&ORG_SCOPED_TABLES[..]],
+        )
+        .context("asking whether row-level security hides rows from this role")?;
+    Ok(RowVisibility::of(r.get(0), r.get(1), r.get(2)))
+}
+
 /// Which of the given roles exist.
 pub fn existing_roles(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
     Ok(db
@@ -165,4 +231,30 @@ pub fn create_database(db: &mut impl GenericClient, name: &str) -> Result<()> {
 /// Quote an SQL identifier.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_is_all_unless_the_org_policies_confine_the_role() {
+        let role = || "support".to_string();
+        assert_eq!(RowVisibility::of(false, None, role()), RowVisibility::All);
+        assert_eq!(
+            RowVisibility::of(false, Some("beta".into()), role()),
+            RowVisibility::All
+        );
+        assert_eq!(
+            RowVisibility::of(true, Some("beta".into()), role()),
+            RowVisibility::OneOrg {
+                role: role(),
+                org: "beta".into()
+            }
+        );
+        assert_eq!(
+            RowVisibility::of(true, None, role()),
+            RowVisibility::Hidden { role: role() }
+        );
+    }
 }
