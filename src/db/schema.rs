@@ -68,6 +68,44 @@ CREATE TABLE IF NOT EXISTS usagectl_schema_migrations (
 );
 ALTER TABLE usagectl_schema_migrations ADD COLUMN IF NOT EXISTS checksum text";
 
+/// Who owns `usage_events`, and whether the connecting role may act as that owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOwner {
+    /// The owner's role name.
+    pub owner: String,
+    /// The role `migrate` connected as (`current_user`).
+    pub connected_as: String,
+    /// Whether it may `SET ROLE` to the owner: a superuser, or a member of the owner's role.
+    pub can_become: bool,
+}
+
+/// Which role `migrate` creates usagectl's objects as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunAs {
+    /// The connecting role: it owns `usage_events`, or `migrate` creates the table.
+    Connected,
+    /// The owner of `usage_events`, by `SET ROLE`: a sequence linked to the table must have
+    /// its owner, and whoever runs the next `migrate` (or the app) must be able to replace
+    /// usagectl's functions and alter its tables.
+    Owner(String),
+}
+
+/// The one rule for who runs the migrations: the owner of `usage_events`, when the
+/// connecting role is not it but may become it; a role that may not is refused (the
+/// message says why and what works).
+pub fn run_as(table: Option<&TableOwner>) -> Result<RunAs, String> {
+    match table {
+        None => Ok(RunAs::Connected),
+        Some(t) if t.owner == t.connected_as => Ok(RunAs::Connected),
+        Some(t) if t.can_become => Ok(RunAs::Owner(t.owner.clone())),
+        Some(t) => Err(format!(
+            "usage_events is owned by {owner}, and migrate creates usagectl's objects as its owner: {me} is neither a superuser nor a member of {owner}; connect as {owner}, as a member of {owner}, or as a superuser",
+            owner = t.owner,
+            me = t.connected_as
+        )),
+    }
+}
+
 /// A version recorded in `usagectl_schema_migrations`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -388,7 +426,12 @@ pub const BOUNDARY_FUNCTIONS: [&str; 4] = [
 ///
 /// RLS is enabled on `usage_events` with the seed's SELECT policy if missing, and writers
 /// get an INSERT policy, so that reads stay per org for both roles.
+/// Run as the owner of `usage_events` (see [`RunAs`]), after [`ROLES_CREATE_SQL`].
 pub const ROLES_SQL: &str = include_str!("roles.sql").trim_ascii();
+
+/// `migrate --roles`, first: create the two roles and let them use the schema, as the
+/// connecting role (CREATEROLE is the connecting role's, not necessarily the owner's).
+pub const ROLES_CREATE_SQL: &str = include_str!("roles_create.sql").trim_ascii();
 
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[
@@ -459,6 +502,25 @@ mod tests {
             versions,
             STEPS.iter().map(|s| s.version).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn migrations_run_as_the_table_owner_when_the_connecting_role_may_become_it() {
+        let t = |owner: &str, me: &str, can_become| TableOwner {
+            owner: owner.into(),
+            connected_as: me.into(),
+            can_become,
+        };
+        assert_eq!(run_as(None), Ok(RunAs::Connected));
+        assert_eq!(run_as(Some(&t("app", "app", true))), Ok(RunAs::Connected));
+        assert_eq!(
+            run_as(Some(&t("app", "postgres", true))),
+            Ok(RunAs::Owner("app".into()))
+        );
+        let refused = run_as(Some(&t("app", "bob", false))).unwrap_err();
+        assert!(refused.contains("owned by app"), "{refused}");
+        assert!(refused.contains("bob is neither"), "{refused}");
+        assert!(!refused.contains('\n'));
     }
 
     #[test]
