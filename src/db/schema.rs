@@ -99,7 +99,7 @@ pub fn run_as(table: Option<&TableOwner>) -> Result<RunAs, String> {
         Some(t) if t.owner == t.connected_as => Ok(RunAs::Connected),
         Some(t) if t.can_become => Ok(RunAs::Owner(t.owner.clone())),
         Some(t) => Err(format!(
-            "usage_events is owned by {owner}, and migrate creates usagectl's objects as its owner: {me} is neither a superuser nor a member of {owner}; connect as {owner}, as a member of {owner}, or as a superuser",
+            "usage_events is owned by {owner}, and usagectl creates its objects as that owner: {me} is neither a superuser nor a member of {owner}; connect as {owner}, as a member of {owner}, or as a superuser",
             owner = t.owner,
             me = t.connected_as
         )),
@@ -453,6 +453,83 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The statements of a migration's SQL, split at each `;` outside quotes, dollar quotes
+/// and comments (a trailing statement without one included), trimmed, empty ones left out.
+pub fn statements(sql: &str) -> Vec<&str> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 1);
+            }
+            b'$' => {
+                // a dollar quote's tag: $$ or $name$ (a parameter such as $1 is no tag)
+                let tag_len = sql[i + 1..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|&n| sql[i + 1 + n..].starts_with('$'))
+                    .filter(|&n| n == 0 || !b[i + 1].is_ascii_digit());
+                if let Some(n) = tag_len {
+                    let tag = &sql[i..i + n + 2];
+                    i = sql[i + tag.len()..]
+                        .find(tag)
+                        .map_or(b.len(), |e| i + tag.len() + e + tag.len() - 1);
+                }
+            }
+            b';' => {
+                out.push(sql[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(sql[start.min(sql.len())..].trim());
+    out.retain(|s| !code_of(s).is_empty());
+    out
+}
+
+/// A statement without its leading comments.
+fn code_of(statement: &str) -> &str {
+    let mut s = statement.trim_start();
+    while s.starts_with("--") {
+        s = s.find('\n').map_or("", |e| s[e + 1..].trim_start());
+    }
+    s
+}
+
+/// What reinstalls `function` as the schema at `version` defines it: the newest
+/// `CREATE OR REPLACE FUNCTION` for it among the steps up to `version`, then every GRANT or
+/// REVOKE on it those steps ran (`None` when none defines it). `doctor --repair` runs it
+/// for a function dropped after `migrate` installed it: replaying the old migrations
+/// instead would put back older definitions than the later steps left.
+pub fn function_repair(function: &str, version: i32) -> Option<Vec<&'static str>> {
+    let steps = STEPS.iter().filter(|s| s.version <= version);
+    let all: Vec<&'static str> = steps.flat_map(|s| statements(s.sql)).collect();
+    let create = format!("CREATE OR REPLACE FUNCTION {function}(");
+    let on = format!(" ON FUNCTION {function}(");
+    let definition = all.iter().rev().find(|s| code_of(s).starts_with(&create))?;
+    let mut out = vec![*definition];
+    out.extend(all.iter().copied().filter(|s| {
+        let code = code_of(s);
+        (code.starts_with("GRANT ") || code.starts_with("REVOKE ")) && code.contains(&on)
+    }));
+    Some(out)
+}
+
 /// The newest schema version this build knows.
 pub fn latest_version() -> i32 {
     STEPS.last().map_or(0, |s| s.version)
@@ -521,6 +598,57 @@ mod tests {
         assert!(refused.contains("owned by app"), "{refused}");
         assert!(refused.contains("bob is neither"), "{refused}");
         assert!(!refused.contains('\n'));
+    }
+
+    #[test]
+    fn statements_split_outside_quotes_dollar_quotes_and_comments() {
+        let sql = "-- a; comment\nCREATE TABLE t (a text DEFAULT 'x;y');\n\
+                   CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $f$ SELECT 1; $f$;\n\
+                   DO $$ BEGIN PERFORM $1; END $$;\n/* c; */ SELECT \"a;b\"";
+        assert_eq!(
+            statements(sql),
+            vec![
+                "-- a; comment\nCREATE TABLE t (a text DEFAULT 'x;y')",
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $f$ SELECT 1; $f$",
+                "DO $$ BEGIN PERFORM $1; END $$",
+                "/* c; */ SELECT \"a;b\"",
+            ]
+        );
+        assert_eq!(statements("SELECT 1;\n-- the end\n"), vec!["SELECT 1"]);
+    }
+
+    #[test]
+    fn a_function_is_reinstalled_as_the_newest_applied_step_defines_it() {
+        let at = |f, v| function_repair(f, v).unwrap();
+        // the fold as migration 21 left it, not migration 11's (no model, no boundaries)
+        let fold = at("usagectl_fold", latest_version());
+        assert_eq!(fold.len(), 1);
+        assert!(STEPS[20].sql.contains(fold[0]), "{}", fold[0]);
+        assert!(fold[0].ends_with("$f$") || fold[0].contains("LANGUAGE"));
+        assert!(!STEPS[10].sql.contains(fold[0]));
+        let eleven = at("usagectl_fold", 11);
+        assert!(STEPS[10].sql.contains(eleven[0]));
+        // its REVOKE from PUBLIC goes with it
+        let reg = at("usagectl_register_boundaries", latest_version());
+        assert_eq!(reg.len(), 2);
+        assert!(reg[1].starts_with("REVOKE EXECUTE ON FUNCTION usagectl_register_boundaries("));
+        assert_eq!(function_repair("usagectl_register_boundaries", 20), None);
+        // every function doctor checks can be reinstalled, each as one whole statement
+        for f in FOLD_FUNCTIONS
+            .iter()
+            .chain(&PERIOD_FUNCTIONS)
+            .chain(&BOUNDARY_FUNCTIONS)
+            .chain(&[READ_SET_FUNCTION])
+        {
+            let def = at(f, latest_version())[0];
+            assert!(
+                def.starts_with(&format!("CREATE OR REPLACE FUNCTION {f}("))
+                    || def.starts_with("--"),
+                "{f}"
+            );
+            let open = def.matches("$f$").count() + def.matches("$$").count();
+            assert!(open >= 2 && open % 2 == 0, "{f}: {def}");
+        }
     }
 
     #[test]

@@ -264,3 +264,24 @@ pub fn drop_if_invalid(client: &mut postgres::Client, name: &str) -> Result<bool
     }
     Ok(invalid)
 }
+
+/// Run `statements` (function definitions and their grants, see
+/// [`schema::function_repair`]) in one transaction, as `role` when given (the owner of
+/// usage_events, so the functions are its, as `migrate` makes them).
+pub fn reinstall_functions(
+    client: &mut postgres::Client,
+    role: Option<&str>,
+    statements: &[&str],
+) -> Result<()> {
+    let mut tx = crate::db::waits::begin(client)?;
+    if let Some(r) = role {
+        tx.batch_execute(&format!("SET LOCAL ROLE {}", quote_ident(r)))
+            .with_context(|| format!("switching to role {r}"))?;
+    }
+    for sql in statements {
+        tx.batch_execute(sql)
+            .context("reinstalling a function as this build defines it")?;
+    }
+    tx.commit()?;
+    Ok(())
+}
