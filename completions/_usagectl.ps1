@@ -384,7 +384,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (never for JSON or CSV)')
-            [CompletionResult]::new('--repair', '--repair', [CompletionResultType]::ParameterName, 'Rewrite the rollup rows that disagree with the raw rows')
+            [CompletionResult]::new('--repair', '--repair', [CompletionResultType]::ParameterName, 'Rewrite the rollup rows that disagree with the raw rows, and reinstall usagectl''s functions dropped after migrate installed them')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -367,7 +367,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
             cand -o 'Output format [default: table; csv for export]'
             cand --format 'Output format [default: table; csv for export]'
             cand --color 'When to colour table output (never for JSON or CSV)'
-            cand --repair 'Rewrite the rollup rows that disagree with the raw rows'
+            cand --repair 'Rewrite the rollup rows that disagree with the raw rows, and reinstall usagectl''s functions dropped after migrate installed them'
             cand -v 'Say on stderr where usagectl connects (never the password)'
             cand --verbose 'Say on stderr where usagectl connects (never the password)'
             cand -h 'Print help (see more with ''--help'')'

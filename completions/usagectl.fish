@@ -364,7 +364,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
-complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l repair -d 'Rewrite the rollup rows that disagree with the raw rows'
+complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l repair -d 'Rewrite the rollup rows that disagree with the raw rows, and reinstall usagectl\'s functions dropped after migrate installed them'
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s V -l version -d 'Print version'

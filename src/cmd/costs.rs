@@ -30,7 +30,7 @@ Examples:
   usagectl price set claude-3-5-sonnet-20241022 --input-per-mtok 3 --output-per-mtok 15
   usagectl price set claude-3-5-sonnet-20241022 --input-per-mtok 2.5 --output-per-mtok 12.5 \\
       --from 2026-12-15
-  usagectl price remove claude-3-5-sonnet-20241022 --from 2026-12-15 --reason "set by mistake"
+  usagectl price remove claude-3-5-sonnet-20241022 --from 2026-12-15 --reason \"set by mistake\"
   usagectl price list --removed
 
 ",

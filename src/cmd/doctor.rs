@@ -1,6 +1,6 @@
 //! `usagectl doctor`: check the schema usagectl relies on, and that the daily rollup agrees
 //! with the raw rows; `--repair` rewrites the rollup where it does not.
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use postgres::Client;
 use serde::Serialize;
@@ -21,8 +21,10 @@ with --org) and lists every org, day and event type where they disagree. --repai
 rewrites those rollup rows from the raw rows, 10 groups per transaction: the web app's
 inserts wait for one batch (tens of milliseconds), never for the whole repair, and get as
 long again between batches; a batch waits at most 200 ms for its lock and is retried,
-saying on stderr who holds it. Exit 0 when everything is in order, 3 when doctor found
-something (even if --repair fixed it), 1 on error.
+saying on stderr who holds it. --repair also reinstalls usagectl's functions dropped after
+migrate installed them, as this build defines them, as the owner of usage_events. Exit 0
+when everything is in order, 3 when doctor found something (even if --repair fixed it), 1
+on error.
 
 Examples:
   usagectl doctor
@@ -44,7 +46,8 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "ORG")]
     pub org: Option<String>,
 
-    /// Rewrite the rollup rows that disagree with the raw rows
+    /// Rewrite the rollup rows that disagree with the raw rows, and reinstall usagectl's
+    /// functions dropped after migrate installed them
     #[arg(long)]
     pub repair: bool,
 }
@@ -211,6 +214,12 @@ fn check(checks: &mut Vec<Check>, check: &'static str, problem: Option<String>, 
 
 /// Run `usagectl doctor`; returns 0 when all is well, 3 when it found something.
 pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u8> {
+    // functions dropped after migrate installed them, reinstalled before the checks look
+    let reinstalled = if args.repair {
+        reinstall_functions(client)?
+    } else {
+        Vec::new()
+    };
     // the checks read one snapshot, under the usual lock and statement timeouts
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::server_now(&mut tx)?;
@@ -327,51 +336,49 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
             .then(|| format!("{}: the rollup drifts from the raw rows", bad.join(", "))),
         "present and enabled",
     );
-    let mut missing_fns = Vec::new();
-    for (step, functions) in [
-        (11, &schema::FOLD_FUNCTIONS[..]),
-        (14, &schema::PERIOD_FUNCTIONS[..]),
-        (15, &[schema::READ_SET_FUNCTION][..]),
-        (21, &schema::BOUNDARY_FUNCTIONS[..]),
-    ] {
-        for f in functions {
-            if !queries::function_exists(&mut tx, f)? {
-                missing_fns.push((step, *f));
-            }
-        }
+    let missing_fns = missing_functions(&mut tx)?;
+    let names = |fns: &[&str]| {
+        fns.iter()
+            .map(|f| format!("{f}()"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if missing_fns.is_empty() && !reinstalled.is_empty() {
+        checks.push(Check {
+            check: "functions",
+            status: Status::Repaired,
+            detail: format!(
+                "{} reinstalled as this build defines them; their grants to other roles went with the dropped ones: rerun `usagectl migrate --roles` if you use its roles",
+                names(&reinstalled)
+            ),
+        });
+    } else {
+        let (dropped, pending): (Vec<_>, Vec<_>) =
+            missing_fns.iter().partition(|(step, _)| version >= *step);
+        let dropped: Vec<&str> = dropped.iter().map(|(_, f)| *f).collect();
+        let pending: Vec<&str> = pending.iter().map(|(_, f)| *f).collect();
+        check(
+            &mut checks,
+            "functions",
+            (!missing_fns.is_empty()).then(|| {
+                // dropped after migrate installed them: migrate has nothing left to run, and
+                // replaying old migrations would put back older definitions than the later
+                // steps left (the fold of migration 11 fails on migration 20's rollup)
+                let mut parts = Vec::new();
+                if !dropped.is_empty() {
+                    parts.push(format!(
+                        "{} missing, so reads, `record --enforce` or the fold fail: `usagectl doctor --repair` reinstalls them as this build defines them",
+                        names(&dropped)
+                    ));
+                }
+                if !pending.is_empty() {
+                    parts.push(format!("{} missing: run `usagectl migrate`", names(&pending)));
+                }
+                parts.join("; ")
+            }),
+            "present",
+        );
     }
-    check(
-        &mut checks,
-        "functions",
-        (!missing_fns.is_empty()).then(|| {
-            let names = missing_fns
-                .iter()
-                .map(|(_, f)| format!("{f}()"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut steps: Vec<i32> = missing_fns
-                .iter()
-                .map(|(s, _)| *s)
-                .filter(|s| version >= *s)
-                .collect();
-            steps.dedup();
-            if steps.is_empty() {
-                format!("{names} missing: run `usagectl migrate`")
-            } else {
-                // dropped after migrate installed them: migrate has nothing left to run
-                let list = steps
-                    .iter()
-                    .map(i32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!(
-                    "{names} missing, so reads, `record --enforce` or the fold fail: run \
-                     `DELETE FROM usagectl_schema_migrations WHERE version IN ({list})`, then `usagectl migrate`"
-                )
-            }
-        }),
-        "present",
-    );
     if let Some(lag) = queries::fold_lag(&mut tx)? {
         let default = queries::usage_events_column_default(&mut tx, "usagectl_seq")?;
         let numbered = default
@@ -496,6 +503,61 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         }
     }
     finish(out, month, now, args, checks, drift)
+}
+
+/// The functions doctor checks that do not exist, with the step that installs each.
+fn missing_functions(db: &mut impl postgres::GenericClient) -> Result<Vec<(i32, &'static str)>> {
+    let mut missing = Vec::new();
+    for (step, functions) in [
+        (11, &schema::FOLD_FUNCTIONS[..]),
+        (14, &schema::PERIOD_FUNCTIONS[..]),
+        (15, &[schema::READ_SET_FUNCTION][..]),
+        (21, &schema::BOUNDARY_FUNCTIONS[..]),
+    ] {
+        for f in functions {
+            if !queries::function_exists(db, f)? {
+                missing.push((step, *f));
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// `--repair`: reinstall the checked functions dropped after `migrate` installed them, as
+/// the applied schema defines them (see [`schema::function_repair`]), as the owner of
+/// usage_events; returns their names.
+fn reinstall_functions(client: &mut Client) -> Result<Vec<&'static str>> {
+    let (version, missing, owner) = {
+        let mut tx = queries::read_snapshot(client)?;
+        if !queries::usage_events_exists(&mut tx)? {
+            return Ok(Vec::new());
+        }
+        let version = queries::applied_migrations(&mut tx)?
+            .iter()
+            .map(|a| a.version)
+            .max()
+            .unwrap_or(0);
+        let missing = missing_functions(&mut tx)?;
+        (version, missing, queries::usage_events_owner(&mut tx)?)
+    };
+    let mut names = Vec::new();
+    let mut sql = Vec::new();
+    for (step, f) in missing.into_iter().filter(|(step, _)| version >= *step) {
+        let repair = schema::function_repair(f, version).with_context(|| {
+            format!("no step up to version {version} defines {f}() (migration {step})")
+        })?;
+        names.push(f);
+        sql.extend(repair);
+    }
+    if names.is_empty() {
+        return Ok(names);
+    }
+    let role = match schema::run_as(owner.as_ref()).map_err(anyhow::Error::msg)? {
+        schema::RunAs::Owner(role) => Some(role),
+        schema::RunAs::Connected => None,
+    };
+    queries::reinstall_functions(client, role.as_deref(), &sql)?;
+    Ok(names)
 }
 
 fn finish(

@@ -5,7 +5,7 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::db::queries;
-use crate::db::schema::{self, MigrationState, STEPS};
+use crate::db::schema::{self, MigrationState, RunAs, STEPS};
 use crate::output::{Cell, Output, Render, Style};
 
 /// Examples and exit codes for `--help`.
@@ -17,8 +17,13 @@ blocked; steps that need a brief lock the inserts queue behind (ADD COLUMN, CREA
 TRIGGER) wait at most 200 ms for it and are retried, saying on stderr who holds it. Index
 builds, backfills and steps run without the role's statement_timeout. Running it twice
 changes nothing. Each applied step's SQL checksum is recorded: a build whose SQL for an
-applied step differs refuses to run (exit 1) rather than never applying the change. The
-role needs to own usage_events (or be able to ALTER it) and to CREATE in its schema.
+applied step differs refuses to run (exit 1) rather than never applying the change.
+
+Every object is created as the owner of usage_events: connected as another role (a
+superuser, or a member of the owner's role), migrate runs the steps after SET ROLE to the
+owner, and first hands the owner usagectl's objects an earlier run left owned by another
+role; any other role is refused before anything runs (exit 1). The owner needs to CREATE
+in the table's schema; --roles creates the roles as the connecting role (CREATEROLE).
 
 migrate needs a session of its own: a session-level lock keeps two runs apart and
 CREATE INDEX CONCURRENTLY cannot run in a transaction. Through a transaction pooler
@@ -116,6 +121,14 @@ pub struct MigrateReport {
     /// With --roles: which command needs which role.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleNeed>,
+    /// The role the steps ran (or would run) as, when not the connecting role: the owner
+    /// of usage_events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
+    /// usagectl's objects handed to the owner of usage_events in this run (left owned by
+    /// another role by an earlier run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub handed_over: Vec<String>,
 }
 
 impl MigrateReport {
@@ -127,6 +140,22 @@ impl MigrateReport {
             ),
             None => String::new(),
         }
+    }
+
+    fn owner_lines(&self) -> String {
+        let mut out = String::new();
+        if let Some(role) = &self.run_as {
+            out.push_str(&format!(
+                "ran as {role} (SET ROLE), the owner of usage_events, so usagectl's objects are its\n"
+            ));
+        }
+        if !self.handed_over.is_empty() {
+            out.push_str(&format!(
+                "handed to the owner of usage_events: {}\n",
+                self.handed_over.join(", ")
+            ));
+        }
+        out
     }
 
     fn roles_table(&self, style: &Style) -> String {
@@ -171,9 +200,15 @@ impl Render for MigrateReport {
                 );
             }
             let mut out = format!(
-                "-- usagectl migrate --dry-run: {} step(s) pending; each also records its version in usagectl_schema_migrations\n\n",
+                "-- usagectl migrate --dry-run: {} step(s) pending; each also records its version in usagectl_schema_migrations\n",
                 self.steps.len()
             );
+            if let Some(role) = &self.run_as {
+                out.push_str(&format!(
+                    "-- run as the owner of usage_events: SET ROLE {role}; (--roles creates the roles as the connecting role)\n"
+                ));
+            }
+            out.push('\n');
             for s in &self.steps {
                 out.push_str(&format!(
                     "-- {}: {}\n{};\n\n",
@@ -184,8 +219,11 @@ impl Render for MigrateReport {
         }
         if self.steps.is_empty() {
             return format!(
-                "schema is up to date (version {}); nothing to do\n",
-                self.version_after
+                "schema is up to date (version {}); nothing to do\n{}{}{}",
+                self.version_after,
+                self.owner_lines(),
+                self.backfill_line(),
+                self.roles_table(style)
             );
         }
         let mut t = style.table(&["version", "status", "step"]);
@@ -202,9 +240,10 @@ impl Render for MigrateReport {
             "created usage_events"
         };
         format!(
-            "{t}\n{what}; schema version {} -> {}\n{}{}",
+            "{t}\n{what}; schema version {} -> {}\n{}{}{}",
             self.version_before,
             self.version_after,
+            self.owner_lines(),
             self.backfill_line(),
             self.roles_table(style)
         )
@@ -219,6 +258,11 @@ pub fn migrate(
     target: Option<i32>,
 ) -> Result<MigrateReport> {
     let adopted_existing_table = queries::usage_events_exists(client)?;
+    // every object is created as the owner of usage_events (refused before anything runs
+    // when the connecting role cannot become it)
+    let owner = queries::usage_events_owner(client)?;
+    let run_as = schema::run_as(owner.as_ref()).map_err(anyhow::Error::msg)?;
+    let mut handed_over = Vec::new();
     if !dry_run {
         if let Some(role_timeout) = queries::migrate_session(client)? {
             crate::output::note(&format!(
@@ -226,6 +270,12 @@ pub fn migrate(
             ));
         }
         queries::lock_migrations(client)?;
+        if let Some(o) = &owner {
+            handed_over = queries::hand_over(client, &o.owner)?;
+        }
+        if let RunAs::Owner(role) = &run_as {
+            queries::set_role(client, Some(role))?;
+        }
         queries::ensure_version_table(client)?;
     }
     let recorded = queries::applied_migrations(client)?;
@@ -287,11 +337,11 @@ pub fn migrate(
         steps.push(StepReport {
             version: 0,
             description: "create the usage_reader and usage_writer roles and their grants".into(),
-            sql: schema::ROLES_SQL.trim().into(),
+            sql: format!("{};\n{}", schema::ROLES_CREATE_SQL, schema::ROLES_SQL),
             status: "pending",
         });
     } else if roles {
-        queries::apply_roles(client)?;
+        queries::apply_roles(client, run_as != RunAs::Connected)?;
     }
     Ok(MigrateReport {
         dry_run,
@@ -308,6 +358,11 @@ pub fn migrate(
         } else {
             Vec::new()
         },
+        run_as: match run_as {
+            RunAs::Owner(role) => Some(role),
+            RunAs::Connected => None,
+        },
+        handed_over,
     })
 }
 

@@ -281,6 +281,16 @@ pub fn pooler_evidence(client: &mut Client, p: &ConnParams) -> Result<Option<Str
     })
 }
 
+/// The PL/pgSQL function an error was raised in, from the error's context (its first
+/// `PL/pgSQL function NAME(ARGS) line N ...` line: the innermost call).
+fn plpgsql_function(context: &str) -> Option<&str> {
+    context.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("PL/pgSQL function ")?;
+        let end = rest.find(')')?;
+        Some(&rest[..=end])
+    })
+}
+
 /// Add advice for SQLSTATEs a user can act on.
 pub fn advise(err: anyhow::Error) -> anyhow::Error {
     let state = err
@@ -295,9 +305,23 @@ pub fn advise(err: anyhow::Error) -> anyhow::Error {
         {
             err.context("the schema is missing or out of date: run `usagectl migrate` first")
         }
-        Some(s) if s == SqlState::INVALID_COLUMN_REFERENCE => err.context(
-            "the idempotency index is missing: run `usagectl migrate` (it builds it CONCURRENTLY)",
-        ),
+        Some(s) if s == SqlState::INVALID_COLUMN_REFERENCE => {
+            let function = err
+                .chain()
+                .find_map(|c| c.downcast_ref::<postgres::Error>())
+                .and_then(|e| e.as_db_error())
+                .and_then(|e| e.where_())
+                .and_then(plpgsql_function)
+                .map(str::to_string);
+            match function {
+                Some(f) => err.context(format!(
+                    "{f} runs an ON CONFLICT that no unique index matches: the installed {f} is older than the tables it writes (`DROP FUNCTION {f}`, then `usagectl doctor --repair` installs this build's)"
+                )),
+                None => err.context(
+                    "an ON CONFLICT of this command matches no unique index (the idempotency index usagectl_events_org_key, or a usagectl table's key): `usagectl doctor` lists missing indexes, `usagectl migrate` builds them",
+                ),
+            }
+        }
         Some(s) if s == SqlState::INSUFFICIENT_PRIVILEGE => err.context(
             "the connecting role lacks a privilege this command needs (see README, \"Roles\")",
         ),
@@ -305,5 +329,22 @@ pub fn advise(err: anyhow::Error) -> anyhow::Error {
             err.context("this command writes: connect to the primary, not a read-only replica")
         }
         _ => err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_function_an_error_was_raised_in_is_the_innermost_call() {
+        assert_eq!(
+            plpgsql_function(
+                "PL/pgSQL function usagectl_rollup_add(text,date,text,bigint) line 3 at SQL statement\nPL/pgSQL function usagectl_fold(interval) line 40 at PERFORM"
+            ),
+            Some("usagectl_rollup_add(text,date,text,bigint)")
+        );
+        assert_eq!(plpgsql_function("SQL statement \"INSERT ...\""), None);
+        assert_eq!(plpgsql_function(""), None);
     }
 }

@@ -1,12 +1,5 @@
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'usage_reader') THEN
-        CREATE ROLE usage_reader NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'usage_writer') THEN
-        CREATE ROLE usage_writer NOLOGIN;
-    END IF;
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO usage_reader, usage_writer', current_schema());
     IF NOT EXISTS (SELECT 1 FROM pg_policies
                    WHERE tablename = 'usage_events' AND policyname = 'Users can view own org usage events') THEN
         CREATE POLICY "Users can view own org usage events" ON usage_events

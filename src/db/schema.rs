@@ -68,6 +68,44 @@ CREATE TABLE IF NOT EXISTS usagectl_schema_migrations (
 );
 ALTER TABLE usagectl_schema_migrations ADD COLUMN IF NOT EXISTS checksum text";
 
+/// Who owns `usage_events`, and whether the connecting role may act as that owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOwner {
+    /// The owner's role name.
+    pub owner: String,
+    /// The role `migrate` connected as (`current_user`).
+    pub connected_as: String,
+    /// Whether it may `SET ROLE` to the owner: a superuser, or a member of the owner's role.
+    pub can_become: bool,
+}
+
+/// Which role `migrate` creates usagectl's objects as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunAs {
+    /// The connecting role: it owns `usage_events`, or `migrate` creates the table.
+    Connected,
+    /// The owner of `usage_events`, by `SET ROLE`: a sequence linked to the table must have
+    /// its owner, and whoever runs the next `migrate` (or the app) must be able to replace
+    /// usagectl's functions and alter its tables.
+    Owner(String),
+}
+
+/// The one rule for who runs the migrations: the owner of `usage_events`, when the
+/// connecting role is not it but may become it; a role that may not is refused (the
+/// message says why and what works).
+pub fn run_as(table: Option<&TableOwner>) -> Result<RunAs, String> {
+    match table {
+        None => Ok(RunAs::Connected),
+        Some(t) if t.owner == t.connected_as => Ok(RunAs::Connected),
+        Some(t) if t.can_become => Ok(RunAs::Owner(t.owner.clone())),
+        Some(t) => Err(format!(
+            "usage_events is owned by {owner}, and usagectl creates its objects as that owner: {me} is neither a superuser nor a member of {owner}; connect as {owner}, as a member of {owner}, or as a superuser",
+            owner = t.owner,
+            me = t.connected_as
+        )),
+    }
+}
+
 /// A version recorded in `usagectl_schema_migrations`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -400,7 +438,12 @@ pub const BOUNDARY_FUNCTIONS: [&str; 4] = [
 ///
 /// RLS is enabled on `usage_events` with the seed's SELECT policy if missing, and writers
 /// get an INSERT policy, so that reads stay per org for both roles.
+/// Run as the owner of `usage_events` (see [`RunAs`]), after [`ROLES_CREATE_SQL`].
 pub const ROLES_SQL: &str = include_str!("roles.sql").trim_ascii();
+
+/// `migrate --roles`, first: create the two roles and let them use the schema, as the
+/// connecting role (CREATEROLE is the connecting role's, not necessarily the owner's).
+pub const ROLES_CREATE_SQL: &str = include_str!("roles_create.sql").trim_ascii();
 
 /// Which role each command needs (printed by `migrate --roles`, and in the README).
 pub const COMMAND_ROLES: &[(&str, &str)] = &[
@@ -421,6 +464,83 @@ pub const COMMAND_ROLES: &[(&str, &str)] = &[
         "the owner of the tables",
     ),
 ];
+
+/// The statements of a migration's SQL, split at each `;` outside quotes, dollar quotes
+/// and comments (a trailing statement without one included), trimmed, empty ones left out.
+pub fn statements(sql: &str) -> Vec<&str> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 1);
+            }
+            b'$' => {
+                // a dollar quote's tag: $$ or $name$ (a parameter such as $1 is no tag)
+                let tag_len = sql[i + 1..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|&n| sql[i + 1 + n..].starts_with('$'))
+                    .filter(|&n| n == 0 || !b[i + 1].is_ascii_digit());
+                if let Some(n) = tag_len {
+                    let tag = &sql[i..i + n + 2];
+                    i = sql[i + tag.len()..]
+                        .find(tag)
+                        .map_or(b.len(), |e| i + tag.len() + e + tag.len() - 1);
+                }
+            }
+            b';' => {
+                out.push(sql[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(sql[start.min(sql.len())..].trim());
+    out.retain(|s| !code_of(s).is_empty());
+    out
+}
+
+/// A statement without its leading comments.
+fn code_of(statement: &str) -> &str {
+    let mut s = statement.trim_start();
+    while s.starts_with("--") {
+        s = s.find('\n').map_or("", |e| s[e + 1..].trim_start());
+    }
+    s
+}
+
+/// What reinstalls `function` as the schema at `version` defines it: the newest
+/// `CREATE OR REPLACE FUNCTION` for it among the steps up to `version`, then every GRANT or
+/// REVOKE on it those steps ran (`None` when none defines it). `doctor --repair` runs it
+/// for a function dropped after `migrate` installed it: replaying the old migrations
+/// instead would put back older definitions than the later steps left.
+pub fn function_repair(function: &str, version: i32) -> Option<Vec<&'static str>> {
+    let steps = STEPS.iter().filter(|s| s.version <= version);
+    let all: Vec<&'static str> = steps.flat_map(|s| statements(s.sql)).collect();
+    let create = format!("CREATE OR REPLACE FUNCTION {function}(");
+    let on = format!(" ON FUNCTION {function}(");
+    let definition = all.iter().rev().find(|s| code_of(s).starts_with(&create))?;
+    let mut out = vec![*definition];
+    out.extend(all.iter().copied().filter(|s| {
+        let code = code_of(s);
+        (code.starts_with("GRANT ") || code.starts_with("REVOKE ")) && code.contains(&on)
+    }));
+    Some(out)
+}
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i32 {
@@ -471,6 +591,76 @@ mod tests {
             versions,
             STEPS.iter().map(|s| s.version).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn migrations_run_as_the_table_owner_when_the_connecting_role_may_become_it() {
+        let t = |owner: &str, me: &str, can_become| TableOwner {
+            owner: owner.into(),
+            connected_as: me.into(),
+            can_become,
+        };
+        assert_eq!(run_as(None), Ok(RunAs::Connected));
+        assert_eq!(run_as(Some(&t("app", "app", true))), Ok(RunAs::Connected));
+        assert_eq!(
+            run_as(Some(&t("app", "postgres", true))),
+            Ok(RunAs::Owner("app".into()))
+        );
+        let refused = run_as(Some(&t("app", "bob", false))).unwrap_err();
+        assert!(refused.contains("owned by app"), "{refused}");
+        assert!(refused.contains("bob is neither"), "{refused}");
+        assert!(!refused.contains('\n'));
+    }
+
+    #[test]
+    fn statements_split_outside_quotes_dollar_quotes_and_comments() {
+        let sql = "-- a; comment\nCREATE TABLE t (a text DEFAULT 'x;y');\n\
+                   CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $f$ SELECT 1; $f$;\n\
+                   DO $$ BEGIN PERFORM $1; END $$;\n/* c; */ SELECT \"a;b\"";
+        assert_eq!(
+            statements(sql),
+            vec![
+                "-- a; comment\nCREATE TABLE t (a text DEFAULT 'x;y')",
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $f$ SELECT 1; $f$",
+                "DO $$ BEGIN PERFORM $1; END $$",
+                "/* c; */ SELECT \"a;b\"",
+            ]
+        );
+        assert_eq!(statements("SELECT 1;\n-- the end\n"), vec!["SELECT 1"]);
+    }
+
+    #[test]
+    fn a_function_is_reinstalled_as_the_newest_applied_step_defines_it() {
+        let at = |f, v| function_repair(f, v).unwrap();
+        // the fold as migration 21 left it, not migration 11's (no model, no boundaries)
+        let fold = at("usagectl_fold", latest_version());
+        assert_eq!(fold.len(), 1);
+        assert!(STEPS[20].sql.contains(fold[0]), "{}", fold[0]);
+        assert!(fold[0].ends_with("$f$") || fold[0].contains("LANGUAGE"));
+        assert!(!STEPS[10].sql.contains(fold[0]));
+        let eleven = at("usagectl_fold", 11);
+        assert!(STEPS[10].sql.contains(eleven[0]));
+        // its REVOKE from PUBLIC goes with it
+        let reg = at("usagectl_register_boundaries", latest_version());
+        assert_eq!(reg.len(), 2);
+        assert!(reg[1].starts_with("REVOKE EXECUTE ON FUNCTION usagectl_register_boundaries("));
+        assert_eq!(function_repair("usagectl_register_boundaries", 20), None);
+        // every function doctor checks can be reinstalled, each as one whole statement
+        for f in FOLD_FUNCTIONS
+            .iter()
+            .chain(&PERIOD_FUNCTIONS)
+            .chain(&BOUNDARY_FUNCTIONS)
+            .chain(&[READ_SET_FUNCTION])
+        {
+            let def = at(f, latest_version())[0];
+            assert!(
+                def.starts_with(&format!("CREATE OR REPLACE FUNCTION {f}("))
+                    || def.starts_with("--"),
+                "{f}"
+            );
+            let open = def.matches("$f$").count() + def.matches("$$").count();
+            assert!(open >= 2 && open % 2 == 0, "{f}: {def}");
+        }
     }
 
     #[test]

@@ -405,3 +405,159 @@ fn every_plpgsql_function_passes_plpgsql_check() {
         .get(0);
     assert!(found > 0);
 }
+
+/// The seed's table with rows, owned by a new role `app_<db>` (the web app's role, as on a
+/// managed database where a DBA migrates); the role's name.
+fn table_owned_by_an_app_role(db: &TestDb) -> String {
+    db.create_seed_table();
+    hand_the_table_to_an_app_role(db)
+}
+
+/// Make a new role `app_<db>` the owner of usage_events, and insert a row; its name.
+fn hand_the_table_to_an_app_role(db: &TestDb) -> String {
+    let app = format!("app_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {app} LOGIN; GRANT CREATE ON SCHEMA public TO {app};
+             ALTER TABLE usage_events OWNER TO {app};
+             INSERT INTO usage_events (org_id, event_type, quantity) VALUES ('acme', 'chat_message', 3);"
+        ))
+        .unwrap();
+    app
+}
+
+/// usagectl's tables, sequences and functions (and usage_events) whose owner is not `owner`.
+fn not_owned_by(db: &TestDb, owner: &str) -> Vec<String> {
+    db.client()
+        .query(
+            "SELECT c.oid::regclass::text || ' owned by ' || pg_get_userbyid(c.relowner)
+             FROM pg_class c
+             WHERE c.relnamespace = current_schema()::regnamespace
+               AND (c.relname LIKE 'usagectl%' OR c.relname = 'usage_events')
+               AND pg_get_userbyid(c.relowner) <> $1
+             UNION ALL
+             SELECT p.oid::regprocedure::text || ' owned by ' || pg_get_userbyid(p.proowner)
+             FROM pg_proc p
+             WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'usagectl%'
+               AND pg_get_userbyid(p.proowner) <> $1
+             ORDER BY 1",
+            &[&owner],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The schema is at the latest version, every object usagectl made is the table owner's,
+/// and the owner's role records, folds and passes doctor.
+fn owned_and_working(db: &TestDb, app: &str) {
+    let version: i32 = db.scalar("SELECT max(version) FROM usagectl_schema_migrations");
+    assert_eq!(version, usagectl::db::schema::latest_version());
+    assert_eq!(not_owned_by(db, app), Vec::<String>::new());
+    db.run_as(
+        app,
+        &[
+            "record",
+            "--org",
+            "acme",
+            "--event",
+            "chat_message",
+            "--enforce",
+        ],
+    )
+    .assert_ok();
+    db.run_as(app, &["maintain"]).assert_ok();
+    let doctor = db.run_as(app, &["doctor"]);
+    assert_eq!(doctor.code, 0, "{}", doctor.stdout);
+    let l = db.run_as(app, &["limits", "--org", "acme", "-o", "json"]);
+    l.assert_ok();
+    assert_eq!(l.json()["limits"]["chat_messages"]["current"], 4);
+}
+
+/// A superuser migrates a table an app role owns: every object is created as that role
+/// (a sequence linked to usage_events must have its owner), and the roles are created by
+/// the superuser, who may.
+#[test]
+fn a_superuser_migrates_a_table_an_app_role_owns_as_that_role() {
+    let db = TestDb::new();
+    let app = table_owned_by_an_app_role(&db);
+    let out = db.run(&["migrate", "--roles"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("usage_writer"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("ran as {app} (SET ROLE)")),
+        "{}",
+        out.stdout
+    );
+    owned_and_working(&db, &app);
+    let granted: bool = db.scalar(
+        "SELECT has_function_privilege('usage_writer', 'usagectl_fold(interval)', 'EXECUTE')",
+    );
+    assert!(granted);
+}
+
+/// A member of the owner's role (not a superuser) migrates: objects are the owner's.
+#[test]
+fn a_member_of_the_owners_role_migrates_as_the_owner() {
+    let db = TestDb::new();
+    let app = table_owned_by_an_app_role(&db);
+    let dba = format!("dba_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {dba} LOGIN CREATEROLE NOINHERIT; GRANT {app} TO {dba}"
+        ))
+        .unwrap();
+    db.run_as(&dba, &["migrate", "--roles"]).assert_ok();
+    owned_and_working(&db, &app);
+    // run again: nothing to do, nothing changes hands
+    db.run_as(&dba, &["migrate"]).assert_ok();
+    assert_eq!(not_owned_by(&db, &app), Vec::<String>::new());
+}
+
+/// What a run before this fix left: versions up to 8 applied by a superuser whose objects
+/// it owns, on a table the app role owns now. The next run hands them to the owner and
+/// completes.
+#[test]
+fn a_run_stopped_at_version_8_by_another_owner_completes() {
+    let db = TestDb::new();
+    db.create_seed_table();
+    db.run(&["migrate", "--target-version", "8"]).assert_ok();
+    let app = hand_the_table_to_an_app_role(&db);
+    assert_ne!(not_owned_by(&db, &app), Vec::<String>::new());
+    let out = db.run(&["migrate", "-o", "json"]);
+    out.assert_ok();
+    let handed = out.json()["handed_over"].as_array().unwrap().clone();
+    assert!(
+        handed.iter().any(|h| h == "usagectl_daily_usage")
+            && handed
+                .iter()
+                .any(|h| h.as_str().unwrap().starts_with("usagectl_record_enforced(")),
+        "{handed:?}"
+    );
+    owned_and_working(&db, &app);
+}
+
+/// A role that is neither the owner, a member of its role, nor a superuser is refused in
+/// one line naming the owner, before anything is created.
+#[test]
+fn a_role_that_cannot_become_the_owner_is_refused_before_anything_runs() {
+    let db = TestDb::new();
+    let app = table_owned_by_an_app_role(&db);
+    let outsider = format!("outsider_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {outsider} LOGIN; GRANT CREATE ON SCHEMA public TO {outsider}"
+        ))
+        .unwrap();
+    let out = db.run_as(&outsider, &["migrate"]);
+    out.assert_fails(1);
+    assert!(
+        out.stderr.contains(&format!("owned by {app}"))
+            && out.stderr.contains(&format!("a member of {app}")),
+        "{}",
+        out.stderr
+    );
+    let made: bool = db.scalar("SELECT to_regclass('usagectl_schema_migrations') IS NOT NULL");
+    assert!(!made, "nothing is created");
+}

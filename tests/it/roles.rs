@@ -482,3 +482,21 @@ fn the_owner_and_bypassrls_roles_still_see_every_org() {
         .unwrap();
     drop_roles(&db, &[&reader, &owner, &bypass, &open]);
 }
+
+/// `migrate --roles` on an up-to-date schema prints the roles table in table form too, as
+/// JSON lists them.
+#[test]
+fn roles_on_an_up_to_date_schema_print_which_command_needs_which_role() {
+    let db = TestDb::migrated();
+    let out = db.run(&["migrate", "--roles"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("nothing to do"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("roles usage_reader and usage_writer are in place")
+            && out.stdout.contains("usage_writer")
+            && out.stdout.contains("the owner of the tables"),
+        "{}",
+        out.stdout
+    );
+}

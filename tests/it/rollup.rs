@@ -591,8 +591,10 @@ fn doctor_reports_a_missing_enforce_function() {
         .unwrap();
     doctor_finds(
         &db,
-        "usagectl_record_enforced(), usagectl_record_in_period() missing, so reads, `record --enforce` or the fold fail: run `DELETE FROM usagectl_schema_migrations WHERE version IN (11, 14)`",
+        "usagectl_record_enforced(), usagectl_record_in_period() missing, so reads, `record --enforce` or the fold fail: `usagectl doctor --repair` reinstalls them as this build defines them",
     );
+    let out = db.run(&["doctor"]);
+    assert!(!out.stdout.contains("schema_migrations"), "{}", out.stdout);
     let rec = enforced();
     rec.assert_fails(1);
     assert!(
@@ -600,12 +602,61 @@ fn doctor_reports_a_missing_enforce_function() {
         "{}",
         rec.stderr
     );
-    db.client()
-        .batch_execute("DELETE FROM usagectl_schema_migrations WHERE version IN (11, 14)")
-        .unwrap();
-    db.run(&["migrate"]).assert_ok();
+    // the advice, followed: doctor says what it repaired (exit 3), then all is well
+    let repair = db.run(&["doctor", "--repair", "-o", "json"]);
+    assert_eq!(repair.code, 3, "{}", repair.stderr);
+    let (status, detail) = doctor_check(&repair.json(), "functions");
+    assert_eq!(status, "repaired", "{detail}");
+    assert!(
+        detail.starts_with("usagectl_record_enforced(), usagectl_record_in_period() reinstalled"),
+        "{detail}"
+    );
     assert_eq!(db.run(&["doctor"]).code, 0);
     enforced().assert_ok();
+    // the rest of the schema is as migrate left it: the fold and the reads still work
+    db.run(&["maintain"]).assert_ok();
+    let s = db.run(&["summary", "--org", "o", "-o", "json"]);
+    s.assert_ok();
+    assert_eq!(s.json()["total_events"], 1);
+    let version: i32 = db.scalar("SELECT max(version) FROM usagectl_schema_migrations");
+    assert_eq!(version, usagectl::db::schema::latest_version());
+}
+
+/// Advice followed on the fold's own function: `doctor --repair` puts back migration 21's
+/// fold (model and boundaries), not migration 11's, so `maintain` folds after it.
+#[test]
+fn doctor_repair_reinstalls_the_fold_as_the_latest_step_defines_it() {
+    let db = TestDb::migrated();
+    db.run(&["record", "--org", "o", "--event", "chat_message"])
+        .assert_ok();
+    // what replaying migration 11 (the advice before) left: its fold, on migration 20's
+    // rollup; maintain names the function, not an index that is there
+    let mut c = db.client();
+    for sql in usagectl::db::schema::function_repair("usagectl_fold", 11).unwrap() {
+        c.batch_execute(sql).unwrap();
+    }
+    let m = db.run(&["maintain"]);
+    m.assert_fails(1);
+    assert!(
+        m.stderr
+            .contains("usagectl_fold(interval) runs an ON CONFLICT that no unique index matches")
+            && !m.stderr.contains("idempotency index"),
+        "{}",
+        m.stderr
+    );
+    c.batch_execute("DROP FUNCTION usagectl_fold; DROP FUNCTION usagectl_register_boundaries")
+        .unwrap();
+    doctor_finds(&db, "`usagectl doctor --repair` reinstalls them");
+    assert_eq!(db.run(&["doctor", "--repair"]).code, 3);
+    assert_eq!(db.run(&["doctor"]).code, 0);
+    let m = db.run(&["maintain", "-o", "json"]);
+    m.assert_ok();
+    assert_eq!(db.fold(), 0, "maintain folded the row: {}", m.stdout);
+    // its REVOKE from PUBLIC went back with it
+    let public: bool = db.scalar(
+        "SELECT has_function_privilege('public', 'usagectl_register_boundaries(text, timestamptz, timestamptz)', 'EXECUTE')",
+    );
+    assert!(!public);
 }
 
 #[test]

@@ -174,6 +174,31 @@ impl TestDb {
         db
     }
 
+    /// This database's connection string with `user` set to `role`, built from its parts
+    /// (a `replace` on the text misses quoted values such as `user='postgres'`).
+    pub fn url_as(&self, role: &str) -> String {
+        let mut opts = conninfo::parse(&self.url).expect("parsing the test database's conninfo");
+        opts.insert("user".into(), role.into());
+        to_keyvalue(&opts)
+    }
+
+    /// A connection to this database as `role`, checked to be `role`.
+    pub fn client_as(&self, role: &str) -> postgres::Client {
+        let mut c = postgres::Client::connect(&self.url_as(role), postgres::NoTls)
+            .expect("connecting as a test role");
+        let user: String = c
+            .query_one("SELECT current_user::text", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(user, role, "connected as another role than asked");
+        c
+    }
+
+    /// `usagectl ARGS` against this database, connected as `role`.
+    pub fn run_as(&self, role: &str, args: &[&str]) -> Run {
+        run(usagectl().env("DATABASE_URL", self.url_as(role)).args(args))
+    }
+
     /// A superuser connection to this database.
     pub fn client(&self) -> postgres::Client {
         let mut c = postgres::Client::connect(&self.url, postgres::NoTls).expect("connecting");

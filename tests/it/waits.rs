@@ -181,9 +181,8 @@ fn migrate_completes_under_a_short_role_statement_timeout() {
     ))
     .unwrap();
     // the index build alone runs past 50 ms here
-    let role_url = db.url.replace("user=postgres", &format!("user={role}"));
-    assert_ne!(role_url, db.url);
-    let mut as_role = postgres::Client::connect(&role_url, postgres::NoTls).unwrap();
+    let role_url = db.url_as(&role);
+    let mut as_role = db.client_as(&role);
     let err = as_role
         .batch_execute(
             "CREATE UNIQUE INDEX CONCURRENTLY probe ON usage_events (org_id, created_at, id)",

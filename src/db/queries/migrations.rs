@@ -80,15 +80,107 @@ pub fn record_missing_checksums(db: &mut impl GenericClient) -> Result<u64> {
     Ok(n)
 }
 
-/// Create and grant the least-privilege roles (see [`schema::ROLES_SQL`]). Its policies and
-/// ENABLE ROW LEVEL SECURITY take a lock the web app's inserts queue behind: each attempt
-/// waits at most [`crate::db::waits::SHORT_LOCK`] for it, and is retried.
-pub fn apply_roles(client: &mut postgres::Client) -> Result<()> {
+/// Who owns `usage_events` and whether the connecting role may become it (`None` when
+/// the table does not exist). Membership is `SET` on PostgreSQL 16 and later (a member
+/// granted `SET FALSE` may not switch), `MEMBER` before; a superuser always may.
+pub fn usage_events_owner(db: &mut impl GenericClient) -> Result<Option<schema::TableOwner>> {
+    let row = db
+        .opt_row(
+            "SELECT pg_get_userbyid(c.relowner)::text, current_user::text,
+                    pg_has_role(c.relowner, CASE WHEN current_setting('server_version_num')::int >= 160000
+                                                 THEN 'SET' ELSE 'MEMBER' END)
+             FROM pg_class c WHERE c.oid = to_regclass('usage_events')",
+            &[],
+        )
+        .context("reading who owns usage_events")?;
+    Ok(row.map(|r| schema::TableOwner {
+        owner: r.get(0),
+        connected_as: r.get(1),
+        can_become: r.get(2),
+    }))
+}
+
+/// Act as `role` for the rest of the session (`None`: as the connecting role again).
+pub fn set_role(db: &mut impl GenericClient, role: Option<&str>) -> Result<()> {
+    let sql = match role {
+        Some(r) => format!("SET ROLE {}", quote_ident(r)),
+        None => "RESET ROLE".into(),
+    };
+    db.batch_execute(&sql).with_context(|| match role {
+        Some(r) => format!("switching to role {r}"),
+        None => "switching back to the connecting role".into(),
+    })
+}
+
+/// Give `owner` (the owner of `usage_events`) usagectl's tables, sequences, views and
+/// functions that another role owns and the connecting role may hand over (a superuser:
+/// all; else those of roles it is a member of): what a `migrate` run by another role left
+/// (before runs switched to the owner), which the owner could not replace or alter.
+/// Indexes, triggers and sequences linked to a column follow their table. One transaction,
+/// under the short lock wait (ALTER ... OWNER locks the table); returns what changed hands.
+pub fn hand_over(client: &mut postgres::Client, owner: &str) -> Result<Vec<String>> {
     use crate::db::waits;
+    waits::retrying(
+        client,
+        "handing usagectl's objects to the owner of usage_events",
+        |client| {
+            let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+            let rows = tx
+            .rows(
+                r"SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                                        WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                         c.oid::regclass::text
+                  FROM pg_class c
+                  WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'usagectl\_%'
+                    AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+                    AND pg_get_userbyid(c.relowner) <> $1 AND pg_has_role(c.relowner, 'MEMBER')
+                    AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+                  UNION ALL
+                  SELECT 'ROUTINE', p.oid::regprocedure::text
+                  FROM pg_proc p
+                  WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'usagectl\_%'
+                    AND pg_get_userbyid(p.proowner) <> $1 AND pg_has_role(p.proowner, 'MEMBER')
+                  ORDER BY 1, 2",
+                &[&owner],
+            )
+            .context("listing usagectl's objects another role owns")?;
+            let mut handed = Vec::new();
+            for r in &rows {
+                let (kind, name): (String, String) = (r.get(0), r.get(1));
+                tx.batch_execute(&format!(
+                    "ALTER {kind} {name} OWNER TO {}",
+                    quote_ident(owner)
+                ))
+                .with_context(|| format!("handing {name} to {owner}"))?;
+                handed.push(name);
+            }
+            tx.commit()?;
+            Ok(handed)
+        },
+    )
+}
+
+/// Create and grant the least-privilege roles: [`schema::ROLES_CREATE_SQL`] as the
+/// connecting role (`as_owner`: migrate switched to the owner of usage_events, whose
+/// CREATEROLE it may lack), then [`schema::ROLES_SQL`]. Its policies and ENABLE ROW LEVEL
+/// SECURITY take a lock the web app's inserts queue behind: each attempt waits at most
+/// [`crate::db::waits::SHORT_LOCK`] for it, and is retried.
+pub fn apply_roles(client: &mut postgres::Client, as_owner: bool) -> Result<()> {
+    use crate::db::waits;
+    let mut tx = waits::begin_with(
+        client,
+        waits::long_running(waits::current().lock_timeout),
+        if as_owner { "SET LOCAL ROLE NONE;" } else { "" },
+    )?;
+    tx.batch_execute(schema::ROLES_CREATE_SQL)
+        .context("creating the usage_reader and usage_writer roles")?;
+    tx.commit()?;
     waits::retrying(client, "migrate --roles", |client| {
         let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
         tx.batch_execute(schema::ROLES_SQL)
-            .context("creating the usage_reader and usage_writer roles")?;
+            .context("granting the usage_reader and usage_writer roles")?;
         tx.commit()?;
         Ok(())
     })
@@ -171,4 +263,25 @@ pub fn drop_if_invalid(client: &mut postgres::Client, name: &str) -> Result<bool
             .with_context(|| format!("dropping the invalid index {name}"))?;
     }
     Ok(invalid)
+}
+
+/// Run `statements` (function definitions and their grants, see
+/// [`schema::function_repair`]) in one transaction, as `role` when given (the owner of
+/// usage_events, so the functions are its, as `migrate` makes them).
+pub fn reinstall_functions(
+    client: &mut postgres::Client,
+    role: Option<&str>,
+    statements: &[&str],
+) -> Result<()> {
+    let mut tx = crate::db::waits::begin(client)?;
+    if let Some(r) = role {
+        tx.batch_execute(&format!("SET LOCAL ROLE {}", quote_ident(r)))
+            .with_context(|| format!("switching to role {r}"))?;
+    }
+    for sql in statements {
+        tx.batch_execute(sql)
+            .context("reinstalling a function as this build defines it")?;
+    }
+    tx.commit()?;
+    Ok(())
 }
