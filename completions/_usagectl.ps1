@@ -137,7 +137,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
         }
         'usagectl;limits' {
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organisation id')
-            [CompletionResult]::new('--month', '--month', [CompletionResultType]::ParameterName, 'The billing period that starts in this month, in the org''s zone (default: the current period)')
+            [CompletionResult]::new('--month', '--month', [CompletionResultType]::ParameterName, 'The billing period that starts in this month, in its zone (the longest when a change of settings starts two; default: the current period)')
             [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'The billing period that contains this instant (RFC 3339)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
@@ -159,7 +159,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
         }
         'usagectl;status' {
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organisation id')
-            [CompletionResult]::new('--month', '--month', [CompletionResultType]::ParameterName, 'The billing period that starts in this month, in each org''s zone (default: the current period)')
+            [CompletionResult]::new('--month', '--month', [CompletionResultType]::ParameterName, 'The billing period that starts in this month, in its zone (the longest when a change of settings starts two; default: the current period)')
             [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'The billing period that contains this instant (RFC 3339)')
             [CompletionResult]::new('--warn-at', '--warn-at', [CompletionResultType]::ParameterName, 'Percentage of a limit at which the status becomes approaching_limit')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
@@ -362,7 +362,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Every event (id, org_id, event_type, quantity, created_at, metadata) instead of totals')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing FILE')
             [CompletionResult]::new('--no-formula-escape', '--no-formula-escape', [CompletionResultType]::ParameterName, 'Leave text cells as they are (for machine readers, not spreadsheets)')
-            [CompletionResult]::new('--billing-periods', '--billing-periods', [CompletionResultType]::ParameterName, 'With --month: one block per org for its billing period that starts in the month (in its zone), with period_start, period_end and time_zone columns')
+            [CompletionResult]::new('--billing-periods', '--billing-periods', [CompletionResultType]::ParameterName, 'With --month: one block per org and billing period that starts in the month (in the period''s zone), with period_start, period_end and time_zone columns')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -130,7 +130,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
         }
         &'usagectl;limits'= {
             cand --org 'Organisation id'
-            cand --month 'The billing period that starts in this month, in the org''s zone (default: the current period)'
+            cand --month 'The billing period that starts in this month, in its zone (the longest when a change of settings starts two; default: the current period)'
             cand --at 'The billing period that contains this instant (RFC 3339)'
             cand -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string'
             cand --database-url 'PostgreSQL connection: a postgres:// URL or a libpq key=value string'
@@ -151,7 +151,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
         }
         &'usagectl;status'= {
             cand --org 'Organisation id'
-            cand --month 'The billing period that starts in this month, in each org''s zone (default: the current period)'
+            cand --month 'The billing period that starts in this month, in its zone (the longest when a change of settings starts two; default: the current period)'
             cand --at 'The billing period that contains this instant (RFC 3339)'
             cand --warn-at 'Percentage of a limit at which the status becomes approaching_limit'
             cand -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string'
@@ -346,7 +346,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
             cand --raw 'Every event (id, org_id, event_type, quantity, created_at, metadata) instead of totals'
             cand --force 'Replace an existing FILE'
             cand --no-formula-escape 'Leave text cells as they are (for machine readers, not spreadsheets)'
-            cand --billing-periods 'With --month: one block per org for its billing period that starts in the month (in its zone), with period_start, period_end and time_zone columns'
+            cand --billing-periods 'With --month: one block per org and billing period that starts in the month (in the period''s zone), with period_start, period_end and time_zone columns'
             cand -v 'Say on stderr where usagectl connects (never the password)'
             cand --verbose 'Say on stderr where usagectl connects (never the password)'
             cand -h 'Print help (see more with ''--help'')'

@@ -139,7 +139,7 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s v -l verbo
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand summary" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l org -d 'Organisation id' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l month -d 'The billing period that starts in this month, in the org\'s zone (default: the current period)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l month -d 'The billing period that starts in this month, in its zone (the longest when a change of settings starts two; default: the current period)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l at -d 'The billing period that contains this instant (RFC 3339)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
@@ -158,7 +158,7 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s v -l verbos
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand limits" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l org -d 'Organisation id' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l month -d 'The billing period that starts in this month, in each org\'s zone (default: the current period)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l month -d 'The billing period that starts in this month, in its zone (the longest when a change of settings starts two; default: the current period)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l at -d 'The billing period that contains this instant (RFC 3339)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -l warn-at -d 'Percentage of a limit at which the status becomes approaching_limit' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand status" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
@@ -345,7 +345,7 @@ never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l raw -d 'Every event (id, org_id, event_type, quantity, created_at, metadata) instead of totals'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l force -d 'Replace an existing FILE'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l no-formula-escape -d 'Leave text cells as they are (for machine readers, not spreadsheets)'
-complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l billing-periods -d 'With --month: one block per org for its billing period that starts in the month (in its zone), with period_start, period_end and time_zone columns'
+complete -c usagectl -n "__fish_usagectl_using_subcommand export" -l billing-periods -d 'With --month: one block per org and billing period that starts in the month (in the period\'s zone), with period_start, period_end and time_zone columns'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand export" -s V -l version -d 'Print version'

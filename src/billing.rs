@@ -2,7 +2,7 @@
 //! (migration 14): `usagectl_period()` decides every period boundary with PostgreSQL's time
 //! zone database, so `record --enforce` (decided in the server), every read and a DBA's psql
 //! agree to the microsecond; `usagectl_granted()` decides what a period's grants add.
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::error::{echo, usage};
@@ -65,15 +65,27 @@ impl BillingPeriod {
         self.start <= t && t < self.end
     }
 
-    /// The seed's `period` label: "current_month" for the current calendar month in UTC,
-    /// "current_period" for the current period of an org with its own settings, else
-    /// `YYYY-MM` (a calendar month) or the local start date `YYYY-MM-DD`.
+    /// The month the period belongs to, for `--month` (THE rule: [`in_month`]): the calendar
+    /// month its local start falls in, in the zone it was cut with. Every period has one
+    /// start, so consecutive months share out an org's periods, each to exactly one.
+    pub fn month(&self) -> (i32, u32) {
+        (self.local_start.year(), self.local_start.month())
+    }
+
+    /// Its length.
+    pub fn length(&self) -> Duration {
+        self.end - self.start
+    }
+
+    /// The `period` label: "current_month" for the current calendar month in UTC,
+    /// "current_period" for the current period of an org with its own settings (both the
+    /// seed's), else the local start date `YYYY-MM-DD` in `time_zone`, whose `YYYY-MM` is
+    /// the `--month` that reaches the period.
     pub fn label(&self, now: DateTime<Utc>) -> String {
         match (self.contains(now), self.is_calendar_month()) {
             (true, true) => "current_month".to_string(),
             (true, false) => "current_period".to_string(),
-            (false, true) => self.start.format("%Y-%m").to_string(),
-            (false, false) => self.local_start.format("%Y-%m-%d").to_string(),
+            (false, _) => self.local_start.format("%Y-%m-%d").to_string(),
         }
     }
 
@@ -116,7 +128,7 @@ impl BillingPeriod {
 pub enum PeriodChoice {
     /// The one that contains the server's `now()`.
     Current,
-    /// The one that starts in this month in the org's zone (`--month`).
+    /// The one `--month` shows: [`MonthPick`] among those that belong to this month.
     Month(Month),
     /// The one that contains this instant (`--at`).
     At(DateTime<Utc>),
@@ -130,6 +142,95 @@ impl PeriodChoice {
             (None, Some(t)) => PeriodChoice::At(t),
             (None, None) => PeriodChoice::Current,
         }
+    }
+}
+
+/// The window every period that belongs to `month` starts in, with room for any zone's
+/// offset: the month in UTC widened by two days on each side. The periods that overlap it
+/// are the candidates [`in_month`] chooses from.
+pub fn month_window(month: &Month) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        month.start - Duration::days(2),
+        month.end + Duration::days(2),
+    )
+}
+
+/// THE `--month` rule: the periods among `candidates` that belong to `month`, i.e. whose
+/// local start falls in it ([`BillingPeriod::month`]), in order. Usually one per org; two
+/// when a change of settings starts a period of its own in the month.
+pub fn in_month(candidates: Vec<BillingPeriod>, month: &Month) -> Vec<BillingPeriod> {
+    let (y, m) = month.year_month();
+    let mut periods: Vec<BillingPeriod> = candidates
+        .into_iter()
+        .filter(|p| p.month() == (y, m as u32))
+        .collect();
+    periods.sort_by_key(|p| p.start);
+    periods.dedup();
+    periods
+}
+
+/// The period `limits` and `status --month` show, and the month's others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthPick {
+    /// The month asked for.
+    pub month: Month,
+    /// The longest of the periods that belong to the month (the later on a tie): the
+    /// regular one when a change of settings cut a short one.
+    pub shown: BillingPeriod,
+    /// The month's other periods, in order (reached with `--at`).
+    pub others: Vec<BillingPeriod>,
+}
+
+impl MonthPick {
+    /// Choose among the org's `candidates` (the periods around the month, from
+    /// [`month_window`]). `None` only when there are none; a month in which no period
+    /// starts (not produced by `org set`, whose changes take effect at a period's end)
+    /// shows the period that contains its first instant.
+    pub fn choose(candidates: Vec<BillingPeriod>, month: &Month) -> Option<MonthPick> {
+        let fallback = candidates
+            .iter()
+            .find(|p| p.contains(month.start))
+            .or(candidates.first())
+            .cloned();
+        let mut periods = in_month(candidates, month);
+        let Some(at) = periods
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, p)| p.length())
+            .map(|(i, _)| i)
+        else {
+            return fallback.map(|shown| MonthPick {
+                month: *month,
+                shown,
+                others: Vec::new(),
+            });
+        };
+        let shown = periods.remove(at);
+        Some(MonthPick {
+            month: *month,
+            shown,
+            others: periods,
+        })
+    }
+
+    /// For a month that holds more than one period of `org`, the note that names the
+    /// others and how to read them.
+    pub fn note(&self, org: &str) -> Option<String> {
+        if self.others.is_empty() {
+            return None;
+        }
+        let others: Vec<String> = self
+            .others
+            .iter()
+            .map(|p| format!("{} (--at {})", p.describe(), crate::time::fmt_utc(&p.start)))
+            .collect();
+        Some(format!(
+            "{} billing periods of org {org} start in {} (its settings changed): showing the longest, {}; also {}",
+            self.others.len() + 1,
+            self.month.label(),
+            self.shown.describe(),
+            others.join(", ")
+        ))
     }
 }
 
@@ -290,12 +391,12 @@ mod tests {
     }
 
     #[test]
-    fn labels_name_calendar_months_as_before() {
+    fn labels_are_the_seeds_now_and_the_local_start_date_otherwise() {
         let now = t("2026-11-20T00:00:00Z");
         let nov = period("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", 1, "UTC");
         assert_eq!(nov.label(now), "current_month");
         let oct = period("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", 1, "UTC");
-        assert_eq!(oct.label(now), "2026-10");
+        assert_eq!(oct.label(now), "2026-10-01");
         let mid = period(
             "2026-11-15T05:00:00Z",
             "2026-12-15T05:00:00Z",
@@ -308,6 +409,111 @@ mod tests {
         assert!(!stub.is_calendar_month());
         assert!(mid.contains(t("2026-11-15T05:00:00Z")));
         assert!(!mid.contains(t("2026-12-15T05:00:00Z")));
+        // a past period is its local start date, whatever its zone
+        let past = local(
+            "2026-11-01T00:00:00Z",
+            "2026-11-15T05:00:00Z",
+            "2026-10-31T20:00:00",
+            15,
+        );
+        assert_eq!(past.label(t("2027-01-01T00:00:00Z")), "2026-10-31");
+        assert_eq!(mid.label(t("2027-01-01T00:00:00Z")), "2026-11-15");
+    }
+
+    /// A New York period, with its local start given (local_end is not used here).
+    fn local(start: &str, end: &str, local_start: &str, anchor: u8) -> BillingPeriod {
+        BillingPeriod {
+            local_start: local_start.parse().unwrap(),
+            ..period(start, end, anchor, "America/New_York")
+        }
+    }
+
+    fn month(s: &str) -> Month {
+        Month::parse(s).unwrap()
+    }
+
+    /// UTC anchor 1 until 2026-11-01, then New York anchor 15: the short period after the
+    /// switch starts on Oct 31 at 20:00 local time.
+    fn utc_then_new_york() -> Vec<BillingPeriod> {
+        vec![
+            period("2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", 1, "UTC"),
+            period("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", 1, "UTC"),
+            local(
+                "2026-11-01T00:00:00Z",
+                "2026-11-15T05:00:00Z",
+                "2026-10-31T20:00:00",
+                15,
+            ),
+            local(
+                "2026-11-15T05:00:00Z",
+                "2026-12-15T05:00:00Z",
+                "2026-11-15T00:00:00",
+                15,
+            ),
+            local(
+                "2026-12-15T05:00:00Z",
+                "2027-01-15T05:00:00Z",
+                "2026-12-15T00:00:00",
+                15,
+            ),
+        ]
+    }
+
+    #[test]
+    fn consecutive_months_share_out_every_period_once() {
+        let all = utc_then_new_york();
+        let mut seen = Vec::new();
+        for m in [
+            "2026-08", "2026-09", "2026-10", "2026-11", "2026-12", "2027-01",
+        ] {
+            seen.extend(in_month(all.clone(), &month(m)));
+        }
+        assert_eq!(seen, all);
+        let oct = in_month(all.clone(), &month("2026-10"));
+        assert_eq!(oct, all[1..3]);
+        // a Kathmandu period belongs to the month it starts in locally, not in UTC
+        let ktm = BillingPeriod {
+            local_start: "2026-03-01T00:00:00".parse().unwrap(),
+            ..period(
+                "2026-02-28T18:15:00Z",
+                "2026-03-31T18:15:00Z",
+                1,
+                "Asia/Kathmandu",
+            )
+        };
+        assert!(in_month(vec![ktm.clone()], &month("2026-02")).is_empty());
+        assert_eq!(in_month(vec![ktm.clone()], &month("2026-03")), [ktm]);
+        let (from, to) = month_window(&month("2026-03"));
+        assert_eq!(
+            (from, to),
+            (t("2026-02-27T00:00:00Z"), t("2026-04-03T00:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn month_shows_the_longest_of_its_periods_and_names_the_others() {
+        let all = utc_then_new_york();
+        let oct = MonthPick::choose(all.clone(), &month("2026-10")).unwrap();
+        assert_eq!(oct.shown, all[1]);
+        assert_eq!(oct.others, [all[2].clone()]);
+        let note = oct.note("acme").unwrap();
+        assert!(
+            note.starts_with("2 billing periods of org acme start in 2026-10"),
+            "{note}"
+        );
+        assert!(note.contains("(--at 2026-11-01T00:00:00Z)"), "{note}");
+        let nov = MonthPick::choose(all.clone(), &month("2026-11")).unwrap();
+        assert_eq!((nov.note("acme"), nov.shown), (None, all[3].clone()));
+        // anchor 1 -> 31 from Nov 1: [Nov 1, Nov 30) and [Nov 30, Dec 31) both start in
+        // November; the longer is shown
+        let short = period("2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z", 31, "UTC");
+        let long = period("2026-11-30T00:00:00Z", "2026-12-31T00:00:00Z", 31, "UTC");
+        let pick = MonthPick::choose(vec![long.clone(), short.clone()], &month("2026-11")).unwrap();
+        assert_eq!((pick.shown, pick.others), (long, vec![short]));
+        // no period starts in the month: the one that contains its first instant
+        let pick = MonthPick::choose(all[2..4].to_vec(), &month("2026-12")).unwrap();
+        assert_eq!(pick.shown, all[3]);
+        assert_eq!(MonthPick::choose(Vec::new(), &month("2026-12")), None);
     }
 
     #[test]

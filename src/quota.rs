@@ -230,8 +230,9 @@ const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct Period {
     /// The seed's `period`: "current_month" (the current calendar month in UTC),
-    /// "current_period" (the current period of an org with its own settings), or the
-    /// period's month `YYYY-MM` / local start date `YYYY-MM-DD`.
+    /// "current_period" (the current period of an org with its own settings), else the
+    /// period's local start date `YYYY-MM-DD` in `time_zone` (its `YYYY-MM` is the
+    /// `--month` that reaches it); `YYYY-MM` for doctor's calendar month.
     pub period: String,
     /// First instant counted.
     #[serde(serialize_with = "crate::time::ser")]

@@ -29,9 +29,11 @@ org and event type whose totals changed since (exit 3), or none (exit 0). Text c
 start with = + - @ tab or CR get a leading ' (OWASP) unless --no-formula-escape.
 
 Finance closes the books on calendar months, so that is the default whatever an org's
-billing period. --billing-periods --month M writes one block per org for its billing
-period that starts in M in its zone (`usagectl org set`), with period_start, period_end
-and time_zone columns; its manifest and --check cover the same periods.
+billing period. --billing-periods --month M writes one block per org and billing period
+that starts in M in the period's zone (`usagectl org set`): usually one per org, two when
+a change of settings starts a short period in M. Consecutive months hold every period,
+and so every event, exactly once. Blocks have period_start, period_end and time_zone
+columns; the manifest and --check cover the same periods.
 
 Examples:
   usagectl export --month 2025-11 --output usage-2025-11.csv
@@ -80,8 +82,8 @@ pub struct ExportArgs {
     #[arg(long)]
     pub no_formula_escape: bool,
 
-    /// With --month: one block per org for its billing period that starts in the month (in
-    /// its zone), with period_start, period_end and time_zone columns
+    /// With --month: one block per org and billing period that starts in the month (in the
+    /// period's zone), with period_start, period_end and time_zone columns
     #[arg(long, requires = "month", conflicts_with_all = ["raw", "from", "check"])]
     pub billing_periods: bool,
 
@@ -503,6 +505,12 @@ pub struct Change {
     pub month: String,
     /// Organisation.
     pub org_id: String,
+    /// The billing period's start (`--billing-periods` exports only).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::ser_opt"
+    )]
+    pub period_start: Option<DateTime<Utc>>,
     /// Event type.
     pub event_type: String,
     /// Events in the file's totals.
@@ -530,31 +538,45 @@ pub struct CheckReport {
     pub changes: Vec<Change>,
 }
 
+impl CheckReport {
+    /// Whether the changes name billing periods (a `--billing-periods` export).
+    fn periods(&self) -> bool {
+        self.changes.iter().any(|c| c.period_start.is_some())
+    }
+}
+
 impl Render for CheckReport {
     fn csv_header(&self) -> Vec<&'static str> {
-        vec![
-            "month",
-            "org_id",
+        let mut h = vec!["month", "org_id"];
+        if self.periods() {
+            h.push("period_start");
+        }
+        h.extend([
             "event_type",
             "events_then",
             "events_now",
             "quantity_then",
             "quantity_now",
-        ]
+        ]);
+        h
     }
     fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        let periods = self.periods();
         self.changes
             .iter()
             .map(|c| {
-                vec![
-                    Cell::text(&c.month),
-                    Cell::text(&c.org_id),
+                let mut row = vec![Cell::text(&c.month), Cell::text(&c.org_id)];
+                if periods {
+                    row.push(c.period_start.map_or(Cell::Empty, Cell::Time));
+                }
+                row.extend([
                     Cell::text(&c.event_type),
                     Cell::Num(c.events_then),
                     Cell::Num(c.events_now),
                     Cell::Num(c.quantity_then),
                     Cell::Num(c.quantity_now),
-                ]
+                ]);
+                row
             })
             .collect()
     }
@@ -645,7 +667,16 @@ fn check(client: &mut Client, given: &Path, out: &mut Output) -> Result<u8> {
         queries::export_aggregate(&mut tx, &m.period_start, &m.period_end, m.org.as_deref())?
     };
     tx.commit()?;
-    let key = |r: &ExportRow| (r.month.clone(), r.org_id.clone(), r.event_type.clone());
+    // a billing-period export can hold two periods of one org in a month: the period is
+    // part of the key
+    let key = |r: &ExportRow| {
+        (
+            r.month.clone(),
+            r.org_id.clone(),
+            r.period_start,
+            r.event_type.clone(),
+        )
+    };
     let then: std::collections::BTreeMap<_, _> = m
         .totals
         .iter()
@@ -666,7 +697,8 @@ fn check(client: &mut Client, given: &Path, out: &mut Output) -> Result<u8> {
             (a != b).then_some(Change {
                 month: k.0,
                 org_id: k.1,
-                event_type: k.2,
+                period_start: k.2,
+                event_type: k.3,
                 events_then: a.0,
                 events_now: b.0,
                 quantity_then: a.1,

@@ -42,8 +42,8 @@ pub struct LimitsArgs {
     #[arg(long, value_name = "ORG")]
     pub org: String,
 
-    /// The billing period that starts in this month, in the org's zone (default: the
-    /// current period)
+    /// The billing period that starts in this month, in its zone (the longest when a
+    /// change of settings starts two; default: the current period)
     #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
     pub month: Option<Month>,
 
@@ -154,7 +154,14 @@ impl OrgQuota {
 pub fn read_org_quota(client: &mut Client, org: &str, choice: PeriodChoice) -> Result<OrgQuota> {
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::scope_to_org_now(&mut tx, org)?;
-    let period = queries::period(&mut tx, org, choice)?;
+    let (period, others_note) = match choice {
+        PeriodChoice::Month(month) => {
+            let pick = queries::month_period(&mut tx, org, &month)?;
+            let note = pick.note(org);
+            (pick.shown, note)
+        }
+        _ => (queries::period(&mut tx, org, choice)?, None),
+    };
     let config = queries::load_limit_config(&mut tx, Some(org))?;
     let granted = queries::granted(&mut tx, org, &period)?;
     let usage = queries::usage_by_org(&mut tx, Some(org), period.window())?
@@ -163,7 +170,7 @@ pub fn read_org_quota(client: &mut Client, org: &str, choice: PeriodChoice) -> R
     let mut q = OrgQuota::new(&config, org, period, usage, granted, now);
     let unknown = unknown_org(&mut tx, org)?;
     tx.commit()?;
-    if let Some(note) = &unknown {
+    for note in unknown.iter().chain(&others_note) {
         output::notice(note);
     }
     note_future_period(&q.period, now);
@@ -386,9 +393,14 @@ impl Render for LimitsReport {
                 style.cell(runs_out, None),
             ]);
         }
-        let label = if self.period.time_zone == crate::billing::DEFAULT_TIME_ZONE
-            && self.period.anchor_day == crate::billing::DEFAULT_ANCHOR_DAY
-        {
+        // a whole calendar month in UTC is named by its month (not a short period after a
+        // change of settings, which its bounds name)
+        let whole_month = Month::containing(self.period.period_start)
+            == (Month {
+                start: self.period.period_start,
+                end: self.period.period_end,
+            });
+        let label = if self.period.time_zone == crate::billing::DEFAULT_TIME_ZONE && whole_month {
             format!("{} ", self.period.period_start.format("%Y-%m"))
         } else {
             String::new()

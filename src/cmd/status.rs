@@ -51,8 +51,8 @@ pub struct StatusArgs {
     #[arg(long, conflicts_with = "org")]
     pub problems_only: bool,
 
-    /// The billing period that starts in this month, in each org's zone (default: the
-    /// current period)
+    /// The billing period that starts in this month, in its zone (the longest when a
+    /// change of settings starts two; default: the current period)
     #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
     pub month: Option<Month>,
 

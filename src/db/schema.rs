@@ -338,8 +338,10 @@ pub const READ_SET_FUNCTION: &str = "usagectl_usage_of";
 /// - `usagectl_org_settings` keeps each org's anchor day and IANA zone as a history (a
 ///   change is in force from the end of the current period); no row means anchor 1 in UTC.
 /// - `usagectl_period()` is the one period rule (PostgreSQL's own time zone database, so
-///   enforcement, reads and a DBA's psql agree); `usagectl_period_in_month()` names the
-///   period `--month` means, `usagectl_periods()` the periods a batch spans.
+///   enforcement, reads and a DBA's psql agree); `usagectl_periods()` lists the periods
+///   a batch spans or a month holds (which of them `--month` means is decided by
+///   `billing::in_month`; `usagectl_period_in_month()`, which missed a short period after a
+///   change of settings, is kept for earlier builds and no longer called).
 /// - `usagectl_grants` / `usagectl_grant_revocations` are append-only (a trigger refuses
 ///   UPDATE, DELETE and TRUNCATE); `usagectl_granted()` is the one grant rule.
 /// - `usagectl_record_in_period()`: `record --enforce` with the period, the limit and the

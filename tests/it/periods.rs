@@ -1031,3 +1031,352 @@ fn audit_columns_name_the_os_user_from_the_password_database_without_user_set() 
         db.scalar("SELECT set_by_os FROM usagectl_org_settings ORDER BY set_at DESC LIMIT 1");
     assert_eq!(set.as_deref(), Some(want.as_str()));
 }
+
+/// A change of settings in the org's past, as `org set` leaves it once the period it was
+/// made in has ended: `first` in force for all periods, `then` from `from` on.
+fn changed(db: &TestDb, org: &str, first: (&str, &str), from: &str, then: (i16, &str)) {
+    set(db, org, first.0, first.1);
+    db.client()
+        .execute(
+            "INSERT INTO usagectl_org_settings (org_id, effective_from, anchor_day, time_zone)
+             VALUES ($1, $2, $3, $4)",
+            &[&org, &t(from), &then.0, &then.1],
+        )
+        .unwrap();
+}
+
+/// The org's billing-period blocks of `export --month M --billing-periods` for each of
+/// `months`: (month, period_start, period_end) -> events.
+fn blocks(db: &TestDb, org: &str, months: &[&str]) -> BTreeMap<(String, String, String), i64> {
+    let mut out = BTreeMap::new();
+    for month in months {
+        let run = db.run(&[
+            "export",
+            "--month",
+            month,
+            "--billing-periods",
+            "--org",
+            org,
+            "-o",
+            "json",
+        ]);
+        run.assert_ok();
+        for row in run.json().as_array().unwrap() {
+            assert_eq!(row["month"], *month);
+            let key = (
+                month.to_string(),
+                row["period_start"].as_str().unwrap().to_string(),
+                row["period_end"].as_str().unwrap().to_string(),
+            );
+            *out.entry(key).or_default() += row["events"].as_i64().unwrap();
+        }
+    }
+    out
+}
+
+/// (org, first settings, switch, new settings, every boundary from 2025-08 to 2026-01)
+type ChangeCase = (
+    &'static str,
+    (&'static str, &'static str),
+    &'static str,
+    (i16, &'static str),
+    &'static [&'static str],
+);
+
+/// A settings change in each direction (anchor 31 -> 1, 1 -> 31) and a change of zone each
+/// way, with events on every boundary and inside the short first period under the new
+/// settings: the blocks of consecutive months never overlap, leave no gap, and together
+/// hold every event psql counts for the org, each once.
+#[test]
+fn export_billing_periods_of_consecutive_months_hold_every_event_once_across_a_change() {
+    let db = TestDb::migrated();
+    let cases: [ChangeCase; 4] = [
+        (
+            "a31to1",
+            ("31", "UTC"),
+            "2025-10-31T00:00:00Z",
+            (1, "UTC"),
+            &[
+                "2025-08-31T00:00:00Z",
+                "2025-09-30T00:00:00Z",
+                "2025-10-31T00:00:00Z",
+                "2025-11-01T00:00:00Z",
+                "2025-12-01T00:00:00Z",
+                "2026-01-01T00:00:00Z",
+            ],
+        ),
+        (
+            "a1to31",
+            ("1", "UTC"),
+            "2025-11-01T00:00:00Z",
+            (31, "UTC"),
+            &[
+                "2025-09-01T00:00:00Z",
+                "2025-10-01T00:00:00Z",
+                "2025-11-01T00:00:00Z",
+                "2025-11-30T00:00:00Z",
+                "2025-12-31T00:00:00Z",
+            ],
+        ),
+        (
+            "utc-to-ny",
+            ("1", "UTC"),
+            "2025-11-01T00:00:00Z",
+            (15, "America/New_York"),
+            &[
+                "2025-09-01T00:00:00Z",
+                "2025-10-01T00:00:00Z",
+                "2025-11-01T00:00:00Z",
+                "2025-11-15T05:00:00Z",
+                "2025-12-15T05:00:00Z",
+            ],
+        ),
+        (
+            "ny-to-utc",
+            ("15", "America/New_York"),
+            "2025-10-15T04:00:00Z",
+            (1, "UTC"),
+            &[
+                "2025-08-15T04:00:00Z",
+                "2025-09-15T04:00:00Z",
+                "2025-10-15T04:00:00Z",
+                "2025-11-01T00:00:00Z",
+                "2025-12-01T00:00:00Z",
+            ],
+        ),
+    ];
+    let months = [
+        "2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "2026-01", "2026-02",
+    ];
+    for (org, first, from, then, boundaries) in cases {
+        changed(&db, org, first, from, then);
+        for (i, b) in boundaries.iter().enumerate() {
+            around(&db, org, t(b));
+            // and one inside each period, the short one after the switch included
+            if let Some(next) = boundaries.get(i + 1) {
+                let mid = t(b) + (t(next) - t(b)) / 2;
+                insert(&db, org, "csv_upload", 1, mid);
+            }
+        }
+        let blocks = blocks(&db, org, &months);
+        let total: i64 = blocks.values().sum();
+        let psql_count: i64 = psql(
+            &db.url,
+            &format!("SELECT count(*) FROM usage_events WHERE org_id = '{org}'"),
+        )
+        .trim()
+        .parse()
+        .unwrap();
+        assert_eq!(total, psql_count, "{org}: {blocks:#?}");
+        // the periods follow one another without gap or overlap, each in one month only
+        let periods: Vec<_> = blocks.keys().map(|(_, s, e)| (t(s), t(e))).collect();
+        let mut sorted = periods.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), periods.len(), "{org}: a period in two months");
+        for w in sorted.windows(2) {
+            assert_eq!(w[0].1, w[1].0, "{org}: {blocks:#?}");
+        }
+        // the switch starts a period of its own
+        assert!(sorted.iter().any(|p| p.0 == t(from)), "{org}: {blocks:#?}");
+    }
+    // the rule: a period belongs to the month its local start falls in (in the zone it
+    // was cut with); the short New York period starts on Oct 31 at 20:00 local time
+    let ny = blocks(&db, "utc-to-ny", &["2025-10", "2025-11"]);
+    let keys: Vec<_> = ny
+        .keys()
+        .map(|(m, s, e)| (m.as_str(), s.as_str(), e.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("2025-10", "2025-10-01T00:00:00Z", "2025-11-01T00:00:00Z"),
+            ("2025-10", "2025-11-01T00:00:00Z", "2025-11-15T05:00:00Z"),
+            ("2025-11", "2025-11-15T05:00:00Z", "2025-12-15T05:00:00Z"),
+        ]
+    );
+    // --check tells the two October blocks apart: a late event in the short one is one
+    // change, of that period
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("oct.csv");
+    let file = file.to_str().unwrap();
+    db.run(&[
+        "export",
+        "--month",
+        "2025-10",
+        "--billing-periods",
+        "--org",
+        "utc-to-ny",
+        "--output",
+        file,
+    ])
+    .assert_ok();
+    let manifest = format!("{file}.manifest.json");
+    db.run(&["export", "--check", &manifest]).assert_ok();
+    insert(&db, "utc-to-ny", "csv_upload", 1, t("2025-11-10T00:00:00Z"));
+    let out = db.run(&["export", "--check", &manifest, "-o", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let changes = out.json()["changes"].as_array().unwrap().clone();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["period_start"], "2025-11-01T00:00:00Z");
+    assert_eq!(
+        (
+            changes[0]["events_then"].as_i64(),
+            changes[0]["events_now"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+}
+
+/// (org, --month or --at, period, period_start, period_end, the other period on stderr)
+type PickCase = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// `limits`/`status --month` take their period by the export's rule (the month its local
+/// start falls in), show the longest when a change of settings starts two in one month and
+/// name the other on stderr; every period's label is its local start date.
+#[test]
+fn month_picks_by_the_same_rule_and_every_label_is_the_local_start_date() {
+    let db = TestDb::migrated();
+    changed(
+        &db,
+        "ny",
+        ("1", "UTC"),
+        "2025-11-01T00:00:00Z",
+        (15, "America/New_York"),
+    );
+    changed(
+        &db,
+        "l31",
+        ("1", "UTC"),
+        "2025-11-01T00:00:00Z",
+        (31, "UTC"),
+    );
+    for org in ["ny", "l31"] {
+        insert(&db, org, "chat_message", 1, t("2025-11-05T00:00:00Z"));
+    }
+    let cases: [PickCase; 6] = [
+        (
+            "ny",
+            &["--at", "2025-11-05T00:00:00Z"],
+            "2025-10-31",
+            "2025-11-01T00:00:00Z",
+            "2025-11-15T05:00:00Z",
+            None,
+        ),
+        (
+            "ny",
+            &["--month", "2025-10"],
+            "2025-10-01",
+            "2025-10-01T00:00:00Z",
+            "2025-11-01T00:00:00Z",
+            Some("--at 2025-11-01T00:00:00Z"),
+        ),
+        (
+            "ny",
+            &["--month", "2025-11"],
+            "2025-11-15",
+            "2025-11-15T05:00:00Z",
+            "2025-12-15T05:00:00Z",
+            None,
+        ),
+        (
+            "l31",
+            &["--month", "2025-11"],
+            "2025-11-30",
+            "2025-11-30T00:00:00Z",
+            "2025-12-31T00:00:00Z",
+            Some("--at 2025-11-01T00:00:00Z"),
+        ),
+        (
+            "l31",
+            &["--at", "2025-11-05T00:00:00Z"],
+            "2025-11-01",
+            "2025-11-01T00:00:00Z",
+            "2025-11-30T00:00:00Z",
+            None,
+        ),
+        (
+            "l31",
+            &["--month", "2025-10"],
+            "2025-10-01",
+            "2025-10-01T00:00:00Z",
+            "2025-11-01T00:00:00Z",
+            None,
+        ),
+    ];
+    for (org, how, label, start, end, other) in cases {
+        for cmd in ["limits", "status"] {
+            let mut args = vec![cmd, "--org", org, "-o", "json"];
+            args.extend_from_slice(how);
+            let out = db.run(&args);
+            assert!(out.code == 0 || cmd == "status", "{}", out.stderr);
+            let v = out.json();
+            assert_eq!(
+                (
+                    v["period"].as_str(),
+                    v["period_start"].as_str(),
+                    v["period_end"].as_str()
+                ),
+                (Some(label), Some(start), Some(end)),
+                "{cmd} {org} {how:?}"
+            );
+            assert_eq!(
+                v["period_local_start"].as_str().unwrap()[..10],
+                *label,
+                "{cmd} {org} {how:?}"
+            );
+            match other {
+                Some(at) => assert!(
+                    out.stderr.contains(at),
+                    "{cmd} {org} {how:?}: {}",
+                    out.stderr
+                ),
+                None => assert!(out.stderr.is_empty(), "{cmd} {org} {how:?}: {}", out.stderr),
+            }
+        }
+    }
+    // the one-day period after anchor 31 -> 1 in UTC is no calendar month, in any output
+    changed(
+        &db,
+        "a31",
+        ("31", "UTC"),
+        "2025-10-31T00:00:00Z",
+        (1, "UTC"),
+    );
+    let at = ["--at", "2025-10-31T12:00:00Z"];
+    let v = db
+        .run(&["limits", "--org", "a31", "-o", "json", at[0], at[1]])
+        .json();
+    assert_eq!(v["period"], "2025-10-31");
+    let out = db.run(&["limits", "--org", "a31", at[0], at[1]]);
+    assert!(
+        out.stdout
+            .contains("\nperiod [2025-10-31T00:00:00Z, 2025-11-01T00:00:00Z) UTC\n"),
+        "{}",
+        out.stdout
+    );
+    // status --all reads each org in the period --month names for it
+    let v = db
+        .run(&["status", "--all", "--month", "2025-11", "-o", "json"])
+        .json();
+    let starts: BTreeMap<&str, &str> = v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["org_id"].as_str().unwrap(),
+                r["period_start"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(starts["ny"], "2025-11-15T05:00:00Z");
+    assert_eq!(starts["l31"], "2025-11-30T00:00:00Z");
+}

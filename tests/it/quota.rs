@@ -179,7 +179,7 @@ fn limits_and_status_agree_with_psql_at_the_month_edges_on(path: ReadPath) {
     assert_eq!(v["org_id"], org);
     assert_eq!(v["tier"], "trial");
     assert_eq!(v["tier_source"], "default");
-    assert_eq!(v["period"], "2025-11");
+    assert_eq!(v["period"], "2025-11-01");
     assert_eq!(v["period_start"], "2025-11-01T00:00:00Z");
     assert_eq!(v["period_end"], "2025-12-01T00:00:00Z");
 

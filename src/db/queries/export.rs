@@ -16,7 +16,8 @@ pub struct ExportRow {
     pub events: i64,
     /// Sum of quantity.
     pub quantity: i64,
-    /// With `--billing-periods`: the org's period (it starts in `month`, in its zone).
+    /// With `--billing-periods`: the org's period (it belongs to `month`: its local start
+    /// falls in it, in its zone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period_start: Option<DateTime<Utc>>,
     /// Its end.
@@ -65,39 +66,62 @@ pub fn export_aggregate(
     Ok(rows.iter().map(export_row).collect())
 }
 
-/// Per org and event type over each org's billing period that starts in `month` (in the
-/// org's zone; `usagectl_period_in_month()`), for every org with events in the calendar
-/// month or with billing settings of its own; sorted by org_id and event_type in byte
-/// order. Each block reads through the one read path over its own period.
+/// Per org, billing period and event type over each org's billing periods that belong to
+/// `month` (`--month`: those whose local start falls in it, [`crate::billing::in_month`];
+/// two for an org whose settings changed in the month), for every org with events in the
+/// calendar month or with billing settings of its own; sorted by org_id, period and
+/// event_type (byte order). Consecutive months share out every period, and so every
+/// event, exactly once. Orgs without settings have the calendar month; each other block
+/// reads through the one read path over its own period.
 pub fn export_billing_aggregate(
     db: &mut impl GenericClient,
     month: &Month,
     org: Option<&str>,
 ) -> Result<Vec<ExportRow>> {
-    let label = month.label();
-    let (y, m) = month.year_month();
+    let own: Vec<String> = orgs_with_settings(db)?
+        .into_iter()
+        .filter(|o| org.is_none_or(|org| org == o))
+        .collect();
+    let (from, to) = crate::billing::month_window(month);
+    let mut orgs = Vec::new();
+    let (mut starts, mut ends, mut zones) = (Vec::new(), Vec::new(), Vec::new());
+    for (o, candidates) in periods_overlapping(db, &own, from, to)? {
+        for p in crate::billing::in_month(candidates, month) {
+            orgs.push(o.clone());
+            starts.push(p.start);
+            ends.push(p.end);
+            zones.push(p.time_zone);
+        }
+    }
     let rows = db
-        .rows(
-            r#"WITH orgs AS (
-                   SELECT DISTINCT u.org_id FROM usagectl_usage($3, NULL, $1, $2) u
-                   UNION
-                   SELECT s.org_id FROM usagectl_org_settings s WHERE $3::text IS NULL OR s.org_id = $3),
-               p AS (SELECT o.org_id, p.* FROM orgs o
-                     CROSS JOIN LATERAL usagectl_period_in_month(o.org_id, $5, $6) p)
-           SELECT $7::text, p.org_id, coalesce(t.tier, $4), e.event_type,
-                  sum(e.events)::bigint, sum(e.quantity)::bigint, p.period_start, p.period_end, p.time_zone
-           FROM p CROSS JOIN LATERAL usagectl_usage(p.org_id, NULL, p.period_start, p.period_end) e
-           LEFT JOIN usagectl_org_tiers t ON t.org_id = p.org_id
-           GROUP BY p.org_id, t.tier, e.event_type, p.period_start, p.period_end, p.time_zone
-           ORDER BY p.org_id COLLATE "C", e.event_type COLLATE "C""#,
+        .query_typed(
+            r#"WITH blocks AS (
+                   SELECT w.org_id, e.event_type, sum(e.events) AS events, sum(e.quantity) AS quantity,
+                          w.s, w.e, w.zone
+                   FROM unnest($5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[]) AS w(org_id, s, e, zone)
+                   CROSS JOIN LATERAL usagectl_usage(w.org_id, NULL, w.s, w.e) e
+                   GROUP BY w.org_id, e.event_type, w.s, w.e, w.zone
+                   UNION ALL
+                   SELECT u.org_id, u.event_type, sum(u.events), sum(u.quantity), $1, $2, 'UTC'
+                   FROM usagectl_usage($3, NULL, $1, $2) u
+                   WHERE u.org_id <> ALL ($9::text[])
+                   GROUP BY u.org_id, u.event_type)
+           SELECT $10::text, b.org_id, coalesce(t.tier, $4), b.event_type,
+                  b.events::bigint, b.quantity::bigint, b.s, b.e, b.zone
+           FROM blocks b
+           LEFT JOIN usagectl_org_tiers t ON t.org_id = b.org_id
+           ORDER BY b.org_id COLLATE "C", b.s, b.event_type COLLATE "C""#,
             &[
-                &month.start,
-                &month.end,
-                &org,
-                &crate::quota::DEFAULT_TIER,
-                &y,
-                &m,
-                &label,
+                (&month.start, Type::TIMESTAMPTZ),
+                (&month.end, Type::TIMESTAMPTZ),
+                (&org, Type::TEXT),
+                (&crate::quota::DEFAULT_TIER, Type::TEXT),
+                (&orgs, Type::TEXT_ARRAY),
+                (&starts, Type::TIMESTAMPTZ_ARRAY),
+                (&ends, Type::TIMESTAMPTZ_ARRAY),
+                (&zones, Type::TEXT_ARRAY),
+                (&own, Type::TEXT_ARRAY),
+                (&month.label(), Type::TEXT),
             ],
         )
         .context("aggregating usage per billing period for the export")?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 
 use super::*;
-use crate::billing::{BillingPeriod, Grant, PeriodChoice, Settings};
+use crate::billing::{BillingPeriod, Grant, MonthPick, PeriodChoice, Settings};
 
 /// The columns of a period, from a `usagectl_period()` row aliased `p`.
 const PERIOD_COLUMNS: &str = "p.period_start, p.period_end,
@@ -24,38 +24,24 @@ fn period_at(r: &postgres::Row, at: usize) -> BillingPeriod {
     }
 }
 
-/// The function call that yields the period `choice` names for the org in `$1` (with
-/// `$2` the instant and `$3`/`$4` the year and month; unused ones are NULL).
-const PERIOD_CALL: &str =
-    "(SELECT * FROM usagectl_period($1, coalesce($2, now())) WHERE $3::integer IS NULL
-     UNION ALL
-     SELECT * FROM usagectl_period_in_month($1, $3, $4) WHERE $3::integer IS NOT NULL)";
-
-fn choice_params(choice: PeriodChoice) -> (Option<DateTime<Utc>>, Option<i32>, Option<i32>) {
-    match choice {
-        PeriodChoice::Current => (None, None, None),
-        PeriodChoice::At(t) => (Some(t), None, None),
-        PeriodChoice::Month(m) => {
-            let (y, mo) = m.year_month();
-            (None, Some(y), Some(mo))
-        }
-    }
-}
-
 /// The period of `org` that `choice` names.
 pub fn period(
     db: &mut impl GenericClient,
     org: &str,
     choice: PeriodChoice,
 ) -> Result<BillingPeriod> {
-    let (at, year, month) = choice_params(choice);
-    let row = db
-        .row(
-            &format!("SELECT {PERIOD_COLUMNS} FROM {PERIOD_CALL} p"),
-            &[&org, &at, &year, &month],
-        )
-        .with_context(|| format!("computing org {org}'s billing period"))?;
-    Ok(period_at(&row, 0))
+    one(org, periods(db, &[org.to_string()], choice)?)
+}
+
+/// The period of `org` that `--month` shows, and the month's others.
+pub fn month_period(db: &mut impl GenericClient, org: &str, month: &Month) -> Result<MonthPick> {
+    one(org, month_periods(db, &[org.to_string()], month)?)
+}
+
+fn one<T>(org: &str, mut per_org: BTreeMap<String, T>) -> Result<T> {
+    per_org
+        .remove(org)
+        .with_context(|| format!("computing org {org}'s billing period: none found"))
 }
 
 /// The period `choice` names for each of `orgs`, in one round trip.
@@ -64,19 +50,65 @@ pub fn periods(
     orgs: &[String],
     choice: PeriodChoice,
 ) -> Result<BTreeMap<String, BillingPeriod>> {
-    let (at, year, month) = choice_params(choice);
+    let at = match choice {
+        PeriodChoice::Current => None,
+        PeriodChoice::At(t) => Some(t),
+        PeriodChoice::Month(m) => {
+            return Ok(month_periods(db, orgs, &m)?
+                .into_iter()
+                .map(|(o, pick)| (o, pick.shown))
+                .collect());
+        }
+    };
     let rows = db
         .rows(
             &format!(
                 "SELECT o, {PERIOD_COLUMNS} FROM unnest($1::text[]) o
-                 CROSS JOIN LATERAL (SELECT * FROM usagectl_period(o, coalesce($2, now())) WHERE $3::integer IS NULL
-                                     UNION ALL
-                                     SELECT * FROM usagectl_period_in_month(o, $3, $4) WHERE $3::integer IS NOT NULL) p"
+                 CROSS JOIN LATERAL usagectl_period(o, coalesce($2, now())) p"
             ),
-            &[&orgs, &at, &year, &month],
+            &[&orgs, &at],
         )
         .context("computing the orgs' billing periods")?;
     Ok(rows.iter().map(|r| (r.get(0), period_at(r, 1))).collect())
+}
+
+/// Every period of each of `orgs` that overlaps `[from, to]`, in order.
+pub fn periods_overlapping(
+    db: &mut impl GenericClient,
+    orgs: &[String],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<BTreeMap<String, Vec<BillingPeriod>>> {
+    let rows = db
+        .rows(
+            &format!(
+                "SELECT o, {PERIOD_COLUMNS} FROM unnest($1::text[]) o
+                 CROSS JOIN LATERAL usagectl_periods(o, $2, $3) w
+                 CROSS JOIN LATERAL usagectl_period(o, w.period_start) p
+                 ORDER BY o, p.period_start"
+            ),
+            &[&orgs, &from, &to],
+        )
+        .context("listing the orgs' billing periods")?;
+    let mut out: BTreeMap<String, Vec<BillingPeriod>> = BTreeMap::new();
+    for r in &rows {
+        out.entry(r.get(0)).or_default().push(period_at(r, 1));
+    }
+    Ok(out)
+}
+
+/// For each of `orgs`, the period `--month` shows and the month's others
+/// ([`MonthPick`], by the rule [`crate::billing::in_month`]).
+pub fn month_periods(
+    db: &mut impl GenericClient,
+    orgs: &[String],
+    month: &Month,
+) -> Result<BTreeMap<String, MonthPick>> {
+    let (from, to) = crate::billing::month_window(month);
+    Ok(periods_overlapping(db, orgs, from, to)?
+        .into_iter()
+        .filter_map(|(o, candidates)| MonthPick::choose(candidates, month).map(|p| (o, p)))
+        .collect())
 }
 
 /// Orgs with settings of their own (any row of history).
