@@ -263,7 +263,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__alert__subcmd__add)
-            opts="-d -v -o -h -V --webhook --webhook-file --at --metric --org --tier --body-format --secret-file --allow-insecure-http --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --webhook --webhook-file --at --metric --org --new-org --tier --body-format --secret-file --allow-insecure-http --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1117,7 +1117,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__grant__subcmd__add)
-            opts="-d -v -o -h -V --reason --period --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --reason --period --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1527,7 +1527,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__org__subcmd__set)
-            opts="-d -v -o -h -V --anchor-day --time-zone --tier --stripe-customer --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --anchor-day --time-zone --tier --stripe-customer --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2551,7 +2551,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__assign)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version trial pilot subscription"
+            opts="-d -v -o -h -V --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version trial pilot subscription"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2717,7 +2717,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__override)
-            opts="-d -v -o -h -V --clear --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
+            opts="-d -v -o -h -V --clear --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

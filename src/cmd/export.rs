@@ -253,6 +253,9 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
     let mut tx = queries::read_snapshot(client)?;
     if let Some(org) = &args.org {
         queries::scope_to_org(&mut tx, org)?;
+        if let Some(note) = crate::cmd::limits::unknown_org(&mut tx, org)? {
+            output::notice(&note);
+        }
     }
     let snapshot_time = queries::server_now(&mut tx)?;
     for month in [span.first, span.last] {
