@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cargo build --release --quiet
-BIN=$PWD/target/release/usagectl
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/usagectl
 WORK=$(mktemp -d /tmp/usagectl-bench-XXXXXX)
 chmod 755 "$WORK"   # the server runs as the postgres user and needs the socket directory
 cleanup() { "$BIN" demo --dir "$WORK/pg" --stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }

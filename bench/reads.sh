@@ -12,6 +12,8 @@
 #          other orgs, random times), so a day's rows are spread over the whole table
 #   LAYOUT=time: the same rows written in created_at order, as a live web app's inserts lay
 #          them out (the created_at index then reads a day from a few adjacent pages)
+# The last section moves org-big's rows to the table's end and times `limits --org org-big`
+# again: a check planned as a sequential scan over a big org's rows reaches them last.
 EVENTS=${EVENTS:-5000000}
 BIG=${BIG:-1000000}
 RUNS=${RUNS:-5}
@@ -175,3 +177,20 @@ echo "billing periods: $ZONED orgs (org-big among them) with anchor 15 in Asia/K
 awk -v u="$(median "${LU[@]}")" -v z="$(median "${LZ[@]}")" 'BEGIN { printf "limits --org org-big: UTC %d ms, own period %d ms: %.2fx\n", u, z, z / u }'
 awk -v u="$(median "${SU_[@]}")" -v z="$(median "${SZ[@]}")" 'BEGIN { printf "status --all: UTC %d ms, own periods %d ms: %.2fx\n", u, z, z / u }'
 echo "runs (ms): limits UTC ${LU[*]} | own ${LZ[*]}; status --all UTC ${SU_[*]} | own ${SZ[*]}"
+
+# Where org-big's rows sit (issue 26): `limits --org org-big` and psql's aggregate with its
+# rows where the load put them (first, with LAYOUT=random) and then moved to the table's
+# end (an UPDATE writes new row versions there; VACUUM frees the old ones), so whatever
+# asks "is this org known" with a scan of its rows has to read the whole table first.
+whale_page() { q -At -c "SELECT round(100.0 * min((ctid::text::point)[0]) / greatest(pg_relation_size('usage_events') / current_setting('block_size')::int, 1))
+                         FROM usage_events WHERE org_id = 'org-big'"; }
+W_AT=$(whale_page)
+W_L1=$(time_ms "$BIN" limits --org org-big -o json); W_P1=$(time_ms q -c "$(printf "$MTD" org-big)")
+q -c "UPDATE usage_events SET quantity = quantity WHERE org_id = 'org-big'" -c "VACUUM ANALYZE usage_events" >/dev/null
+W_AT2=$(whale_page)
+W_L2=$(time_ms "$BIN" limits --org org-big -o json); W_P2=$(time_ms q -c "$(printf "$MTD" org-big)")
+echo
+echo "org-big's rows placed first and last (median of $RUNS runs each)"
+printf '%-34s %10s %10s %10s\n' "command" "usagectl" "psql" "psql/usagectl"
+row "limits, rows from ${W_AT}% of the table" "$W_L1" "$W_P1"
+row "limits, rows from ${W_AT2}% of the table" "$W_L2" "$W_P2"

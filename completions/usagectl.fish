@@ -472,6 +472,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -l new-org -d 'Allow an org usagectl has never seen (without it, a typo is refused)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from assign" -s V -l version -d 'Print version'
@@ -489,6 +490,7 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l clear -d 'Remove the override: the tier\'s limit applies again'
+complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -l new-org -d 'Allow an org usagectl has never seen (without it, a typo is refused)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand tier; and __fish_seen_subcommand_from override" -s V -l version -d 'Print version'
@@ -543,6 +545,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -l new-org -d 'Allow an org usagectl has never seen (without it, a typo is refused)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand org; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
@@ -596,6 +599,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -l new-org -d 'Allow an org usagectl has never seen (without it, a typo is refused)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand grant; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -682,6 +686,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l new-org -d 'With --org: allow an org usagectl has never seen (without it, a typo is refused)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -l allow-insecure-http -d 'Allow plain http:// to a host that is not loopback (alerts travel unencrypted)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand alert; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'

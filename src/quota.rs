@@ -445,16 +445,43 @@ impl Effective {
     }
 }
 
-/// The note for an org that has no events at all and no tier assignment or override
-/// (a typo, most likely), with the `similar` known ids, closest first.
+/// What an org usagectl has never seen has none of (see `queries::org_is_known`).
+const NEVER_SEEN: &str = "has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping)";
+
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", crate::output::escape_text(s))
+}
+
+/// The note for an org usagectl has never seen (a typo, most likely), with the `similar`
+/// known ids, closest first.
 pub fn unknown_org_note(org: &str, similar: &[&str]) -> String {
-    let quoted = |s: &str| format!("\"{}\"", crate::output::escape_text(s));
-    let mut msg = format!("org {} has no events and no tier assignment", quoted(org));
+    let mut msg = format!("org {} {NEVER_SEEN}", quoted(org));
     if !similar.is_empty() {
         let names: Vec<String> = similar.iter().map(|s| quoted(s)).collect();
         msg.push_str(&format!("; did you mean {}?", names.join(" or ")));
     }
     msg
+}
+
+/// THE rule for a write of an org's settings (`org set`, `tier assign`, `tier override`,
+/// `grant add`, `alert add --org`): an org usagectl has never seen is refused, naming the
+/// `nearest` known ids, unless `new_org` (`--new-org`) says it is meant. A typo would
+/// otherwise create a second org silently (grants cannot even be deleted). `record` does
+/// not ask: an org's first event is how orgs appear.
+pub fn check_org_write(org: &str, known: bool, new_org: bool, nearest: &[&str]) -> Result<()> {
+    if known || new_org {
+        return Ok(());
+    }
+    let mut msg = format!("org {} {NEVER_SEEN}", quoted(org));
+    if !nearest.is_empty() {
+        let names: Vec<_> = nearest
+            .iter()
+            .map(|s| crate::output::escape_text(s))
+            .collect();
+        msg.push_str(&format!("; nearest known: {}", names.join(", ")));
+    }
+    msg.push_str("; pass --new-org to create it");
+    Err(usage(msg))
 }
 
 impl LimitConfig {
@@ -848,18 +875,42 @@ mod tests {
 
     #[test]
     fn the_unknown_org_note_names_similar_ids() {
+        let never = "has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping)";
         assert_eq!(
             unknown_org_note("globx-trial", &["globex-trial"]),
-            "org \"globx-trial\" has no events and no tier assignment; did you mean \"globex-trial\"?"
+            format!("org \"globx-trial\" {never}; did you mean \"globex-trial\"?")
         );
         assert_eq!(
             unknown_org_note("ab", &["ab1", "ab2"]),
-            "org \"ab\" has no events and no tier assignment; did you mean \"ab1\" or \"ab2\"?"
+            format!("org \"ab\" {never}; did you mean \"ab1\" or \"ab2\"?")
+        );
+        assert_eq!(unknown_org_note("zz", &[]), format!("org \"zz\" {never}"));
+    }
+
+    #[test]
+    fn a_write_to_an_org_never_seen_is_refused_unless_new_org() {
+        let never = "has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping)";
+        let refusal = |nearest: &[&str]| {
+            let e = check_org_write("acme-fods", false, false, nearest).unwrap_err();
+            assert!(
+                e.downcast_ref::<crate::error::UsageError>().is_some(),
+                "{e:#}"
+            );
+            format!("{e:#}")
+        };
+        assert_eq!(
+            refusal(&["acme-foods", "acme-food-eu"]),
+            format!(
+                "org \"acme-fods\" {never}; nearest known: acme-foods, acme-food-eu; pass --new-org to create it"
+            )
         );
         assert_eq!(
-            unknown_org_note("zz", &[]),
-            "org \"zz\" has no events and no tier assignment"
+            refusal(&[]),
+            format!("org \"acme-fods\" {never}; pass --new-org to create it")
         );
+        assert!(check_org_write("acme-fods", false, true, &["acme-foods"]).is_ok());
+        assert!(check_org_write("acme-foods", true, false, &[]).is_ok());
+        assert!(check_org_write("acme-foods", true, true, &[]).is_ok());
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub enum AlertCommand {
         /// Only this org
         #[arg(long, value_name = "ORG", conflicts_with = "tier")]
         org: Option<String>,
+        /// With --org: allow an org usagectl has never seen (without it, a typo is refused)
+        #[arg(long, requires = "org")]
+        new_org: bool,
         /// Only orgs on this tier
         #[arg(long, value_name = "TIER")]
         tier: Option<String>,
@@ -867,6 +870,7 @@ pub fn run(client: &mut Client, args: &AlertArgs, out: &mut Output) -> Result<u8
             body_format,
             secret_file,
             allow_insecure_http,
+            new_org,
         } => {
             let url = match (webhook, webhook_file) {
                 (Some(u), _) => u.clone(),
@@ -893,6 +897,9 @@ pub fn run(client: &mut Client, args: &AlertArgs, out: &mut Output) -> Result<u8
             metrics.sort();
             metrics.dedup();
             let mut tx = crate::db::begin(client)?;
+            if let Some(o) = org {
+                crate::cmd::org::require_seen(&mut tx, o, *new_org)?;
+            }
             if let Some(t) = tier
                 && !queries::load_limit_config(&mut tx, None)?
                     .tiers

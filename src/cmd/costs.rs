@@ -598,6 +598,11 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
     let now = queries::server_now(&mut tx)?;
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let rows = queries::costs(&mut tx, args.org.as_deref(), month.start, month.end)?;
+    if let Some(org) = &args.org
+        && let Some(note) = crate::cmd::limits::unknown_org(&mut tx, org)?
+    {
+        crate::output::notice(&note);
+    }
     tx.commit()?;
     let report = report(&month, rows)?;
     let Some(path) = &args.output else {

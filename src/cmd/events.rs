@@ -224,6 +224,9 @@ fn follow_line(e: &RawEvent, format: Format) -> Result<String> {
 pub fn run(client: &mut Client, args: &EventsArgs, out: &mut Output) -> Result<()> {
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::scope_to_org_now(&mut tx, &args.org)?;
+    if let Some(note) = crate::cmd::limits::unknown_org(&mut tx, &args.org)? {
+        crate::output::notice(&note);
+    }
     let filter = args.filter(now);
     if !args.follow {
         let events = queries::recent_events(&mut tx, &args.org, &filter, args.limit, None)?;

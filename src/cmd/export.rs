@@ -260,6 +260,11 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
         args.org.as_deref(),
         Some("usagectl export --org ORG"),
     )?;
+    if let Some(org) = &args.org
+        && let Some(note) = crate::cmd::limits::unknown_org(&mut tx, org)?
+    {
+        output::notice(&note);
+    }
     let snapshot_time = queries::server_now(&mut tx)?;
     for month in [span.first, span.last] {
         if let Some(note) = month.future_note(snapshot_time) {

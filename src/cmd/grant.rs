@@ -64,6 +64,9 @@ pub enum GrantCommand {
         #[arg(long, value_name = "current|next|RFC3339", default_value = "current",
               value_parser = billing::parse_grant_period)]
         period: GrantPeriod,
+        /// Allow an org usagectl has never seen (without it, a typo is refused)
+        #[arg(long)]
+        new_org: bool,
     },
     /// List grants (by default those for each org's current period)
     List {
@@ -271,8 +274,10 @@ pub fn run(client: &mut Client, args: &GrantArgs, out: &mut Output) -> Result<()
             amount,
             reason,
             period,
+            new_org,
         } => {
             let mut tx = crate::db::begin(client)?;
+            crate::cmd::org::require_seen(&mut tx, org, *new_org)?;
             let now = queries::scope_to_org_now(&mut tx, org)?;
             let current = queries::period(&mut tx, org, PeriodChoice::Current)?;
             let period = match period {

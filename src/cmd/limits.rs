@@ -66,7 +66,7 @@ pub struct OrgQuota {
     pub period: BillingPeriod,
     /// The server's time when read.
     pub now: DateTime<Utc>,
-    /// False when the org has no events at all and no tier assignment or override.
+    /// False when usagectl has never seen the org (`queries::org_is_known`).
     pub known_org: bool,
 }
 
@@ -84,14 +84,15 @@ impl OrgQuota {
     }
 }
 
-/// The note for an org that has no events at all and no tier assignment or override (a
-/// typo, most likely), naming similar org ids this role can see; `None` for a known org.
-/// Every per-org command asks this (limits, status --org, tier show, summary) and prints
-/// the note with [`output::notice`]; its JSON has `known_org`. It runs in a transaction
-/// of its own (a savepoint inside the caller's) scoped to `org`, so the seed's RLS policy
-/// lets a read-only role see the org's own rows.
+/// The note for an org usagectl has never seen ([`queries::org_is_known`]: a typo, most
+/// likely), naming similar org ids this role can see; `None` for a known org. Every per-org
+/// read asks this (limits, status --org, tier show, org show, summary, events, export
+/// --org, costs --org) and prints the note with [`output::notice`]; the reports' JSON has
+/// `known_org`. It runs in a transaction of its own (a savepoint inside the caller's)
+/// scoped to `org`, so the seed's RLS policy lets a read-only role see the org's own rows.
 ///
-/// Under RLS, the suggestions come from the tier assignments and overrides only: the
+/// Under RLS, the suggestions come from usagectl's own tables only (tiers, overrides,
+/// settings, grants, alert rules, Stripe mappings, as far as the role may read them): the
 /// policy hides every other org's events and rollup rows, and usagectl does not go round
 /// it to list ids a role confined to one org may not read.
 pub fn unknown_org(db: &mut impl GenericClient, org: &str) -> Result<Option<String>> {
@@ -226,7 +227,7 @@ pub struct LimitsReport {
     /// The month counted.
     #[serde(flatten)]
     pub period: Period,
-    /// False when the org has no events at all and no tier assignment or override.
+    /// False when usagectl has never seen the org (`queries::org_is_known`).
     pub known_org: bool,
 }
 

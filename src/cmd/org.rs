@@ -12,7 +12,7 @@ use crate::billing::{self, BillingPeriod, Grant, PeriodChoice, Settings};
 use crate::db::queries;
 use crate::error::{echo, usage};
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{LimitSource, Metric, TierSource};
+use crate::quota::{self, LimitSource, Metric, TierSource};
 use crate::time::fmt_utc;
 
 /// Examples and exit codes for `--help`.
@@ -34,6 +34,7 @@ with suggestions. --tier assigns a tier, as `usagectl tier assign` does, at once
 Examples:
   usagectl org set acme --anchor-day 15 --time-zone America/New_York
   usagectl org set acme --tier pilot
+  usagectl org set newco --tier pilot --new-org   # an org without events or settings yet
   usagectl org show acme
   usagectl org show acme -o json
 
@@ -70,6 +71,9 @@ pub enum OrgCommand {
         /// The org's Stripe customer, for `usagectl stripe push` (cus_...)
         #[arg(long, value_name = "cus_...", value_parser = parse_customer)]
         stripe_customer: Option<String>,
+        /// Allow an org usagectl has never seen (without it, a typo is refused)
+        #[arg(long)]
+        new_org: bool,
     },
     /// Show an org's tier, billing settings, current period, grants and any pending change
     Show {
@@ -141,6 +145,24 @@ fn canonical_zone(db: &mut impl GenericClient, name: &str) -> Result<String> {
     Err(usage(msg))
 }
 
+/// Refuse a write of `org`'s settings when usagectl has never seen the org, naming the
+/// nearest known ids, unless `new_org` (`--new-org`): [`quota::check_org_write`], asked by
+/// every such write (`org set`, `tier assign`, `tier override`, `grant add`, `alert add
+/// --org`) before it writes anything. Scopes the transaction to `org` to look, so under
+/// the seed's RLS policy the nearest ids come only from what this role may read.
+pub fn require_seen(db: &mut impl GenericClient, org: &str, new_org: bool) -> Result<()> {
+    if new_org {
+        return Ok(());
+    }
+    queries::scope_to_org(db, org)?;
+    if queries::org_is_known(db, org)? {
+        return Ok(());
+    }
+    let ids = queries::known_org_ids(db)?;
+    let nearest = crate::events::similar(org, ids.iter().map(String::as_str), 3);
+    quota::check_org_write(org, false, new_org, &nearest)
+}
+
 /// Where the settings in force come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,7 +232,7 @@ pub struct OrgReport {
     /// What `org set` did, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
-    /// False when the org has no events at all and no tier assignment or override.
+    /// False when usagectl has never seen the org (`queries::org_is_known`).
     pub known_org: bool,
 }
 
@@ -406,8 +428,10 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
             time_zone,
             tier,
             stripe_customer,
+            new_org,
         } => {
             let mut tx = crate::db::begin(client)?;
+            require_seen(&mut tx, org, *new_org)?;
             // serialised with record --enforce for this org: a period is never decided
             // under settings that change halfway
             queries::lock_org(&mut tx, org)?;

@@ -172,7 +172,7 @@ pub struct OrgStatus {
     pub period: Period,
     /// The threshold used.
     pub warn_at: u8,
-    /// False when the org has no events at all and no tier assignment or override.
+    /// False when usagectl has never seen the org (`queries::org_is_known`).
     pub known_org: bool,
 }
 

@@ -78,7 +78,7 @@ pub struct SummaryReport {
     /// Start of the window (inclusive): generated_at - N days.
     #[serde(serialize_with = "crate::time::ser")]
     pub period_start: DateTime<Utc>,
-    /// False when the org has no events at all and no tier assignment or override (a typo?).
+    /// False when usagectl has never seen the org (a typo?).
     pub known_org: bool,
     /// Events per sparkline bar per type (table view only).
     #[serde(skip)]

@@ -77,6 +77,9 @@ pub enum TierCommand {
         org: String,
         /// Tier
         tier: String,
+        /// Allow an org usagectl has never seen (without it, a typo is refused)
+        #[arg(long)]
+        new_org: bool,
     },
     /// Override one limit for one org (an enterprise contract), or clear the override
     Override {
@@ -92,6 +95,9 @@ pub enum TierCommand {
         /// Remove the override: the tier's limit applies again
         #[arg(long)]
         clear: bool,
+        /// Allow an org usagectl has never seen (without it, a typo is refused)
+        #[arg(long, conflicts_with = "clear")]
+        new_org: bool,
     },
     /// Show an org's effective limits and where each comes from
     Show {
@@ -174,7 +180,7 @@ pub struct EffectiveReport {
     pub tier_source: TierSource,
     /// Metric -> limit and source.
     pub limits: BTreeMap<&'static str, EffectiveLimit>,
-    /// False when the org has no events at all and no tier assignment or override.
+    /// False when usagectl has never seen the org (`queries::org_is_known`).
     pub known_org: bool,
 }
 
@@ -319,8 +325,9 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
             tx.commit()?;
             out.render(&tier_list(&cfg, Some(tier)))
         }
-        TierCommand::Assign { org, tier } => {
+        TierCommand::Assign { org, tier, new_org } => {
             require_tier(&cfg, tier)?;
+            crate::cmd::org::require_seen(&mut tx, org, *new_org)?;
             queries::assign_tier(&mut tx, org, tier)?;
             show(tx, org, out)
         }
@@ -329,12 +336,14 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
             metric,
             limit,
             clear,
+            new_org,
         } => {
             if *clear {
                 if !queries::clear_override(&mut tx, org, *metric)? {
                     output::warn(&format!("org {org} had no {} override", metric.name()));
                 }
             } else if let Some(limit) = limit {
+                crate::cmd::org::require_seen(&mut tx, org, *new_org)?;
                 queries::set_override(&mut tx, org, *metric, *limit)?;
             }
             show(tx, org, out)

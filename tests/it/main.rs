@@ -9,6 +9,7 @@ mod connect;
 mod demo;
 mod export;
 mod migrate;
+mod orgs;
 mod periods;
 mod pooler;
 mod quota;

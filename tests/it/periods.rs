@@ -73,6 +73,7 @@ fn set(db: &TestDb, org: &str, anchor: &str, zone: &str) {
         anchor,
         "--time-zone",
         zone,
+        "--new-org",
     ])
     .assert_ok();
 }
@@ -302,7 +303,7 @@ fn a_change_for_an_org_with_events_waits_for_the_period_to_end() {
     let v = db.run(&["org", "show", "acme", "-o", "json"]).json();
     assert_eq!(v["settings_source"], "default", "{v}");
     // --tier assigns at once, as tier assign does
-    db.run(&["org", "set", "newco", "--tier", "pilot"])
+    db.run(&["org", "set", "newco", "--tier", "pilot", "--new-org"])
         .assert_ok();
     let v = db.run(&["org", "show", "newco", "-o", "json"]).json();
     assert_eq!(
@@ -612,13 +613,29 @@ fn bad_settings_are_refused_with_suggestions_and_nothing_is_written() {
     let db = TestDb::migrated();
     for (args, needle) in [
         (
-            &["org", "set", "o", "--time-zone", "New_York"][..],
+            &["org", "set", "o", "--new-org", "--time-zone", "New_York"][..],
             "America/New_York",
         ),
-        (&["org", "set", "o", "--time-zone", "Mars/Olympus"], "IANA"),
-        (&["org", "set", "o", "--anchor-day", "32"], "1 to 31"),
-        (&["org", "set", "o"], "required"),
-        (&["org", "set", "o", "--tier", "gold"], "unknown tier"),
+        (
+            &[
+                "org",
+                "set",
+                "o",
+                "--new-org",
+                "--time-zone",
+                "Mars/Olympus",
+            ],
+            "IANA",
+        ),
+        (
+            &["org", "set", "o", "--new-org", "--anchor-day", "32"],
+            "1 to 31",
+        ),
+        (&["org", "set", "o", "--new-org"], "required"),
+        (
+            &["org", "set", "o", "--new-org", "--tier", "gold"],
+            "unknown tier",
+        ),
     ] {
         let out = db.run(args);
         out.assert_fails(2);

@@ -70,7 +70,7 @@ fn tier_commands_manage_tiers_assignments_and_overrides() {
         table.stdout
     );
 
-    db.run(&["tier", "assign", "acme", "enterprise"])
+    db.run(&["tier", "assign", "acme", "enterprise", "--new-org"])
         .assert_ok();
     let ov = db.run(&[
         "tier",
@@ -315,7 +315,7 @@ fn status_all_lists_every_org_worst_first_on(path: ReadPath) {
     insert(&db, "near-org", "chat_message", 45, &now); // 90%
     insert(&db, "nearer-org", "csv_upload", 5, &now); // 100% of 5 = over (not < limit)
     insert(&db, "fine-org", "chat_message", 1, &now);
-    db.run(&["tier", "assign", "quiet-org", "pilot"])
+    db.run(&["tier", "assign", "quiet-org", "pilot", "--new-org"])
         .assert_ok(); // no events, but assigned
     db.run(&["tier", "assign", "near-org", "trial"]).assert_ok();
 
@@ -539,7 +539,7 @@ fn enforce_records_up_to_the_limit_and_refuses_past_it() {
     assert_eq!(month, 52);
 
     // nothing to check, nothing locked: an unlimited tier and a type no metric counts
-    db.run(&["tier", "assign", "big", "subscription"])
+    db.run(&["tier", "assign", "big", "subscription", "--new-org"])
         .assert_ok();
     for (org, event) in [("big", "chat_message"), ("tok", "export_pdf")] {
         db.run(&["record", "--org", org, "--event", event, "--enforce"])
@@ -723,7 +723,7 @@ fn a_read_only_role_can_check_one_orgs_limits_and_status_on(path: ReadPath) {
         .unwrap();
 }
 
-const NOTE_GLOBX: &str = "usagectl: note: org \"globx-trial\" has no events and no tier assignment; did you mean \"globex-trial\"?\n";
+const NOTE_GLOBX: &str = "usagectl: note: org \"globx-trial\" has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping); did you mean \"globex-trial\"?\n";
 
 /// An org with no events, no assignment and no override is reported healthy, as the
 /// documented exit codes say, but every per-org command says so on stderr with similar
@@ -740,10 +740,17 @@ fn an_unknown_org_is_noted_with_similar_known_ids() {
         3,
         "2020-03-01T00:00:00Z",
     );
-    db.run(&["tier", "assign", "assigned-only", "pilot"])
+    db.run(&["tier", "assign", "assigned-only", "pilot", "--new-org"])
         .assert_ok();
-    db.run(&["tier", "override", "override-only", "ai_tokens", "7"])
-        .assert_ok();
+    db.run(&[
+        "tier",
+        "override",
+        "override-only",
+        "ai_tokens",
+        "7",
+        "--new-org",
+    ])
+    .assert_ok();
     for args in [
         vec!["status", "--org", "globx-trial"],
         vec!["limits", "--org", "globx-trial"],
@@ -770,7 +777,7 @@ fn an_unknown_org_is_noted_with_similar_known_ids() {
     let out = db.run(&["limits", "--org", "zzzz-unrelated"]);
     assert_eq!(
         out.stderr,
-        "usagectl: note: org \"zzzz-unrelated\" has no events and no tier assignment\n"
+        "usagectl: note: org \"zzzz-unrelated\" has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping)\n"
     );
     // events in another month, only an assignment, only an override: known, no note
     for org in [
@@ -803,7 +810,7 @@ fn unknown_orgs_under_rls_suggest_only_what_the_reader_may_see() {
     db.run(&["migrate", "--roles"]).assert_ok();
     let now = chrono::Utc::now().to_rfc3339();
     insert(&db, "globex-trial", "chat_message", 3, &now);
-    db.run(&["tier", "assign", "initech", "subscription"])
+    db.run(&["tier", "assign", "initech", "subscription", "--new-org"])
         .assert_ok();
     let reader = format!("support_{}", db.name);
     db.client()
@@ -825,14 +832,14 @@ fn unknown_orgs_under_rls_suggest_only_what_the_reader_may_see() {
     assert_eq!(typo.json()["known_org"], false);
     assert_eq!(
         typo.stderr,
-        "usagectl: note: org \"globx-trial\" has no events and no tier assignment\n"
+        "usagectl: note: org \"globx-trial\" has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping)\n"
     );
     // assignments are readable by the reader
     let typo = as_reader(&["tier", "show", "initec"]);
     typo.assert_ok();
     assert_eq!(
         typo.stderr,
-        "usagectl: note: org \"initec\" has no events and no tier assignment; did you mean \"initech\"?\n"
+        "usagectl: note: org \"initec\" has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping); did you mean \"initech\"?\n"
     );
     // an owner sees every org's rollup rows
     let owner = db.run(&["status", "--org", "globx-trial"]);
@@ -846,7 +853,7 @@ fn unknown_orgs_under_rls_suggest_only_what_the_reader_may_see() {
 #[test]
 fn limit_and_tier_sources_have_one_name_in_csv_json_and_tier_show() {
     let db = TestDb::migrated();
-    db.run(&["tier", "override", "acme", "ai_tokens", "7"])
+    db.run(&["tier", "override", "acme", "ai_tokens", "7", "--new-org"])
         .assert_ok();
     let csv = db.run(&["limits", "--org", "acme", "-o", "csv"]);
     csv.assert_ok();
@@ -890,7 +897,8 @@ fn limit_and_tier_sources_have_one_name_in_csv_json_and_tier_show() {
 #[test]
 fn months_are_1970_01_to_9998_12_and_a_future_month_gets_a_note() {
     let db = TestDb::migrated();
-    db.run(&["tier", "assign", "acme", "pilot"]).assert_ok();
+    db.run(&["tier", "assign", "acme", "pilot", "--new-org"])
+        .assert_ok();
     for month in ["0000-01", "1969-12", "9999-01", "9999-12", "+999-01"] {
         for cmd in [
             vec!["limits", "--org", "acme", "--month", month],

@@ -33,10 +33,24 @@ impl Setup {
             &[("mtr_ai", "ai_tokens"), ("mtr_chat", "chat")],
             &["cus_A", "cus_B"],
         );
-        db.run(&["org", "set", "acme", "--stripe-customer", "cus_A"])
-            .assert_ok();
-        db.run(&["org", "set", "globex", "--stripe-customer", "cus_B"])
-            .assert_ok();
+        db.run(&[
+            "org",
+            "set",
+            "acme",
+            "--stripe-customer",
+            "cus_A",
+            "--new-org",
+        ])
+        .assert_ok();
+        db.run(&[
+            "org",
+            "set",
+            "globex",
+            "--stripe-customer",
+            "cus_B",
+            "--new-org",
+        ])
+        .assert_ok();
         let from = days_ago(10).date_naive().to_string();
         db.run(&[
             "stripe",

@@ -371,7 +371,7 @@ fn summary_of_an_unknown_org_says_so_and_suggests_a_known_one() {
     assert_eq!(out.json()["known_org"], false);
     assert!(
         out.stderr
-            .contains("org \"globx-trial\" has no events and no tier assignment")
+            .contains("org \"globx-trial\" has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping)")
             && out.stderr.contains("\"globex-trial\""),
         "{}",
         out.stderr
