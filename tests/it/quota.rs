@@ -1055,3 +1055,41 @@ fn bulk_enforce_does_not_count_duplicate_keys_on(path: ReadPath) {
         db.scalar("SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'edge'");
     assert_eq!(total, 50);
 }
+
+/// Item 7: `status --org -o json` names each key once (serde_json::Value would keep the last
+/// of a duplicate silently, so the raw text is read).
+#[test]
+fn status_org_json_names_each_key_once() {
+    let db = TestDb::migrated();
+    insert(
+        &db,
+        "acme",
+        "analysis_run",
+        1,
+        &chrono::Utc::now().to_rfc3339(),
+    );
+    let st = db.run(&["status", "--org", "acme", "-o", "json"]);
+    st.assert_ok();
+    let keys: Vec<&str> = st
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix('"')?
+                .split_once("\":")
+                .map(|(k, _)| k)
+        })
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let dups: Vec<&str> = keys.iter().copied().filter(|k| !seen.insert(*k)).collect();
+    assert!(dups.is_empty(), "duplicate keys {dups:?} in {}", st.stdout);
+    for k in [
+        "period_start",
+        "period_end",
+        "time_zone",
+        "status",
+        "known_org",
+    ] {
+        assert!(keys.contains(&k), "{k} missing from {}", st.stdout);
+    }
+}
