@@ -940,3 +940,38 @@ fn output_files_follow_the_umask() {
         }
     }
 }
+
+/// `--output FILE` is written in the -o format, CSV when -o is not given: one rule for
+/// export and costs.
+#[test]
+fn output_files_are_written_in_the_o_format() {
+    let db = TestDb::migrated();
+    insert(&db, "acme", "chat_message", 1, "2026-11-02T00:00:00Z", None);
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    for cmd in ["export", "costs"] {
+        let json = path(&format!("{cmd}.json"));
+        db.run(&[cmd, "--month", "2026-11", "-o", "json", "--output", &json])
+            .assert_ok();
+        let text = std::fs::read_to_string(&json).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text)
+            .unwrap_or_else(|e| panic!("{cmd} --output x.json -o json is not JSON ({e}): {text}"));
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{json}.manifest.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(m["format"], "json", "{cmd}");
+        let csv = path(&format!("{cmd}.csv"));
+        db.run(&[cmd, "--month", "2026-11", "--output", &csv])
+            .assert_ok();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(
+            text.starts_with("month,org_id,"),
+            "{cmd} without -o writes CSV: {text}"
+        );
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_err(),
+            "{text}"
+        );
+    }
+}
