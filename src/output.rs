@@ -18,6 +18,8 @@ pub enum Cell {
     Text(String),
     /// A number, written as is.
     Num(i64),
+    /// A decimal number's text (exact USD, a percentage), written as is.
+    Decimal(String),
     /// An instant, written as RFC 3339 UTC ([`crate::time::fmt_utc`]), as is.
     Time(chrono::DateTime<chrono::Utc>),
     /// An empty cell.
@@ -35,6 +37,7 @@ impl Cell {
         match self {
             Cell::Text(s) => s,
             Cell::Num(n) => n.to_string(),
+            Cell::Decimal(d) => d,
             Cell::Time(t) => crate::time::fmt_utc(&t),
             Cell::Empty => String::new(),
         }
@@ -670,6 +673,7 @@ mod tests {
         }
         // numbers and instants are never guarded, whatever they start with
         assert_eq!(Cell::Num(-5).into_csv(true), "-5");
+        assert_eq!(Cell::Decimal("-0.25".into()).into_csv(true), "-0.25");
         let far: chrono::DateTime<chrono::Utc> = "+10000-01-01T00:00:00Z".parse().unwrap();
         assert_eq!(Cell::Time(far).into_csv(true), "+10000-01-01T00:00:00Z");
     }

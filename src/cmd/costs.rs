@@ -319,13 +319,13 @@ pub struct Costs {
 }
 
 /// Exact USD shown to the cent (half away from zero), e.g. `$12.35`.
-fn cents(s: &str) -> String {
+pub fn cents(s: &str) -> String {
     Decimal::from_str(s)
         .map(|d| {
-            format!(
-                "${}",
-                d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-            )
+            let mut c =
+                d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            c.rescale(2); // always two places: $0.00, $3.70
+            format!("${c}")
         })
         .unwrap_or_else(|_| s.to_string())
 }
@@ -561,6 +561,9 @@ mod tests {
         assert_eq!(cents("12.345"), "$12.35");
         assert_eq!(cents("12.344999"), "$12.34");
         assert_eq!(cents("0.005"), "$0.01");
+        assert_eq!(cents("0"), "$0.00");
+        assert_eq!(cents("3.7"), "$3.70");
+        assert_eq!(cents("-0.3"), "$-0.30");
         assert_eq!(trim("3.0000000000"), "3");
     }
 
