@@ -411,9 +411,10 @@ fn tables_fit_80_and_piped_columns_without_splitting_a_token() {
         ] {
             let mut cmd = usagectl();
             cmd.env("DATABASE_URL", &db.url).args(args);
-            if let Some(c) = columns {
-                cmd.env("COLUMNS", c);
-            }
+            match columns {
+                Some(c) => cmd.env("COLUMNS", c),
+                None => cmd.env_remove("COLUMNS"),
+            };
             let out = run(&mut cmd);
             out.assert_ok();
             assert!(
