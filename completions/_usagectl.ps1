@@ -322,7 +322,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
         'usagectl;costs' {
             [CompletionResult]::new('--month', '--month', [CompletionResultType]::ParameterName, 'The UTC calendar month (default the current one)')
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Only this org')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the CSV to this file, with a manifest beside it')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file in the -o format (default csv), with a manifest beside it')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url-file', '--database-url-file', [CompletionResultType]::ParameterName, 'Read the connection string from a file (keeps it out of the process list)')

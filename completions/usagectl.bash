@@ -266,7 +266,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__alert__subcmd__add)
-            opts="-d -v -o -h -V --webhook --webhook-file --at --metric --org --tier --body-format --secret-file --allow-insecure-http --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --webhook --webhook-file --at --metric --org --new-org --tier --body-format --secret-file --allow-insecure-http --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,7 +1123,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__grant__subcmd__add)
-            opts="-d -v -o -h -V --reason --period --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --reason --period --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             case $(__usagectl_positional "grant add" "--reason --period --database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
                 1) opts="$opts csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles" ;;
             esac
@@ -1536,7 +1536,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__org__subcmd__set)
-            opts="-d -v -o -h -V --anchor-day --time-zone --tier --stripe-customer --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --anchor-day --time-zone --tier --stripe-customer --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2622,7 +2622,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__assign)
-            opts="-d -v -o -h -V --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             case $(__usagectl_positional "tier assign" "--database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
                 1) opts="$opts trial pilot subscription" ;;
             esac
@@ -2791,7 +2791,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__tier__subcmd__override)
-            opts="-d -v -o -h -V --clear --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --clear --new-org --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             case $(__usagectl_positional "tier override" "--database-url -d --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --format -o --color") in
                 1) opts="$opts csv_uploads csv_rows analyses chat_messages ai_tokens mapping_profiles" ;;
             esac

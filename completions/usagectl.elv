@@ -307,7 +307,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
         &'usagectl;costs'= {
             cand --month 'The UTC calendar month (default the current one)'
             cand --org 'Only this org'
-            cand --output 'Write the CSV to this file, with a manifest beside it'
+            cand --output 'Write to this file in the -o format (default csv), with a manifest beside it'
             cand -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string'
             cand --database-url 'PostgreSQL connection: a postgres:// URL or a libpq key=value string'
             cand --database-url-file 'Read the connection string from a file (keeps it out of the process list)'

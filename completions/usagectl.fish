@@ -305,7 +305,7 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen
 complete -c usagectl -n "__fish_usagectl_using_subcommand price; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l month -d 'The UTC calendar month (default the current one)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l org -d 'Only this org' -r
-complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l output -d 'Write the CSV to this file, with a manifest beside it' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l output -d 'Write to this file in the -o format (default csv), with a manifest beside it' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand costs" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r

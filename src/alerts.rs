@@ -129,6 +129,19 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// What a person reads for the event whose `type` is `type_name`: "reached" (at 100%,
+    /// usage is at or past the limit, `current >= limit`: never "crossed" or "over"), "back
+    /// under", or the type itself for any other event.
+    pub fn label(type_name: &str) -> &str {
+        if type_name == Kind::Crossed.type_name() {
+            "reached"
+        } else if type_name == Kind::Resolved.type_name() {
+            "back under"
+        } else {
+            type_name
+        }
+    }
+
     /// The event's `type`.
     pub fn type_name(self) -> &'static str {
         match self {
@@ -545,6 +558,9 @@ mod tests {
                 "limit": 50, "period_start": "2026-12-01T00:00:00Z",
                 "period_end": "2027-01-01T00:00:00Z", "occurred_at": "2026-12-02T10:00:00Z"})
         );
+        // people read "reached" (at 100%: current >= limit), never "crossed" or "over"
+        assert_eq!(Kind::label(&p.kind), "reached");
+        assert_eq!(Kind::label(Kind::Resolved.type_name()), "back under");
         let s: serde_json::Value = serde_json::from_str(&p.body(Format::Slack)).unwrap();
         assert_eq!(
             s["text"],

@@ -35,7 +35,9 @@ use output::{Output, Style};
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let global = &cli.global;
     let format = global.format.unwrap_or(match &cli.command {
+        // a file written with --output is CSV unless -o says otherwise (export: stdout too)
         Command::Export(args) if args.check.is_none() => cli::Format::Csv,
+        Command::Costs(args) if args.output.is_some() => cli::Format::Csv,
         _ => cli::Format::Table,
     });
     let style = Style::detect(global.color, format);

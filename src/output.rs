@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
-use comfy_table::{Cell as TableCell, Color, ContentArrangement, presets};
+use comfy_table::{Cell as TableCell, Color, ColumnConstraint, Width, presets};
 use serde::Serialize;
 
 pub use crate::cli::{ColorChoice, Format};
@@ -18,6 +18,8 @@ pub enum Cell {
     Text(String),
     /// A number, written as is.
     Num(i64),
+    /// A decimal number's text (exact USD, a percentage), written as is.
+    Decimal(String),
     /// An instant, written as RFC 3339 UTC ([`crate::time::fmt_utc`]), as is.
     Time(chrono::DateTime<chrono::Utc>),
     /// An empty cell.
@@ -35,6 +37,7 @@ impl Cell {
         match self {
             Cell::Text(s) => s,
             Cell::Num(n) => n.to_string(),
+            Cell::Decimal(d) => d,
             Cell::Time(t) => crate::time::fmt_utc(&t),
             Cell::Empty => String::new(),
         }
@@ -163,12 +166,22 @@ fn sgr_len(s: &str) -> Option<usize> {
 
 /// A table of the human view. Every cell and header is escaped ([`escape_text`]) as it is
 /// added, so no command can put a raw control character on a terminal by way of a table.
-pub struct Table(comfy_table::Table);
+///
+/// It is fitted to the style's width when printed ([`fit`]): cells wrap only between words,
+/// so a timestamp, a name or a [`Table::keep_whole`] cell is never split, and when the
+/// words alone do not fit, whole columns are left out ([`Table::drop_order`]) and named
+/// under the table.
+pub struct Table {
+    inner: comfy_table::Table,
+    width: Option<u16>,
+    keep_whole: Vec<usize>,
+    drop_order: Option<Vec<usize>>,
+}
 
 impl Table {
     /// Add a row of cells: text ([`String`], `&str`) or [`Style::cell`]s.
     pub fn add_row<C: Into<TextCell>>(&mut self, cells: impl IntoIterator<Item = C>) -> &mut Self {
-        self.0.add_row(
+        self.inner.add_row(
             cells
                 .into_iter()
                 .map(|c| c.into().into_cell())
@@ -177,17 +190,182 @@ impl Table {
         self
     }
 
-    /// A column, to set its alignment or width (its content only comes through
-    /// [`Table::add_row`]).
+    /// A column, to set its alignment (its content only comes through [`Table::add_row`],
+    /// its width from [`fit`]).
     pub fn column_mut(&mut self, index: usize) -> Option<&mut comfy_table::Column> {
-        self.0.column_mut(index)
+        self.inner.column_mut(index)
+    }
+
+    /// Never wrap the cells of column `index`, not even at a space (bars, sparklines).
+    pub fn keep_whole(&mut self, index: usize) -> &mut Self {
+        self.keep_whole.push(index);
+        self
+    }
+
+    /// The columns that may be left out when the table cannot fit, the first to go first;
+    /// the others are always shown. Without it: every column but the first, from the right.
+    pub fn drop_order(&mut self, order: &[usize]) -> &mut Self {
+        self.drop_order = Some(order.to_vec());
+        self
+    }
+
+    fn header_names(&self) -> Vec<String> {
+        self.inner
+            .header()
+            .map(|h| h.cell_iter().map(|c| c.content()).collect())
+            .unwrap_or_default()
     }
 }
 
 impl std::fmt::Display for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        let Some(width) = self.width else {
+            return self.inner.fmt(f);
+        };
+        let columns = self.inner.column_iter().count();
+        let (mut natural, mut min) = (vec![0; columns], vec![0; columns]);
+        for i in 0..columns {
+            for cell in self.inner.column_cells_with_header_iter(i).flatten() {
+                for line in cell.content().lines() {
+                    natural[i] = natural[i].max(text_width(line));
+                    min[i] = min[i].max(if self.keep_whole.contains(&i) {
+                        text_width(line)
+                    } else {
+                        line.split_whitespace().map(text_width).max().unwrap_or(0)
+                    });
+                }
+            }
+        }
+        let order: Vec<usize> = match &self.drop_order {
+            Some(o) => o.clone(),
+            None => (1..columns).rev().collect(),
+        };
+        let widths = fit(&natural, &min, &order, usize::from(width));
+        let mut t = self.inner.clone();
+        for (i, w) in widths.iter().enumerate() {
+            if let Some(c) = t.column_mut(i) {
+                c.set_constraint(match w {
+                    // comfy-table's width counts the padding of one space either side
+                    Some(w) => ColumnConstraint::Absolute(Width::Fixed(
+                        u16::try_from(w + 2).unwrap_or(u16::MAX),
+                    )),
+                    None => ColumnConstraint::Hidden,
+                });
+            }
+        }
+        t.fmt(f)?;
+        let names = self.header_names();
+        let left_out: Vec<&str> = widths
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.is_none())
+            .filter_map(|(i, _)| names.get(i).map(String::as_str))
+            .collect();
+        if !left_out.is_empty() {
+            let note = format!(
+                "(not shown at {width} columns: {}; -o json shows every column)",
+                left_out.join(", ")
+            );
+            // the note wraps between words too
+            let mut line = String::new();
+            for word in note.split(' ') {
+                if !line.is_empty() && text_width(&line) + 1 + text_width(word) > usize::from(width)
+                {
+                    write!(f, "\n{line}")?;
+                    line.clear();
+                }
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+            write!(f, "\n{line}")?;
+        }
+        Ok(())
     }
+}
+
+/// How many terminal columns `s` takes.
+fn text_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// The width tables are fitted to when neither `COLUMNS` nor the terminal says: a pipe, a
+/// file, cron mail, or a terminal that reports its size as 0. 100 keeps the usual tables
+/// whole (an org, a tier, two RFC 3339 instants and a few figures) while staying readable
+/// in an 80–120 column pager or mail.
+pub const FALLBACK_WIDTH: u16 = 100;
+
+/// THE width rule for tables: `COLUMNS` when it is a positive number (as `ls` and `git`
+/// read it), else the terminal's width when stdout is one and it reports a size above 0,
+/// else [`FALLBACK_WIDTH`].
+pub fn table_width(columns: Option<&str>, terminal: Option<u16>) -> u16 {
+    columns
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&c| c > 0)
+        .or(terminal.filter(|&t| t > 0))
+        .unwrap_or(FALLBACK_WIDTH)
+}
+
+/// THE fitting rule: the content width of each column (without its padding), or `None` for
+/// a column left out, so that the table (one space of padding either side of each cell, a
+/// border between and around columns) is at most `width` wide. `natural` is each column's
+/// widest line, `min` its widest word (what must never be split). A table that fits keeps
+/// its natural widths; otherwise columns are left out in `drop_order` until the words fit
+/// (never the last one standing), each gets its widest word, and what space is left is
+/// shared out evenly, no column taking more than its natural width. A table whose words do
+/// not fit even so is wider than `width`: a split token is worse than a wide line.
+pub fn fit(
+    natural: &[usize],
+    min: &[usize],
+    drop_order: &[usize],
+    width: usize,
+) -> Vec<Option<usize>> {
+    let frame = |shown: &[bool]| {
+        let n = shown.iter().filter(|s| **s).count();
+        3 * n + 1
+    };
+    let total = |ws: &[usize], shown: &[bool]| {
+        ws.iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(w, _)| *w)
+            .sum::<usize>()
+            + frame(shown)
+    };
+    let mut shown = vec![true; natural.len()];
+    if total(natural, &shown) <= width {
+        return natural.iter().map(|w| Some(*w)).collect();
+    }
+    for &i in drop_order {
+        if total(min, &shown) <= width || shown.iter().filter(|s| **s).count() <= 1 {
+            break;
+        }
+        if let Some(s) = shown.get_mut(i) {
+            *s = false;
+        }
+    }
+    let mut widths: Vec<usize> = min.to_vec();
+    let mut spare = width.saturating_sub(total(min, &shown));
+    loop {
+        let wanting: Vec<usize> = (0..widths.len())
+            .filter(|&i| shown[i] && widths[i] < natural[i])
+            .collect();
+        if spare == 0 || wanting.is_empty() {
+            break;
+        }
+        let share = (spare / wanting.len()).max(1);
+        for i in wanting {
+            let give = share.min(natural[i] - widths[i]).min(spare);
+            widths[i] += give;
+            spare -= give;
+        }
+    }
+    widths
+        .into_iter()
+        .zip(shown)
+        .map(|(w, s)| s.then_some(w))
+        .collect()
 }
 
 /// One cell of a [`Table`]: its text and how it is styled (only when colour is on).
@@ -238,8 +416,11 @@ impl From<&String> for TextCell {
 pub struct Style {
     /// Whether to use ANSI colours.
     pub color: bool,
-    /// Whether stdout is a terminal (tables may use its width).
+    /// Whether stdout is a terminal.
     pub tty: bool,
+    /// The width tables are fitted to ([`table_width`]); `None`: their natural width (a
+    /// file written with --output, tests).
+    pub width: Option<u16>,
 }
 
 impl Style {
@@ -255,7 +436,18 @@ impl Style {
                 ColorChoice::Never => false,
                 ColorChoice::Auto => tty && env_allows,
             };
-        Style { color, tty }
+        // comfy-table reads the terminal's size only when stdout is one
+        let terminal = if tty {
+            comfy_table::Table::new().width()
+        } else {
+            None
+        };
+        let columns = std::env::var("COLUMNS").ok();
+        Style {
+            color,
+            tty,
+            width: Some(table_width(columns.as_deref(), terminal)),
+        }
     }
 
     /// A plain style (no colour, no terminal), for tests.
@@ -263,23 +455,32 @@ impl Style {
         Style {
             color: false,
             tty: false,
+            width: None,
         }
+    }
+
+    /// This style with tables fitted to `width` columns (`None`: their natural width).
+    pub fn with_width(self, width: Option<u16>) -> Style {
+        Style { width, ..self }
     }
 
     /// A new table with the project's look.
     pub fn table(&self, header: &[&str]) -> Table {
         let mut t = comfy_table::Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED);
-        if self.tty {
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-        } else {
-            t.force_no_tty();
-        }
+        // widths are decided by [`fit`] and colour by `self.color`, never by comfy-table's
+        // own look at the terminal
+        t.force_no_tty();
         if self.color {
             t.enforce_styling();
         }
         t.set_header(header.iter().map(|h| self.header_cell(h).into_cell()));
-        Table(t)
+        Table {
+            inner: t,
+            width: self.width,
+            keep_whole: Vec::new(),
+            drop_order: None,
+        }
     }
 
     fn header_cell(&self, text: &str) -> TextCell {
@@ -630,6 +831,7 @@ mod tests {
         let style = Style {
             color: true,
             tty: false,
+            width: None,
         };
         let mut t = style.table(&["org"]);
         t.add_row(vec![style.cell("a\u{1b}[31mb", Some(Color::Red))]);
@@ -670,6 +872,7 @@ mod tests {
         }
         // numbers and instants are never guarded, whatever they start with
         assert_eq!(Cell::Num(-5).into_csv(true), "-5");
+        assert_eq!(Cell::Decimal("-0.25".into()).into_csv(true), "-0.25");
         let far: chrono::DateTime<chrono::Utc> = "+10000-01-01T00:00:00Z".parse().unwrap();
         assert_eq!(Cell::Time(far).into_csv(true), "+10000-01-01T00:00:00Z");
     }
@@ -712,5 +915,115 @@ mod duration_tests {
         assert_eq!(super::human_duration(Duration::from_secs(120)), "2 min");
         assert_eq!(super::human_duration(Duration::from_secs(7200)), "2 h");
         assert_eq!(super::human_duration(Duration::from_secs(200_000)), "2 d");
+    }
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    /// A table of events as people read them, fitted to `width`.
+    fn events(width: Option<u16>) -> String {
+        let style = Style::plain().with_width(width);
+        let mut t = style.table(&[
+            "created_at",
+            "org_id",
+            "event_type",
+            "quantity",
+            "note",
+            "trend",
+        ]);
+        t.keep_whole(5);
+        t.drop_order(&[5, 4, 3]);
+        t.add_row(vec![
+            "2026-11-07T02:41:03Z",
+            "acme-foods",
+            "ai_tokens_input",
+            "125000",
+            "first import of the November catalogue, retried after a timeout",
+            " ▂▃ ▅█",
+        ]);
+        t.add_row(vec![
+            "2026-11-07T02:41:04.123456Z",
+            "globex-trial",
+            "ai_tokens_output",
+            "7",
+            "",
+            "█ ▁",
+        ]);
+        t.to_string()
+    }
+
+    #[test]
+    fn at_80_columns_whole_columns_go_and_no_token_is_split() {
+        assert_eq!(
+            events(Some(80)),
+            "\
+┌─────────────────────────────┬──────────────┬──────────────────┬──────────┐
+│ created_at                  ┆ org_id       ┆ event_type       ┆ quantity │
+╞═════════════════════════════╪══════════════╪══════════════════╪══════════╡
+│ 2026-11-07T02:41:03Z        ┆ acme-foods   ┆ ai_tokens_input  ┆ 125000   │
+│ 2026-11-07T02:41:04.123456Z ┆ globex-trial ┆ ai_tokens_output ┆ 7        │
+└─────────────────────────────┴──────────────┴──────────────────┴──────────┘
+(not shown at 80 columns: note, trend; -o json shows every column)"
+        );
+    }
+
+    #[test]
+    fn a_terminal_of_size_0_gets_the_fallback_width_and_text_wraps_between_words() {
+        let width = table_width(None, Some(0));
+        assert_eq!(width, FALLBACK_WIDTH);
+        let text = events(Some(width));
+        assert_eq!(
+            text,
+            "\
+┌─────────────────────────────┬──────────────┬──────────────────┬──────────┬──────────────┬────────┐
+│ created_at                  ┆ org_id       ┆ event_type       ┆ quantity ┆ note         ┆ trend  │
+╞═════════════════════════════╪══════════════╪══════════════════╪══════════╪══════════════╪════════╡
+│ 2026-11-07T02:41:03Z        ┆ acme-foods   ┆ ai_tokens_input  ┆ 125000   ┆ first import ┆  ▂▃ ▅█ │
+│                             ┆              ┆                  ┆          ┆ of the       ┆        │
+│                             ┆              ┆                  ┆          ┆ November     ┆        │
+│                             ┆              ┆                  ┆          ┆ catalogue,   ┆        │
+│                             ┆              ┆                  ┆          ┆ retried      ┆        │
+│                             ┆              ┆                  ┆          ┆ after a      ┆        │
+│                             ┆              ┆                  ┆          ┆ timeout      ┆        │
+│ 2026-11-07T02:41:04.123456Z ┆ globex-trial ┆ ai_tokens_output ┆ 7        ┆              ┆ █ ▁    │
+└─────────────────────────────┴──────────────┴──────────────────┴──────────┴──────────────┴────────┘"
+        );
+        assert!(text.lines().all(|l| text_width(l) <= 100), "{text}");
+    }
+
+    #[test]
+    fn a_table_that_fits_and_one_without_a_width_keep_their_natural_widths() {
+        let natural = events(None);
+        assert!(natural.lines().any(|l| text_width(l) > 100));
+        assert_eq!(events(Some(200)), natural);
+    }
+
+    #[test]
+    fn the_width_is_columns_then_the_terminal_then_100() {
+        assert_eq!(table_width(None, None), 100);
+        assert_eq!(table_width(None, Some(0)), 100);
+        assert_eq!(table_width(None, Some(80)), 80);
+        assert_eq!(table_width(Some("120"), Some(80)), 120);
+        assert_eq!(table_width(Some("0"), Some(80)), 80);
+        assert_eq!(table_width(Some("wide"), None), 100);
+    }
+
+    #[test]
+    fn fit_drops_in_order_then_shares_the_space() {
+        // fits: natural widths
+        assert_eq!(fit(&[5, 5], &[5, 5], &[1], 17), vec![Some(5), Some(5)]);
+        // one too narrow: column 1 wraps down toward its widest word
+        assert_eq!(fit(&[5, 20], &[5, 4], &[1], 20), vec![Some(5), Some(8)]);
+        // words do not fit: column 1 goes
+        assert_eq!(fit(&[5, 20], &[5, 12], &[1], 20), vec![Some(5), None]);
+        // never the last column standing; wider than asked rather than split
+        assert_eq!(fit(&[30], &[30], &[0], 10), vec![Some(30)]);
+        // the spare space is shared evenly, each up to its natural width
+        assert_eq!(
+            fit(&[10, 40, 40], &[10, 4, 4], &[], 50),
+            vec![Some(10), Some(15), Some(15)]
+        );
     }
 }

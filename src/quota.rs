@@ -538,6 +538,12 @@ pub fn within_limit(current: i64, limit: i64) -> bool {
     limit == UNLIMITED || current < limit
 }
 
+/// Whether `current` is past `limit` (`current > limit`), not merely at it: the one rule
+/// for the words "Over limit" against "Limit reached" (both are [`State::OverLimit`]).
+pub fn past_limit(current: i64, limit: i64) -> bool {
+    limit != UNLIMITED && current > limit
+}
+
 /// THE threshold rule: whether `current` is at or above `pct` percent of `limit`, in exact
 /// integer arithmetic (a limit of 0 counts as 100% used at 0, and as past every threshold
 /// once anything is used); never for an unlimited metric. status's approaching_limit and
@@ -565,9 +571,11 @@ pub fn percent(current: i64, limit: i64) -> Option<f64> {
 pub enum State {
     /// Every metric below the warning threshold.
     Ok,
-    /// Some metric at or above the threshold, none over.
+    /// Some metric at or above the threshold, none at its limit.
     ApproachingLimit,
-    /// Some metric not within its limit.
+    /// Some metric not within its limit (`current >= limit`: no room for one more, the
+    /// seed's refusal rule). People read it as "Limit reached" when the worst metric is at
+    /// its limit and "Over limit" only past it ([`past_limit`]).
     OverLimit,
 }
 
@@ -645,9 +653,9 @@ pub fn evaluate(uses: &[MetricUse], warn_at: u8) -> (State, String, Option<Metri
                 .partial_cmp(&b.severity(warn_at))
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-    let named = |s: State| {
+    let named = |keep: &dyn Fn(&MetricUse) -> bool| {
         uses.iter()
-            .filter(|u| u.state(warn_at) == s)
+            .filter(|u| keep(u))
             .map(|u| format!("{} {}/{}", u.metric.name(), u.current, u.limit))
             .collect::<Vec<_>>()
             .join(", ")
@@ -656,9 +664,19 @@ pub fn evaluate(uses: &[MetricUse], warn_at: u8) -> (State, String, Option<Metri
         State::Ok => "Usage is within limits".to_string(),
         State::ApproachingLimit => format!(
             "Approaching limit ({warn_at}% or more used): {}",
-            named(State::ApproachingLimit)
+            named(&|u| u.state(warn_at) == State::ApproachingLimit)
         ),
-        State::OverLimit => format!("Over limit: {}", named(State::OverLimit)),
+        State::OverLimit => {
+            let at = |u: &MetricUse| u.state(warn_at) == State::OverLimit;
+            let over = named(&|u| at(u) && past_limit(u.current, u.limit));
+            let reached = named(&|u| at(u) && !past_limit(u.current, u.limit));
+            [("Over limit", over), ("Limit reached", reached)]
+                .into_iter()
+                .filter(|(_, list)| !list.is_empty())
+                .map(|(words, list)| format!("{words}: {list}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
     };
     (state, message, worst)
 }
@@ -973,6 +991,42 @@ mod tests {
     }
 
     #[test]
+    fn at_the_limit_is_reached_and_only_past_it_is_over() {
+        let u = |metric, current, limit| MetricUse {
+            metric,
+            current,
+            limit,
+        };
+        assert!(!past_limit(10, 10));
+        assert!(past_limit(11, 10));
+        assert!(!past_limit(0, 0));
+        assert!(!past_limit(i64::MAX, UNLIMITED));
+        // both are over_limit (exit 4): no room for one more at the limit
+        let at = evaluate(&[u(Metric::Analyses, 10, 10)], 80);
+        assert_eq!(
+            (at.0, at.1.as_str()),
+            (State::OverLimit, "Limit reached: analyses 10/10")
+        );
+        let past = evaluate(&[u(Metric::Analyses, 11, 10)], 80);
+        assert_eq!(
+            (past.0, past.1.as_str()),
+            (State::OverLimit, "Over limit: analyses 11/10")
+        );
+        let both = evaluate(
+            &[u(Metric::Analyses, 10, 10), u(Metric::CsvUploads, 7, 5)],
+            80,
+        );
+        assert_eq!(
+            both.1,
+            "Over limit: csv_uploads 7/5; Limit reached: analyses 10/10"
+        );
+        assert_eq!(
+            evaluate(&[u(Metric::CsvUploads, 0, 0)], 80).1,
+            "Limit reached: csv_uploads 0/0"
+        );
+    }
+
+    #[test]
     fn status_rules() {
         let u = |metric, current, limit| MetricUse {
             metric,
@@ -999,7 +1053,7 @@ mod tests {
             80,
         );
         assert_eq!(s, State::OverLimit);
-        assert_eq!(m, "Over limit: csv_uploads 5/5");
+        assert_eq!(m, "Limit reached: csv_uploads 5/5");
         assert_eq!(w.unwrap().metric, Metric::CsvUploads);
         assert_eq!(State::OverLimit.exit_code(), 4);
         assert_eq!(State::ApproachingLimit.exit_code(), 3);

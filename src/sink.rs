@@ -149,9 +149,12 @@ impl AtomicFile {
             .into_owned();
         // no signal between making the file and registering it for removal
         let blocked = cleanup::Blocked::new();
+        // 0666 less the umask, as `cp` and shell redirection create files (tempfile's own
+        // default is 0600): what an export holds is the caller's to share or not
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .disable_cleanup(true)
             .tempfile_in(&dir)
             .with_context(|| format!("creating a temporary file in {}", dir.display()))?;

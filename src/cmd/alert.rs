@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use postgres::Client;
 use serde::Serialize;
 
-use crate::alerts::{self, Decision, Format, OrgUse, Payload, Rule};
+use crate::alerts::{self, Decision, Format, Kind, OrgUse, Payload, Rule};
 use crate::billing::PeriodChoice;
 use crate::cmd::{every_org, status};
 use crate::db::queries::{self, AlertHistoryRow, AttemptEnd, Claimed, NewRule};
@@ -526,7 +526,7 @@ impl Render for RunReport {
                 t.add_row(vec![
                     style.cell(&d.rule, None),
                     style.cell(&p.org_id, None),
-                    style.cell(p.kind.trim_start_matches("usage.threshold_"), None),
+                    style.cell(Kind::label(&p.kind), None),
                     style.cell(&p.metric, None),
                     style.cell(format!("{}%", p.threshold_pct), None),
                     style.cell(alerts::use_text(p.current, p.limit), None),
@@ -639,7 +639,7 @@ impl Render for History {
                 style.cell(fmt_utc(&e.decided_at), None),
                 style.cell(&e.rule, None),
                 style.cell(&e.org_id, None),
-                style.cell(e.kind.trim_start_matches("usage.threshold_"), None),
+                style.cell(Kind::label(&e.kind), None),
                 style.cell(&e.metric, None),
                 style.cell(format!("{}%", e.threshold_pct), None),
                 style.cell(alerts::use_text(e.current, e.limit), None),

@@ -10,7 +10,6 @@ use postgres::Client;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::cli::{ColorChoice, Format};
 use crate::cmd::every_org;
 use crate::db::queries::{self, CostRow, Price, RemovedPrice};
 use crate::error::{self, echo, usage};
@@ -44,8 +43,9 @@ What each org's AI tokens (ai_tokens_input, ai_tokens_output) of a UTC calendar 
 per org and model (the events' metadata->>'model'), tokens times the price in force at each
 event's time, per org and in total. Exact decimal arithmetic: no floats; the table shows
 cents, JSON and CSV keep every digit. Tokens whose model has no price, or that name no
-model, are listed as unpriced, never dropped. --output writes the CSV for finance atomically
-with a manifest beside it (FILE.manifest.json: month, rows, total, unpriced tokens, SHA-256).
+model, are listed as unpriced, never dropped. --output writes the file atomically in the -o
+format (CSV when -o is not given, as export) with a manifest beside it (FILE.manifest.json:
+month, format, rows, total, unpriced tokens, SHA-256).
 
 Examples:
   usagectl costs                               # this month, every org
@@ -110,7 +110,7 @@ pub struct CostsArgs {
     /// Only this org
     #[arg(long, value_name = "ORG")]
     pub org: Option<String>,
-    /// Write the CSV to this file, with a manifest beside it
+    /// Write to this file in the -o format (default csv), with a manifest beside it
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// With --output: replace an existing file
@@ -411,13 +411,13 @@ pub struct Costs {
 }
 
 /// Exact USD shown to the cent (half away from zero), e.g. `$12.35`.
-fn cents(s: &str) -> String {
+pub fn cents(s: &str) -> String {
     Decimal::from_str(s)
         .map(|d| {
-            format!(
-                "${}",
-                d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-            )
+            let mut c =
+                d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            c.rescale(2); // always two places: $0.00, $3.70
+            format!("${c}")
         })
         .unwrap_or_else(|_| s.to_string())
 }
@@ -573,6 +573,7 @@ pub fn report(month: &Month, rows: Vec<CostRow>) -> Result<Costs> {
 struct Manifest {
     file: String,
     kind: &'static str,
+    format: &'static str,
     month: String,
     org: Option<String>,
     #[serde(serialize_with = "crate::time::ser")]
@@ -609,15 +610,10 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
         out.render(&report)?;
         return Ok(error::EXIT_OK);
     };
+    // the -o format, as export writes it (CSV unless -o is given: see `run`)
+    let format = out.format();
     let mut file = crate::sink::AtomicFile::create(path, args.force)?;
-    let written = {
-        let mut o = Output::new(
-            Format::Csv,
-            Style::detect(ColorChoice::Never, Format::Csv),
-            file.writer(),
-        );
-        o.render(&report)
-    };
+    let written = Output::new(format, Style::plain(), file.writer()).render(&report);
     if let Err(e) = written {
         return Err(file.discard(e));
     }
@@ -628,6 +624,7 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         kind: "costs",
+        format: format.name(),
         month: report.month.clone(),
         org: args.org.clone(),
         snapshot_time: now,
@@ -667,6 +664,9 @@ mod tests {
         assert_eq!(cents("12.345"), "$12.35");
         assert_eq!(cents("12.344999"), "$12.34");
         assert_eq!(cents("0.005"), "$0.01");
+        assert_eq!(cents("0"), "$0.00");
+        assert_eq!(cents("3.7"), "$3.70");
+        assert_eq!(cents("-0.3"), "$-0.30");
         assert_eq!(trim("3.0000000000"), "3");
     }
 

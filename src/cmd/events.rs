@@ -183,6 +183,7 @@ impl Render for EventList {
             "metadata",
             "id",
         ]);
+        t.drop_order(&[5, 3, 4]);
         for e in &self.events {
             t.add_row(vec![
                 style.cell(fmt_utc(&e.created_at), None),

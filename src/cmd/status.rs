@@ -67,9 +67,10 @@ pub struct StatusArgs {
     pub warn_at: u8,
 }
 
-/// One org's status.
+/// One org's status, without its window: what `status --org` and each `status --all` row
+/// say about the org.
 #[derive(Debug, Serialize)]
-pub struct StatusRow {
+pub struct Verdict {
     /// Organisation.
     pub org_id: String,
     /// Tier used.
@@ -86,6 +87,14 @@ pub struct StatusRow {
     pub worst_current: Option<i64>,
     /// Its limit.
     pub worst_limit: Option<i64>,
+}
+
+/// One org's status in `status --all`: the verdict and the org's own window.
+#[derive(Debug, Serialize)]
+pub struct StatusRow {
+    /// What is said about the org.
+    #[serde(flatten)]
+    pub verdict: Verdict,
     /// The org's period: first instant counted.
     #[serde(serialize_with = "crate::time::ser")]
     pub period_start: chrono::DateTime<chrono::Utc>,
@@ -96,10 +105,10 @@ pub struct StatusRow {
     pub time_zone: String,
 }
 
-impl StatusRow {
-    fn new(q: &OrgQuota, warn_at: u8) -> StatusRow {
+impl Verdict {
+    fn new(q: &OrgQuota, warn_at: u8) -> Verdict {
         let (status, message, worst) = quota::evaluate(&q.uses(), warn_at);
-        StatusRow {
+        Verdict {
             org_id: q.org_id.clone(),
             tier: q.effective.tier.clone(),
             status,
@@ -108,9 +117,6 @@ impl StatusRow {
             worst_metric: worst.map(|w| w.metric),
             worst_current: worst.map(|w| w.current),
             worst_limit: worst.map(|w| w.limit),
-            period_start: q.period.start,
-            period_end: q.period.end,
-            time_zone: q.period.time_zone.clone(),
         }
     }
 
@@ -129,7 +135,13 @@ impl StatusRow {
         }
     }
 
-    fn cells(&self) -> Vec<Cell> {
+    /// The CSV row: the verdict, then the window it was decided in.
+    fn cells(
+        &self,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+        time_zone: &str,
+    ) -> Vec<Cell> {
         vec![
             Cell::text(&self.org_id),
             Cell::text(&self.tier),
@@ -140,10 +152,26 @@ impl StatusRow {
             self.worst_current.map_or(Cell::Empty, Cell::Num),
             self.worst_limit.map_or(Cell::Empty, Cell::Num),
             Cell::text(&self.message),
-            Cell::Time(self.period_start),
-            Cell::Time(self.period_end),
-            Cell::text(&self.time_zone),
+            Cell::Time(start),
+            Cell::Time(end),
+            Cell::text(time_zone),
         ]
+    }
+}
+
+impl StatusRow {
+    fn new(q: &OrgQuota, warn_at: u8) -> StatusRow {
+        StatusRow {
+            verdict: Verdict::new(q, warn_at),
+            period_start: q.period.start,
+            period_end: q.period.end,
+            time_zone: q.period.time_zone.clone(),
+        }
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        self.verdict
+            .cells(self.period_start, self.period_end, &self.time_zone)
     }
 }
 
@@ -161,13 +189,14 @@ const CSV_HEADER: [&str; 11] = [
     "time_zone",
 ];
 
-/// `status --org`: the seed's body plus the window.
+/// `status --org`: the seed's body plus the window (each key once: the window's bounds
+/// and zone come from `period`).
 #[derive(Debug, Serialize)]
 pub struct OrgStatus {
     /// The seed's fields and the worst metric.
     #[serde(flatten)]
-    pub row: StatusRow,
-    /// The month counted.
+    pub row: Verdict,
+    /// The period counted.
     #[serde(flatten)]
     pub period: Period,
     /// The threshold used.
@@ -181,7 +210,8 @@ impl Render for OrgStatus {
         CSV_HEADER.to_vec()
     }
     fn csv_rows(&self) -> Vec<Vec<Cell>> {
-        vec![self.row.cells()]
+        let p = &self.period;
+        vec![self.row.cells(p.period_start, p.period_end, &p.time_zone)]
     }
     fn human(&self, style: &Style) -> String {
         let mut t = style.table(&["status", "worst metric", "message"]);
@@ -233,7 +263,7 @@ impl Render for AllStatus {
             return format!("{}\nno orgs to show\n", style.bold(&head));
         }
         let mut t = style.table(&["org", "tier", "status", "worst metric"]);
-        for r in &self.orgs {
+        for r in self.orgs.iter().map(|r| &r.verdict) {
             let tier = if r.tier_source == TierSource::Default {
                 format!("{} (default)", r.tier)
             } else {
@@ -256,7 +286,7 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     if let Some(org) = &args.org {
         let q = limits::read_org_quota(client, org, choice)?;
         let report = OrgStatus {
-            row: StatusRow::new(&q, args.warn_at),
+            row: Verdict::new(&q, args.warn_at),
             period: Period::of(&q.period, q.now),
             warn_at: args.warn_at,
             known_org: q.known_org,
@@ -275,9 +305,10 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
         .quotas
         .iter()
         .map(|q| StatusRow::new(q, args.warn_at))
-        .filter(|row| !args.problems_only || row.status != State::Ok)
+        .filter(|row| !args.problems_only || row.verdict.status != State::Ok)
         .collect();
     rows.sort_by(|a, b| {
+        let (a, b) = (&a.verdict, &b.verdict);
         b.status
             .cmp(&a.status)
             .then(
@@ -287,7 +318,11 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
             )
             .then(a.org_id.cmp(&b.org_id))
     });
-    let code = rows.iter().map(|r| r.status.exit_code()).max().unwrap_or(0);
+    let code = rows
+        .iter()
+        .map(|r| r.verdict.status.exit_code())
+        .max()
+        .unwrap_or(0);
     out.render(&AllStatus {
         period: Period::of(&all.calendar, all.now),
         warn_at: args.warn_at,

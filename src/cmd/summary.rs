@@ -259,6 +259,8 @@ impl Render for SummaryReport {
                 style.cell(line, Some(comfy_table::Color::Cyan)),
             ]);
         }
+        // the sparkline is one bar, spaces and all; the instants go first when space is short
+        t.keep_whole(5).drop_order(&[3, 4, 2, 1]);
         for col in 1..=2 {
             if let Some(c) = t.column_mut(col) {
                 c.set_cell_alignment(comfy_table::CellAlignment::Right);

@@ -63,6 +63,54 @@ pub struct TopArgs {
     pub limit: u32,
 }
 
+/// What an org is ranked by: a count of the metric's units, or exact USD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Figure {
+    /// Units of the metric.
+    Count(i64),
+    /// Exact USD.
+    Usd(Decimal),
+}
+
+impl Serialize for Figure {
+    /// A JSON number either way; USD with every digit (never through a float).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Figure::Count(n) => s.serialize_i64(*n),
+            Figure::Usd(d) => serde_json::value::RawValue::from_string(d.normalize().to_string())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
+        }
+    }
+}
+
+impl Figure {
+    /// `self - other` (of the same kind).
+    fn minus(self, other: Figure) -> Figure {
+        match (self, other) {
+            (Figure::Count(a), Figure::Count(b)) => Figure::Count(a - b),
+            (Figure::Usd(a), Figure::Usd(b)) => Figure::Usd(a - b),
+            (a, _) => a,
+        }
+    }
+
+    /// The CSV cell: a number, never formula-guarded (a negative change stays `-5`).
+    fn cell(self) -> Cell {
+        match self {
+            Figure::Count(n) => Cell::Num(n),
+            Figure::Usd(d) => Cell::Decimal(d.normalize().to_string()),
+        }
+    }
+
+    /// For people: a count as is, USD to the cent (`$12.35`, as `costs` shows it).
+    fn human(self) -> String {
+        match self {
+            Figure::Count(n) => n.to_string(),
+            Figure::Usd(d) => crate::cmd::costs::cents(&d.to_string()),
+        }
+    }
+}
+
 /// One ranked org.
 #[derive(Debug, Clone, Serialize)]
 pub struct TopRow {
@@ -73,7 +121,7 @@ pub struct TopRow {
     /// Its tier.
     pub tier: String,
     /// What it is ranked by: use of the metric, or exact USD.
-    pub current: String,
+    pub current: Figure,
     /// Its limit (null: unlimited; cost: none).
     pub limit: Option<i64>,
     /// Percent of the limit, one decimal.
@@ -81,9 +129,12 @@ pub struct TopRow {
     /// Units over the limit (0 when within).
     pub over_limit: Option<i64>,
     /// The same figure in the previous period (month for cost).
-    pub previous: String,
+    pub previous: Figure,
     /// current - previous.
-    pub change: String,
+    pub change: Figure,
+    /// Cost: the tokens of the month no price covers (not in `current`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unpriced_tokens: Option<i64>,
     /// The period counted.
     #[serde(serialize_with = "crate::time::ser")]
     pub period_start: DateTime<Utc>,
@@ -103,6 +154,12 @@ pub struct Top {
     pub orgs: Vec<TopRow>,
 }
 
+impl Top {
+    fn by_cost(&self) -> bool {
+        self.by == "cost"
+    }
+}
+
 impl Render for Top {
     fn csv_header(&self) -> Vec<&'static str> {
         vec![
@@ -118,6 +175,7 @@ impl Render for Top {
             "change",
             "period_start",
             "period_end",
+            "unpriced_tokens",
         ]
     }
     fn csv_rows(&self) -> Vec<Vec<Cell>> {
@@ -129,15 +187,16 @@ impl Render for Top {
                     Cell::text(&r.org_id),
                     Cell::text(&r.tier),
                     Cell::text(&self.by),
-                    Cell::text(&r.current),
+                    r.current.cell(),
                     r.limit.map_or(Cell::Empty, Cell::Num),
                     r.percent_of_limit
-                        .map_or(Cell::Empty, |p| Cell::text(format!("{p:.1}"))),
+                        .map_or(Cell::Empty, |p| Cell::Decimal(format!("{p:.1}"))),
                     r.over_limit.map_or(Cell::Empty, Cell::Num),
-                    Cell::text(&r.previous),
-                    Cell::text(&r.change),
+                    r.previous.cell(),
+                    r.change.cell(),
                     Cell::Time(r.period_start),
                     Cell::Time(r.period_end),
+                    r.unpriced_tokens.map_or(Cell::Empty, Cell::Num),
                 ]
             })
             .collect()
@@ -151,49 +210,51 @@ impl Render for Top {
         if self.orgs.is_empty() {
             return format!("no orgs{scope} with {}\n", self.by);
         }
-        let mut t = style.table(&[
-            "#",
-            "org",
-            "tier",
-            &self.by,
-            "limit",
-            "% of limit",
-            "over",
-            "previous",
-            "change",
-        ]);
+        let title = style.bold(&format!("top {} by {}{scope}", self.orgs.len(), self.by));
+        // cost has no limit; the tokens no price covers are said, not shown as $0
+        let cost = self.by_cost();
+        let mut header = vec!["#", "org", "tier", self.by.as_str()];
+        if !cost {
+            header.extend(["limit", "% of limit", "over"]);
+        }
+        header.extend(["previous", "change"]);
+        if cost {
+            header.push("unpriced tokens");
+        }
+        let mut t = style.table(&header);
         for r in &self.orgs {
-            t.add_row(vec![
-                style.cell(r.rank, None),
-                style.cell(&r.org_id, None),
-                style.cell(&r.tier, None),
-                style.cell(&r.current, None),
-                style.cell(
-                    match (self.by.as_str(), r.limit) {
-                        ("cost", _) => String::new(),
-                        (_, Some(l)) => l.to_string(),
-                        (_, None) => "unlimited".to_string(),
-                    },
-                    None,
-                ),
-                style.cell(
+            let mut cells = vec![
+                r.rank.to_string(),
+                r.org_id.clone(),
+                r.tier.clone(),
+                r.current.human(),
+            ];
+            if !cost {
+                cells.extend([
+                    r.limit
+                        .map_or_else(|| "unlimited".to_string(), |l| l.to_string()),
                     r.percent_of_limit
                         .map(|p| format!("{p:.1}%"))
                         .unwrap_or_default(),
-                    None,
-                ),
-                style.cell(
                     r.over_limit.map(|o| o.to_string()).unwrap_or_default(),
-                    None,
-                ),
-                style.cell(&r.previous, None),
-                style.cell(&r.change, None),
-            ]);
+                ]);
+            }
+            cells.extend([r.previous.human(), r.change.human()]);
+            if cost {
+                cells.push(r.unpriced_tokens.unwrap_or(0).to_string());
+            }
+            t.add_row(cells);
         }
-        format!(
-            "{}\n{t}\n",
-            style.bold(&format!("top {} by {}{scope}", self.orgs.len(), self.by))
-        )
+        let unpriced: i64 = self.orgs.iter().filter_map(|r| r.unpriced_tokens).sum();
+        let note = if unpriced > 0 {
+            format!(
+                "{} no price covers are not in the costs (usagectl price list; usagectl costs lists them)\n",
+                crate::output::count(unpriced, "token", "tokens")
+            )
+        } else {
+            String::new()
+        };
+        format!("{title}\n{t}\n{note}")
     }
 }
 
@@ -208,48 +269,47 @@ pub fn run(client: &mut Client, args: &TopArgs, out: &mut Output) -> Result<()> 
         let now = queries::server_now(&mut tx)?;
         let month = args.month.unwrap_or_else(|| Month::containing(now));
         let prev = month.previous();
-        let cost_of = |rows: Vec<queries::CostRow>| -> BTreeMap<String, Decimal> {
-            let mut m: BTreeMap<String, Decimal> = BTreeMap::new();
-            for r in rows {
-                let c = r
-                    .cost
-                    .as_deref()
-                    .and_then(|c| Decimal::from_str(c).ok())
-                    .unwrap_or_default();
-                *m.entry(r.org_id).or_default() += c;
-            }
-            m
+        // priced as `costs` prices them: per org, the exact USD and the tokens no price covers
+        let cost_of = |m: &Month,
+                       tx: &mut postgres::Transaction<'_>|
+         -> Result<BTreeMap<String, (Decimal, i64)>> {
+            let report = crate::cmd::costs::report(m, queries::costs(tx, None, m.start, m.end)?)?;
+            Ok(report
+                .orgs
+                .into_iter()
+                .map(|o| {
+                    let usd = Decimal::from_str(&o.cost_usd).unwrap_or_default();
+                    (o.org_id, (usd, o.unpriced_tokens))
+                })
+                .collect())
         };
-        let cur = cost_of(queries::costs(&mut tx, None, month.start, month.end)?);
-        let before = cost_of(queries::costs(&mut tx, None, prev.start, prev.end)?);
+        let cur = cost_of(&month, &mut tx)?;
+        let before = cost_of(&prev, &mut tx)?;
         let config = queries::load_limit_config(&mut tx, None)?;
-        for (org, c) in cur {
+        for (org, (c, unpriced)) in cur {
             let tier = config.effective(&org).tier;
             if args.tier.as_ref().is_some_and(|t| *t != tier) {
                 continue;
             }
-            let p = before.get(&org).copied().unwrap_or_default();
+            let (current, previous) = (
+                Figure::Usd(c),
+                Figure::Usd(before.get(&org).map(|b| b.0).unwrap_or_default()),
+            );
             rows.push(TopRow {
                 rank: 0,
                 org_id: org,
                 tier,
-                current: c.normalize().to_string(),
+                current,
                 limit: None,
                 percent_of_limit: None,
                 over_limit: None,
-                previous: p.normalize().to_string(),
-                change: (c - p).normalize().to_string(),
+                previous,
+                change: current.minus(previous),
+                unpriced_tokens: Some(unpriced),
                 period_start: month.start,
                 period_end: month.end,
             });
         }
-        rows.sort_by(|a, b| {
-            let (x, y) = (
-                Decimal::from_str(&a.current).unwrap_or_default(),
-                Decimal::from_str(&b.current).unwrap_or_default(),
-            );
-            y.cmp(&x).then(a.org_id.cmp(&b.org_id))
-        });
     } else {
         let metric = args.metric;
         by = metric.name().to_string();
@@ -284,31 +344,26 @@ pub fn run(client: &mut Client, args: &TopArgs, out: &mut Output) -> Result<()> 
                 continue;
             }
             let limit = q.effective.limits[&metric].0;
-            let p = before.get(&q.org_id).copied().unwrap_or(0);
+            let previous = Figure::Count(before.get(&q.org_id).copied().unwrap_or(0));
             rows.push(TopRow {
                 rank: 0,
                 org_id: q.org_id.clone(),
                 tier,
-                current: current.to_string(),
+                current: Figure::Count(current),
                 limit: (limit != UNLIMITED).then_some(limit),
                 percent_of_limit: quota::percent(current, limit)
                     .filter(|p| p.is_finite())
                     .map(|p| (p * 10.0).round() / 10.0),
                 over_limit: (limit != UNLIMITED).then_some((current - limit).max(0)),
-                previous: p.to_string(),
-                change: (current - p).to_string(),
+                previous,
+                change: Figure::Count(current).minus(previous),
+                unpriced_tokens: None,
                 period_start: q.period.start,
                 period_end: q.period.end,
             });
         }
-        rows.sort_by(|a, b| {
-            let (x, y): (i64, i64) = (
-                a.current.parse().unwrap_or(0),
-                b.current.parse().unwrap_or(0),
-            );
-            y.cmp(&x).then(a.org_id.cmp(&b.org_id))
-        });
     }
+    rows.sort_by(|a, b| b.current.cmp(&a.current).then(a.org_id.cmp(&b.org_id)));
     tx.commit()?;
     rows.truncate(args.limit as usize);
     for (i, r) in rows.iter_mut().enumerate() {

@@ -901,3 +901,77 @@ fn raw_export_refuses_json_by_its_name() {
         );
     }
 }
+
+/// `usagectl ARGS` against `db` with the process's umask set to `mask` before exec.
+fn run_with_umask(db: &TestDb, mask: libc::mode_t, args: &[&str]) -> Run {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = usagectl();
+    cmd.env("DATABASE_URL", &db.url).args(args);
+    // SAFETY: umask is async-signal-safe and touches only the child's own state
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(mask);
+            Ok(())
+        });
+    }
+    run(&mut cmd)
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Export and costs files (and their manifests) are created 0666 less the umask, as `cp`
+/// creates them, not always 0600.
+#[test]
+fn output_files_follow_the_umask() {
+    let db = TestDb::migrated();
+    insert(&db, "acme", "chat_message", 1, "2026-11-02T00:00:00Z", None);
+    let dir = tempfile::tempdir().unwrap();
+    for (mask, want) in [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)] {
+        for cmd in ["export", "costs"] {
+            let file = dir.path().join(format!("{cmd}-{mask:o}.csv"));
+            let f = file.display().to_string();
+            run_with_umask(&db, mask, &[cmd, "--month", "2026-11", "--output", &f]).assert_ok();
+            let manifest = dir.path().join(format!("{cmd}-{mask:o}.csv.manifest.json"));
+            assert_eq!(mode(&file), want, "{cmd} with umask {mask:o}");
+            assert_eq!(mode(&manifest), want, "{cmd} manifest with umask {mask:o}");
+        }
+    }
+}
+
+/// `--output FILE` is written in the -o format, CSV when -o is not given: one rule for
+/// export and costs.
+#[test]
+fn output_files_are_written_in_the_o_format() {
+    let db = TestDb::migrated();
+    insert(&db, "acme", "chat_message", 1, "2026-11-02T00:00:00Z", None);
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    for cmd in ["export", "costs"] {
+        let json = path(&format!("{cmd}.json"));
+        db.run(&[cmd, "--month", "2026-11", "-o", "json", "--output", &json])
+            .assert_ok();
+        let text = std::fs::read_to_string(&json).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text)
+            .unwrap_or_else(|e| panic!("{cmd} --output x.json -o json is not JSON ({e}): {text}"));
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{json}.manifest.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(m["format"], "json", "{cmd}");
+        let csv = path(&format!("{cmd}.csv"));
+        db.run(&[cmd, "--month", "2026-11", "--output", &csv])
+            .assert_ok();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(
+            text.starts_with("month,org_id,"),
+            "{cmd} without -o writes CSV: {text}"
+        );
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_err(),
+            "{text}"
+        );
+    }
+}

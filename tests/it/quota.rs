@@ -1063,3 +1063,106 @@ fn bulk_enforce_does_not_count_duplicate_keys_on(path: ReadPath) {
         db.scalar("SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'edge'");
     assert_eq!(total, 50);
 }
+
+/// Item 6: at the limit the state is over_limit with exit 4 (no room for one more), but the
+/// words say the limit is reached; only past it do they say "Over limit". The alert at
+/// 100% says "reached" too.
+#[test]
+fn at_the_limit_status_says_reached_and_only_past_it_over() {
+    let db = TestDb::migrated();
+    let org = "acme";
+    let enforced = || {
+        db.run(&[
+            "record",
+            "--org",
+            org,
+            "--event",
+            "analysis_run",
+            "--enforce",
+        ])
+    };
+    for _ in 0..10 {
+        enforced().assert_ok();
+    }
+    enforced().assert_fails(4);
+    let st = db.run(&["status", "--org", org, "-o", "json"]);
+    assert_eq!(st.code, 4, "{}", st.stderr);
+    assert_eq!(st.json()["status"], "over_limit");
+    assert_eq!(st.json()["message"], "Limit reached: analyses 10/10");
+    let table = db.run(&["status", "--org", org]);
+    assert_eq!(table.code, 4);
+    assert!(
+        table.stdout.contains("Limit reached: analyses 10/10"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stdout.contains("Over limit"), "{}", table.stdout);
+
+    // the alert at 100% fires at 10/10 and says "reached"
+    db.run(&[
+        "alert",
+        "add",
+        "ops",
+        "--webhook",
+        "http://127.0.0.1:9/hook",
+        "--metric",
+        "analyses",
+        "--at",
+        "100",
+    ])
+    .assert_ok();
+    let run = db.run(&["alert", "run", "--dry-run"]);
+    run.assert_ok();
+    assert!(run.stdout.contains("reached"), "{}", run.stdout);
+    assert!(!run.stdout.contains("crossed"), "{}", run.stdout);
+
+    // one past the limit (written by the web app, unchecked): now it is over
+    insert(
+        &db,
+        org,
+        "analysis_run",
+        1,
+        &chrono::Utc::now().to_rfc3339(),
+    );
+    let st = db.run(&["status", "--org", org, "-o", "json"]);
+    assert_eq!(st.code, 4);
+    assert_eq!(st.json()["message"], "Over limit: analyses 11/10");
+}
+
+/// Item 7: `status --org -o json` names each key once (serde_json::Value would keep the last
+/// of a duplicate silently, so the raw text is read).
+#[test]
+fn status_org_json_names_each_key_once() {
+    let db = TestDb::migrated();
+    insert(
+        &db,
+        "acme",
+        "analysis_run",
+        1,
+        &chrono::Utc::now().to_rfc3339(),
+    );
+    let st = db.run(&["status", "--org", "acme", "-o", "json"]);
+    st.assert_ok();
+    let keys: Vec<&str> = st
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix('"')?
+                .split_once("\":")
+                .map(|(k, _)| k)
+        })
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let dups: Vec<&str> = keys.iter().copied().filter(|k| !seen.insert(*k)).collect();
+    assert!(dups.is_empty(), "duplicate keys {dups:?} in {}", st.stdout);
+    for k in [
+        "period_start",
+        "period_end",
+        "time_zone",
+        "status",
+        "known_org",
+    ] {
+        assert!(keys.contains(&k), "{k} missing from {}", st.stdout);
+    }
+}

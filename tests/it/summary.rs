@@ -381,3 +381,82 @@ fn summary_of_an_unknown_org_says_so_and_suggests_a_known_one() {
     assert_eq!(out.json()["known_org"], true);
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
+
+/// Tables fit the width they are given (COLUMNS, or 100 in a pipe) without splitting a
+/// timestamp, a name or a bar; JSON and CSV are not touched.
+#[test]
+fn tables_fit_80_and_piped_columns_without_splitting_a_token() {
+    let db = TestDb::migrated();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+             SELECT 'acme-foods', (ARRAY['ai_tokens_input','ai_tokens_output','chat_message'])[1 + g % 3],
+                    1 + g, jsonb_build_object('model', 'claude-3-5-sonnet-20241022', 'request', g),
+                    now() - g * interval '9 hours'
+             FROM generate_series(1, 60) g",
+        )
+        .unwrap();
+    // the tables' lines (the title above a table is a sentence, not fitted)
+    let widest = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with(['┌', '│', '╞', '└']) || !l.contains(' '))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    for (columns, max) in [(Some("80"), 80), (None, 100)] {
+        for args in [
+            &["events", "--org", "acme-foods", "--limit", "5"][..],
+            &["summary", "--org", "acme-foods"][..],
+        ] {
+            let mut cmd = usagectl();
+            cmd.env("DATABASE_URL", &db.url).args(args);
+            match columns {
+                Some(c) => cmd.env("COLUMNS", c),
+                None => cmd.env_remove("COLUMNS"),
+            };
+            let out = run(&mut cmd);
+            out.assert_ok();
+            assert!(
+                widest(&out.stdout) <= max,
+                "{args:?} wider than {max}:\n{}",
+                out.stdout
+            );
+            for token in ["ai_tokens_input", "ai_tokens_output"] {
+                assert!(
+                    out.stdout.contains(token),
+                    "{args:?}: {token} split:\n{}",
+                    out.stdout
+                );
+            }
+            // every instant shown is whole
+            let instants = out
+                .stdout
+                .lines()
+                .filter(|l| l.starts_with('│'))
+                .flat_map(|l| l.split(|c: char| c.is_whitespace() || c == '│' || c == '┆'))
+                .filter(|w| w.starts_with("20") && w.contains('T'))
+                .collect::<Vec<_>>();
+            if args[0] == "events" {
+                assert!(!instants.is_empty(), "{}", out.stdout);
+            }
+            for i in instants {
+                assert!(
+                    i.parse::<DateTime<Utc>>().is_ok(),
+                    "split instant {i:?}:\n{}",
+                    out.stdout
+                );
+            }
+            if args[0] == "summary" {
+                // the sparkline column stays: one bar a line per type
+                assert!(out.stdout.contains('█'), "{}", out.stdout);
+            }
+        }
+    }
+    // JSON and CSV are not fitted
+    let mut cmd = usagectl();
+    cmd.env("DATABASE_URL", &db.url).env("COLUMNS", "40");
+    let csv = run(cmd.args(["events", "--org", "acme-foods", "--limit", "5", "-o", "csv"]));
+    csv.assert_ok();
+    assert!(widest(&csv.stdout) > 40, "{}", csv.stdout);
+}

@@ -320,7 +320,8 @@ CREATE POLICY "Users can view own org usage events" ON usage_events
 "#;
 
 /// The built binary with a clean environment: no PG* variables, no DATABASE_URL, no
-/// home directory password file, no colour.
+/// home directory password file, no colour, and tables at their natural width (COLUMNS
+/// wide enough for any; a test of fitting sets or removes it).
 pub fn usagectl() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_usagectl"));
     for (k, _) in std::env::vars_os() {
@@ -331,6 +332,7 @@ pub fn usagectl() -> Command {
     }
     c.env("HOME", "/nonexistent")
         .env("NO_COLOR", "1")
+        .env("COLUMNS", "10000")
         .stdin(Stdio::null());
     c
 }

@@ -391,12 +391,13 @@ fn top_ranks_as_psql_does() {
     assert_eq!(orgs.join(","), p.trim());
     let b = &v["orgs"][0];
     assert_eq!(b["org_id"], "b");
-    assert_eq!(b["current"], "70");
+    // numbers, as limit is
+    assert_eq!(b["current"], 70);
     assert_eq!(b["limit"], 50);
     assert_eq!(b["over_limit"], 20);
     assert_eq!(b["percent_of_limit"], 140.0);
-    assert_eq!(b["previous"], "12");
-    assert_eq!(b["change"], "58");
+    assert_eq!(b["previous"], 12);
+    assert_eq!(b["change"], 58);
     let v = db
         .run(&[
             "top",
@@ -616,19 +617,18 @@ fn costs_equal_psql_across_a_mid_month_price_change_with_unpriced_tokens_listed(
     let top = db
         .run(&["top", "--by", "cost", "--month", "2026-11", "-o", "json"])
         .json();
-    let ranked: Vec<(&str, &str)> = top["orgs"]
+    // JSON numbers, written with every digit
+    let ranked: Vec<(&str, String)> = top["orgs"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["org_id"].as_str().unwrap(),
-                r["current"].as_str().unwrap(),
-            )
-        })
+        .map(|r| (r["org_id"].as_str().unwrap(), r["current"].to_string()))
         .collect();
-    assert_eq!(ranked, vec![("acme", "9.250085"), ("globex", "0.3086425")]);
-    assert_eq!(top["orgs"][0]["previous"], "0");
+    assert_eq!(
+        ranked,
+        vec![("acme", "9.250085".into()), ("globex", "0.3086425".into())]
+    );
+    assert_eq!(top["orgs"][0]["previous"], 0);
 }
 
 /// `price set MODEL --input-per-mtok I --output-per-mtok O --from FROM`, which must succeed.
@@ -838,6 +838,86 @@ fn migrating_a_folded_rollup_to_the_per_model_rollup_stays_exact() {
         "SELECT count(DISTINCT model) FROM usagectl_daily_usage WHERE event_type LIKE 'ai_tokens%'",
     );
     assert_eq!(models, 5);
+}
+
+/// `top --by cost`: JSON numbers with every digit, money to the cent in the table, no empty
+/// limit columns, and unpriced tokens said as such instead of a silent $0.
+#[test]
+fn top_by_cost_shows_money_and_says_when_tokens_are_unpriced() {
+    let db = TestDb::migrated();
+    let d = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+    let m1 = serde_json::json!({"model": "m1"});
+    insert(
+        &db,
+        "acme",
+        "ai_tokens_input",
+        1_234_567,
+        m1.clone(),
+        d("2026-11-03T10:00:00Z"),
+    );
+    insert(
+        &db,
+        "acme",
+        "ai_tokens_input",
+        1_000_000,
+        m1.clone(),
+        d("2026-10-03T10:00:00Z"),
+    );
+    insert(
+        &db,
+        "globex",
+        "ai_tokens_output",
+        1000,
+        m1.clone(),
+        d("2026-11-04T10:00:00Z"),
+    );
+    let args = ["top", "--by", "cost", "--month", "2026-11"];
+
+    // no prices: nobody costs anything, and the table says why
+    let t = db.run(&args);
+    t.assert_ok();
+    assert!(t.stdout.contains("unpriced tokens"), "{}", t.stdout);
+    assert!(
+        t.stdout
+            .contains("1235567 tokens no price covers are not in the costs"),
+        "{}",
+        t.stdout
+    );
+    assert!(t.stdout.contains("$0.00"), "{}", t.stdout);
+
+    db.run(&[
+        "price",
+        "set",
+        "m1",
+        "--input-per-mtok",
+        "3",
+        "--output-per-mtok",
+        "15",
+    ])
+    .assert_ok();
+    let v = db.run(&[&args[..], &["-o", "json"]].concat()).json();
+    let acme = &v["orgs"][0];
+    assert_eq!(acme["org_id"], "acme");
+    // 1,234,567 x 3 / 1e6 = 3.703701, a number with every digit
+    assert!(acme["current"].is_number(), "{v}");
+    assert_eq!(acme["current"].to_string(), "3.703701");
+    assert_eq!(acme["previous"].to_string(), "3");
+    assert_eq!(acme["change"].to_string(), "0.703701");
+    assert_eq!(acme["unpriced_tokens"], 0);
+    let t = db.run(&args);
+    t.assert_ok();
+    let header = t.stdout.lines().nth(2).unwrap_or_default();
+    assert!(
+        !header.contains("limit"),
+        "no limit columns for cost: {}",
+        t.stdout
+    );
+    let acme_line = t.stdout.lines().find(|l| l.contains("acme")).unwrap();
+    for cell in ["$3.70", "$3.00", "$0.70"] {
+        assert!(acme_line.contains(cell), "{cell} in {}", t.stdout);
+    }
+    assert!(!t.stdout.contains("3.703701"), "{}", t.stdout);
+    assert!(!t.stdout.contains("not in the costs"), "{}", t.stdout);
 }
 
 /// A price set by mistake is removed, not overwritten: costs fall back to the price in
