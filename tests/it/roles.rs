@@ -424,7 +424,7 @@ fn all_org_commands_name_the_one_org_a_role_is_scoped_to() {
     t.assert_ok();
     assert!(t.stderr.starts_with(&note), "{}", t.stderr);
     assert_eq!(t.json()["orgs"].as_array().unwrap().len(), 1);
-    assert_eq!(t.json()["orgs"][0]["current"], "60");
+    assert_eq!(t.json()["orgs"][0]["current"], 60);
     let c = as_role(&db, &reader, &["costs", "-o", "json"]);
     c.assert_ok();
     assert!(c.stderr.starts_with(&note), "{}", c.stderr);

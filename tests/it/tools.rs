@@ -234,7 +234,7 @@ fn events_are_newest_first_with_every_filter_and_as_usage_reader() {
     assert_eq!(ids(&out.json()), vec![17]);
     // bad input: one line, exit 2
     for args in [
-        vec!["events", "--org", "acme", "--type", "chats"],
+        vec!["events", "--org", "acme", "--type", ""],
         vec!["events", "--org", "acme", "--since", "yesterday"],
         vec!["events", "--org", "acme", "--where", "novalue"],
         vec!["events", "--org", "acme", "--to", "2026-01-01T00:00:00Z"],
