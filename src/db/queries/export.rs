@@ -162,20 +162,33 @@ pub fn copy_raw_events<'a>(
         ],
     )
     .context("setting the export window")?;
-    const FROM: &str = "FROM usage_events
-        WHERE created_at >= current_setting('usagectl.export_start')::timestamptz
-          AND created_at < current_setting('usagectl.export_end')::timestamptz
-          AND (current_setting('usagectl.export_org') = '' OR org_id = current_setting('usagectl.export_org'))
-        ORDER BY created_at, id";
+    // Each setting is read once, in an uncorrelated subquery (an InitPlan), not once per
+    // row: a cast of current_setting() in a plain WHERE is evaluated for every row a
+    // sequential scan reads (three text reads and two timestamptz parses per row, 2.0x
+    // psql's time at 15M events), while an InitPlan's value is a constant the executor
+    // computes first and an index scan can use as its bound. The org condition is left out
+    // when every org is exported.
+    let org_filter = match org {
+        Some(_) => "AND org_id = (SELECT current_setting('usagectl.export_org'))",
+        None => "",
+    };
+    let from = format!(
+        "FROM usage_events
+        WHERE created_at >= (SELECT current_setting('usagectl.export_start')::timestamptz)
+          AND created_at < (SELECT current_setting('usagectl.export_end')::timestamptz)
+          {org_filter}
+        ORDER BY created_at, id"
+    );
+    let from = from.as_str();
     const TS: &str = r#"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#;
     let sql = match format {
         RawFormat::Csv => format!(
-            "COPY (SELECT id, org_id, event_type, quantity, {TS} AS created_at, metadata::text AS metadata {FROM})
+            "COPY (SELECT id, org_id, event_type, quantity, {TS} AS created_at, metadata::text AS metadata {from})
              TO STDOUT WITH (FORMAT csv, HEADER true)"
         ),
         RawFormat::JsonLines => format!(
             "COPY (SELECT json_build_object('id', id, 'org_id', org_id, 'event_type', event_type,
-                                            'quantity', quantity, 'created_at', {TS}, 'metadata', metadata) {FROM})
+                                            'quantity', quantity, 'created_at', {TS}, 'metadata', metadata) {from})
              TO STDOUT"
         ),
     };
