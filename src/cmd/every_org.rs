@@ -21,6 +21,19 @@ pub fn check(db: &mut impl GenericClient, per_org: Option<&str>) -> Result<Optio
     }
 }
 
+/// Like [`check`], for a read that is wrong unless it sees every org (checking a manifest
+/// of every org): one org scoped is an error too, worded by `one_org` from that org.
+pub fn require_every(
+    db: &mut impl GenericClient,
+    one_org: impl FnOnce(&str) -> String,
+) -> Result<()> {
+    match queries::row_visibility(db)? {
+        RowVisibility::All => Ok(()),
+        RowVisibility::OneOrg { org, .. } => Err(anyhow::anyhow!(one_org(&org))),
+        RowVisibility::Hidden { role } => Err(anyhow::anyhow!(refusal(&role, None))),
+    }
+}
+
 /// Scope the transaction to `org` for the seed's RLS policy when the command reads one org,
 /// else [`check`] that the role sees every org (the one org it sees, if scoped).
 pub fn scope(

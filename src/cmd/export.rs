@@ -254,8 +254,9 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
     let guard = !args.no_formula_escape;
 
     let mut tx = queries::read_snapshot(client)?;
-    // one org scoped for the role: the rows read are that org's already
-    every_org::scope(
+    // one org scoped for the role: the rows read are that org's already, and the manifest
+    // says so
+    let scoped = every_org::scope(
         &mut tx,
         args.org.as_deref(),
         Some("usagectl export --org ORG"),
@@ -314,7 +315,7 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
             .filter_map(|r| r.period_end)
             .max()
             .unwrap_or(end),
-        org: args.org.clone(),
+        org: args.org.clone().or(scoped),
         formula_escape: guard,
         snapshot_time,
         row_count,
@@ -663,7 +664,19 @@ fn check(client: &mut Client, given: &Path, out: &mut Output) -> Result<u8> {
         Err(e) => Some(format!("cannot be read: {e:#}")),
     };
     let mut tx = queries::read_snapshot(client)?;
-    every_org::scope(&mut tx, m.org.as_deref(), None)?;
+    // a manifest of every org checked by a role that sees one would call every other
+    // org's rows gone
+    match m.org.as_deref() {
+        Some(org) => queries::scope_to_org(&mut tx, org)?,
+        None => every_org::require_every(&mut tx, |seen| {
+            format!(
+                "{} covers every org, but this role sees only org {}: check it as the table's \
+                 owner or a role with BYPASSRLS",
+                manifest_file.display(),
+                crate::error::echo(seen)
+            )
+        })?,
+    }
     let now = if m.kind == BILLING_KIND {
         let month = Month::parse(&m.from)
             .map_err(|e| anyhow::anyhow!("{}: from: {e}", manifest_file.display()))?;

@@ -432,6 +432,41 @@ fn all_org_commands_name_the_one_org_a_role_is_scoped_to() {
     let d = as_role(&db, &reader, &["doctor", "-o", "json"]);
     assert!(d.stderr.starts_with(&note), "{}", d.stderr);
     assert_eq!(doctor_check(&d.json(), "rollup drift").0, "ok");
+    // an export's manifest says which org it holds; a manifest of every org is not checked
+    // by a role that would find every other org's rows gone
+    let dir = tempfile::tempdir().unwrap();
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let mine = dir.path().join("beta.csv").display().to_string();
+    as_role(
+        &db,
+        &reader,
+        &["export", "--month", &month, "--output", &mine],
+    )
+    .assert_ok();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{mine}.manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["org"], "beta", "{manifest}");
+    as_role(
+        &db,
+        &reader,
+        &["export", "--check", &format!("{mine}.manifest.json")],
+    )
+    .assert_ok();
+    let all = dir.path().join("all.csv").display().to_string();
+    db.run(&["export", "--month", &month, "--output", &all])
+        .assert_ok();
+    let out = as_role(
+        &db,
+        &reader,
+        &["export", "--check", &format!("{all}.manifest.json")],
+    );
+    out.assert_fails(1);
+    assert!(
+        out.stderr
+            .contains("covers every org, but this role sees only org 'beta'"),
+        "{}",
+        out.stderr
+    );
     drop_roles(&db, &[&reader]);
 }
 
