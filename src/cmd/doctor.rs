@@ -508,16 +508,9 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
 /// The functions doctor checks that do not exist, with the step that installs each.
 fn missing_functions(db: &mut impl postgres::GenericClient) -> Result<Vec<(i32, &'static str)>> {
     let mut missing = Vec::new();
-    for (step, functions) in [
-        (11, &schema::FOLD_FUNCTIONS[..]),
-        (14, &schema::PERIOD_FUNCTIONS[..]),
-        (15, &[schema::READ_SET_FUNCTION][..]),
-        (21, &schema::BOUNDARY_FUNCTIONS[..]),
-    ] {
-        for f in functions {
-            if !queries::function_exists(db, f)? {
-                missing.push((step, *f));
-            }
+    for (step, f) in schema::checked_functions() {
+        if !queries::function_exists(db, f)? {
+            missing.push((step, f));
         }
     }
     Ok(missing)

@@ -313,14 +313,7 @@ pub fn advise(err: anyhow::Error) -> anyhow::Error {
                 .and_then(|e| e.where_())
                 .and_then(plpgsql_function)
                 .map(str::to_string);
-            match function {
-                Some(f) => err.context(format!(
-                    "{f} runs an ON CONFLICT that no unique index matches: the installed {f} is older than the tables it writes (`DROP FUNCTION {f}`, then `usagectl doctor --repair` installs this build's)"
-                )),
-                None => err.context(
-                    "an ON CONFLICT of this command matches no unique index (the idempotency index usagectl_events_org_key, or a usagectl table's key): `usagectl doctor` lists missing indexes, `usagectl migrate` builds them",
-                ),
-            }
+            err.context(on_conflict_advice(function.as_deref()))
         }
         Some(s) if s == SqlState::INSUFFICIENT_PRIVILEGE => err.context(
             "the connecting role lacks a privilege this command needs (see README, \"Roles\")",
@@ -332,9 +325,45 @@ pub fn advise(err: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// What to do about an ON CONFLICT that matches no unique index, raised inside `function`
+/// (`name(args)`) or by a statement of the command. Dropping a function is advised only for
+/// one `doctor --repair` reinstalls.
+fn on_conflict_advice(function: Option<&str>) -> String {
+    let repairable = |f: &str| {
+        let name = f.split('(').next().unwrap_or(f);
+        schema::checked_functions().any(|(_, c)| c == name)
+    };
+    match function {
+        Some(f) if repairable(f) => format!(
+            "{f} runs an ON CONFLICT that no unique index matches: the installed {f} is older than the tables it writes (`DROP FUNCTION {f}`, then `usagectl doctor --repair` installs this build's)"
+        ),
+        Some(f) => format!(
+            "{f} runs an ON CONFLICT that no unique index matches: the installed {f} does not match the tables it writes; `usagectl doctor` checks the schema (do not drop it or replay old migrations: nothing here would reinstall it)"
+        ),
+        None => "an ON CONFLICT of this command matches no unique index (the idempotency index usagectl_events_org_key, or a usagectl table's key): `usagectl doctor` lists missing indexes, `usagectl migrate` builds them".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropping_a_function_is_advised_only_when_doctor_repair_reinstalls_it() {
+        let fold = on_conflict_advice(Some("usagectl_fold(interval)"));
+        assert!(
+            fold.contains(
+                "`DROP FUNCTION usagectl_fold(interval)`, then `usagectl doctor --repair`"
+            ),
+            "{fold}"
+        );
+        let add = on_conflict_advice(Some("usagectl_rollup_add(text,date,text,bigint)"));
+        assert!(
+            !add.contains("DROP FUNCTION") && add.contains("do not drop it"),
+            "{add}"
+        );
+        assert!(on_conflict_advice(None).contains("usagectl migrate"));
+    }
 
     #[test]
     fn the_function_an_error_was_raised_in_is_the_innermost_call() {

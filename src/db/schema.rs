@@ -429,6 +429,17 @@ pub const BOUNDARY_FUNCTIONS: [&str; 4] = [
     "usagectl_register_boundaries",
 ];
 
+/// The functions doctor checks and `doctor --repair` reinstalls, with the step that first
+/// installs each: the one list both use.
+pub fn checked_functions() -> impl Iterator<Item = (i32, &'static str)> {
+    FOLD_FUNCTIONS
+        .iter()
+        .map(|f| (11, *f))
+        .chain(PERIOD_FUNCTIONS.iter().map(|f| (14, *f)))
+        .chain(std::iter::once((15, READ_SET_FUNCTION)))
+        .chain(BOUNDARY_FUNCTIONS.iter().map(|f| (21, *f)))
+}
+
 /// `migrate --roles`: the least-privilege group roles, granted idempotently. Log-in roles
 /// are made members (`CREATE ROLE support LOGIN IN ROLE usage_reader`).
 ///
