@@ -740,6 +740,18 @@ fn meter_event(r: &PendingRevision) -> MeterEvent {
 
 /// `stripe push`.
 #[allow(clippy::too_many_arguments)]
+/// Stripe's commands compare usagectl's figures with what Stripe holds: a role that
+/// row-level security confines to one org, or to none, would compare with nothing.
+fn sees_every_org(client: &mut Client, command: &str) -> Result<()> {
+    crate::cmd::every_org::require_every(client, |seen| {
+        format!(
+            "{command} reads every mapped org's usage, but this role sees only org {}: run it \
+             as the table's owner or a role with BYPASSRLS",
+            crate::error::echo(seen)
+        )
+    })
+}
+
 fn push(
     client: &mut Client,
     connect: &dyn Fn() -> Result<Client>,
@@ -752,6 +764,8 @@ fn push(
 ) -> Result<u8> {
     let api = api(opts)?;
     let mode = api.mode();
+    // usage read from nothing would be sent as corrections down to zero
+    sees_every_org(client, "stripe push")?;
     let (customers, meters) = streams(client, org)?;
     let now = queries::server_now(client)?;
     let through = through.map_or(now, |t| t.min(now));
@@ -918,6 +932,7 @@ fn reconcile(
 ) -> Result<u8> {
     let api = api(opts)?;
     let mode = api.mode();
+    sees_every_org(client, "stripe reconcile")?;
     let (customers, meters) = streams(client, org)?;
     let now = queries::server_now(client)?;
     let month = month.unwrap_or_else(|| Month::containing(now));

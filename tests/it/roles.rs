@@ -372,6 +372,22 @@ fn all_org_commands_refuse_a_role_that_row_level_security_blinds() {
             out.stderr
         );
     }
+    // Stripe's commands compare every mapped org's usage: refused before any request
+    for args in [["stripe", "push"], ["stripe", "reconcile"]] {
+        let out = run(usagectl()
+            .env("DATABASE_URL", format!("{} user={reader}", db.url))
+            .env("STRIPE_API_KEY", "sk_test_51RlsTestKeyForRefusals0000")
+            .env("STRIPE_API_BASE", "http://127.0.0.1:9")
+            .args(args));
+        out.assert_fails(1);
+        assert!(
+            out.stderr.starts_with(&format!(
+                "usagectl: error: role \"{reader}\" cannot see every org's rows"
+            )),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
     // one org at a time it reads: beta is over, costs and doctor --org read beta's rows
     // (they read none before), and doctor finds beta's rollup drifted
     assert_eq!(as_role(&db, &reader, &["status", "--org", "beta"]).code, 4);
