@@ -738,8 +738,6 @@ fn meter_event(r: &PendingRevision) -> MeterEvent {
     }
 }
 
-/// `stripe push`.
-#[allow(clippy::too_many_arguments)]
 /// Stripe's commands compare usagectl's figures with what Stripe holds: a role that
 /// row-level security confines to one org, or to none, would compare with nothing.
 fn sees_every_org(client: &mut Client, command: &str) -> Result<()> {
@@ -752,6 +750,8 @@ fn sees_every_org(client: &mut Client, command: &str) -> Result<()> {
     })
 }
 
+/// `stripe push`.
+#[allow(clippy::too_many_arguments)]
 fn push(
     client: &mut Client,
     connect: &dyn Fn() -> Result<Client>,
