@@ -417,7 +417,11 @@ pub fn cents(s: &str) -> String {
             let mut c =
                 d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
             c.rescale(2); // always two places: $0.00, $3.70
-            format!("${c}")
+            if c.is_sign_negative() && !c.is_zero() {
+                format!("-${}", c.abs())
+            } else {
+                format!("${}", c.abs())
+            }
         })
         .unwrap_or_else(|_| s.to_string())
 }
@@ -666,7 +670,8 @@ mod tests {
         assert_eq!(cents("0.005"), "$0.01");
         assert_eq!(cents("0"), "$0.00");
         assert_eq!(cents("3.7"), "$3.70");
-        assert_eq!(cents("-0.3"), "$-0.30");
+        assert_eq!(cents("-0.3"), "-$0.30");
+        assert_eq!(cents("-0.001"), "$0.00", "no minus sign on a zero");
         assert_eq!(trim("3.0000000000"), "3");
     }
 

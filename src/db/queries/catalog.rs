@@ -176,9 +176,9 @@ const ORG_SCOPED_TABLES: [&str; 3] = [
 pub fn row_visibility(db: &mut impl GenericClient) -> Result<RowVisibility> {
     let r = db
         .row(
-            "SELECT coalesce(bool_or(row_security_active(c.oid) AND NOT EXISTS (
+            "SELECT coalesce(bool_or(row_security_active(c) AND NOT EXISTS (
                         SELECT 1 FROM pg_policy p
-                         WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('r', '*')
+                         WHERE p.polrelid = c AND p.polpermissive AND p.polcmd IN ('r', '*')
                            AND (p.polroles = '{0}' OR EXISTS (
                                    SELECT 1 FROM unnest(p.polroles) r
                                     WHERE r <> 0 AND pg_has_role(current_user, r, 'USAGE')))
