@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): `usagectl export --raw` beside psql's `\copy ... to stdout with csv`
-# of the same rows, on a throwaway local PostgreSQL. Prints medians, ratio and peak memory.
+# of the same rows, on a throwaway local PostgreSQL. Prints medians of alternating rounds,
+# the ratio and peak memory.
 #   bench/export.sh              # 1,000,000 events, 3 runs each
 #   ROWS=200000 RUNS=5 bench/export.sh
 ROWS=${ROWS:-1000000}
@@ -21,16 +22,22 @@ SQL
 
 PSQL_SQL="\\copy (SELECT id, org_id, event_type, quantity, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), metadata::text FROM usage_events WHERE created_at >= '2025-11-01T00:00:00Z' AND created_at < '2025-12-01T00:00:00Z' ORDER BY created_at, id) to stdout with csv header"
 
-measure() { # name, command...: prints "seconds max_rss_kb" per run
+once() { # name, command...: appends "seconds max_rss_kb" of one run to $WORK/name.txt
     local name=$1; shift
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >"$WORK/$name.out"
-        cat "$WORK/t"
-    done
+    /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >"$WORK/$name.out"
+    cat "$WORK/t" >>"$WORK/$name.txt"
 }
 
-measure usagectl "$BIN" export --month 2025-11 --raw >"$WORK/u.txt"
-measure psql psql -X -q "$URL" -c "$PSQL_SQL" >"$WORK/p.txt"
+# alternating rounds: usagectl first in odd rounds, psql first in even ones
+: >"$WORK/u.txt"; : >"$WORK/p.txt"
+for r in $(seq "$RUNS"); do
+    if [ $((r % 2)) = 1 ]; then
+        once u "$BIN" export --month 2025-11 --raw; once p psql -X -q "$URL" -c "$PSQL_SQL"
+    else
+        once p psql -X -q "$URL" -c "$PSQL_SQL"; once u "$BIN" export --month 2025-11 --raw
+    fi
+done
+mv "$WORK/u.out" "$WORK/usagectl.out"; mv "$WORK/p.out" "$WORK/psql.out"
 
 u_rows=$(($(wc -l <"$WORK/usagectl.out")))
 p_rows=$(($(wc -l <"$WORK/psql.out")))

@@ -514,13 +514,17 @@ impl Style {
 /// `+`, `-`, `@`, tab and carriage return.
 pub const FORMULA_TRIGGERS: [u8; 6] = [b'=', b'+', b'-', b'@', b'\t', b'\r'];
 
+/// Whether a text cell starting with `first` gets the formula guard's leading `'`.
+pub fn starts_formula(first: u8) -> bool {
+    FORMULA_TRIGGERS.contains(&first)
+}
+
 /// The spreadsheet formula guard, the one rule for every CSV usagectl writes (rendered
 /// results and the raw export's stream alike): a text cell that starts with one of
 /// [`FORMULA_TRIGGERS`] gets a leading `'`, and the guarded cell is returned; `None` for a
 /// cell that is safe as it is. Only text cells are passed here: numbers and instants never.
 pub fn formula_guard(cell: &[u8]) -> Option<Vec<u8>> {
-    let first = cell.first()?;
-    if !FORMULA_TRIGGERS.contains(first) {
+    if !starts_formula(cell.first().copied()?) {
         return None;
     }
     let mut guarded = Vec::with_capacity(cell.len() + 1);

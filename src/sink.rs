@@ -92,6 +92,110 @@ impl<W: Write> Write for CopyTextUnescape<W> {
     }
 }
 
+/// The formula guard ([`crate::output::formula_guard`]) applied to PostgreSQL's CSV as it
+/// streams by, for the text columns `columns` of every row after the header: a `'` goes
+/// before the first character of such a cell that starts a formula, inside its quotes if
+/// it has them. Everything else passes through byte for byte, so the file is the server's
+/// CSV (as psql's `\copy` writes it) but for those cells; one pass with no parsing into
+/// fields and no re-encoding, which is what kept a guarded export behind psql.
+pub struct GuardedCsv<W: Write> {
+    inner: W,
+    columns: &'static [usize],
+    /// Rows begun so far, the header included (so the row being read is `row - 1`).
+    row: u64,
+    field: usize,
+    at_field_start: bool,
+    in_quotes: bool,
+    /// A `"` was read inside quotes: an escaped quote if another follows, else the end.
+    quote_pending: bool,
+    /// The cell just opened with `"`: its first character is the next byte.
+    first_quoted: bool,
+}
+
+impl<W: Write> GuardedCsv<W> {
+    /// Wrap `inner`, guarding the cells of `columns` (0-based).
+    pub fn new(inner: W, columns: &'static [usize]) -> Self {
+        GuardedCsv {
+            inner,
+            columns,
+            row: 1,
+            field: 0,
+            at_field_start: true,
+            in_quotes: false,
+            quote_pending: false,
+            first_quoted: false,
+        }
+    }
+
+    /// Data rows written (the header not counted); a row is counted once begun.
+    pub fn rows(&self) -> u64 {
+        self.row - 1 - u64::from(self.at_field_start && self.field == 0)
+    }
+
+    fn guarded(&self, first: u8) -> bool {
+        self.row > 1 && self.columns.contains(&self.field) && crate::output::starts_formula(first)
+    }
+}
+
+impl<W: Write> Write for GuardedCsv<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut from = 0;
+        for (i, &b) in data.iter().enumerate() {
+            if self.first_quoted {
+                self.first_quoted = false;
+                if self.guarded(b) {
+                    self.inner.write_all(&data[from..i])?;
+                    self.inner.write_all(b"'")?;
+                    from = i;
+                }
+            }
+            if self.quote_pending {
+                self.quote_pending = false;
+                if b == b'"' {
+                    continue; // an escaped quote: still inside
+                }
+                self.in_quotes = false;
+            }
+            if self.in_quotes {
+                if b == b'"' {
+                    self.quote_pending = true;
+                }
+                continue;
+            }
+            if self.at_field_start {
+                self.at_field_start = false;
+                if b == b'"' {
+                    self.in_quotes = true;
+                    self.first_quoted = true;
+                    continue;
+                }
+                if self.guarded(b) {
+                    self.inner.write_all(&data[from..i])?;
+                    self.inner.write_all(b"'")?;
+                    from = i;
+                }
+            }
+            match b {
+                b',' => {
+                    self.field += 1;
+                    self.at_field_start = true;
+                }
+                b'\n' => {
+                    self.row += 1;
+                    self.field = 0;
+                    self.at_field_start = true;
+                }
+                _ => {}
+            }
+        }
+        self.inner.write_all(&data[from..])?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// The hex SHA-256 of bytes in memory.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let mut w = Hashing::new(io::sink());
@@ -403,6 +507,64 @@ mod tests {
         );
         assert!(!tmp.exists());
         assert!(target.is_dir());
+    }
+
+    /// The guard as the csv crate would apply it: parse, guard the text cells, re-encode.
+    fn guarded_by_parsing(input: &[u8], columns: &[usize]) -> Vec<u8> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(input);
+        let mut out = Vec::new();
+        {
+            let mut wtr = csv::Writer::from_writer(&mut out);
+            for (row, record) in rdr.byte_records().enumerate() {
+                let record = record.unwrap();
+                let cells: Vec<Vec<u8>> = record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        (row > 0 && columns.contains(&i))
+                            .then(|| crate::output::formula_guard(c))
+                            .flatten()
+                            .unwrap_or_else(|| c.to_vec())
+                    })
+                    .collect();
+                wtr.write_record(&cells).unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_streamed_guard_equals_the_parsed_one_at_every_chunk_boundary() {
+        // PostgreSQL's CSV: quoted only where needed, "" for a quote, newlines in quotes
+        let input: &[u8] = b"id,org_id,event_type,quantity,created_at,metadata\n\
+            1,=cmd,chat_message,-3,2026-12-01T00:00:00Z,\n\
+            2,\"+a,b\",@x,4,2026-12-01T00:00:00Z,\"{\"\"k\"\": \"\"-v\"\"}\"\n\
+            3,plain,\"-multi\nline\",5,2026-12-01T00:00:00Z,\"=\"\"q\"\"\"\n\
+            4,\"\"\"=quoted start\",\t tab,6,2026-12-01T00:00:00Z,{}\n";
+        let columns = &[1, 2, 5];
+        let want = guarded_by_parsing(input, columns);
+        assert!(
+            want.windows(5).any(|w| w == b"'=cmd"),
+            "{}",
+            String::from_utf8_lossy(&want)
+        );
+        for split in 0..=input.len() {
+            let mut g = GuardedCsv::new(Vec::new(), columns);
+            g.write_all(&input[..split]).unwrap();
+            g.write_all(&input[split..]).unwrap();
+            assert_eq!(g.rows(), 4, "split at {split}");
+            assert_eq!(
+                String::from_utf8_lossy(&g.inner),
+                String::from_utf8_lossy(&want),
+                "split at {split}"
+            );
+        }
+        // the header's cells and the number columns are never touched
+        let mut g = GuardedCsv::new(Vec::new(), columns);
+        g.write_all(b"=h,-h\n-1,-2\n").unwrap();
+        assert_eq!(g.inner, b"=h,-h\n-1,'-2\n");
     }
 
     #[test]

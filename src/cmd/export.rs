@@ -15,7 +15,7 @@ use crate::db::queries::{self, ExportRow, RawFormat};
 use crate::error::{EXIT_FOUND, EXIT_OK, usage};
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::quota::Month;
-use crate::sink::{AtomicFile, CopyTextUnescape, Progress, sha256_file};
+use crate::sink::{AtomicFile, CopyTextUnescape, GuardedCsv, Progress, sha256_file};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -390,7 +390,10 @@ fn write_export(
     };
     match raw_format {
         RawFormat::JsonLines => stream(&mut reader, &mut CopyTextUnescape::new(sink))?,
-        RawFormat::Csv if guard => guard_csv(&mut reader, sink)?,
+        RawFormat::Csv if guard => stream(
+            &mut reader,
+            &mut GuardedCsv::new(sink, &queries::RAW_CSV_TEXT_COLUMNS),
+        )?,
         RawFormat::Csv => stream(&mut reader, sink)?,
     };
     let n = totals.iter().map(|r| r.events).sum();
@@ -426,17 +429,6 @@ fn server_error(e: io::Error) -> anyhow::Error {
     }
 }
 
-/// [`server_error`] for the CSV reader, which wraps the stream's io::Error once more.
-fn csv_read_error(e: csv::Error) -> anyhow::Error {
-    if !e.is_io_error() {
-        return e.into();
-    }
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => server_error(io),
-        other => anyhow::anyhow!("reading the CSV stream: {other:?}"),
-    }
-}
-
 /// Copy `reader` to `writer` in large chunks, with a progress line on a terminal.
 fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     let mut progress = Progress::new();
@@ -457,44 +449,6 @@ fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     writer.flush().context("writing the export")?;
     progress.finish(lines.saturating_sub(1));
     Ok(lines)
-}
-
-/// Copy the server's CSV to `writer`, neutralising formula-looking text cells. Done here
-/// rather than in SQL: the server's CSV stays as cheap as psql's, and this work runs on
-/// the client's core while the server produces the next rows.
-fn guard_csv(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
-    let mut progress = Progress::new();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .buffer_capacity(256 * 1024)
-        .from_reader(reader);
-    let mut wtr = csv::WriterBuilder::new()
-        .buffer_capacity(256 * 1024)
-        .from_writer(writer);
-    let mut record = csv::ByteRecord::new();
-    let mut out = csv::ByteRecord::new();
-    let mut rows = 0u64;
-    while rdr
-        .read_byte_record(&mut record)
-        .map_err(csv_read_error)
-        .context("reading events from the server")?
-    {
-        out.clear();
-        for (i, cell) in record.iter().enumerate() {
-            let guarded = (rows > 0 && queries::RAW_CSV_TEXT_COLUMNS.contains(&i))
-                .then(|| output::formula_guard(cell))
-                .flatten();
-            out.push_field(guarded.as_deref().unwrap_or(cell));
-        }
-        wtr.write_byte_record(&out).context("writing the export")?;
-        rows += 1;
-        if rows.is_multiple_of(4096) {
-            progress.tick(rows - 1);
-        }
-    }
-    wtr.flush().context("writing the export")?;
-    progress.finish(rows.saturating_sub(1));
-    Ok(rows)
 }
 
 /// `FILE.manifest.json`.
