@@ -260,8 +260,8 @@ pub fn migrate(
     let adopted_existing_table = queries::usage_events_exists(client)?;
     // every object is created as the owner of usage_events (refused before anything runs
     // when the connecting role cannot become it)
-    let owner = queries::usage_events_owner(client)?;
-    let run_as = schema::run_as(owner.as_ref()).map_err(anyhow::Error::msg)?;
+    let mut owner = queries::usage_events_owner(client)?;
+    let mut run_as = schema::run_as(owner.as_ref()).map_err(anyhow::Error::msg)?;
     let mut handed_over = Vec::new();
     if !dry_run {
         if let Some(role_timeout) = queries::migrate_session(client)? {
@@ -270,6 +270,9 @@ pub fn migrate(
             ));
         }
         queries::lock_migrations(client)?;
+        // read again under the lock: a run that held it may have created the table
+        owner = queries::usage_events_owner(client)?;
+        run_as = schema::run_as(owner.as_ref()).map_err(anyhow::Error::msg)?;
         if let Some(o) = &owner {
             handed_over = queries::hand_over(client, &o.owner)?;
         }
