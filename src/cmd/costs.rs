@@ -207,11 +207,25 @@ impl Render for Prices {
             .clone()
             .map(|c| format!("{c}\n"))
             .unwrap_or_default();
-        if self.prices.is_empty() {
-            return format!(
-                "{head}no prices (usagectl price set MODEL --input-per-mtok USD --output-per-mtok USD)\n"
-            );
-        }
+        let prices = if self.prices.is_empty() {
+            "no prices (usagectl price set MODEL --input-per-mtok USD --output-per-mtok USD)\n"
+                .to_string()
+        } else {
+            self.price_table(style)
+        };
+        let removed = match &self.removed {
+            Some(removed) if !removed.is_empty() => {
+                format!("removed:\n{}\n", removed_table(removed, style))
+            }
+            Some(_) => "no removed prices\n".to_string(),
+            None => String::new(),
+        };
+        format!("{head}{prices}{removed}")
+    }
+}
+
+impl Prices {
+    fn price_table(&self, style: &Style) -> String {
         let mut t = style.table(&[
             "model",
             "from",
@@ -230,41 +244,39 @@ impl Render for Prices {
                 style.cell(format!("{} by {}", fmt_utc(&p.set_at), p.set_by), None),
             ]);
         }
-        let removed = match &self.removed {
-            Some(removed) if !removed.is_empty() => {
-                let mut r = style.table(&[
-                    "model",
-                    "from",
-                    "input $/Mtok",
-                    "output $/Mtok",
-                    "removed",
-                    "reason",
-                ]);
-                for p in removed {
-                    let os = p
-                        .removed_by_os
-                        .as_deref()
-                        .map(|u| format!(" ({u})"))
-                        .unwrap_or_default();
-                    r.add_row(vec![
-                        style.cell(&p.model, None),
-                        style.cell(from_text(&p.valid_from), None),
-                        style.cell(trim(&p.input_per_mtok), None),
-                        style.cell(trim(&p.output_per_mtok), None),
-                        style.cell(
-                            format!("{} by {}{os}", fmt_utc(&p.removed_at), p.removed_by),
-                            None,
-                        ),
-                        style.cell(&p.reason, None),
-                    ]);
-                }
-                format!("removed:\n{r}\n")
-            }
-            Some(_) => "no removed prices\n".to_string(),
-            None => String::new(),
-        };
-        format!("{head}{t}\n{removed}")
+        format!("{t}\n")
     }
+}
+
+/// The removed prices, with who removed each, when and why.
+fn removed_table(removed: &[RemovedPrice], style: &Style) -> crate::output::Table {
+    let mut r = style.table(&[
+        "model",
+        "from",
+        "input $/Mtok",
+        "output $/Mtok",
+        "removed",
+        "reason",
+    ]);
+    for p in removed {
+        let os = p
+            .removed_by_os
+            .as_deref()
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default();
+        r.add_row(vec![
+            style.cell(&p.model, None),
+            style.cell(from_text(&p.valid_from), None),
+            style.cell(trim(&p.input_per_mtok), None),
+            style.cell(trim(&p.output_per_mtok), None),
+            style.cell(
+                format!("{} by {}{os}", fmt_utc(&p.removed_at), p.removed_by),
+                None,
+            ),
+            style.cell(&p.reason, None),
+        ]);
+    }
+    r
 }
 
 /// A numeric's text without trailing zeros (`3.0000000000` -> `3`).
@@ -329,10 +341,14 @@ pub fn run_price(client: &mut Client, args: &PriceArgs, out: &mut Output) -> Res
             let removed = queries::remove_price(&mut tx, model, from, reason, os.as_deref())?
                 .context("the price vanished while it was removed")?;
             tx.commit().context("committing the removal")?;
+            let which = if removed.valid_from <= always() {
+                "its price for all time".to_string()
+            } else {
+                format!("the price from {}", fmt_utc(&removed.valid_from))
+            };
             Some(format!(
-                "{model}: the price from {} (${} / ${} per million input / output tokens) is removed; \
+                "{model}: {which} (${} / ${} per million input / output tokens) is removed; \
                  costs of that time use the price in force before it, if any",
-                from_text(&removed.valid_from),
                 trim(&removed.input_per_mtok),
                 trim(&removed.output_per_mtok),
             ))

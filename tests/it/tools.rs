@@ -1006,11 +1006,36 @@ fn price_remove_takes_a_mistaken_price_out_of_costs_and_keeps_it_on_record() {
     out.assert_ok();
     assert!(out.stdout.starts_with("m1: the price from 2026-11-15T00:00:00Z ($300 / $15 per million input / output tokens) is removed;"), "{}", out.stdout);
     assert_eq!(cost(), 9.0, "every token at the first price again");
+    // the table lists the removed price too, also once no price is left
+    let remove_all = db.run(&["price", "remove", "m1", "--reason", "no price for m1"]);
+    assert!(
+        remove_all
+            .stdout
+            .starts_with("m1: its price for all time ($3 / $15"),
+        "{}",
+        remove_all.stdout
+    );
+    let table = db.run(&["price", "list", "--removed"]);
+    table.assert_ok();
+    assert!(
+        table.stdout.starts_with("no prices")
+            && table.stdout.contains("removed:")
+            && table.stdout.contains("typo: 300 for 3")
+            && table.stdout.contains("no price for m1"),
+        "{}",
+        table.stdout
+    );
+    set("3", None);
     let v = db.run(&["price", "list", "-o", "json"]).json();
     assert_eq!(v["prices"].as_array().unwrap().len(), 1);
     assert!(v.get("removed").is_none(), "{v}");
     let v = db.run(&["price", "list", "--removed", "-o", "json"]).json();
-    let removed = &v["removed"][0];
+    let removed = v["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reason"] == "typo: 300 for 3")
+        .expect("the removed typo");
     assert_eq!(removed["model"], "m1");
     assert_eq!(removed["valid_from"], "2026-11-15T00:00:00Z");
     assert_eq!(removed["input_per_mtok"], "300.0000000000");
