@@ -17,6 +17,7 @@ mod record;
 mod replica;
 mod roles;
 mod rollup;
+mod schema_snapshot;
 mod stripe;
 mod summary;
 mod tls;
