@@ -1,6 +1,6 @@
 //! `usagectl doctor`: check the schema usagectl relies on, and that the daily rollup agrees
 //! with the raw rows; `--repair` rewrites the rollup where it does not.
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use postgres::Client;
 use serde::Serialize;
@@ -122,12 +122,8 @@ fn drift_label(x: &Drift) -> String {
     if !x.model.is_empty() {
         what.push_str(&format!(" (model {})", x.model));
     }
-    if let (Some(b), Some(after)) = (x.boundary, x.after_boundary) {
-        let side = if after { "from" } else { "before" };
-        what.push_str(&format!(
-            ", {side} the boundary {}",
-            crate::time::fmt_utc(&b)
-        ));
+    if let Some(b) = x.bucket {
+        what.push_str(&format!(", from the boundary {}", crate::time::fmt_utc(&b)));
     }
     what
 }
@@ -216,9 +212,9 @@ fn check(checks: &mut Vec<Check>, check: &'static str, problem: Option<String>, 
 pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u8> {
     // functions dropped after migrate installed them, reinstalled before the checks look
     let reinstalled = if args.repair {
-        reinstall_functions(client)?
+        reinstall_definitions(client)?
     } else {
-        Vec::new()
+        None
     };
     // the checks read one snapshot, under the usual lock and statement timeouts
     let mut tx = queries::read_snapshot(client)?;
@@ -226,7 +222,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 23] = [
+    const TABLES: [&str; 24] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -234,7 +230,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_org_tiers",
         "usagectl_org_limit_overrides",
         "usagectl_org_locks",
-        "usagectl_daily_usage",
+        "usagectl_rollup",
         "usagectl_rollup_backfill",
         "usagectl_fold_state",
         "usagectl_org_settings",
@@ -250,6 +246,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_stripe_streams",
         "usagectl_stripe_ledger",
         "usagectl_model_prices",
+        "usagectl_boundaries",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES
@@ -320,64 +317,47 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         (!problems.is_empty()).then(|| format!("{}: run `usagectl migrate`", problems.join(", "))),
         "present and valid",
     );
-    let triggers = queries::usage_event_triggers(&mut tx)?;
-    let bad: Vec<String> = schema::ROLLUP_TRIGGERS
-        .iter()
-        .filter_map(|name| match triggers.iter().find(|(n, _)| n == name) {
-            None => Some(format!("missing {name}")),
-            Some((_, false)) => Some(format!("{name} is disabled")),
-            Some(_) => None,
-        })
-        .collect();
-    check(
-        &mut checks,
-        "rollup triggers",
-        (!bad.is_empty())
-            .then(|| format!("{}: the rollup drifts from the raw rows", bad.join(", "))),
-        "present and enabled",
-    );
-    let missing_fns = missing_functions(&mut tx)?;
-    let names = |fns: &[&str]| {
-        fns.iter()
-            .map(|f| format!("{f}()"))
+    let definitions = queries::definitions_state(&mut tx)?;
+    let objects = |list: &[(String, &str)]| {
+        list.iter()
+            .map(|(o, what)| format!("{o} {what}"))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join("; ")
     };
-    if missing_fns.is_empty() && !reinstalled.is_empty() {
-        checks.push(Check {
-            check: "functions",
+    match (&definitions, &reinstalled) {
+        (queries::DefinitionsState::Unreadable, _) => checks.push(Check {
+            check: "functions and triggers",
+            status: Status::Info,
+            detail: "not checked: this role may not read usagectl_definitions".into(),
+        }),
+        (queries::DefinitionsState::Current, Some(was)) => checks.push(Check {
+            check: "functions and triggers",
             status: Status::Repaired,
-            detail: format!(
-                "{} reinstalled as this build defines them; their grants to other roles went with the dropped ones: rerun `usagectl migrate --roles` if you use its roles",
-                names(&reinstalled)
-            ),
-        });
-    } else {
-        let (dropped, pending): (Vec<_>, Vec<_>) =
-            missing_fns.iter().partition(|(step, _)| version >= *step);
-        let dropped: Vec<&str> = dropped.iter().map(|(_, f)| *f).collect();
-        let pending: Vec<&str> = pending.iter().map(|(_, f)| *f).collect();
-        check(
+            detail: match was {
+                queries::DefinitionsState::Drifted(list) => {
+                    format!(
+                        "installed again as this build defines them ({})",
+                        objects(list)
+                    )
+                }
+                _ => "this build's installed (the database had another build's)".into(),
+            },
+        }),
+        _ => check(
             &mut checks,
-            "functions",
-            (!missing_fns.is_empty()).then(|| {
-                // dropped after migrate installed them: migrate has nothing left to run, and
-                // replaying old migrations would put back older definitions than the later
-                // steps left (the fold of migration 11 fails on migration 20's rollup)
-                let mut parts = Vec::new();
-                if !dropped.is_empty() {
-                    parts.push(format!(
-                        "{} missing, so reads, `record --enforce` or the fold fail: `usagectl doctor --repair` reinstalls them as this build defines them",
-                        names(&dropped)
-                    ));
+            "functions and triggers",
+            match &definitions {
+                queries::DefinitionsState::Current | queries::DefinitionsState::Unreadable => None,
+                queries::DefinitionsState::Predates | queries::DefinitionsState::OtherBuild => {
+                    Some("another build's are installed: run `usagectl migrate`".into())
                 }
-                if !pending.is_empty() {
-                    parts.push(format!("{} missing: run `usagectl migrate`", names(&pending)));
-                }
-                parts.join("; ")
-            }),
-            "present",
-        );
+                queries::DefinitionsState::Drifted(list) => Some(format!(
+                    "{}: the rollup, reads or enforcement may be wrong; `usagectl doctor --repair` installs them again",
+                    objects(list)
+                )),
+            },
+            "each as this build defines it",
+        ),
     }
     if let Some(lag) = queries::fold_lag(&mut tx)? {
         let default = queries::usage_events_column_default(&mut tx, "usagectl_seq")?;
@@ -460,7 +440,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     });
 
     let mut drift = Vec::new();
-    if present.iter().any(|p| p == "usagectl_daily_usage") && pending.is_empty() {
+    if present.iter().any(|p| p == "usagectl_rollup") && pending.is_empty() {
         // last in the transaction: the scope holds to its end
         every_org::scope(
             &mut tx,
@@ -505,52 +485,32 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     finish(out, month, now, args, checks, drift)
 }
 
-/// The functions doctor checks that do not exist, with the step that installs each.
-fn missing_functions(db: &mut impl postgres::GenericClient) -> Result<Vec<(i32, &'static str)>> {
-    let mut missing = Vec::new();
-    for (step, f) in schema::checked_functions() {
-        if !queries::function_exists(db, f)? {
-            missing.push((step, f));
-        }
-    }
-    Ok(missing)
-}
-
-/// `--repair`: reinstall the checked functions dropped after `migrate` installed them, as
-/// the applied schema defines them (see [`schema::function_repair`]), as the owner of
-/// usage_events; returns their names.
-fn reinstall_functions(client: &mut Client) -> Result<Vec<&'static str>> {
-    let (version, missing, owner) = {
+/// `--repair`: install this build's definitions again when a function or trigger differs
+/// from them (or another build's are installed), as the owner of usage_events; returns
+/// what was wrong.
+fn reinstall_definitions(client: &mut Client) -> Result<Option<queries::DefinitionsState>> {
+    let (state, owner) = {
         let mut tx = queries::read_snapshot(client)?;
         if !queries::usage_events_exists(&mut tx)? {
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        let version = queries::applied_migrations(&mut tx)?
-            .iter()
-            .map(|a| a.version)
-            .max()
-            .unwrap_or(0);
-        let missing = missing_functions(&mut tx)?;
-        (version, missing, queries::usage_events_owner(&mut tx)?)
+        let state = queries::definitions_state(&mut tx)?;
+        (state, queries::usage_events_owner(&mut tx)?)
     };
-    let mut names = Vec::new();
-    let mut sql = Vec::new();
-    for (step, f) in missing.into_iter().filter(|(step, _)| version >= *step) {
-        let repair = schema::function_repair(f, version).with_context(|| {
-            format!("no step up to version {version} defines {f}() (migration {step})")
-        })?;
-        names.push(f);
-        sql.extend(repair);
-    }
-    if names.is_empty() {
-        return Ok(names);
+    if matches!(
+        state,
+        queries::DefinitionsState::Current
+            | queries::DefinitionsState::Predates
+            | queries::DefinitionsState::Unreadable
+    ) {
+        return Ok(None);
     }
     let role = match schema::run_as(owner.as_ref()).map_err(anyhow::Error::msg)? {
         schema::RunAs::Owner(role) => Some(role),
         schema::RunAs::Connected => None,
     };
-    queries::reinstall_functions(client, role.as_deref(), &sql)?;
-    Ok(names)
+    queries::install_definitions(client, role.as_deref())?;
+    Ok(Some(state))
 }
 
 fn finish(

@@ -129,6 +129,9 @@ pub struct MigrateReport {
     /// another role by an earlier run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub handed_over: Vec<String>,
+    /// Whether this run installed this build's definitions (functions, triggers, policies,
+    /// grants) on their own: the database had another build's (or, for a dry run, would).
+    pub definitions_installed: bool,
 }
 
 impl MigrateReport {
@@ -144,6 +147,9 @@ impl MigrateReport {
 
     fn owner_lines(&self) -> String {
         let mut out = String::new();
+        if self.definitions_installed && !self.dry_run {
+            out.push_str("installed this build's functions and triggers (src/db/definitions)\n");
+        }
         if let Some(role) = &self.run_as {
             out.push_str(&format!(
                 "ran as {role} (SET ROLE), the owner of usage_events, so usagectl's objects are its\n"
@@ -193,6 +199,9 @@ impl Render for MigrateReport {
 
     fn human(&self, style: &Style) -> String {
         if self.dry_run {
+            if self.steps.is_empty() && self.definitions_installed {
+                return "-- usagectl migrate --dry-run: the schema is up to date; this build's functions and triggers (src/db/definitions) would be installed\n".into();
+            }
             if self.steps.is_empty() {
                 return format!(
                     "-- schema is up to date (version {}); nothing to run\n",
@@ -217,7 +226,7 @@ impl Render for MigrateReport {
             }
             return out;
         }
-        if self.steps.is_empty() {
+        if self.steps.is_empty() && !self.definitions_installed {
             return format!(
                 "schema is up to date (version {}); nothing to do\n{}{}{}",
                 self.version_after,
@@ -331,6 +340,25 @@ pub fn migrate(
     };
     // the backfill writes the rollup as the latest schema shapes it (migration 20 added its
     // model column): a staged upgrade leaves the days to the run that reaches the latest
+    // this build's functions and triggers, when the database has another build's (a step
+    // that needs them installed them already, in its own transaction)
+    let mut definitions_installed = false;
+    if version_after >= schema::DEFINITIONS_SINCE
+        && queries::definitions_state(client)? == queries::DefinitionsState::OtherBuild
+    {
+        if !dry_run {
+            queries::install_definitions(client, None)?;
+        }
+        definitions_installed = true;
+    }
+    // the boundaries inside UTC days, registered again under this build's bucket rule
+    // right after the step that adopted it
+    if !dry_run
+        && version_before < schema::DEFINITIONS_SINCE
+        && version_after >= schema::DEFINITIONS_SINCE
+    {
+        queries::register_boundaries(client, None)?;
+    }
     let rollup_backfill = if dry_run || version_after < schema::latest_version() {
         None
     } else {
@@ -366,6 +394,7 @@ pub fn migrate(
             RunAs::Connected => None,
         },
         handed_over,
+        definitions_installed,
     })
 }
 

@@ -326,16 +326,16 @@ pub fn advise(err: anyhow::Error) -> anyhow::Error {
 }
 
 /// What to do about an ON CONFLICT that matches no unique index, raised inside `function`
-/// (`name(args)`) or by a statement of the command. Dropping a function is advised only for
-/// one `doctor --repair` reinstalls.
+/// (`name(args)`) or by a statement of the command. `doctor --repair` installs this build's
+/// definition of a function the definition files define.
 fn on_conflict_advice(function: Option<&str>) -> String {
     let repairable = |f: &str| {
         let name = f.split('(').next().unwrap_or(f);
-        schema::checked_functions().any(|(_, c)| c == name)
+        schema::defined_functions().contains(&name)
     };
     match function {
         Some(f) if repairable(f) => format!(
-            "{f} runs an ON CONFLICT that no unique index matches: the installed {f} is older than the tables it writes (`DROP FUNCTION {f}`, then `usagectl doctor --repair` installs this build's)"
+            "{f} runs an ON CONFLICT that no unique index matches: the installed {f} is not this build's (`usagectl doctor` names what differs, `usagectl doctor --repair` installs this build's definitions)"
         ),
         Some(f) => format!(
             "{f} runs an ON CONFLICT that no unique index matches: the installed {f} does not match the tables it writes; `usagectl doctor` checks the schema (do not drop it or replay old migrations: nothing here would reinstall it)"
@@ -349,12 +349,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dropping_a_function_is_advised_only_when_doctor_repair_reinstalls_it() {
+    fn repair_is_advised_only_for_a_function_the_definitions_define() {
         let fold = on_conflict_advice(Some("usagectl_fold(interval)"));
         assert!(
-            fold.contains(
-                "`DROP FUNCTION usagectl_fold(interval)`, then `usagectl doctor --repair`"
-            ),
+            fold.contains("`usagectl doctor --repair` installs this build's definitions")
+                && !fold.contains("DROP FUNCTION"),
             "{fold}"
         );
         let add = on_conflict_advice(Some("usagectl_rollup_add(text,date,text,bigint)"));

@@ -15,35 +15,3 @@ BEGIN
     END IF;
 END
 $$;
-GRANT SELECT ON usage_events, usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers,
-                usagectl_org_limit_overrides, usagectl_schema_migrations, usagectl_daily_usage,
-                usagectl_rollup_backfill, usagectl_fold_state TO usage_reader;
-GRANT SELECT, INSERT ON usage_events TO usage_writer;
-GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagectl_org_limit_overrides,
-                usagectl_schema_migrations, usagectl_daily_usage, usagectl_rollup_backfill, usagectl_fold_state
-                TO usage_writer;
-GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_usage_of, usagectl_usage_by_model, usagectl_usage_edges,
-        usagectl_model_key,
-        usagectl_rollup_ready, usagectl_quota_check
-        TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_record_enforced, usagectl_lock_org, usagectl_fold TO usage_writer;
-GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocations TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_anchor_instant, usagectl_period, usagectl_period_in_month, usagectl_periods,
-        usagectl_granted TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_record_in_period TO usage_writer;
--- alert rules without their webhook URL and secret (owner only)
-GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, allow_insecure_http,
-              created_at, created_by) ON usagectl_alert_rules TO usage_reader;
--- the states, outbox and attempts hold every org's usage: not for a role meant to read one
--- org at a time (REVOKE: an earlier usagectl granted them)
-REVOKE ALL ON usagectl_alert_states, usagectl_alert_outbox, usagectl_alert_attempts FROM usage_reader;
--- Stripe: which customer an org is, the meters and what was sent (no key is ever stored)
-GRANT SELECT ON usagectl_stripe_customers, usagectl_stripe_meters TO usage_reader;
-REVOKE ALL ON usagectl_stripe_ledger FROM usage_reader;
--- prices, and how far the event numbering has settled (events --follow)
-GRANT SELECT ON usagectl_model_prices, usagectl_model_price_removals TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_settled_seq TO usage_reader, usage_writer;
--- the boundary rollup (migration 21): read by the read path, registered by `maintain`
-GRANT SELECT ON usagectl_boundaries, usagectl_boundary_usage TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_register_boundaries TO usage_writer

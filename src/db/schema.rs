@@ -32,6 +32,10 @@ pub enum StepKind {
     ShortLock,
     /// `CREATE INDEX CONCURRENTLY` of the named index: outside any transaction.
     ConcurrentIndex(&'static str),
+    /// Like [`StepKind::ShortLock`], with this build's definitions installed in the same
+    /// transaction: a step that replaces tables the definitions write, so no reader or
+    /// trigger ever sees the new tables with the old functions (or the reverse).
+    WithDefinitions,
 }
 
 impl Step {
@@ -43,13 +47,19 @@ impl Step {
     /// The SQL as `migrate` runs it, for `--dry-run` to print.
     pub fn script(&self) -> String {
         match self.kind {
-            StepKind::ShortLock => {
+            StepKind::ShortLock | StepKind::WithDefinitions => {
+                let mut sql = self.sql.to_string();
+                if self.kind == StepKind::WithDefinitions {
+                    for d in DEFINITIONS {
+                        sql.push_str(&format!(";\n-- definitions: {}.sql\n{}", d.name, d.sql));
+                    }
+                }
                 format!(
                     "BEGIN;\n{};\n{};\nCOMMIT",
                     crate::db::waits::local_settings(crate::db::waits::long_running(
                         crate::db::waits::SHORT_LOCK
                     )),
-                    self.sql
+                    sql
                 )
             }
             StepKind::Transactional | StepKind::ConcurrentIndex(_) => self.sql.to_string(),
@@ -327,11 +337,91 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0023_price_removals"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 24,
+        description: "one rollup: buckets (UTC days cut at registered period boundaries) replace the daily and boundary rollups",
+        sql: migration!("0024_one_rollup"),
+        kind: StepKind::WithDefinitions,
+    },
 ];
 
-/// The read path for a set of orgs (migration 15); `usagectl_usage()` is now its one-org
-/// form.
-pub const READ_SET_FUNCTION: &str = "usagectl_usage_of";
+/// One definition file: functions, triggers, policies or grants, installed whole.
+#[derive(Debug, Clone, Copy)]
+pub struct Definition {
+    /// Its file name under `src/db/definitions/`, without `.sql`.
+    pub name: &'static str,
+    /// Its SQL.
+    pub sql: &'static str,
+}
+
+/// A definition file's SQL, from `src/db/definitions/NAME.sql`.
+macro_rules! definition {
+    ($name:literal) => {
+        Definition {
+            name: $name,
+            sql: include_str!(concat!("definitions/", $name, ".sql")).trim_ascii(),
+        }
+    };
+}
+
+/// The database objects as code, in the order they are installed (each file only uses
+/// what the files before it define): what earlier builds defined and this one does not
+/// (dropped), then the rules, the rollup, the read path and enforcement. Installed by
+/// `migrate` (and `doctor --repair`) in one transaction whenever the database's differ from
+/// this build's ([`definitions_checksum`]), so a reader never sees half a set.
+pub const DEFINITIONS: &[Definition] = &[
+    definition!("retired"),
+    definition!("periods"),
+    definition!("rollup"),
+    definition!("read"),
+    definition!("enforce"),
+];
+
+/// The grants of `usage_reader` and `usage_writer`: installed after [`DEFINITIONS`] when
+/// both roles exist (`migrate --roles` creates them), so a function installed again keeps
+/// its grants.
+pub const GRANTS: Definition = definition!("grants");
+
+/// The first version whose functions and triggers are the definition files' (before it,
+/// versioned migrations defined them).
+pub const DEFINITIONS_SINCE: i32 = 24;
+
+/// The SHA-256 of every definition file, names included: recorded with the installed
+/// definitions, and compared on every `migrate` and `doctor`.
+pub fn definitions_checksum() -> String {
+    let mut all = String::new();
+    for d in DEFINITIONS.iter().chain(std::iter::once(&GRANTS)) {
+        all.push_str(d.name);
+        all.push('\n');
+        all.push_str(d.sql);
+        all.push('\n');
+    }
+    crate::sink::sha256_hex(all.as_bytes())
+}
+
+/// The functions the definition files define, by name, in install order.
+pub fn defined_functions() -> Vec<&'static str> {
+    defined("CREATE OR REPLACE FUNCTION ")
+}
+
+/// The triggers the definition files define, by name, in install order.
+pub fn defined_triggers() -> Vec<&'static str> {
+    defined("CREATE OR REPLACE TRIGGER ")
+}
+
+fn defined(prefix: &str) -> Vec<&'static str> {
+    DEFINITIONS
+        .iter()
+        .flat_map(|d| statements(d.sql))
+        .filter_map(|s| code_of(s).strip_prefix(prefix))
+        .map(|rest| {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect()
+}
 
 /// Migration 14: billing periods and grants.
 ///
@@ -347,16 +437,6 @@ pub const READ_SET_FUNCTION: &str = "usagectl_usage_of";
 /// - `usagectl_record_in_period()`: `record --enforce` with the period, the limit and the
 ///   grants decided under the org lock.
 pub const PERIODS_SQL: &str = migration!("0014_billing_periods_and_grants");
-
-/// The functions migration 14 installs (usagectl doctor checks them).
-pub const PERIOD_FUNCTIONS: [&str; 6] = [
-    "usagectl_anchor_instant",
-    "usagectl_period",
-    "usagectl_period_in_month",
-    "usagectl_periods",
-    "usagectl_granted",
-    "usagectl_record_in_period",
-];
 
 /// Migration 11: the rollup without a per-insert hot row.
 ///
@@ -376,22 +456,6 @@ pub const PERIOD_FUNCTIONS: [&str; 6] = [
 ///   watermark row that the fold takes for update.
 pub const FOLD_SQL: &str = migration!("0011_fold_and_read_path");
 
-/// The functions migration 11 installs or replaces (usagectl doctor checks them).
-pub const FOLD_FUNCTIONS: [&str; 6] = [
-    ENFORCE_FUNCTION,
-    FOLD_FUNCTION,
-    READ_FUNCTION,
-    "usagectl_quota_check",
-    "usagectl_lock_org",
-    "usagectl_rollup_ready",
-];
-
-/// The fold (migration 11).
-pub const FOLD_FUNCTION: &str = "usagectl_fold";
-
-/// The read path (migration 11).
-pub const READ_FUNCTION: &str = "usagectl_usage";
-
 /// Migration 7: the daily rollup `(org_id, day, event_type) -> events, quantity, first,
 /// last`, kept exact by statement-level triggers with transition tables on every INSERT,
 /// UPDATE, DELETE and TRUNCATE of `usage_events`, in the same transaction.
@@ -408,49 +472,16 @@ pub const READ_FUNCTION: &str = "usagectl_usage";
 ///   ADD COLUMN; the backfill itself never blocks inserts.
 pub const ROLLUP_SQL: &str = migration!("0007_daily_rollup");
 
-/// The triggers that keep the rollup exact (usagectl doctor checks them; migration 11
-/// dropped the insert trigger: the fold counts new rows).
-pub const ROLLUP_TRIGGERS: [&str; 6] = [
-    "usagectl_rollup_delete",
-    "usagectl_rollup_update",
-    "usagectl_rollup_truncate",
-    // migration 21: the boundary rollup's
-    "usagectl_sides_delete",
-    "usagectl_sides_update",
-    "usagectl_sides_truncate",
-];
-
-/// The functions migration 21 installs (usagectl doctor checks them): the boundary
-/// rollup's side rule, recounts and registration.
-pub const BOUNDARY_FUNCTIONS: [&str; 4] = [
-    "usagectl_boundary_sides",
-    "usagectl_boundary_recount",
-    "usagectl_boundary_recount_days",
-    "usagectl_register_boundaries",
-];
-
-/// The functions doctor checks and `doctor --repair` reinstalls, with the step that first
-/// installs each: the one list both use.
-pub fn checked_functions() -> impl Iterator<Item = (i32, &'static str)> {
-    FOLD_FUNCTIONS
-        .iter()
-        .map(|f| (11, *f))
-        .chain(PERIOD_FUNCTIONS.iter().map(|f| (14, *f)))
-        .chain(std::iter::once((15, READ_SET_FUNCTION)))
-        .chain(BOUNDARY_FUNCTIONS.iter().map(|f| (21, *f)))
-}
-
-/// `migrate --roles`: the least-privilege group roles, granted idempotently. Log-in roles
-/// are made members (`CREATE ROLE support LOGIN IN ROLE usage_reader`).
+/// `migrate --roles`: the seed's per-org SELECT policy on `usage_events` (if missing) and an
+/// INSERT policy for writers, with row-level security enabled, so that reads stay per org
+/// for both roles; then the grants ([`GRANTS`]):
 ///
 /// - `usage_reader`: SELECT on the tool's tables; with the seed's RLS policy in force it
 ///   reads one org at a time (the org usagectl puts in `app.current_org_id`).
 /// - `usage_writer`: INSERT (and SELECT, for idempotent retries) on `usage_events`, reads
-///   the tier tables, takes the per-org quota lock and runs `usagectl_record_enforced()`
+///   the tier tables, takes the per-org quota lock and runs `usagectl_record_in_period()`
 ///   (granted explicitly, for databases that revoke EXECUTE from PUBLIC).
 ///
-/// RLS is enabled on `usage_events` with the seed's SELECT policy if missing, and writers
-/// get an INSERT policy, so that reads stay per org for both roles.
 /// Run as the owner of `usage_events` (see [`RunAs`]), after [`ROLES_CREATE_SQL`].
 pub const ROLES_SQL: &str = include_str!("roles.sql").trim_ascii();
 
@@ -536,32 +567,10 @@ fn code_of(statement: &str) -> &str {
     s
 }
 
-/// What reinstalls `function` as the schema at `version` defines it: the newest
-/// `CREATE OR REPLACE FUNCTION` for it among the steps up to `version`, then every GRANT or
-/// REVOKE on it those steps ran (`None` when none defines it). `doctor --repair` runs it
-/// for a function dropped after `migrate` installed it: replaying the old migrations
-/// instead would put back older definitions than the later steps left.
-pub fn function_repair(function: &str, version: i32) -> Option<Vec<&'static str>> {
-    let steps = STEPS.iter().filter(|s| s.version <= version);
-    let all: Vec<&'static str> = steps.flat_map(|s| statements(s.sql)).collect();
-    let create = format!("CREATE OR REPLACE FUNCTION {function}(");
-    let on = format!(" ON FUNCTION {function}(");
-    let definition = all.iter().rev().find(|s| code_of(s).starts_with(&create))?;
-    let mut out = vec![*definition];
-    out.extend(all.iter().copied().filter(|s| {
-        let code = code_of(s);
-        (code.starts_with("GRANT ") || code.starts_with("REVOKE ")) && code.contains(&on)
-    }));
-    Some(out)
-}
-
 /// The newest schema version this build knows.
 pub fn latest_version() -> i32 {
     STEPS.last().map_or(0, |s| s.version)
 }
-
-/// The function migration 8 installs.
-pub const ENFORCE_FUNCTION: &str = "usagectl_record_enforced";
 
 /// Migration 8: `record --enforce` in one server-side call. The org's lock row, the quota
 /// read and the insert happen inside one function, so the lock is held across one round
@@ -607,6 +616,33 @@ mod tests {
     }
 
     #[test]
+    fn every_definition_file_is_installed_once_and_each_object_defined_once() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db/definitions");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = DEFINITIONS
+            .iter()
+            .chain(std::iter::once(&GRANTS))
+            .map(|d| format!("{}.sql", d.name))
+            .collect();
+        listed.sort();
+        assert_eq!(files, listed);
+        let functions = defined_functions();
+        let triggers = defined_triggers();
+        assert!(functions.contains(&"usagectl_fold") && functions.contains(&"usagectl_count"));
+        assert_eq!(triggers.len(), 7, "{triggers:?}");
+        let mut unique = functions.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), functions.len(), "{functions:?}");
+        // a checksum of every file: a one-line change to any of them changes it
+        assert_eq!(definitions_checksum().len(), 64);
+    }
+
+    #[test]
     fn migrations_run_as_the_table_owner_when_the_connecting_role_may_become_it() {
         let t = |owner: &str, me: &str, can_become| TableOwner {
             owner: owner.into(),
@@ -640,40 +676,6 @@ mod tests {
             ]
         );
         assert_eq!(statements("SELECT 1;\n-- the end\n"), vec!["SELECT 1"]);
-    }
-
-    #[test]
-    fn a_function_is_reinstalled_as_the_newest_applied_step_defines_it() {
-        let at = |f, v| function_repair(f, v).unwrap();
-        // the fold as migration 21 left it, not migration 11's (no model, no boundaries)
-        let fold = at("usagectl_fold", latest_version());
-        assert_eq!(fold.len(), 1);
-        assert!(STEPS[20].sql.contains(fold[0]), "{}", fold[0]);
-        assert!(fold[0].ends_with("$f$") || fold[0].contains("LANGUAGE"));
-        assert!(!STEPS[10].sql.contains(fold[0]));
-        let eleven = at("usagectl_fold", 11);
-        assert!(STEPS[10].sql.contains(eleven[0]));
-        // its REVOKE from PUBLIC goes with it
-        let reg = at("usagectl_register_boundaries", latest_version());
-        assert_eq!(reg.len(), 2);
-        assert!(reg[1].starts_with("REVOKE EXECUTE ON FUNCTION usagectl_register_boundaries("));
-        assert_eq!(function_repair("usagectl_register_boundaries", 20), None);
-        // every function doctor checks can be reinstalled, each as one whole statement
-        for f in FOLD_FUNCTIONS
-            .iter()
-            .chain(&PERIOD_FUNCTIONS)
-            .chain(&BOUNDARY_FUNCTIONS)
-            .chain(&[READ_SET_FUNCTION])
-        {
-            let def = at(f, latest_version())[0];
-            assert!(
-                def.starts_with(&format!("CREATE OR REPLACE FUNCTION {f}("))
-                    || def.starts_with("--"),
-                "{f}"
-            );
-            let open = def.matches("$f$").count() + def.matches("$$").count();
-            assert!(open >= 2 && open % 2 == 0, "{f}: {def}");
-        }
     }
 
     #[test]
@@ -738,7 +740,10 @@ mod tests {
                         )
                         || line.starts_with(
                             "DROP FUNCTION IF EXISTS usagectl_rollup_sub(text, date, text, bigint"
-                        ),
+                        )
+                        // migration 24: the two rollups the one replaces (copied first)
+                        || line == "DROP TABLE usagectl_boundary_usage;"
+                        || line == "DROP TABLE usagectl_daily_usage;",
                     "migrations are additive: {line}"
                 );
             }

@@ -87,20 +87,20 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 23);
+    assert_eq!(versions, 24);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 23); nothing to do\n"
+        "schema is up to date (version 24); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 23); nothing to run\n"
+        "-- schema is up to date (version 24); nothing to run\n"
     );
 }
 
@@ -196,7 +196,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 24);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 25);
 }
 
 #[test]
@@ -363,15 +363,12 @@ fn every_plpgsql_function_passes_plpgsql_check() {
             &[],
         )
         .unwrap();
-    // the rollup's three trigger functions and its add/sub helpers, the enforce function,
-    // the fold, the read path, the quota rule, the org lock and the readiness check;
-    // migration 14's period functions, its enforce function and the append-only guard
-    // (once per trigger of the grant tables); migration 19's usagectl_settled_seq;
-    // migration 20's usagectl_usage_by_model and usagectl_usage_edges (usagectl_usage_of is
-    // now a SQL wrapper); migration 21's boundary recount (one boundary and the boundaries
-    // of a set of days), registration and three triggers
+    // the definitions' PL/pgSQL: the append-only guard (once per trigger of the grant
+    // tables), the period and the periods; the recount, a correction and its trigger
+    // function (once per trigger), the settled number, the fold, the registration and the
+    // readiness check; the read path; and the enforce function
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 27, "{names:#?}");
+    assert_eq!(functions.len(), 17, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

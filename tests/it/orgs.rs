@@ -160,8 +160,8 @@ fn an_org_is_known_from_the_rollup_without_reading_the_events() {
     // an org in the rollup only (its rows folded, as the fold leaves them): known
     db.client()
         .execute(
-            "INSERT INTO usagectl_daily_usage (org_id, day, event_type, events, quantity, first_event, last_event)
-             VALUES ('rollup-only', current_date, 'chat_message', 1, 1, now(), now())",
+            "INSERT INTO usagectl_rollup (org_id, bucket, event_type, model, events, quantity, first_event, last_event)
+             VALUES ('rollup-only', date_trunc('day', now(), 'UTC'), 'chat_message', '', 1, 1, now(), now())",
             &[],
         )
         .unwrap();

@@ -837,10 +837,12 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
         "registering twice adds nothing"
     );
     let sides: i64 = db.scalar(
-        "SELECT count(*) FROM usagectl_boundary_usage WHERE boundary = '2026-03-09T18:15:00Z' AND org_id = 'ktm'",
+        "SELECT count(*) FROM usagectl_rollup
+          WHERE bucket IN ('2026-03-09T00:00:00Z', '2026-03-09T18:15:00Z') AND org_id = 'ktm'",
     );
     // before: chat and m1 tokens; from the boundary on: chat, m1 and m2 tokens
     assert_eq!(sides, 5);
+    assert_eq!(db.scalar::<i64>(ROLLUP_DISAGREEMENTS), 0);
     // ktm3 takes the same settings after the registration: its March boundaries are read
     // raw (`org set` registers the months around now only); utc1 has none
     set(&db, "ktm3", "10", "Asia/Kathmandu");
@@ -884,6 +886,7 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
             let out = db.run(&["doctor", "--month", month, "-o", "json"]);
             assert_eq!(out.code, 0, "{what}: doctor {month}: {}", out.stdout);
         }
+        assert_eq!(db.scalar::<i64>(ROLLUP_DISAGREEMENTS), 0, "{what}");
     };
     check("registered over folded rows");
     // new rows at the boundaries, first unfolded, then folded
@@ -942,7 +945,7 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     check("folded again");
     // a TRUNCATE empties both sides; the boundaries stay registered
     c.batch_execute("TRUNCATE usage_events").unwrap();
-    let left: i64 = db.scalar("SELECT count(*) FROM usagectl_boundary_usage");
+    let left: i64 = db.scalar("SELECT count(*) FROM usagectl_rollup");
     assert_eq!(left, 0);
     insert(&db, "ktm", "chat_message", 7, t(start));
     insert(&db, "ktm", "chat_message", 9, t(start) - us);
@@ -950,25 +953,22 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     db.fold();
     check("after a truncate and new rows");
     // a side that drifts is found by doctor and recounted by --repair
-    c.batch_execute("UPDATE usagectl_boundary_usage SET quantity = quantity + 1 WHERE org_id = 'ktm' AND after_boundary")
-        .unwrap();
+    c.batch_execute(&format!(
+        "UPDATE usagectl_rollup SET quantity = quantity + 1 WHERE org_id = 'ktm' AND bucket = '{start}'"
+    ))
+    .unwrap();
     let out = db.run(&["limits", "--org", "ktm", "--month", "2026-03", "-o", "json"]);
     assert_eq!(
         out.json()["limits"]["chat_messages"]["current"],
         psql_chat(&db, "ktm", start, end) + 1,
         "the read path reads the side"
     );
-    // found from March, and from April too: the March period, which it starts, overlaps
-    // April (an org's current period usually starts in the previous UTC month)
-    for month in ["2026-03", "2026-04"] {
-        let out = db.run(&["doctor", "--month", month, "-o", "json"]);
-        assert_eq!(out.code, 3, "{month}: {}", out.stdout);
-        let drift = &out.json()["drift"];
-        assert_eq!(drift.as_array().unwrap().len(), 1, "{month}: {drift}");
-        assert_eq!(drift[0]["boundary"], start);
-        assert_eq!(drift[0]["after_boundary"], true);
-    }
-    let out = db.run(&["doctor", "--month", "2026-04", "--repair"]);
+    let out = db.run(&["doctor", "--month", "2026-03", "-o", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let drift = &out.json()["drift"];
+    assert_eq!(drift.as_array().unwrap().len(), 1, "{drift}");
+    assert_eq!(drift[0]["bucket"], start);
+    let out = db.run(&["doctor", "--month", "2026-03", "--repair"]);
     assert_eq!(out.code, 3, "{}", out.stdout);
     assert!(
         out.stdout
@@ -985,7 +985,7 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     assert!(text.contains("every org's current period"), "{text}");
     c.batch_execute(
         "DELETE FROM usagectl_boundaries WHERE org_id = 'ktm3' AND boundary = (SELECT period_start FROM usagectl_period('ktm3', now()));
-         ALTER TABLE usage_events DISABLE TRIGGER usagectl_sides_delete;",
+         ALTER TABLE usage_events DISABLE TRIGGER usagectl_rollup_delete;",
     )
     .unwrap();
     let out = db.run(&["doctor", "-o", "json"]);
@@ -996,11 +996,14 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
         text.contains("1 org(s) have a current period boundary not registered"),
         "{text}"
     );
-    let (status, text) = doctor_check(&v, "rollup triggers");
+    let (status, text) = doctor_check(&v, "functions and triggers");
     assert_eq!(status, "problem");
-    assert!(text.contains("usagectl_sides_delete is disabled"), "{text}");
+    assert!(
+        text.contains("trigger usagectl_rollup_delete on usage_events disabled"),
+        "{text}"
+    );
     // maintain registers the missing boundary (and says so), and doctor agrees again
-    c.batch_execute("ALTER TABLE usage_events ENABLE TRIGGER usagectl_sides_delete")
+    c.batch_execute("ALTER TABLE usage_events ENABLE TRIGGER usagectl_rollup_delete")
         .unwrap();
     let m = db.run(&["maintain", "-o", "json"]);
     m.assert_ok();

@@ -706,7 +706,7 @@ fn a_read_only_role_can_check_one_orgs_limits_and_status_on(path: ReadPath) {
     // allowed to read the rollup, as `migrate --roles` allows usage_reader
     db.client()
         .batch_execute(&format!(
-            "GRANT SELECT ON usagectl_daily_usage, usagectl_rollup_backfill TO {role}"
+            "GRANT SELECT ON usagectl_rollup, usagectl_rollup_backfill, usagectl_boundaries TO {role}"
         ))
         .unwrap();
     let out = run(usagectl()

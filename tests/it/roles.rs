@@ -14,8 +14,7 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
     // what record --enforce calls
     db.client()
         .batch_execute(
-            "REVOKE EXECUTE ON FUNCTION usagectl_record_enforced FROM PUBLIC;
-             REVOKE EXECUTE ON FUNCTION usagectl_record_in_period FROM PUBLIC;
+            "REVOKE EXECUTE ON FUNCTION usagectl_record_in_period FROM PUBLIC;
              REVOKE EXECUTE ON FUNCTION usagectl_period FROM PUBLIC;",
         )
         .unwrap();
@@ -235,32 +234,39 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
         )
         .unwrap();
     as_role(&writer, &["maintain"]).assert_ok();
-    let sides: i64 =
-        db.scalar("SELECT count(*) FROM usagectl_boundary_usage WHERE org_id = 'ktmco'");
+    let sides: i64 = db.scalar(
+        "SELECT count(*) FROM usagectl_rollup r JOIN usagectl_period('ktmco', now()) p
+             ON r.bucket IN (p.period_start, date_trunc('day', p.period_start, 'UTC'))
+          WHERE r.org_id = 'ktmco'",
+    );
     assert_eq!(
         sides, 2,
-        "the row before the period's start and the one after it"
+        "the bucket before the period's start and the one from it"
     );
     let l = as_role(&reader, &["limits", "--org", "ktmco", "-o", "json"]);
     l.assert_ok();
     assert_eq!(l.json()["limits"]["chat_messages"]["current"], 3);
     let unscoped = psql(
         &format!("{} user={reader}", db.url),
-        "SELECT count(*) FROM usagectl_boundary_usage",
+        "SELECT count(*) FROM usagectl_rollup",
     );
     assert_eq!(unscoped.trim(), "0", "RLS: no org, no rows");
     let other = psql(
         &format!("{} user={reader}", db.url),
-        "SET app.current_org_id = 'acme'; SELECT count(*) FROM usagectl_boundary_usage",
+        "SET app.current_org_id = 'acme'; SELECT count(*) FROM usagectl_rollup WHERE org_id = 'ktmco'",
     );
     assert_eq!(
         other.lines().last(),
         Some("0"),
         "RLS: acme's scope sees no ktmco sides"
     );
-    // the reader's figure is the boundary rollup's: a side changed by the owner shows
+    // the reader's figure is the rollup's: the bucket from the boundary, changed by the
+    // owner, shows
     db.client()
-        .batch_execute("UPDATE usagectl_boundary_usage SET quantity = quantity + 100 WHERE org_id = 'ktmco' AND after_boundary")
+        .batch_execute(
+            "UPDATE usagectl_rollup SET quantity = quantity + 100
+              WHERE org_id = 'ktmco' AND bucket = (SELECT period_start FROM usagectl_period('ktmco', now()))",
+        )
         .unwrap();
     let l = as_role(&reader, &["limits", "--org", "ktmco", "-o", "json"]);
     assert_eq!(l.json()["limits"]["chat_messages"]["current"], 103);
@@ -397,7 +403,7 @@ fn all_org_commands_refuse_a_role_that_row_level_security_blinds() {
     db.fold();
     db.client()
         .batch_execute(
-            "UPDATE usagectl_daily_usage SET quantity = quantity + 5
+            "UPDATE usagectl_rollup SET quantity = quantity + 5
               WHERE org_id = 'beta' AND event_type = 'chat_message'",
         )
         .unwrap();
@@ -503,16 +509,11 @@ fn the_owner_and_bypassrls_roles_still_see_every_org() {
     // the raw rows' owner alone still reads the rollups under their policies
     as_role(&db, &owner, &["status", "--all"]).assert_fails(1);
     let mut setup = format!(
-        "ALTER TABLE usagectl_daily_usage OWNER TO {owner};
-         ALTER TABLE usagectl_boundary_usage OWNER TO {owner};
+        "ALTER TABLE usagectl_rollup OWNER TO {owner};
          CREATE ROLE {bypass} LOGIN BYPASSRLS IN ROLE usage_reader;
          CREATE ROLE {open} LOGIN IN ROLE usage_reader;"
     );
-    for t in [
-        "usage_events",
-        "usagectl_daily_usage",
-        "usagectl_boundary_usage",
-    ] {
+    for t in ["usage_events", "usagectl_rollup"] {
         setup += &format!("CREATE POLICY every_org ON {t} FOR SELECT TO {open} USING (true);");
     }
     db.client().batch_execute(&setup).unwrap();
@@ -529,8 +530,7 @@ fn the_owner_and_bypassrls_roles_still_see_every_org() {
     db.client()
         .batch_execute(&format!(
             "ALTER TABLE usage_events OWNER TO {superuser};
-             ALTER TABLE usagectl_daily_usage OWNER TO {superuser};
-             ALTER TABLE usagectl_boundary_usage OWNER TO {superuser};"
+             ALTER TABLE usagectl_rollup OWNER TO {superuser};"
         ))
         .unwrap();
     drop_roles(&db, &[&reader, &owner, &bypass, &open]);

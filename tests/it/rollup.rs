@@ -6,18 +6,7 @@ use crate::support::*;
 /// from before the sequence and those the fold has reached), over all time, in one
 /// snapshot. After a full fold, that is every row.
 fn disagreements(db: &TestDb) -> i64 {
-    db.scalar(
-        "WITH raw AS (
-             SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
-                    count(*) AS events, sum(quantity)::bigint AS quantity,
-                    min(created_at) AS f, max(created_at) AS l
-             FROM usage_events
-             WHERE usagectl_seq IS NULL OR usagectl_seq <= (SELECT watermark FROM usagectl_fold_state)
-             GROUP BY 1, 2, 3)
-         SELECT count(*) FROM raw FULL JOIN usagectl_daily_usage r USING (org_id, day, event_type)
-         WHERE raw.events IS DISTINCT FROM r.events OR raw.quantity IS DISTINCT FROM r.quantity
-            OR raw.f IS DISTINCT FROM r.first_event OR raw.l IS DISTINCT FROM r.last_event",
-    )
+    db.scalar(ROLLUP_DISAGREEMENTS)
 }
 
 /// Windows the read path is compared on: all time, a month, and one with partial days at
@@ -244,7 +233,7 @@ fn exact_through_concurrent_writes(folding: bool) {
     );
     db.fold();
     let everything: i64 = db.scalar(
-        "SELECT (SELECT count(*) FROM usage_events) - (SELECT coalesce(sum(events), 0)::bigint FROM usagectl_daily_usage)",
+        "SELECT (SELECT count(*) FROM usage_events) - (SELECT coalesce(sum(events), 0)::bigint FROM usagectl_rollup)",
     );
     assert_eq!(
         everything, 0,
@@ -258,7 +247,7 @@ fn exact_through_concurrent_writes(folding: bool) {
     let group =
         "org_id = 'o4' AND event_type = 'analysis_run' AND created_at = '2025-11-12T12:00:00Z'";
     let rolled: i64 = db.scalar(
-        "SELECT coalesce(sum(events), 0)::bigint FROM usagectl_daily_usage
+        "SELECT coalesce(sum(events), 0)::bigint FROM usagectl_rollup
          WHERE org_id = 'o4' AND event_type = 'analysis_run' AND day = '2025-11-12'",
     );
     let deleted = c
@@ -278,7 +267,7 @@ fn exact_through_concurrent_writes(folding: bool) {
         .unwrap();
     assert!(boundary > 0, "rows at the day boundary");
     let gone: i64 = db.scalar(
-        "SELECT count(*) FROM usagectl_daily_usage
+        "SELECT count(*) FROM usagectl_rollup
          WHERE org_id = 'o4' AND event_type = 'analysis_run' AND day = '2025-11-12'",
     );
     assert_eq!(gone, 0, "the emptied group's rollup row is removed");
@@ -296,7 +285,7 @@ fn exact_through_concurrent_writes(folding: bool) {
          INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES ('after', 'chat_message', 2, '2025-11-20T00:00:00Z')",
     )
     .unwrap();
-    let left: i64 = db.scalar("SELECT count(*) FROM usagectl_daily_usage");
+    let left: i64 = db.scalar("SELECT count(*) FROM usagectl_rollup");
     assert_eq!(left, 0);
     for (from, to) in WINDOWS {
         assert_eq!(
@@ -359,7 +348,7 @@ fn the_fold_counts_a_correction_that_commits_while_it_runs_once_and_as_corrected
     std::thread::sleep(std::time::Duration::from_millis(300));
     fixer.commit().unwrap();
     assert_eq!(folder.join().unwrap(), 2);
-    let q: i64 = db.scalar("SELECT quantity FROM usagectl_daily_usage WHERE org_id = 'fix'");
+    let q: i64 = db.scalar("SELECT quantity FROM usagectl_rollup WHERE org_id = 'fix'");
     assert_eq!(q, 50, "the corrected row, once");
     assert_eq!(disagreements(&db), 0);
 }
@@ -457,7 +446,7 @@ fn the_fold_waits_for_writers_in_flight_and_says_who_it_waits_for() {
     assert!(!folder.is_finished(), "the fold waits for the open writer");
     tx.commit().unwrap();
     assert_eq!(folder.join().unwrap(), 2);
-    let rolled: i64 = db.scalar("SELECT sum(events)::bigint FROM usagectl_daily_usage");
+    let rolled: i64 = db.scalar("SELECT sum(events)::bigint FROM usagectl_rollup");
     assert_eq!(rolled, 2);
     assert_eq!(db.fold(), 0, "nothing twice");
     let out = db.run(&["maintain", "-o", "json"]);
@@ -487,7 +476,7 @@ fn maintain_backfills_and_folds_and_doctor_reports_a_stale_fold() {
     assert_eq!(v["folded_events"], 1, "{v}");
     assert_eq!(v["unfolded_events"], 0, "{v}");
     assert_eq!(disagreements(&db), 0);
-    let rolled: i64 = db.scalar("SELECT sum(quantity)::bigint FROM usagectl_daily_usage");
+    let rolled: i64 = db.scalar("SELECT sum(quantity)::bigint FROM usagectl_rollup");
     assert_eq!(rolled, 7);
     assert_eq!(db.run(&["doctor"]).code, 0);
     c.batch_execute(
@@ -532,7 +521,13 @@ fn doctor_reports_drift_and_repair_removes_it() {
     assert_eq!(out.code, 3);
     let v = out.json();
     let status = |name: &str| doctor_check(&v, name).0;
-    assert_eq!(status("rollup triggers"), "problem");
+    assert_eq!(status("functions and triggers"), "problem");
+    assert!(
+        doctor_check(&v, "functions and triggers")
+            .1
+            .starts_with("trigger usagectl_rollup_update on usage_events disabled"),
+        "{v}"
+    );
     assert_eq!(status("rollup drift"), "problem");
     assert_eq!(v["drift"][0]["raw_events"], 4);
     assert_eq!(v["drift"][0]["rollup_events"], 3);
@@ -559,7 +554,10 @@ fn doctor_reports_drift_and_repair_removes_it() {
     db.client()
         .batch_execute("DROP TRIGGER usagectl_rollup_delete ON usage_events")
         .unwrap();
-    doctor_finds(&db, "missing usagectl_rollup_delete");
+    doctor_finds(
+        &db,
+        "trigger usagectl_rollup_delete on usage_events missing",
+    );
 }
 
 /// `doctor` exits 3 and says `problem`.
@@ -585,13 +583,11 @@ fn doctor_reports_a_missing_enforce_function() {
         ])
     };
     db.client()
-        .batch_execute(
-            "DROP FUNCTION usagectl_record_enforced; DROP FUNCTION usagectl_record_in_period",
-        )
+        .batch_execute("DROP FUNCTION usagectl_record_in_period")
         .unwrap();
     doctor_finds(
         &db,
-        "usagectl_record_enforced(), usagectl_record_in_period() missing, so reads, `record --enforce` or the fold fail: `usagectl doctor --repair` reinstalls them as this build defines them",
+        "function usagectl_record_in_period(text,text,integer,jsonb,timestamp with time zone,text,text,text[],boolean,bigint) missing",
     );
     let out = db.run(&["doctor"]);
     assert!(!out.stdout.contains("schema_migrations"), "{}", out.stdout);
@@ -605,10 +601,12 @@ fn doctor_reports_a_missing_enforce_function() {
     // the advice, followed: doctor says what it repaired (exit 3), then all is well
     let repair = db.run(&["doctor", "--repair", "-o", "json"]);
     assert_eq!(repair.code, 3, "{}", repair.stderr);
-    let (status, detail) = doctor_check(&repair.json(), "functions");
+    let (status, detail) = doctor_check(&repair.json(), "functions and triggers");
     assert_eq!(status, "repaired", "{detail}");
     assert!(
-        detail.starts_with("usagectl_record_enforced(), usagectl_record_in_period() reinstalled"),
+        detail.starts_with(
+            "installed again as this build defines them (function usagectl_record_in_period("
+        ),
         "{detail}"
     );
     assert_eq!(db.run(&["doctor"]).code, 0);
@@ -622,37 +620,51 @@ fn doctor_reports_a_missing_enforce_function() {
     assert_eq!(version, usagectl::db::schema::latest_version());
 }
 
-/// Advice followed on the fold's own function: `doctor --repair` puts back migration 21's
-/// fold (model and boundaries), not migration 11's, so `maintain` folds after it.
+/// A hand-edited function body and a dropped trigger: doctor names each, `--repair` installs
+/// the definitions again (grants and REVOKEs with them), and the fold runs afterwards.
 #[test]
-fn doctor_repair_reinstalls_the_fold_as_the_latest_step_defines_it() {
+fn doctor_names_an_edited_function_and_a_dropped_trigger_and_repair_restores_them() {
     let db = TestDb::migrated();
     db.run(&["record", "--org", "o", "--event", "chat_message"])
         .assert_ok();
-    // what replaying migration 11 (the advice before) left: its fold, on migration 20's
-    // rollup; maintain names the function, not an index that is there
     let mut c = db.client();
-    for sql in usagectl::db::schema::function_repair("usagectl_fold", 11).unwrap() {
-        c.batch_execute(sql).unwrap();
-    }
-    let m = db.run(&["maintain"]);
-    m.assert_fails(1);
-    assert!(
-        m.stderr
-            .contains("usagectl_fold(interval) runs an ON CONFLICT that no unique index matches")
-            && !m.stderr.contains("idempotency index"),
-        "{}",
-        m.stderr
+    // the fold with its body edited by hand: it moves the watermark and counts nothing
+    let body: String =
+        db.scalar("SELECT pg_get_functiondef('usagectl_fold(interval)'::regprocedure)");
+    let edited = body.replace(
+        "UPDATE usagectl_fold_state SET watermark",
+        "v_events := 0; UPDATE usagectl_fold_state SET watermark",
     );
-    c.batch_execute("DROP FUNCTION usagectl_fold; DROP FUNCTION usagectl_register_boundaries")
-        .unwrap();
-    doctor_finds(&db, "`usagectl doctor --repair` reinstalls them");
+    assert_ne!(body, edited);
+    c.batch_execute(&edited).unwrap();
+    c.batch_execute(
+        "DROP TRIGGER usagectl_rollup_update ON usage_events;
+         GRANT EXECUTE ON FUNCTION usagectl_register_boundaries(text, timestamptz, timestamptz) TO PUBLIC",
+    )
+    .unwrap();
+    let out = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(out.code, 3);
+    let (status, detail) = doctor_check(&out.json(), "functions and triggers");
+    assert_eq!(status, "problem");
+    assert!(
+        detail.contains("function usagectl_fold(interval) differs from this build's definition")
+            && detail.contains("trigger usagectl_rollup_update on usage_events missing"),
+        "{detail}"
+    );
     assert_eq!(db.run(&["doctor", "--repair"]).code, 3);
-    assert_eq!(db.run(&["doctor"]).code, 0);
+    let ok = db.run(&["doctor"]);
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
     let m = db.run(&["maintain", "-o", "json"]);
     m.assert_ok();
     assert_eq!(db.fold(), 0, "maintain folded the row: {}", m.stdout);
-    // its REVOKE from PUBLIC went back with it
+    assert_eq!(disagreements(&db), 0);
+    // the fold counts again, and the trigger corrects again
+    db.client()
+        .batch_execute("UPDATE usage_events SET quantity = 5 WHERE org_id = 'o'")
+        .unwrap();
+    let q: i64 = db.scalar("SELECT quantity FROM usagectl_rollup WHERE org_id = 'o'");
+    assert_eq!(q, 5);
+    // the REVOKE from PUBLIC went back with the definitions
     let public: bool = db.scalar(
         "SELECT has_function_privilege('public', 'usagectl_register_boundaries(text, timestamptz, timestamptz)', 'EXECUTE')",
     );
@@ -711,7 +723,7 @@ fn adopting_a_populated_table_backfills_the_rollup_while_inserts_go_on() {
     }
     db.fold();
     let webapp: i64 = db.scalar(
-        "SELECT coalesce(sum(events), 0)::bigint FROM usagectl_daily_usage WHERE org_id = 'webapp'",
+        "SELECT coalesce(sum(events), 0)::bigint FROM usagectl_rollup WHERE org_id = 'webapp'",
     );
     assert_eq!(webapp as u64, inserted);
     assert_eq!(disagreements(&db), 0);
@@ -804,7 +816,7 @@ fn upgrading_from_schema_8_while_the_web_app_inserts_ends_exact() {
     assert_eq!(disagreements(&db), 0);
     db.fold();
     let webapp: i64 = db.scalar(
-        "SELECT coalesce(sum(quantity), 0)::bigint FROM usagectl_daily_usage WHERE org_id = 'webapp'",
+        "SELECT coalesce(sum(quantity), 0)::bigint FROM usagectl_rollup WHERE org_id = 'webapp'",
     );
     assert_eq!(webapp as u64, 2 * inserted);
     assert_eq!(disagreements(&db), 0);

@@ -227,7 +227,7 @@ fn a_read_only_role_under_the_seed_rls_policy_gets_the_right_answer_on(path: Rea
     // allowed to read the rollup, as `migrate --roles` allows usage_reader
     db.client()
         .batch_execute(&format!(
-            "GRANT SELECT ON usagectl_daily_usage, usagectl_rollup_backfill TO {role}"
+            "GRANT SELECT ON usagectl_rollup, usagectl_rollup_backfill, usagectl_boundaries TO {role}"
         ))
         .unwrap();
     let ro = run(usagectl()

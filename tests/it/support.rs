@@ -463,3 +463,25 @@ pub fn run_bounded(db: &TestDb, args: &[&str]) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Buckets where the rollup and psql's own aggregate of the folded raw rows disagree: the
+/// test's oracle, written out here (not the definitions' counting function), with a
+/// bucket that starts at the last registered boundary of the org inside the row's UTC
+/// day, or at its midnight.
+pub const ROLLUP_DISAGREEMENTS: &str = "WITH raw AS (
+         SELECT org_id,
+                coalesce((SELECT max(b.boundary) FROM usagectl_boundaries b
+                           WHERE b.org_id = e.org_id AND b.boundary <= e.created_at
+                             AND b.boundary > date_trunc('day', e.created_at, 'UTC')),
+                         date_trunc('day', e.created_at, 'UTC')) AS bucket,
+                event_type,
+                CASE WHEN event_type LIKE 'ai_tokens_%' THEN coalesce(left(metadata ->> 'model', 200), '')
+                     ELSE '' END AS model,
+                count(*) AS events, sum(quantity)::bigint AS quantity,
+                min(created_at) AS f, max(created_at) AS l
+         FROM usage_events e
+         WHERE usagectl_seq IS NULL OR usagectl_seq <= (SELECT watermark FROM usagectl_fold_state)
+         GROUP BY 1, 2, 3, 4)
+     SELECT count(*) FROM raw FULL JOIN usagectl_rollup r USING (org_id, bucket, event_type, model)
+     WHERE raw.events IS DISTINCT FROM r.events OR raw.quantity IS DISTINCT FROM r.quantity
+        OR raw.f IS DISTINCT FROM r.first_event OR raw.l IS DISTINCT FROM r.last_event";

@@ -763,11 +763,11 @@ fn costs_equal_psql_on_every_read_path_through_corrections_and_a_mid_day_price_c
     db.read_path(ReadPath::Unfolded);
     // every priced model and the unpriced ones are rows of their own in the rollup
     let models: i64 = db.scalar(
-        "SELECT count(DISTINCT model) FROM usagectl_daily_usage WHERE event_type LIKE 'ai_tokens%'",
+        "SELECT count(DISTINCT model) FROM usagectl_rollup WHERE event_type LIKE 'ai_tokens%'",
     );
     assert_eq!(models, 5);
     let chat_models: i64 = db.scalar(
-        "SELECT count(*) FROM usagectl_daily_usage WHERE event_type = 'chat_message' AND model <> ''",
+        "SELECT count(*) FROM usagectl_rollup WHERE event_type = 'chat_message' AND model <> ''",
     );
     assert_eq!(chat_models, 0);
     db.run(&["doctor", "--month", "2026-11"]).assert_ok();
@@ -778,9 +778,9 @@ fn costs_equal_psql_on_every_read_path_through_corrections_and_a_mid_day_price_c
     // (a day without a price change: costs read a day with one from the raw rows)
     let want = psql_costs(&db);
     let day: String = db.scalar(
-        "UPDATE usagectl_daily_usage SET quantity = quantity + 5
+        "UPDATE usagectl_rollup SET quantity = quantity + 5
           WHERE (org_id, day, event_type, model) =
-                (SELECT org_id, day, event_type, model FROM usagectl_daily_usage
+                (SELECT org_id, day, event_type, model FROM usagectl_rollup
                   WHERE model = 'm2' AND day BETWEEN '2026-11-11' AND '2026-11-30'
                   ORDER BY day, org_id, event_type LIMIT 1)
           RETURNING day::text",
@@ -835,7 +835,7 @@ fn migrating_a_folded_rollup_to_the_per_model_rollup_stays_exact() {
     db.run(&["doctor", "--month", "2026-10"]).assert_ok();
     assert_eq!(usagectl_costs(&db), psql_costs(&db));
     let models: i64 = db.scalar(
-        "SELECT count(DISTINCT model) FROM usagectl_daily_usage WHERE event_type LIKE 'ai_tokens%'",
+        "SELECT count(DISTINCT model) FROM usagectl_rollup WHERE event_type LIKE 'ai_tokens%'",
     );
     assert_eq!(models, 5);
 }

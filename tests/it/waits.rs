@@ -101,7 +101,7 @@ fn every_command_behind_an_access_exclusive_lock_gives_up_and_names_the_holder()
     // what reads the rollup
     each_gives_up_behind(
         &db,
-        "usagectl_daily_usage",
+        "usagectl_rollup",
         &[
             strings(&["limits", "--org", "org-0"]),
             strings(&["status", "--org", "org-0"]),

@@ -163,11 +163,7 @@ impl RowVisibility {
 }
 
 /// The tables whose rows the seed's policy (or usagectl's copy of it) reads one org at a time.
-const ORG_SCOPED_TABLES: [&str; 3] = [
-    "usage_events",
-    "usagectl_daily_usage",
-    "usagectl_boundary_usage",
-];
+const ORG_SCOPED_TABLES: [&str; 2] = ["usage_events", "usagectl_rollup"];
 
 /// Which orgs' rows the connected role reads with no org scoped by usagectl. The role is
 /// confined when row-level security is active for it on any of [`ORG_SCOPED_TABLES`]

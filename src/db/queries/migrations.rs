@@ -180,6 +180,8 @@ pub fn apply_roles(client: &mut postgres::Client, as_owner: bool) -> Result<()> 
     waits::retrying(client, "migrate --roles", |client| {
         let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
         tx.batch_execute(schema::ROLES_SQL)
+            .context("adding the per-org policies of usage_events")?;
+        tx.batch_execute(schema::GRANTS.sql)
             .context("granting the usage_reader and usage_writer roles")?;
         tx.commit()?;
         Ok(())
@@ -213,12 +215,15 @@ pub fn apply_step(client: &mut postgres::Client, step: &Step) -> Result<()> {
             record_version(&mut tx, step)?;
             tx.commit()?;
         }
-        StepKind::ShortLock => {
+        StepKind::ShortLock | StepKind::WithDefinitions => {
             // the lock queues the web app's inserts behind it: wait briefly, then let them
             // through and try again
             waits::retrying(client, &what, |client| {
                 let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
                 tx.batch_execute(step.sql).with_context(context)?;
+                if step.kind == StepKind::WithDefinitions {
+                    install_definitions_in(&mut tx)?;
+                }
                 record_version(&mut tx, step)?;
                 tx.commit()?;
                 Ok(())
@@ -265,23 +270,153 @@ pub fn drop_if_invalid(client: &mut postgres::Client, name: &str) -> Result<bool
     Ok(invalid)
 }
 
-/// Run `statements` (function definitions and their grants, see
-/// [`schema::function_repair`]) in one transaction, as `role` when given (the owner of
-/// usage_events, so the functions are its, as `migrate` makes them).
-pub fn reinstall_functions(
-    client: &mut postgres::Client,
-    role: Option<&str>,
-    statements: &[&str],
-) -> Result<()> {
-    let mut tx = crate::db::waits::begin(client)?;
-    if let Some(r) = role {
-        tx.batch_execute(&format!("SET LOCAL ROLE {}", quote_ident(r)))
-            .with_context(|| format!("switching to role {r}"))?;
+/// What the database holds of this build's definitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefinitionsState {
+    /// The schema predates the definition files (a version before
+    /// [`schema::DEFINITIONS_SINCE`]): its functions are its migrations'.
+    Predates,
+    /// Installed from this build's files, and every function and trigger still as installed.
+    Current,
+    /// Installed from another build's files (`migrate` installs this build's).
+    OtherBuild,
+    /// The connecting role may not read the record of what was installed.
+    Unreadable,
+    /// Installed from this build's files, but these objects differ from what was installed
+    /// (edited, dropped, disabled or added by hand), each with what is wrong.
+    Drifted(Vec<(String, &'static str)>),
+}
+
+/// The functions and triggers usagectl owns, as the catalog shows each now: one line
+/// naming it (`function NAME(ARGS)` or `trigger NAME on TABLE`) and the MD5 of its
+/// definition (a trigger's includes whether it is enabled). Triggers cloned onto
+/// partitions follow their parent's and are left out.
+const CATALOG_OBJECTS: &str = r"
+    SELECT 'function ' || p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid))
+      FROM pg_proc p
+     WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'usagectl\_%'
+    UNION ALL
+    SELECT 'trigger ' || t.tgname || ' on ' || t.tgrelid::regclass::text,
+           md5(pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text)
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+     WHERE NOT t.tgisinternal AND t.tgname LIKE 'usagectl\_%' AND t.tgparentid = 0
+       AND c.relnamespace = current_schema()::regnamespace
+    ORDER BY 1";
+
+/// Install this build's definitions in `tx`: the files in order, the grants when both
+/// roles exist, then what the catalog shows of each function and trigger, with this
+/// build's checksum (see [`definitions_state`]).
+pub fn install_definitions_in(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    for d in schema::DEFINITIONS {
+        tx.batch_execute(d.sql)
+            .with_context(|| format!("installing the definitions of {}.sql", d.name))?;
     }
-    for sql in statements {
-        tx.batch_execute(sql)
-            .context("reinstalling a function as this build defines it")?;
+    let roles: i64 = tx
+        .row(
+            "SELECT count(*) FROM pg_roles WHERE rolname IN ('usage_reader', 'usage_writer')",
+            &[],
+        )?
+        .get(0);
+    if roles == 2 {
+        tx.batch_execute(schema::GRANTS.sql)
+            .context("granting usage_reader and usage_writer what the definitions need")?;
     }
-    tx.commit()?;
+    tx.batch_execute("DELETE FROM usagectl_definitions")
+        .context("clearing the record of installed definitions")?;
+    tx.exec(
+        &format!(
+            "INSERT INTO usagectl_definitions (object, hash, build) SELECT o.*, $1 FROM ({CATALOG_OBJECTS}) o"
+        ),
+        &[&schema::definitions_checksum()],
+    )
+    .context("recording the installed definitions")?;
     Ok(())
+}
+
+/// Install this build's definitions in a transaction of their own, under the short lock
+/// wait (CREATE TRIGGER locks usage_events briefly; a try that cannot get the lock lets the
+/// web app's inserts through and tries again), as `role` when given (the owner of
+/// usage_events, so the functions are its, as `migrate` makes them).
+pub fn install_definitions(client: &mut postgres::Client, role: Option<&str>) -> Result<()> {
+    use crate::db::waits;
+    waits::retrying(client, "installing the definitions", |client| {
+        let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
+        if let Some(r) = role {
+            tx.batch_execute(&format!("SET LOCAL ROLE {}", quote_ident(r)))
+                .with_context(|| format!("switching to role {r}"))?;
+        }
+        install_definitions_in(&mut tx)?;
+        tx.commit()?;
+        Ok(())
+    })
+}
+
+/// Compare the database's functions and triggers with the definitions this build installs.
+pub fn definitions_state(db: &mut impl GenericClient) -> Result<DefinitionsState> {
+    if existing_relations(db, &["usagectl_definitions"])?.is_empty() {
+        return Ok(DefinitionsState::Predates);
+    }
+    let readable: bool = db
+        .row(
+            "SELECT has_table_privilege('usagectl_definitions', 'SELECT')",
+            &[],
+        )?
+        .get(0);
+    if !readable {
+        return Ok(DefinitionsState::Unreadable);
+    }
+    let recorded: Vec<(String, String, String)> = db
+        .rows(
+            "SELECT object, hash, build FROM usagectl_definitions ORDER BY object",
+            &[],
+        )
+        .context("reading the record of installed definitions")?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    if recorded.is_empty()
+        || recorded
+            .iter()
+            .any(|r| r.2 != schema::definitions_checksum())
+    {
+        return Ok(DefinitionsState::OtherBuild);
+    }
+    let now: Vec<(String, String)> = db
+        .rows(CATALOG_OBJECTS, &[])
+        .context("reading usagectl's functions and triggers")?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let disabled: Vec<String> = db
+        .rows(
+            r"SELECT 'trigger ' || t.tgname || ' on ' || t.tgrelid::regclass::text
+                FROM pg_trigger t
+               WHERE NOT t.tgisinternal AND t.tgname LIKE 'usagectl\_%' AND t.tgenabled = 'D'",
+            &[],
+        )
+        .context("looking for disabled triggers")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut drift = Vec::new();
+    for (object, hash, _) in &recorded {
+        match now.iter().find(|(o, _)| o == object) {
+            None => drift.push((object.clone(), "missing")),
+            Some(_) if disabled.contains(object) => drift.push((object.clone(), "disabled")),
+            Some((_, h)) if h != hash => {
+                drift.push((object.clone(), "differs from this build's definition"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (object, _) in &now {
+        if !recorded.iter().any(|(o, _, _)| o == object) {
+            drift.push((object.clone(), "not defined by this build"));
+        }
+    }
+    Ok(if drift.is_empty() {
+        DefinitionsState::Current
+    } else {
+        DefinitionsState::Drifted(drift)
+    })
 }

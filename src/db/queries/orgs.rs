@@ -3,7 +3,7 @@ use super::*;
 
 /// usagectl's own tables that name orgs, each with an index (or, for the alert rules, a
 /// handful of rows) on `org_id`, read before the events: the tier assignments, overrides,
-/// billing settings, grants, alert rules, Stripe mappings and the daily rollup.
+/// billing settings, grants, alert rules, Stripe mappings and the rollup.
 const OWN_TABLES: [&str; 7] = [
     "usagectl_org_tiers",
     "usagectl_org_limit_overrides",
@@ -11,11 +11,11 @@ const OWN_TABLES: [&str; 7] = [
     "usagectl_grants",
     "usagectl_alert_rules",
     "usagectl_stripe_customers",
-    "usagectl_daily_usage",
+    "usagectl_rollup",
 ];
 
 /// Where this role can look for orgs: which of [`OWN_TABLES`] it may read `org_id` of,
-/// whether it may read the events, and whether the daily rollup counts every event the
+/// whether it may read the events, and whether the rollup counts every event the
 /// fold has reached (its backfill done: see `usagectl_rollup_ready()`).
 struct Sources {
     tables: Vec<String>,
@@ -44,7 +44,7 @@ fn sources(db: &mut impl GenericClient) -> Result<Sources> {
     if s.rollup_ready {
         s.rollup_ready = db
             .row("SELECT usagectl_rollup_ready()", &[])
-            .context("looking for the daily rollup")?
+            .context("looking for the rollup")?
             .get(0);
     }
     Ok(s)
@@ -52,7 +52,7 @@ fn sources(db: &mut impl GenericClient) -> Result<Sources> {
 
 /// THE rule for "usagectl has seen this org": it has an event, billing settings, a tier
 /// assignment, an override, a grant, an alert rule or a Stripe mapping. usagectl's own
-/// small tables are asked first, each through its `org_id` index, then the daily rollup
+/// small tables are asked first, each through its `org_id` index, then the rollup
 /// (which holds every org with events the fold has reached); the events table is only
 /// probed for the rows the fold has not reached yet (an index range above the watermark),
 /// or, while the rollup's backfill is pending, for the first `org_id` at or after `org`
@@ -108,16 +108,16 @@ pub fn known_org_ids(db: &mut impl GenericClient) -> Result<Vec<String>> {
     let mut parts: Vec<String> = s
         .tables
         .iter()
-        .filter(|t| *t != "usagectl_daily_usage")
+        .filter(|t| *t != "usagectl_rollup")
         .map(|t| format!("(SELECT DISTINCT org_id FROM {t} WHERE org_id IS NOT NULL LIMIT $1)"))
         .collect();
-    let rollup = s.rollup_ready && s.events && s.tables.iter().any(|t| t == "usagectl_daily_usage");
+    let rollup = s.rollup_ready && s.events && s.tables.iter().any(|t| t == "usagectl_rollup");
     if rollup {
         parts.push(
             "(WITH RECURSIVE rollup(org_id, n) AS (
-                 (SELECT org_id, 1 FROM usagectl_daily_usage ORDER BY org_id LIMIT 1)
+                 (SELECT org_id, 1 FROM usagectl_rollup ORDER BY org_id LIMIT 1)
                  UNION ALL
-                 SELECT (SELECT d.org_id FROM usagectl_daily_usage d
+                 SELECT (SELECT d.org_id FROM usagectl_rollup d
                          WHERE d.org_id > r.org_id ORDER BY d.org_id LIMIT 1), r.n + 1
                  FROM rollup r WHERE r.org_id IS NOT NULL AND r.n < $1)
              SELECT org_id FROM rollup WHERE org_id IS NOT NULL)"

@@ -1,27 +1,13 @@
-//! The daily rollup: the fold, backfill, drift and repair.
+//! The rollup: the fold, backfill, drift and repair. The rules themselves (the bucket, the
+//! folded predicate, the counting) are SQL functions in `src/db/definitions/rollup.sql`;
+//! these queries call them.
 use super::*;
 
-/// The rows the rollup counts: those from before the sequence (no number) and those the
-/// fold has reached. The others are read raw until it does.
+/// The rows the rollup counts, by the one folded predicate (`usagectl_is_folded()`): those
+/// from before the sequence (no number) and those the fold has reached. The others are
+/// read raw until it does.
 const FOLDED: &str =
-    "(usagectl_seq IS NULL OR usagectl_seq <= (SELECT watermark FROM usagectl_fold_state))";
-
-/// [`FOLDED`] once migration 11 is in (the rows a rollup day counts); before it every row
-/// of a day is the insert trigger's or the backfill's. With `lock`, the watermark row is
-/// share-locked first (the rollup's writers); a read-only snapshot reads it as of the
-/// snapshot, which agrees with the rollup it sees.
-fn folded_condition(db: &mut impl GenericClient, lock: bool) -> Result<&'static str> {
-    let folding: bool = db
-        .row("SELECT to_regclass('usagectl_fold_state') IS NOT NULL", &[])?
-        .get(0);
-    if !folding {
-        return Ok("true");
-    }
-    if lock {
-        lock_watermark(db, false)?;
-    }
-    Ok(FOLDED)
-}
+    "usagectl_is_folded(usagectl_seq, (SELECT watermark FROM usagectl_fold_state))";
 
 /// Lock the fold's watermark row: shared (the rollup's other writers: backfill, repair),
 /// or for update. The order every writer of the rollup follows: the watermark, then the
@@ -135,8 +121,9 @@ pub fn pending_backfill_days(db: &mut impl GenericClient) -> Result<Vec<chrono::
 }
 
 /// Count one day of pre-existing rows into the rollup, in its own transaction. Locking the
-/// day's backfill row makes inserts into that day wait (or be waited for), so each row is
-/// counted exactly once, by the backfill or by the triggers. Returns the rows counted.
+/// day's backfill row makes corrections of that day wait (or be waited for), and the
+/// watermark row is held as every recount holds it (`usagectl_recount()`), so each row is
+/// counted exactly once. Returns the rows counted.
 pub fn backfill_day(client: &mut postgres::Client, day: chrono::NaiveDate) -> Result<i64> {
     use crate::db::waits;
     waits::retrying(client, &format!("backfilling {day}"), |client| {
@@ -156,28 +143,9 @@ fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> R
     if !pending {
         return Ok(0);
     }
-    // the day becomes exactly its folded rows (those without a number, or numbered up to
-    // the watermark): what the fold added to it meanwhile is part of that, what it has not
-    // reached yet it adds later
-    let folded = folded_condition(&mut tx, true)?;
+    lock_watermark(&mut tx, true)?;
     let counted: i64 = tx
-        .row(
-            &format!("WITH agg AS (
-                 INSERT INTO usagectl_daily_usage AS d (org_id, day, event_type, model, events, quantity, first_event, last_event)
-                 SELECT org_id, $1::date, event_type, usagectl_model_key(event_type, metadata),
-                        count(*), sum(quantity), min(created_at), max(created_at)
-                 FROM usage_events
-                 WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
-                   AND created_at < (($1::date + 1)::timestamp AT TIME ZONE 'UTC')
-                   AND {folded}
-                 GROUP BY org_id, event_type, 4
-                 ON CONFLICT (org_id, day, event_type, model) DO UPDATE
-                     SET events = EXCLUDED.events, quantity = EXCLUDED.quantity,
-                         first_event = EXCLUDED.first_event, last_event = EXCLUDED.last_event
-                 RETURNING events)
-             SELECT coalesce(sum(events), 0)::bigint FROM agg"),
-            &[&day],
-        )
+        .row("SELECT usagectl_recount(NULL, $1)", &[&day])
         .with_context(|| format!("backfilling the rollup for {day}"))?
         .get(0);
     tx.exec(
@@ -195,7 +163,7 @@ pub fn finish_backfill(db: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
-/// One (org, day, event type) where the rollup and the raw rows disagree.
+/// One bucket (org, bucket, event type, model) where the rollup and the raw rows disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drift {
     /// Organisation.
@@ -215,70 +183,69 @@ pub struct Drift {
     /// The model the rollup counts these under (`usagectl_model_key`: token events only, `""`
     /// for the rest).
     pub model: String,
-    /// For a side of a registered period boundary (the boundary rollup, migration 21): the
-    /// boundary; `None` for a day of the daily rollup.
+    /// The bucket's first instant when it starts at a registered period boundary (the
+    /// part of the day from it); `None` for a bucket that starts at the day's midnight.
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "crate::time::ser_opt"
     )]
-    pub boundary: Option<DateTime<Utc>>,
-    /// Which side of [`Drift::boundary`]: the part of its UTC day from it on (`true`) or
-    /// before it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_boundary: Option<bool>,
+    pub bucket: Option<DateTime<Utc>>,
 }
 
-/// Recompute the rollup for `[from, to)` (one org or all) from the raw rows and list the
-/// groups that disagree (counts, quantities, or first/last instants), and the boundary
-/// rollup's sides of the boundaries in the 31 days either side too (migration 21).
+/// Count the folded rows of each UTC day of `[from, to)` (one org or all) with the one
+/// counting function and list the buckets where the rollup disagrees (counts, quantities,
+/// or first/last instants). One day's rows at a time.
 pub fn rollup_drift(
     db: &mut impl GenericClient,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
     org: Option<&str>,
 ) -> Result<Vec<Drift>> {
-    let folded = folded_condition(db, false)?;
     Ok(db
         .rows(
             &format!("WITH raw AS (
-                 SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, event_type,
-                        usagectl_model_key(event_type, metadata) AS model,
-                        count(*) AS events, sum(quantity)::bigint AS quantity,
-                        min(created_at) AS f, max(created_at) AS l
-                 FROM usage_events
-                 WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
-                   AND created_at < ($2::date::timestamp AT TIME ZONE 'UTC')
-                   AND ($3::text IS NULL OR org_id = $3) AND {folded}
-                 GROUP BY 1, 2, 3, 4),
+                 SELECT c.* FROM generate_series($1::date, $2::date - 1, interval '1 day') d(day)
+                 CROSS JOIN LATERAL usagectl_count(ARRAY(
+                     SELECT e FROM usage_events e
+                      WHERE e.created_at >= (d.day::date::timestamp AT TIME ZONE 'UTC')
+                        AND e.created_at < ((d.day::date + 1)::timestamp AT TIME ZONE 'UTC')
+                        AND ($3::text IS NULL OR e.org_id = $3) AND {FOLDED})) c),
              roll AS (
-                 SELECT org_id, day, event_type, model, events, quantity, first_event AS f, last_event AS l
-                 FROM usagectl_daily_usage
+                 SELECT org_id, bucket, event_type, model, events, quantity, first_event, last_event
+                 FROM usagectl_rollup
                  WHERE day >= $1::date AND day < $2::date AND ($3::text IS NULL OR org_id = $3))
-             SELECT coalesce(raw.org_id, roll.org_id), coalesce(raw.day, roll.day),
+             SELECT coalesce(raw.org_id, roll.org_id), coalesce(raw.bucket, roll.bucket),
                     coalesce(raw.event_type, roll.event_type),
                     coalesce(raw.events, 0), coalesce(roll.events, 0),
                     coalesce(raw.quantity, 0), coalesce(roll.quantity, 0),
                     coalesce(raw.model, roll.model)
              FROM raw FULL JOIN roll
-               ON raw.org_id = roll.org_id AND raw.day = roll.day AND raw.event_type = roll.event_type
+               ON raw.org_id = roll.org_id AND raw.bucket = roll.bucket AND raw.event_type = roll.event_type
               AND raw.model = roll.model
              WHERE raw.events IS DISTINCT FROM roll.events OR raw.quantity IS DISTINCT FROM roll.quantity
-                OR raw.f IS DISTINCT FROM roll.f OR raw.l IS DISTINCT FROM roll.l
+                OR raw.first_event IS DISTINCT FROM roll.first_event
+                OR raw.last_event IS DISTINCT FROM roll.last_event
              ORDER BY 2, 1, 3, 8"),
             &[&from, &to, &org],
         )
         .context("comparing the rollup with the raw rows")?
         .iter()
-        .map(|r| drift_row(r, r.get(1), None))
-        // the boundaries of every billing period that overlaps the window: a period of an
-        // org off UTC starts up to a month before it (the current period's start is often
-        // in the previous UTC month) and ends up to a month after
-        .chain(boundary_drift(
-            db,
-            from - chrono::Days::new(31),
-            to + chrono::Days::new(31),
-            org,
-        )?)
+        .map(|r| {
+            let bucket: DateTime<Utc> = r.get(1);
+            let day = bucket.date_naive();
+            let midnight = day.and_hms_opt(0, 0, 0).map(|m| m.and_utc());
+            Drift {
+                org_id: r.get(0),
+                day,
+                event_type: r.get(2),
+                raw_events: r.get(3),
+                rollup_events: r.get(4),
+                raw_quantity: r.get(5),
+                rollup_quantity: r.get(6),
+                model: r.get(7),
+                bucket: (Some(bucket) != midnight).then_some(bucket),
+            }
+        })
         .collect())
 }
 
@@ -336,114 +303,21 @@ pub fn boundary_registration(db: &mut impl GenericClient) -> Result<Option<Bound
     }))
 }
 
-/// The boundary rollup's sides (migration 21) of the boundaries in `[from, to)` that
-/// disagree with the raw rows.
-fn boundary_drift(
-    db: &mut impl GenericClient,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
-    org: Option<&str>,
-) -> Result<Vec<Drift>> {
-    if existing_relations(db, &["usagectl_boundaries"])?.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(db
-        .rows(
-            "WITH b AS (
-                 SELECT org_id, boundary FROM usagectl_boundaries
-                 WHERE day_start >= ($1::date::timestamp AT TIME ZONE 'UTC')
-                   AND day_start < ($2::date::timestamp AT TIME ZONE 'UTC')
-                   AND ($3::text IS NULL OR org_id = $3)),
-             raw AS (
-                 SELECT b.org_id, b.boundary, s.after_boundary, s.event_type, s.model, s.events,
-                        s.quantity, s.first_event AS f, s.last_event AS l
-                 FROM b CROSS JOIN LATERAL usagectl_boundary_sides(b.org_id, b.boundary) s),
-             roll AS (
-                 SELECT u.org_id, u.boundary, u.after_boundary, u.event_type, u.model, u.events,
-                        u.quantity, u.first_event AS f, u.last_event AS l
-                 FROM usagectl_boundary_usage u JOIN b USING (org_id, boundary))
-             SELECT coalesce(raw.org_id, roll.org_id), coalesce(raw.boundary, roll.boundary),
-                    coalesce(raw.event_type, roll.event_type),
-                    coalesce(raw.events, 0), coalesce(roll.events, 0),
-                    coalesce(raw.quantity, 0), coalesce(roll.quantity, 0),
-                    coalesce(raw.model, roll.model), coalesce(raw.after_boundary, roll.after_boundary)
-             FROM raw FULL JOIN roll
-               ON raw.org_id = roll.org_id AND raw.boundary = roll.boundary
-              AND raw.after_boundary = roll.after_boundary AND raw.event_type = roll.event_type
-              AND raw.model = roll.model
-             WHERE raw.events IS DISTINCT FROM roll.events OR raw.quantity IS DISTINCT FROM roll.quantity
-                OR raw.f IS DISTINCT FROM roll.f OR raw.l IS DISTINCT FROM roll.l
-             ORDER BY 2, 1, 9, 3, 8",
-            &[&from, &to, &org],
-        )
-        .context("comparing the boundary rollup with the raw rows")?
-        .iter()
-        .map(|r| {
-            let boundary: DateTime<Utc> = r.get(1);
-            drift_row(r, boundary.date_naive(), Some((boundary, r.get(8))))
-        })
-        .collect())
-}
-
-/// A drifted group from a row of either comparison, which share their columns but the
-/// second (the day, or the boundary) and the side: org, -, event type, raw and rollup
-/// events, raw and rollup quantities, model.
-fn drift_row(
-    r: &postgres::Row,
-    day: chrono::NaiveDate,
-    side: Option<(DateTime<Utc>, bool)>,
-) -> Drift {
-    Drift {
-        org_id: r.get(0),
-        day,
-        event_type: r.get(2),
-        raw_events: r.get(3),
-        rollup_events: r.get(4),
-        raw_quantity: r.get(5),
-        rollup_quantity: r.get(6),
-        model: r.get(7),
-        boundary: side.map(|(b, _)| b),
-        after_boundary: side.map(|(_, after)| after),
-    }
-}
-
-/// Groups [`repair_drift`] rewrites per transaction.
+/// Org-days [`repair_drift`] counts afresh per transaction.
 pub const REPAIR_BATCH: usize = 10;
 
-/// Rewrite the rollup rows of `drift` from the raw rows, [`REPAIR_BATCH`] groups per
-/// transaction. Each batch locks the rollup against the triggers while it recomputes its
-/// groups, so every row is counted once; the web app's inserts wait for one batch (tens of
-/// milliseconds), never for the whole repair, and get at least as long again before the
-/// next batch; a batch that cannot get the lock within [`crate::db::waits::SHORT_LOCK`] lets
-/// them through and tries again.
+/// Count the org-days of `drift` afresh from the raw rows (`usagectl_recount()`),
+/// [`REPAIR_BATCH`] per transaction, each under the recount protocol (the watermark row FOR
+/// UPDATE): no fold or correction runs while a batch counts, the web app's inserts never
+/// wait, and its corrections wait for one batch (tens of milliseconds), never for the whole
+/// repair, and get at least as long again before the next batch; a batch that cannot get
+/// the lock within [`crate::db::waits::SHORT_LOCK`] lets them through and tries again.
 pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()> {
     use crate::db::waits;
-    let (sides, days): (Vec<&Drift>, Vec<&Drift>) =
-        drift.iter().partition(|d| d.boundary.is_some());
-    // a drifted boundary's two sides are counted afresh (migration 21), one boundary per
-    // transaction, after the watermark as the triggers take it; no daily rollup lock
-    let mut boundaries: Vec<(&str, DateTime<Utc>)> = sides
-        .iter()
-        .filter_map(|d| d.boundary.map(|b| (d.org_id.as_str(), b)))
-        .collect();
-    boundaries.sort();
-    boundaries.dedup();
-    for (org, boundary) in boundaries {
-        let what = format!(
-            "recounting the boundary {} of {org}",
-            crate::time::fmt_utc(&boundary)
-        );
-        waits::retrying(client, &what, |client| {
-            let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
-            lock_watermark(&mut tx, false)?;
-            tx.exec(
-                "SELECT usagectl_boundary_recount($1, $2)",
-                &[&org, &boundary],
-            )
-            .context(what.clone())?;
-            tx.commit().context("committing the recount")
-        })?;
-    }
+    let mut days: Vec<(&str, chrono::NaiveDate)> =
+        drift.iter().map(|d| (d.org_id.as_str(), d.day)).collect();
+    days.sort();
+    days.dedup();
     let mut last = std::time::Duration::ZERO;
     for (i, batch) in days.chunks(REPAIR_BATCH).enumerate() {
         if i > 0 {
@@ -458,27 +332,10 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
         );
         waits::retrying(client, &what, |client| {
             let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
-            // the watermark first, as the fold and the triggers take it
-            let folded = folded_condition(&mut tx, true)?;
-            tx.batch_execute("LOCK TABLE usagectl_daily_usage IN SHARE ROW EXCLUSIVE MODE")?;
-            for d in batch {
-                tx.exec(
-                    "DELETE FROM usagectl_daily_usage
-                     WHERE org_id = $1 AND day = $2 AND event_type = $3 AND model = $4",
-                    &[&d.org_id, &d.day, &d.event_type, &d.model],
-                )?;
-                tx.exec(
-                    &format!("INSERT INTO usagectl_daily_usage (org_id, day, event_type, model, events, quantity, first_event, last_event)
-                     SELECT org_id, $2::date, event_type, $4, count(*), sum(quantity), min(created_at), max(created_at)
-                     FROM usage_events
-                     WHERE org_id = $1 AND event_type = $3 AND usagectl_model_key(event_type, metadata) = $4
-                       AND created_at >= ($2::date::timestamp AT TIME ZONE 'UTC')
-                       AND created_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
-                       AND {folded}
-                     GROUP BY org_id, event_type"),
-                    &[&d.org_id, &d.day, &d.event_type, &d.model],
-                )
-                .with_context(|| format!("repairing the rollup of {} on {} for {}", d.org_id, d.day, d.event_type))?;
+            lock_watermark(&mut tx, true)?;
+            for (org, day) in batch {
+                tx.exec("SELECT usagectl_recount($1, $2)", &[org, day])
+                    .with_context(|| format!("counting the rollup of {org} on {day} afresh"))?;
             }
             tx.commit().context("committing the repair")
         })?;

@@ -1,0 +1,127 @@
+-- The read path: usage per org, event type, UTC day and model in [p_from, p_to) (p_from
+-- NULL: from the first event), for the orgs in p_orgs (NULL: every org the caller may
+-- see) and the event types in p_types (NULL: all). Equal at any instant to psql's
+-- aggregate of the raw rows of the same half-open window; why: docs/design.md.
+--
+-- A read is the rollup's buckets inside the window, plus the rows above the watermark in
+-- the span those buckets cover, plus the raw rows of the remainder: the part of a UTC day
+-- at either end of the window that no bucket of that org covers exactly. A window edge
+-- covers exactly when it is a UTC midnight or a boundary registered for the org.
+-- SECURITY INVOKER: the caller's privileges and row-level security apply; a caller that
+-- may not read the rollup reads the raw rows only, and so does every caller while the
+-- backfill has days to count.
+--
+-- A definition file: `migrate` installs it; see rollup.sql.
+CREATE OR REPLACE FUNCTION usagectl_usage_by_model(p_orgs text[], p_types text[],
+                                                   p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (org_id text, event_type text, day date, model text, events bigint, quantity bigint,
+               first_event timestamptz, last_event timestamptz)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public
+SET plan_cache_mode = force_custom_plan AS $f$
+DECLARE
+    v_from timestamptz := coalesce(p_from, '-infinity'::timestamptz);
+    v_lo timestamptz;
+    v_hi timestamptz;
+    v_seen bigint;
+    v_at_from text[] := '{}'::text[];
+    v_at_to text[] := '{}'::text[];
+BEGIN
+    IF p_to IS NULL THEN
+        RAISE EXCEPTION 'usagectl_usage(): the window needs an end (p_to)' USING ERRCODE = '22004';
+    END IF;
+    -- the first UTC midnight at or after p_from, the last at or before p_to
+    v_lo := CASE WHEN p_from IS NULL THEN '-infinity'::timestamptz
+                 WHEN date_trunc('day', p_from, 'UTC') = p_from THEN p_from
+                 ELSE date_trunc('day', p_from, 'UTC') + interval '24 hours' END;
+    v_hi := date_trunc('day', p_to, 'UTC');
+    IF v_lo >= v_hi OR NOT usagectl_rollup_ready() THEN
+        RETURN QUERY
+        SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,
+               usagectl_model_key(e.event_type, e.metadata), count(*),
+               coalesce(sum(e.quantity), 0)::bigint, min(e.created_at), max(e.created_at)
+          FROM usage_events e
+         WHERE (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
+           AND e.created_at >= v_from AND e.created_at < p_to
+         GROUP BY 1, 2, 3, 4;
+        RETURN;
+    END IF;
+    -- the orgs for which an edge inside a UTC day is a registered boundary (a bucket starts there)
+    IF v_from < v_lo THEN
+        v_at_from := ARRAY(SELECT b.org_id FROM usagectl_boundaries b
+                            WHERE b.boundary = v_from AND (p_orgs IS NULL OR b.org_id = ANY (p_orgs)));
+    END IF;
+    IF v_hi < p_to THEN
+        v_at_to := ARRAY(SELECT b.org_id FROM usagectl_boundaries b
+                          WHERE b.boundary = p_to AND (p_orgs IS NULL OR b.org_id = ANY (p_orgs)));
+    END IF;
+    -- a STABLE function's statements all read the calling statement's snapshot, so this
+    -- watermark agrees with the rollup the query below reads
+    SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    RETURN QUERY
+    SELECT u.org_id, u.event_type, u.day, u.model, sum(u.events)::bigint, sum(u.quantity)::bigint,
+           min(u.first_event), max(u.last_event)
+      FROM (
+        -- the buckets inside the window
+        SELECT r.org_id, r.event_type, r.day, r.model, r.events, r.quantity, r.first_event, r.last_event
+          FROM usagectl_rollup r
+         WHERE (p_orgs IS NULL OR r.org_id = ANY (p_orgs)) AND (p_types IS NULL OR r.event_type = ANY (p_types))
+           AND r.bucket >= v_from AND r.bucket < p_to
+           AND (r.bucket >= v_lo OR r.org_id = ANY (v_at_from))
+           AND (r.bucket < v_hi OR r.org_id = ANY (v_at_to))
+        UNION ALL
+        -- the rows the fold has not reached, in the span those buckets cover
+        SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,
+               usagectl_model_key(e.event_type, e.metadata), 1::bigint, e.quantity::bigint,
+               e.created_at, e.created_at
+          FROM usage_events e
+         WHERE NOT usagectl_is_folded(e.usagectl_seq, v_seen)
+           AND (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
+           AND e.created_at >= v_from AND e.created_at < p_to
+           AND (e.created_at >= v_lo OR e.org_id = ANY (v_at_from))
+           AND (e.created_at < v_hi OR e.org_id = ANY (v_at_to))
+        UNION ALL
+        -- the remainder: the partial day at the start, for the orgs no bucket starts at p_from
+        SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,
+               usagectl_model_key(e.event_type, e.metadata), 1::bigint, e.quantity::bigint,
+               e.created_at, e.created_at
+          FROM usage_events e
+         WHERE (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
+           AND e.created_at >= v_from AND e.created_at < v_lo
+           AND NOT e.org_id = ANY (v_at_from)
+        UNION ALL
+        -- and the partial day at the end, for the orgs no bucket ends at p_to
+        SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,
+               usagectl_model_key(e.event_type, e.metadata), 1::bigint, e.quantity::bigint,
+               e.created_at, e.created_at
+          FROM usage_events e
+         WHERE (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
+           AND e.created_at >= v_hi AND e.created_at < p_to
+           AND NOT e.org_id = ANY (v_at_to)
+      ) u
+     GROUP BY 1, 2, 3, 4;
+END
+$f$;
+
+-- The same without the model, for a set of orgs and for one org (NULL: every org).
+CREATE OR REPLACE FUNCTION usagectl_usage_of(p_orgs text[], p_types text[], p_from timestamptz,
+                                             p_to timestamptz)
+RETURNS TABLE (org_id text, event_type text, day date, events bigint, quantity bigint,
+               first_event timestamptz, last_event timestamptz)
+LANGUAGE sql STABLE AS $f$
+    SELECT m.org_id, m.event_type, m.day, sum(m.events)::bigint, sum(m.quantity)::bigint,
+           min(m.first_event), max(m.last_event)
+      FROM usagectl_usage_by_model(p_orgs, p_types, p_from, p_to) m
+     GROUP BY 1, 2, 3
+$f$;
+
+CREATE OR REPLACE FUNCTION usagectl_usage(p_org text, p_types text[], p_from timestamptz,
+                                          p_to timestamptz)
+RETURNS TABLE (org_id text, event_type text, day date, events bigint, quantity bigint,
+               first_event timestamptz, last_event timestamptz)
+LANGUAGE sql STABLE AS $f$
+    SELECT m.org_id, m.event_type, m.day, sum(m.events)::bigint, sum(m.quantity)::bigint,
+           min(m.first_event), max(m.last_event)
+      FROM usagectl_usage_by_model(CASE WHEN p_org IS NULL THEN NULL ELSE ARRAY[p_org] END,
+                                   p_types, p_from, p_to) m
+     GROUP BY 1, 2, 3
+$f$;
