@@ -24,9 +24,9 @@ DECLARE
 BEGIN
     PERFORM usagectl_lock_org(p_org);
     SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
-    SELECT coalesce(sum(d.quantity), 0) INTO v_rollup FROM usagectl_daily_usage d
+    SELECT coalesce(sum(d.quantity), 0) INTO v_rollup FROM usagectl_rollup d
      WHERE d.org_id = p_org AND d.event_type = ANY (p_counted_types)
-       AND d.day >= (v_start AT TIME ZONE 'UTC')::date AND d.day < (v_end AT TIME ZONE 'UTC')::date;
+       AND d.bucket >= v_start AND d.bucket < v_end;
     SELECT coalesce(sum(e.quantity), 0) INTO v_unfolded FROM usage_events e
      WHERE e.usagectl_seq > v_seen AND e.org_id = p_org AND e.event_type = ANY (p_counted_types)
        AND e.created_at >= v_start AND e.created_at < v_end;
