@@ -827,3 +827,160 @@ fn upgrading_from_schema_8_while_the_web_app_inserts_ends_exact() {
     );
     assert_eq!(db.run(&["doctor"]).code, 0);
 }
+
+/// A database at schema 21 (the daily and boundary rollups) upgrades to the one rollup
+/// while the web app inserts and corrects rows and cron folds: every read agrees with psql
+/// before, during and after (a Kathmandu period's edges included), the boundaries are
+/// registered again under the new rule, doctor is clean, and a second migrate does nothing.
+#[test]
+fn upgrading_from_schema_21_while_the_web_app_writes_stays_exact() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let db = TestDb::new();
+    db.create_seed_table();
+    db.run(&["migrate", "--target-version", "21"]).assert_ok();
+    let mut c = db.client();
+    c.batch_execute(
+        "INSERT INTO usagectl_org_settings (org_id, effective_from, anchor_day, time_zone)
+         VALUES ('ktm', '-infinity', 10, 'Asia/Kathmandu');
+         INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+         SELECT CASE WHEN g % 3 = 0 THEN 'ktm' ELSE 'o' || (g % 7) END,
+                (ARRAY['chat_message','csv_upload','ai_tokens_input'])[1 + g % 3], 1 + g % 5,
+                jsonb_build_object('model', 'm' || (g % 2)),
+                now() - (g % 50) * interval '1 day' - (g % 1440) * interval '1 minute'
+         FROM generate_series(1, 20000) g;
+         SELECT usagectl_fold();
+         SELECT usagectl_register_boundaries(NULL, now() - interval '70 days', now() + interval '70 days');",
+    )
+    .unwrap();
+    let registered: i64 = db.scalar("SELECT count(*) FROM usagectl_boundaries");
+    assert!(registered > 0, "schema 21 registered ktm's boundaries");
+    let (start, end): (String, String) = {
+        let r = c
+            .query_one(
+                "SELECT period_start::text, period_end::text FROM usagectl_period('ktm', now())",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let windows: Vec<(Option<String>, String)> = vec![
+        (None, "infinity".into()),
+        (Some(start.clone()), end.clone()),
+        (Some(start.clone()), "infinity".into()),
+    ];
+    let check = |c: &mut postgres::Client, what: &str| {
+        for (from, to) in &windows {
+            assert_eq!(
+                read_path_disagreements(c, from.as_deref(), to),
+                0,
+                "{what}: [{from:?}, {to})"
+            );
+        }
+    };
+    check(&mut c, "at schema 21");
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
+    let spawn = |body: Box<dyn Fn(&mut postgres::Client, u64) + Send>| {
+        let (url, stop) = (db.url.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.batch_execute("SET statement_timeout = '10s'").unwrap();
+            let mut n = 0u64;
+            while !stop.load(Ordering::SeqCst) || n < 20 {
+                body(&mut c, n);
+                n += 1;
+            }
+            n
+        })
+    };
+    let writer = spawn(Box::new(|c, n| {
+        c.execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at)
+             VALUES (CASE WHEN $1::int % 2 = 0 THEN 'ktm' ELSE 'webapp' END, 'chat_message', 2,
+                     now() - ($1::int % 3) * interval '1 day')",
+            &[&(n as i32)],
+        )
+        .expect("the web app's insert failed during the upgrade");
+    }));
+    let corrector = spawn(Box::new(|c, n| {
+        // a correction of a folded row now and then, as support makes them (the pause paces
+        // the workload; nothing waits on it)
+        with_retry(
+            c,
+            &format!(
+                "UPDATE usage_events SET quantity = quantity + 1
+                  WHERE usagectl_seq = (SELECT min(usagectl_seq) + {} FROM usage_events WHERE org_id = 'ktm')
+                     OR (usagectl_seq IS NULL AND quantity = 3 AND org_id = 'ktm'
+                         AND created_at = (SELECT max(created_at) FROM usage_events WHERE usagectl_seq IS NULL))",
+                n % 500
+            ),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }));
+    let folder = spawn(Box::new(|c, _| {
+        c.batch_execute("SELECT usagectl_fold()").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }));
+    let reader = {
+        let (url, stop, reads) = (db.url.clone(), stop.clone(), reads.clone());
+        let windows = windows.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            while !stop.load(Ordering::SeqCst) {
+                for (from, to) in &windows {
+                    assert_eq!(
+                        read_path_disagreements(&mut c, from.as_deref(), to),
+                        0,
+                        "during the upgrade: [{from:?}, {to})"
+                    );
+                }
+                reads.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        })
+    };
+    // the upgrade starts once each writer has written (data, not a sleep, orders them)
+    while db.scalar::<i64>("SELECT count(*) FROM usage_events WHERE org_id = 'webapp'") < 5 {
+        std::thread::yield_now();
+    }
+    let reads_before = reads.load(Ordering::SeqCst);
+    let out = db.run(&["migrate", "-o", "json"]);
+    let reads_at = reads.load(Ordering::SeqCst);
+    while reads.load(Ordering::SeqCst) < reads_at + 3 {
+        std::thread::yield_now();
+    }
+    stop.store(true, Ordering::SeqCst);
+    let inserted = writer.join().unwrap();
+    corrector.join().unwrap();
+    folder.join().unwrap();
+    reader.join().expect("a read disagreed with psql");
+    out.assert_ok();
+    assert!(reads_at > reads_before, "reads ran while migrate did");
+    assert!(inserted >= 20);
+    assert_eq!(
+        out.json()["version_after"],
+        usagectl::db::schema::latest_version()
+    );
+    // the boundaries are registered again, under the bucket rule
+    let again: i64 = db.scalar(
+        "SELECT count(*) FROM usagectl_boundaries b JOIN usagectl_period('ktm', now()) p
+             ON b.boundary IN (p.period_start, p.period_end) WHERE b.org_id = 'ktm'",
+    );
+    assert_eq!(again, 2);
+    check(&mut c, "after the upgrade");
+    db.fold();
+    check(&mut c, "after a fold");
+    assert_eq!(disagreements(&db), 0);
+    let d = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(d.code, 0, "{}", d.stdout);
+    let second = db.run(&["migrate"]);
+    second.assert_ok();
+    assert_eq!(
+        second.stdout,
+        format!(
+            "schema is up to date (version {}); nothing to do\n",
+            usagectl::db::schema::latest_version()
+        )
+    );
+}

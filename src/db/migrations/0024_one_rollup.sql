@@ -3,14 +3,16 @@
 -- boundaries (named by its first instant). It replaces the daily rollup and the boundary
 -- rollup. This step runs in one transaction with the installation of the definitions
 -- (the functions and triggers that keep the new table exact replace the old ones), under
--- the brief lock CREATE TRIGGER takes anyway, taken first: no correction is ever applied
--- to one table and not the other, and no reader sees half of either set.
+-- a brief exclusive lock on usage_events, taken first (before any lock on a table a
+-- reader of usage_events goes on to read, so no reader can hold usage_events and wait for
+-- this step): no correction is ever applied to one table and not the other, and no reader
+-- sees half of either set.
 --
 -- The data step is self-contained SQL (it calls no function a later build may change):
 -- each day of the daily rollup becomes the day's bucket, and the boundary registrations
 -- are dropped. `migrate` registers them again right after, under the new rule; until
 -- then a period edge inside a UTC day is read from the raw rows, which is exact.
-LOCK TABLE usage_events IN SHARE ROW EXCLUSIVE MODE;
+LOCK TABLE usage_events IN ACCESS EXCLUSIVE MODE;
 CREATE TABLE usagectl_rollup (
     org_id text NOT NULL,
     bucket timestamptz NOT NULL,

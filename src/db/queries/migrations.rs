@@ -307,6 +307,11 @@ const CATALOG_OBJECTS: &str = r"
 /// roles exist, then what the catalog shows of each function and trigger, with this
 /// build's checksum (see [`definitions_state`]).
 pub fn install_definitions_in(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    // first, before any lock on a table a reader of usage_events goes on to read (the
+    // rollup's policy, the triggers' functions): no reader holds usage_events while it
+    // waits for this transaction
+    tx.batch_execute("LOCK TABLE usage_events IN ACCESS EXCLUSIVE MODE")
+        .context("locking usage_events to install the definitions")?;
     for d in schema::DEFINITIONS {
         tx.batch_execute(d.sql)
             .with_context(|| format!("installing the definitions of {}.sql", d.name))?;
