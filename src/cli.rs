@@ -230,11 +230,11 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::export::AFTER_LONG_HELP)]
     Export(cmd::export::ExportArgs),
 
-    /// Check the schema and that the daily rollup agrees with the raw rows (--repair fixes it)
+    /// Check the schema and that the rollup agrees with the raw rows (--repair fixes it)
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::doctor::AFTER_LONG_HELP)]
     Doctor(cmd::doctor::DoctorArgs),
 
-    /// Fold new events into the daily rollup (cron, every minute); reports the fold's lag
+    /// Fold new events into the rollup (cron, every minute); reports the fold's lag
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::maintain::AFTER_LONG_HELP)]
     Maintain(cmd::maintain::MaintainArgs),
 

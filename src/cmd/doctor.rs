@@ -1,4 +1,4 @@
-//! `usagectl doctor`: check the schema usagectl relies on, and that the daily rollup agrees
+//! `usagectl doctor`: check the schema usagectl relies on, and that the rollup agrees
 //! with the raw rows; `--repair` rewrites the rollup where it does not.
 use anyhow::Result;
 use clap::Args;
@@ -16,7 +16,7 @@ use crate::quota::{Month, Period};
 pub const AFTER_LONG_HELP: &str = concat!(
     "\
 Checks the tables, indexes, triggers, functions, row-level security and roles usagectl
-relies on, then recomputes the daily rollup from the raw rows for one month (and one org
+relies on, then recomputes the rollup from the raw rows for one month (and one org
 with --org) and lists every org, day and event type where they disagree. --repair
 rewrites those rollup rows from the raw rows, 10 groups per transaction: the web app's
 inserts wait for one batch (tens of milliseconds), never for the whole repair, and get as

@@ -1,4 +1,4 @@
-//! `usagectl maintain`: fold new events into the daily rollup (run it from cron, every
+//! `usagectl maintain`: fold new events into the rollup (run it from cron, every
 //! minute), and finish a backfill an interrupted `migrate` left.
 use anyhow::Result;
 use clap::Args;
@@ -12,7 +12,7 @@ use crate::output::{Cell, Output, Render, Style};
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
     "\
-New events reach the daily rollup through the fold, not through a trigger on the web
+New events reach the rollup through the fold, not through a trigger on the web
 app's inserts: until an event is folded, reads count it from the raw rows above the
 fold's watermark (exact either way; a lagging fold only makes reads slower). The fold
 waits for the transactions that were writing usage_events when it started (at most
@@ -102,12 +102,12 @@ impl Render for MaintainReport {
         let mut s = String::new();
         if self.backfilled_days > 0 {
             s.push_str(&format!(
-                "backfilled {} day(s) of the daily rollup\n",
+                "backfilled {} day(s) of the rollup\n",
                 self.backfilled_days
             ));
         }
         s.push_str(&format!(
-            "folded {} event(s) into the daily rollup (watermark {} -> {}, waited {} ms for writers in flight)\n",
+            "folded {} event(s) into the rollup (watermark {} -> {}, waited {} ms for writers in flight)\n",
             self.folded_events, self.watermark_before, self.watermark_after, self.waited_ms
         ));
         s.push_str(&format!(

@@ -138,7 +138,7 @@ impl MigrateReport {
     fn backfill_line(&self) -> String {
         match &self.rollup_backfill {
             Some(b) => format!(
-                "backfilled the daily rollup: {} day(s), {} pre-existing event(s)\n",
+                "backfilled the rollup: {} day(s), {} pre-existing event(s)\n",
                 b.days, b.events
             ),
             None => String::new(),

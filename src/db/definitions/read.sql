@@ -55,30 +55,52 @@ BEGIN
                           WHERE b.boundary = p_to AND (p_orgs IS NULL OR b.org_id = ANY (p_orgs)));
     END IF;
     -- a STABLE function's statements all read the calling statement's snapshot, so this
-    -- watermark agrees with the rollup the query below reads
+    -- watermark agrees with the rollup the queries below read
     SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    IF v_from = v_lo AND v_hi = p_to THEN
+        -- both edges at UTC midnights (a calendar month, a UTC day): no remainder
+        RETURN QUERY
+        SELECT u.org_id, u.event_type, u.day, u.model, sum(u.events)::bigint, sum(u.quantity)::bigint,
+               min(u.first_event), max(u.last_event)
+          FROM (
+            SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date AS day,
+                   usagectl_model_key(e.event_type, e.metadata) AS model, 1::bigint AS events,
+                   e.quantity::bigint AS quantity, e.created_at AS first_event, e.created_at AS last_event
+              FROM usage_events e
+             WHERE NOT usagectl_is_folded(e.usagectl_seq, v_seen)
+               AND (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
+               AND e.created_at >= v_from AND e.created_at < p_to
+            UNION ALL
+            SELECT r.org_id, r.event_type, r.day, r.model, r.events, r.quantity, r.first_event, r.last_event
+              FROM usagectl_rollup r
+             WHERE (p_orgs IS NULL OR r.org_id = ANY (p_orgs)) AND (p_types IS NULL OR r.event_type = ANY (p_types))
+               AND r.bucket >= v_from AND r.bucket < p_to
+          ) u
+         GROUP BY 1, 2, 3, 4;
+        RETURN;
+    END IF;
     RETURN QUERY
     SELECT u.org_id, u.event_type, u.day, u.model, sum(u.events)::bigint, sum(u.quantity)::bigint,
            min(u.first_event), max(u.last_event)
       FROM (
-        -- the buckets inside the window
-        SELECT r.org_id, r.event_type, r.day, r.model, r.events, r.quantity, r.first_event, r.last_event
-          FROM usagectl_rollup r
-         WHERE (p_orgs IS NULL OR r.org_id = ANY (p_orgs)) AND (p_types IS NULL OR r.event_type = ANY (p_types))
-           AND r.bucket >= v_from AND r.bucket < p_to
-           AND (r.bucket >= v_lo OR r.org_id = ANY (v_at_from))
-           AND (r.bucket < v_hi OR r.org_id = ANY (v_at_to))
-        UNION ALL
-        -- the rows the fold has not reached, in the span those buckets cover
-        SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,
-               usagectl_model_key(e.event_type, e.metadata), 1::bigint, e.quantity::bigint,
-               e.created_at, e.created_at
+        -- the rows the fold has not reached, in the span the buckets below cover
+        SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date AS day,
+               usagectl_model_key(e.event_type, e.metadata) AS model, 1::bigint AS events,
+               e.quantity::bigint AS quantity, e.created_at AS first_event, e.created_at AS last_event
           FROM usage_events e
          WHERE NOT usagectl_is_folded(e.usagectl_seq, v_seen)
            AND (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
            AND e.created_at >= v_from AND e.created_at < p_to
            AND (e.created_at >= v_lo OR e.org_id = ANY (v_at_from))
            AND (e.created_at < v_hi OR e.org_id = ANY (v_at_to))
+        UNION ALL
+        -- the buckets inside the window (usage_events first: the lock order, docs/design.md)
+        SELECT r.org_id, r.event_type, r.day, r.model, r.events, r.quantity, r.first_event, r.last_event
+          FROM usagectl_rollup r
+         WHERE (p_orgs IS NULL OR r.org_id = ANY (p_orgs)) AND (p_types IS NULL OR r.event_type = ANY (p_types))
+           AND r.bucket >= v_from AND r.bucket < p_to
+           AND (r.bucket >= v_lo OR r.org_id = ANY (v_at_from))
+           AND (r.bucket < v_hi OR r.org_id = ANY (v_at_to))
         UNION ALL
         -- the remainder: the partial day at the start, for the orgs no bucket starts at p_from
         SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,

@@ -259,6 +259,9 @@ BEGIN
                   HINT = 'a transaction that inserted into usage_events is still open; reads stay exact meanwhile';
     END;
     v_waited := clock_timestamp() - v_started;
+    -- the lock order every writer of the rollup follows: usage_events, then the watermark
+    -- row, then the rollup (see docs/design.md)
+    LOCK TABLE usage_events IN ACCESS SHARE MODE;
     SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR UPDATE;
     IF v_last <= v_w THEN
         RETURN QUERY SELECT v_w, v_w, 0::bigint, v_waited;
@@ -316,6 +319,7 @@ BEGIN
     IF v_orgs IS NULL THEN
         RETURN 0;
     END IF;
+    LOCK TABLE usage_events IN ACCESS SHARE MODE;
     PERFORM 1 FROM usagectl_fold_state FOR UPDATE;
     FOR i IN 1 .. cardinality(v_orgs) LOOP
         INSERT INTO usagectl_boundaries (org_id, boundary) VALUES (v_orgs[i], v_ats[i])
@@ -348,6 +352,14 @@ END
 $f$;
 
 -- Each org reads its own rows of the rollup when a role is scoped to it (as usage_events).
-DROP POLICY IF EXISTS "usagectl rollup per org" ON usagectl_rollup;
-CREATE POLICY "usagectl rollup per org" ON usagectl_rollup
-    FOR SELECT USING (org_id = current_setting('app.current_org_id', true));
+-- Created when missing (CREATE POLICY locks the rollup against its readers: not on every
+-- install).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_policies
+                    WHERE tablename = 'usagectl_rollup' AND policyname = 'usagectl rollup per org') THEN
+        CREATE POLICY "usagectl rollup per org" ON usagectl_rollup
+            FOR SELECT USING (org_id = current_setting('app.current_org_id', true));
+    END IF;
+END
+$$;

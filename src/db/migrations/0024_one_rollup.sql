@@ -36,8 +36,8 @@ CREATE TABLE usagectl_definitions (
     installed_at timestamptz NOT NULL DEFAULT now(),
     installed_by text NOT NULL DEFAULT current_user
 );
--- the fold and the correction triggers wait for this transaction
-SELECT watermark FROM usagectl_fold_state FOR UPDATE;
+-- no fold or correction is under way (each would hold usage_events), and none starts
+-- before this transaction ends
 INSERT INTO usagectl_rollup (org_id, bucket, event_type, model, events, quantity, first_event, last_event)
 SELECT d.org_id, d.day::timestamp AT TIME ZONE 'UTC', d.event_type, d.model, d.events, d.quantity,
        d.first_event, d.last_event

@@ -73,7 +73,7 @@ pub fn org_is_known(db: &mut impl GenericClient, org: &str) -> Result<bool> {
                 // a range on the sequence index, ordered by it: not an EXISTS, whose ORDER BY
                 // the planner drops
                 "(SELECT usagectl_seq FROM usage_events
-               WHERE usagectl_seq > (SELECT watermark FROM usagectl_fold_state) AND org_id = $1
+               WHERE NOT usagectl_is_folded(usagectl_seq, (SELECT watermark FROM usagectl_fold_state)) AND org_id = $1
                ORDER BY usagectl_seq LIMIT 1) IS NOT NULL"
             } else {
                 // the first id at or after `org` in the org_id index: a range, so the order
@@ -125,7 +125,7 @@ pub fn known_org_ids(db: &mut impl GenericClient) -> Result<Vec<String>> {
         );
         parts.push(
             "(SELECT DISTINCT org_id FROM usage_events
-               WHERE usagectl_seq > (SELECT watermark FROM usagectl_fold_state) LIMIT $1)"
+               WHERE NOT usagectl_is_folded(usagectl_seq, (SELECT watermark FROM usagectl_fold_state)) LIMIT $1)"
                 .to_string(),
         );
     }

@@ -9,10 +9,12 @@ use super::*;
 const FOLDED: &str =
     "usagectl_is_folded(usagectl_seq, (SELECT watermark FROM usagectl_fold_state))";
 
-/// Lock the fold's watermark row: shared (the rollup's other writers: backfill, repair),
-/// or for update. The order every writer of the rollup follows: the watermark, then the
-/// rollup's rows.
+/// Lock the fold's watermark row: shared, or for update (the recounts: backfill, repair).
+/// The order every writer of the rollup follows (docs/design.md): `usage_events`, then the
+/// watermark row, then the rollup's rows; so this takes `usage_events` first.
 fn lock_watermark(db: &mut impl GenericClient, exclusive: bool) -> Result<i64> {
+    db.batch_execute("LOCK TABLE usage_events IN ACCESS SHARE MODE")
+        .context("locking usage_events before the fold's watermark")?;
     let sql = if exclusive {
         "SELECT watermark FROM usagectl_fold_state FOR UPDATE"
     } else {
@@ -49,7 +51,7 @@ pub fn fold(client: &mut postgres::Client, max_wait: std::time::Duration) -> Res
              FROM usagectl_fold(make_interval(secs => $1::bigint / 1000.0))",
             &[&max_wait_ms],
         )
-        .context("folding new events into the daily rollup")?;
+        .context("folding new events into the rollup")?;
     Ok(Fold {
         from_seq: row.get(0),
         to_seq: row.get(1),
@@ -86,7 +88,7 @@ pub fn fold_lag(db: &mut impl GenericClient) -> Result<Option<FoldLag>> {
     // planned with the watermark's value: an index range over the rows above it
     let r = db
         .row(
-            "SELECT count(*), min(created_at) FROM usage_events WHERE usagectl_seq > $1",
+            "SELECT count(*), min(created_at) FROM usage_events WHERE NOT usagectl_is_folded(usagectl_seq, $1)",
             &[&watermark],
         )
         .context("counting the events the fold has not reached")?;
