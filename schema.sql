@@ -321,21 +321,12 @@ CREATE FUNCTION public.usagectl_rollup_apply(p_old public.usage_events[], p_new 
     AS $$
 DECLARE
     v_w bigint;
-    v_pending date[] := '{}'::date[];
     g record;
     r record;
 BEGIN
     -- the correction protocol: share the watermark row the fold and the recounts take FOR
     -- UPDATE, so the rows it calls folded stay so until this transaction ends
     SELECT f.watermark INTO v_w FROM usagectl_fold_state f FOR SHARE;
-    IF EXISTS (SELECT 1 FROM usagectl_rollup_backfill b WHERE NOT b.done) THEN
-        PERFORM 1 FROM usagectl_rollup_backfill b
-          WHERE NOT b.done
-            AND b.day IN (SELECT (x.created_at AT TIME ZONE 'UTC')::date FROM unnest(p_old || p_new) x)
-          FOR SHARE;
-        SELECT coalesce(array_agg(b.day), '{}'::date[]) INTO v_pending FROM usagectl_rollup_backfill b
-         WHERE NOT b.done;
-    END IF;
     FOR g IN
         SELECT c.org_id, c.bucket, c.event_type, c.model,
                sum(s.sign * c.events)::bigint AS events, sum(s.sign * c.quantity)::bigint AS quantity,
@@ -346,8 +337,7 @@ BEGIN
           FROM (SELECT -1 AS sign, p_old AS rows UNION ALL SELECT 1, p_new) s
          CROSS JOIN LATERAL usagectl_count(ARRAY(
                    SELECT x FROM unnest(s.rows) x
-                    WHERE usagectl_is_folded(x.usagectl_seq, v_w)
-                      AND NOT (x.created_at AT TIME ZONE 'UTC')::date = ANY (v_pending))) c
+                    WHERE usagectl_is_folded(x.usagectl_seq, v_w))) c
          GROUP BY 1, 2, 3, 4
          ORDER BY 1, 2, 3, 4
     LOOP

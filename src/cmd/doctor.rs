@@ -115,7 +115,7 @@ impl DoctorReport {
     }
 }
 
-/// What a drifted group counts: the event type, its model and, for the boundary rollup,
+/// What a drifted bucket counts: the event type, its model and, for a bucket from a registered boundary,
 /// the side of the boundary.
 fn drift_label(x: &Drift) -> String {
     let mut what = x.event_type.clone();
@@ -393,11 +393,11 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     }
     if let Some(b) = queries::boundary_registration(&mut tx)? {
         checks.push(Check {
-            check: "boundary rollup",
+            check: "period boundaries",
             status: Status::Info,
             detail: if b.unregistered_orgs == 0 {
                 format!(
-                    "{} period boundary(ies) inside UTC days registered; every org's current period is read from it",
+                    "{} period boundary(ies) inside UTC days registered; every org's current period reads no raw rows",
                     b.registered
                 )
             } else {

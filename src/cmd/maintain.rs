@@ -69,7 +69,7 @@ pub struct MaintainReport {
     pub waited_ms: u128,
     /// Events above the watermark now (inserted since the fold started).
     pub unfolded_events: i64,
-    /// Period boundaries newly registered in the boundary rollup.
+    /// Period boundaries newly registered (their UTC days cut into two buckets).
     pub registered_boundaries: i32,
 }
 
@@ -116,7 +116,7 @@ impl Render for MaintainReport {
         ));
         if self.registered_boundaries > 0 {
             s.push_str(&format!(
-                "registered {} billing period boundary(ies) inside UTC days in the boundary rollup\n",
+                "registered {} billing period boundary(ies) inside UTC days\n",
                 self.registered_boundaries
             ));
         }

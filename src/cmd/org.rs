@@ -490,7 +490,7 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
             let mut r = report(&mut tx, org)?;
             tx.commit().context("committing the org's settings")?;
             if anchor_day.is_some() || time_zone.is_some() {
-                // reads of its periods take their partial days from the boundary rollup
+                // reads of its periods take their partial days from the rollup's buckets
                 // from now on; `maintain` registers them otherwise
                 if let Err(e) = queries::register_boundaries(client, Some(org)) {
                     crate::output::warn(&format!(

@@ -978,9 +978,9 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     );
     check("after --repair");
 
-    // doctor says how far the boundary rollup reaches, and a switched-off trigger
+    // doctor says how far the registered boundaries reach, and a switched-off trigger
     let v = db.run(&["doctor", "-o", "json"]).json();
-    let (status, text) = doctor_check(&v, "boundary rollup");
+    let (status, text) = doctor_check(&v, "period boundaries");
     assert_eq!(status, "info");
     assert!(text.contains("every org's current period"), "{text}");
     c.batch_execute(
@@ -991,7 +991,7 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     let out = db.run(&["doctor", "-o", "json"]);
     assert_eq!(out.code, 3, "{}", out.stdout);
     let v = out.json();
-    let (_, text) = doctor_check(&v, "boundary rollup");
+    let (_, text) = doctor_check(&v, "period boundaries");
     assert!(
         text.contains("1 org(s) have a current period boundary not registered"),
         "{text}"
@@ -1010,7 +1010,7 @@ fn the_boundary_rollup_stays_exact_through_registration_folds_and_corrections() 
     assert_eq!(m.json()["registered_boundaries"], 1, "{}", m.stdout);
     let out = db.run(&["doctor", "-o", "json"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
-    let (_, text) = doctor_check(&out.json(), "boundary rollup");
+    let (_, text) = doctor_check(&out.json(), "period boundaries");
     assert!(text.contains("every org's current period"), "{text}");
 }
 
@@ -1399,4 +1399,84 @@ fn month_picks_by_the_same_rule_and_every_label_is_the_local_start_date() {
         .collect();
     assert_eq!(starts["ny"], "2025-11-15T05:00:00Z");
     assert_eq!(starts["l31"], "2025-11-30T00:00:00Z");
+}
+
+/// The recount protocol: a boundary registered while a fold is under way waits for it (the
+/// watermark row), so the rows that fold counts into a day before the cut are counted
+/// again under the cut. The fold is paused on a rollup row the test holds (data, not a
+/// sleep, orders the steps).
+#[test]
+fn a_registration_waits_for_a_fold_under_way_and_counts_its_rows_in_the_new_buckets() {
+    let db = TestDb::migrated();
+    // ktm's period starts at 18:15 UTC on 2026-03-09 (anchor 10, +05:45); not registered yet
+    db.client()
+        .batch_execute(
+            "INSERT INTO usagectl_org_settings (org_id, effective_from, anchor_day, time_zone)
+             VALUES ('ktm', '-infinity', 10, 'Asia/Kathmandu');
+             INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES
+               ('ktm', 'chat_message', 1, '2026-03-09T10:00:00Z'),
+               ('ktm', 'chat_message', 2, '2026-03-09T20:00:00Z'),
+               ('zzz', 'chat_message', 4, '2026-03-09T12:00:00Z')",
+        )
+        .unwrap();
+    db.fold();
+    // unfolded: a new key for ktm after the boundary, and a row of zzz whose rollup row the
+    // test holds, so the fold stops there with ktm's row counted (keys in order)
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES
+               ('ktm', 'csv_upload', 8, '2026-03-09T21:00:00Z'),
+               ('zzz', 'chat_message', 16, '2026-03-09T13:00:00Z')",
+        )
+        .unwrap();
+    let mut holder = db.client();
+    let mut hold = holder.transaction().unwrap();
+    hold.execute(
+        "SELECT 1 FROM usagectl_rollup WHERE org_id = 'zzz' FOR UPDATE",
+        &[],
+    )
+    .unwrap();
+    let waiting = |app: &str| -> bool {
+        db.scalar(&format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                             WHERE application_name = '{app}' AND wait_event_type = 'Lock')"
+        ))
+    };
+    let spawn = |app: &'static str, sql: &'static str| {
+        let url = db.url.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.batch_execute(&format!("SET application_name = '{app}'"))
+                .unwrap();
+            c.batch_execute(sql).unwrap();
+        })
+    };
+    let fold = spawn("t-fold", "SELECT usagectl_fold()");
+    while !waiting("t-fold") {
+        assert!(!fold.is_finished(), "the fold stops at the held row");
+        std::thread::yield_now();
+    }
+    let register = spawn(
+        "t-register",
+        "SELECT usagectl_register_boundaries('ktm', '2026-03-01', '2026-03-31')",
+    );
+    // it waits for the fold (or, were it not to, it finishes first)
+    while !waiting("t-register") && !register.is_finished() {
+        std::thread::yield_now();
+    }
+    hold.commit().unwrap();
+    fold.join().unwrap();
+    register.join().unwrap();
+    let registered: i64 = db.scalar(
+        "SELECT count(*) FROM usagectl_boundaries WHERE org_id = 'ktm' AND boundary = '2026-03-09T18:15:00Z'",
+    );
+    assert_eq!(registered, 1);
+    assert_eq!(db.scalar::<i64>(ROLLUP_DISAGREEMENTS), 0);
+    read_path_equals_raw(
+        &db,
+        Some(&["ktm"]),
+        None,
+        ("2026-03-09T18:15:00Z", "2026-04-09T18:15:00Z"),
+        "after the registration",
+    );
 }

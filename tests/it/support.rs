@@ -118,10 +118,10 @@ pub enum ReadPath {
     Unfolded,
     /// The raw rows only, while a backfill day is pending.
     Raw,
-    /// The daily rollup and the boundary rollup (migration 21): [`TestDb::run`] folds and
+    /// The rollup with the period boundaries registered: [`TestDb::run`] folds and
     /// registers the period boundaries inside UTC days of every org with settings before
     /// each command, as `usagectl maintain` does, so a period's partial days come from the
-    /// boundary rollup. ([`ReadPath::Unfolded`] registers them once, when chosen: the rows
+    /// rollup's buckets. ([`ReadPath::Unfolded`] registers them once, when chosen: the rows
     /// inserted later reach the boundaries' days unfolded.)
     Boundaries,
 }

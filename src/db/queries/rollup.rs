@@ -255,7 +255,7 @@ pub fn rollup_drift(
 /// UTC) of the periods within about two months either side of now, for one org or every
 /// org with billing settings, counting each new one's two sides from the raw rows
 /// (`usagectl_register_boundaries()`, migration 21). Returns how many were new. Reads of a
-/// period whose boundaries are registered take its partial days from the boundary rollup.
+/// period whose boundaries are registered take its partial days from the rollup's buckets.
 /// Its own transaction, with usagectl's lock_timeout: it waits for a running fold or
 /// correction at most that long.
 pub fn register_boundaries(client: &mut postgres::Client, org: Option<&str>) -> Result<i32> {
@@ -265,13 +265,13 @@ pub fn register_boundaries(client: &mut postgres::Client, org: Option<&str>) -> 
             "SELECT usagectl_register_boundaries($1, now() - interval '70 days', now() + interval '70 days')",
             &[&org],
         )
-        .context("registering the billing period boundaries in the boundary rollup")?
+        .context("registering the billing period boundaries inside UTC days")?
         .get(0);
     tx.commit()?;
     Ok(new)
 }
 
-/// How far the boundary rollup (migration 21) reaches.
+/// How far the registered boundaries reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundaryRegistration {
     /// Boundaries registered.
@@ -281,7 +281,7 @@ pub struct BoundaryRegistration {
     pub unregistered_orgs: i64,
 }
 
-/// The boundary rollup's reach; `None` before migration 21.
+/// The registered boundaries' reach; `None` before migration 21.
 pub fn boundary_registration(db: &mut impl GenericClient) -> Result<Option<BoundaryRegistration>> {
     if existing_relations(db, &["usagectl_boundaries"])?.is_empty() {
         return Ok(None);
@@ -298,7 +298,7 @@ pub fn boundary_registration(db: &mut impl GenericClient) -> Result<Option<Bound
                                          WHERE b.org_id = o.org_id AND b.boundary = x.at))",
             &[],
         )
-        .context("reading the boundary rollup's registrations")?;
+        .context("reading the registered period boundaries")?;
     Ok(Some(BoundaryRegistration {
         registered: r.get(0),
         unregistered_orgs: r.get(1),
