@@ -486,6 +486,8 @@ DECLARE
     v_seen bigint;
     v_at_from text[] := '{}'::text[];
     v_at_to text[] := '{}'::text[];
+    v_whole_from boolean;
+    v_whole_to boolean;
 BEGIN
     IF p_to IS NULL THEN
         RAISE EXCEPTION 'usagectl_usage(): the window needs an end (p_to)' USING ERRCODE = '22004';
@@ -518,8 +520,11 @@ BEGIN
     -- a STABLE function's statements all read the calling statement's snapshot, so this
     -- watermark agrees with the rollup the queries below read
     SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
-    IF v_from = v_lo AND v_hi = p_to THEN
-        -- both edges at UTC midnights (a calendar month, a UTC day): no remainder
+    -- each edge is a bucket start for every org asked about (a UTC midnight, or a boundary
+    -- registered for each of them: a calendar month, an org's own period): no remainder
+    v_whole_from := v_from = v_lo OR (p_orgs IS NOT NULL AND p_orgs <@ v_at_from);
+    v_whole_to := v_hi = p_to OR (p_orgs IS NOT NULL AND p_orgs <@ v_at_to);
+    IF v_whole_from AND v_whole_to THEN
         RETURN QUERY
         SELECT u.org_id, u.event_type, u.day, u.model, sum(u.events)::bigint, sum(u.quantity)::bigint,
                min(u.first_event), max(u.last_event)
@@ -569,7 +574,7 @@ BEGIN
                e.created_at, e.created_at
           FROM usage_events e
          WHERE (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
-           AND e.created_at >= v_from AND e.created_at < v_lo
+           AND NOT v_whole_from AND e.created_at >= v_from AND e.created_at < v_lo
            AND NOT e.org_id = ANY (v_at_from)
         UNION ALL
         -- and the partial day at the end, for the orgs no bucket ends at p_to
@@ -578,7 +583,7 @@ BEGIN
                e.created_at, e.created_at
           FROM usage_events e
          WHERE (p_orgs IS NULL OR e.org_id = ANY (p_orgs)) AND (p_types IS NULL OR e.event_type = ANY (p_types))
-           AND e.created_at >= v_hi AND e.created_at < p_to
+           AND NOT v_whole_to AND e.created_at >= v_hi AND e.created_at < p_to
            AND NOT e.org_id = ANY (v_at_to)
       ) u
      GROUP BY 1, 2, 3, 4;
