@@ -541,6 +541,8 @@ BEGIN
               FROM usagectl_rollup r
              WHERE (p_orgs IS NULL OR r.org_id = ANY (p_orgs)) AND (p_types IS NULL OR r.event_type = ANY (p_types))
                AND r.bucket >= v_from AND r.bucket < p_to
+               -- the same range by UTC day, implied by it, so an all-org read takes the day index
+               AND r.day >= (v_from AT TIME ZONE 'UTC')::date AND r.day <= (p_to AT TIME ZONE 'UTC')::date
           ) u
          GROUP BY 1, 2, 3, 4;
         RETURN;
@@ -565,6 +567,7 @@ BEGIN
           FROM usagectl_rollup r
          WHERE (p_orgs IS NULL OR r.org_id = ANY (p_orgs)) AND (p_types IS NULL OR r.event_type = ANY (p_types))
            AND r.bucket >= v_from AND r.bucket < p_to
+           AND r.day >= (v_from AT TIME ZONE 'UTC')::date AND r.day <= (p_to AT TIME ZONE 'UTC')::date
            AND (r.bucket >= v_lo OR r.org_id = ANY (v_at_from))
            AND (r.bucket < v_hi OR r.org_id = ANY (v_at_to))
         UNION ALL
