@@ -52,20 +52,6 @@ pub fn usage_events_exists(db: &mut impl GenericClient) -> Result<bool> {
     Ok(row.get(0))
 }
 
-/// Triggers of usage_events by name, with whether each is enabled.
-pub fn usage_event_triggers(db: &mut impl GenericClient) -> Result<Vec<(String, bool)>> {
-    Ok(db
-        .rows(
-            "SELECT tgname::text, tgenabled <> 'D' FROM pg_trigger
-             WHERE tgrelid = to_regclass('usage_events') AND NOT tgisinternal",
-            &[],
-        )
-        .context("listing the triggers on usage_events")?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
-}
-
 /// Relations (tables, indexes) by name that exist, of those asked about.
 pub fn existing_relations(db: &mut impl GenericClient, names: &[&str]) -> Result<Vec<String>> {
     Ok(db
@@ -77,14 +63,6 @@ pub fn existing_relations(db: &mut impl GenericClient, names: &[&str]) -> Result
         .iter()
         .map(|r| r.get(0))
         .collect())
-}
-
-/// Whether a function of this name exists (on the search path).
-pub fn function_exists(db: &mut impl GenericClient, name: &str) -> Result<bool> {
-    Ok(db
-        .query_typed_one("SELECT to_regproc($1) IS NOT NULL", &[(&name, Type::TEXT)])
-        .with_context(|| format!("looking for function {name}"))?
-        .get(0))
 }
 
 /// The default expression of a column of usage_events, if it has one.

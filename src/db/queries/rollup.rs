@@ -9,19 +9,14 @@ use super::*;
 const FOLDED: &str =
     "usagectl_is_folded(usagectl_seq, (SELECT watermark FROM usagectl_fold_state))";
 
-/// Lock the fold's watermark row: shared, or for update (the recounts: backfill, repair).
+/// Lock the fold's watermark row for update (the recount protocol: backfill, repair).
 /// The order every writer of the rollup follows (docs/design.md): `usage_events`, then the
 /// watermark row, then the rollup's rows; so this takes `usage_events` first.
-fn lock_watermark(db: &mut impl GenericClient, exclusive: bool) -> Result<i64> {
+fn lock_watermark(db: &mut impl GenericClient) -> Result<i64> {
     db.batch_execute("LOCK TABLE usage_events IN ACCESS SHARE MODE")
         .context("locking usage_events before the fold's watermark")?;
-    let sql = if exclusive {
-        "SELECT watermark FROM usagectl_fold_state FOR UPDATE"
-    } else {
-        "SELECT watermark FROM usagectl_fold_state FOR SHARE"
-    };
     Ok(db
-        .row(sql, &[])
+        .row("SELECT watermark FROM usagectl_fold_state FOR UPDATE", &[])
         .context("locking the fold's watermark")?
         .get(0))
 }
@@ -145,7 +140,7 @@ fn backfill_day_once(client: &mut postgres::Client, day: chrono::NaiveDate) -> R
     if !pending {
         return Ok(0);
     }
-    lock_watermark(&mut tx, true)?;
+    lock_watermark(&mut tx)?;
     let counted: i64 = tx
         .row("SELECT usagectl_recount(NULL, $1)", &[&day])
         .with_context(|| format!("backfilling the rollup for {day}"))?
@@ -334,7 +329,7 @@ pub fn repair_drift(client: &mut postgres::Client, drift: &[Drift]) -> Result<()
         );
         waits::retrying(client, &what, |client| {
             let mut tx = waits::begin_with(client, waits::long_running(waits::SHORT_LOCK), "")?;
-            lock_watermark(&mut tx, true)?;
+            lock_watermark(&mut tx)?;
             for (org, day) in batch {
                 tx.exec("SELECT usagectl_recount($1, $2)", &[org, day])
                     .with_context(|| format!("counting the rollup of {org} on {day} afresh"))?;
