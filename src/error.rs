@@ -95,19 +95,16 @@ impl std::error::Error for BadRows {}
 pub const ECHO_CHARS: usize = 100;
 
 /// A value the user gave, as every message that echoes one shows it: in single quotes, with
-/// control and bidi characters escaped ([`crate::output::escape_text`]: `'a\u{1b}b'`), and
+/// control and bidi characters escaped ([`crate::text::escape_text`]: `'a\u{1b}b'`), and
 /// when longer than [`ECHO_CHARS`] characters, cut there with its full length after it:
 /// `'aaaa…' (10240 characters)`.
 pub fn echo(value: &str) -> String {
     let len = value.chars().count();
     if len <= ECHO_CHARS {
-        return format!("'{}'", crate::output::escape_text(value));
+        return format!("'{}'", crate::text::escape_text(value));
     }
     let head: String = value.chars().take(ECHO_CHARS).collect();
-    format!(
-        "'{}…' ({len} characters)",
-        crate::output::escape_text(&head)
-    )
+    format!("'{}…' ({len} characters)", crate::text::escape_text(&head))
 }
 
 /// Build a misuse error (exit 2).
@@ -157,7 +154,7 @@ pub fn one_line(err: &anyhow::Error) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
-    crate::output::escape_text(&line).into_owned()
+    crate::text::escape_text(&line).into_owned()
 }
 
 /// Print the error (one line on stderr) and return its exit code.
@@ -168,7 +165,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "usagectl: error: {}", one_line(err));
         if let Some(bad) = err.downcast_ref::<BadRows>() {
             for line in &bad.shown {
-                let _ = writeln!(stderr, "  {}", crate::output::escape_text(line));
+                let _ = writeln!(stderr, "  {}", crate::text::escape_text(line));
             }
             if bad.shown.len() as u64 >= BadRows::SHOWN as u64 {
                 let _ = writeln!(

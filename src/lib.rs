@@ -7,8 +7,7 @@
 pub mod error;
 
 pub mod alerts;
-pub mod assets;
-pub mod billing;
+
 pub mod cli;
 pub mod cmd;
 pub mod db;
@@ -16,11 +15,14 @@ pub mod events;
 pub mod ingest;
 pub mod localpg;
 pub mod output;
+pub mod period;
 pub mod prices;
 pub mod quota;
 pub mod sink;
 pub mod stripe;
+pub mod text;
 pub mod time;
+pub mod tls;
 pub mod webhook;
 
 use std::io::{BufWriter, Write};
@@ -36,9 +38,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let global = &cli.global;
     let format = global.format.unwrap_or(match &cli.command {
         // a file written with --output is CSV unless -o says otherwise (export: stdout too)
-        Command::Export(args) if args.check.is_none() => cli::Format::Csv,
-        Command::Costs(args) if args.output.is_some() => cli::Format::Csv,
-        _ => cli::Format::Table,
+        Command::Export(args) if args.check.is_none() => output::Format::Csv,
+        Command::Costs(args) if args.output.is_some() => output::Format::Csv,
+        _ => output::Format::Table,
     });
     let style = Style::detect(global.color, format);
     let stdout = std::io::stdout();

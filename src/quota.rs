@@ -2,7 +2,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use serde::Serialize;
 
@@ -124,170 +124,6 @@ impl Metric {
             .into_iter()
             .filter(|m| m.event_types().contains(&event_type))
             .collect()
-    }
-}
-
-/// A calendar month in UTC: `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Month {
-    /// First instant of the month.
-    pub start: DateTime<Utc>,
-    /// First instant of the next month.
-    pub end: DateTime<Utc>,
-}
-
-impl Month {
-    /// The first month a user may ask about: events are from 1970 on.
-    pub const FIRST: (i32, u32) = (1970, 1);
-    /// The last month a user may ask about: its end, 9999-01-01, still has a four-digit
-    /// year in every format.
-    pub const LAST: (i32, u32) = (9998, 12);
-
-    /// The month `YYYY-MM`, from [`Month::FIRST`] to [`Month::LAST`].
-    pub fn parse(s: &str) -> Result<Month, String> {
-        let bad = || format!("{} is not a month like 2025-11 (YYYY-MM)", echo(s));
-        let (y, m) = s.split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let y: i32 = y.parse().map_err(|_| bad())?;
-        let m: u32 = m.parse().map_err(|_| bad())?;
-        let month = Month::of(y, m).ok_or_else(bad)?;
-        if (y, m) < Month::FIRST || (y, m) > Month::LAST {
-            return Err(format!(
-                "{} is outside {:04}-{:02} to {:04}-{:02}, the months that can be asked about",
-                echo(s),
-                Month::FIRST.0,
-                Month::FIRST.1,
-                Month::LAST.0,
-                Month::LAST.1
-            ));
-        }
-        Ok(month)
-    }
-
-    /// For a month that has not begun at `now` (the server's time), the note that says
-    /// so: it can have no events yet.
-    pub fn future_note(&self, now: DateTime<Utc>) -> Option<String> {
-        (self.start > now).then(|| {
-            format!(
-                "{} has not begun yet (the server's time is {}): nothing is counted in it",
-                self.label(),
-                crate::time::fmt_utc(&now)
-            )
-        })
-    }
-
-    /// Year and month number.
-    pub fn of(year: i32, month: u32) -> Option<Month> {
-        let first = NaiveDate::from_ymd_opt(year, month, 1)?;
-        let next = if month == 12 {
-            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-        } else {
-            NaiveDate::from_ymd_opt(year, month + 1, 1)?
-        };
-        Some(Month {
-            start: Utc.from_utc_datetime(&first.and_hms_opt(0, 0, 0)?),
-            end: Utc.from_utc_datetime(&next.and_hms_opt(0, 0, 0)?),
-        })
-    }
-
-    /// The month before this one.
-    pub fn previous(&self) -> Month {
-        Month::containing(self.start - chrono::Duration::microseconds(1))
-    }
-
-    /// The month that contains `t`.
-    pub fn containing(t: DateTime<Utc>) -> Month {
-        Month::of(t.year(), t.month()).expect("a valid instant has a valid month")
-    }
-
-    /// Year and month number (1-12).
-    pub fn year_month(&self) -> (i32, i32) {
-        (self.start.year(), self.start.month() as i32)
-    }
-
-    /// `YYYY-MM`.
-    pub fn label(&self) -> String {
-        self.start.format("%Y-%m").to_string()
-    }
-
-    /// The seed's `period`: "current_month" for the month `now` is in, else `YYYY-MM`.
-    pub fn period_label(&self, now: DateTime<Utc>) -> String {
-        if Month::containing(now) == *self {
-            "current_month".to_string()
-        } else {
-            self.label()
-        }
-    }
-}
-
-/// How JSON shows a wall-clock time.
-const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
-
-/// The window a quota figure counts, as the JSON bodies show it.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
-pub struct Period {
-    /// The seed's `period`: "current_month" (the current calendar month in UTC),
-    /// "current_period" (the current period of an org with its own settings), else the
-    /// period's local start date `YYYY-MM-DD` in `time_zone` (its `YYYY-MM` is the
-    /// `--month` that reaches it); `YYYY-MM` for doctor's calendar month.
-    pub period: String,
-    /// First instant counted.
-    #[serde(serialize_with = "crate::time::ser")]
-    pub period_start: DateTime<Utc>,
-    /// First instant not counted.
-    #[serde(serialize_with = "crate::time::ser")]
-    pub period_end: DateTime<Utc>,
-    /// The IANA zone the period's bounds are local midnights in.
-    pub time_zone: String,
-    /// The day of the month the period starts on (29-31: the last day of shorter months).
-    pub anchor_day: u8,
-    /// `period_start` as a wall-clock time in `time_zone` (`YYYY-MM-DDTHH:MM:SS`).
-    pub period_local_start: String,
-    /// `period_end` as a wall-clock time in `time_zone`.
-    pub period_local_end: String,
-    #[serde(skip)]
-    described: String,
-}
-
-impl Period {
-    /// The calendar month `month` in UTC, seen at `now`.
-    pub fn new(month: &Month, now: DateTime<Utc>) -> Period {
-        Period {
-            period: month.period_label(now),
-            period_start: month.start,
-            period_end: month.end,
-            time_zone: crate::billing::DEFAULT_TIME_ZONE.to_string(),
-            anchor_day: crate::billing::DEFAULT_ANCHOR_DAY,
-            period_local_start: month.start.format(LOCAL_FORMAT).to_string(),
-            period_local_end: month.end.format(LOCAL_FORMAT).to_string(),
-            described: format!(
-                "[{}, {}) UTC",
-                crate::time::fmt_utc(&month.start),
-                crate::time::fmt_utc(&month.end)
-            ),
-        }
-    }
-
-    /// An org's billing period, seen at `now`.
-    pub fn of(p: &crate::billing::BillingPeriod, now: DateTime<Utc>) -> Period {
-        Period {
-            period: p.label(now),
-            period_start: p.start,
-            period_end: p.end,
-            time_zone: p.time_zone.clone(),
-            anchor_day: p.anchor_day,
-            period_local_start: p.local_start.format(LOCAL_FORMAT).to_string(),
-            period_local_end: p.local_end.format(LOCAL_FORMAT).to_string(),
-            described: p.describe(),
-        }
-    }
-
-    /// `[start, end) UTC` (with the local bounds first outside UTC), for tables.
-    pub fn describe(&self) -> String {
-        self.described.clone()
     }
 }
 
@@ -418,7 +254,7 @@ impl Effective {
                 && *limit != UNLIMITED
                 && *amount > 0
             {
-                *limit = crate::billing::limit_with_grants(*limit, *amount);
+                *limit = limit_with_grants(*limit, *amount);
                 *source = LimitSource::Grant;
             }
         }
@@ -449,7 +285,7 @@ impl Effective {
 const NEVER_SEEN: &str = "has never been seen (no events, settings, tier, override, grant, alert rule or Stripe mapping)";
 
 fn quoted(s: &str) -> String {
-    format!("\"{}\"", crate::output::escape_text(s))
+    format!("\"{}\"", crate::text::escape_text(s))
 }
 
 /// The note for an org usagectl has never seen (a typo, most likely), with the `similar`
@@ -476,7 +312,7 @@ pub fn check_org_write(org: &str, known: bool, new_org: bool, nearest: &[&str]) 
     if !nearest.is_empty() {
         let names: Vec<_> = nearest
             .iter()
-            .map(|s| crate::output::escape_text(s))
+            .map(|s| crate::text::escape_text(s))
             .collect();
         msg.push_str(&format!("; nearest known: {}", names.join(", ")));
     }
@@ -521,6 +357,15 @@ impl LimitConfig {
             limits,
             granted: BTreeMap::new(),
         }
+    }
+}
+
+/// The limit once a period's grants are added: unlimited stays unlimited.
+pub fn limit_with_grants(limit: i64, granted: i64) -> i64 {
+    if limit == UNLIMITED {
+        UNLIMITED
+    } else {
+        limit.saturating_add(granted)
     }
 }
 
@@ -786,6 +631,7 @@ pub fn validate_tier_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::period::Month;
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

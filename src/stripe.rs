@@ -258,7 +258,7 @@ pub struct ApiOptions {
     /// Whole-request timeout.
     pub timeout: Duration,
     /// Trusted roots for HTTPS.
-    pub roots: crate::db::tls::Roots,
+    pub roots: crate::tls::Roots,
 }
 
 /// The client.

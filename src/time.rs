@@ -101,8 +101,53 @@ pub fn ser_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, 
     }
 }
 
+/// Parse `--lock-timeout` / `--statement-timeout`: `5s`, `500ms`, `2m`, or a bare number
+/// of seconds; `0` means no bound.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&t[..i], t[i..].trim()),
+        None => (t, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 5s, 500ms or 2m; 0 for no limit)"))?;
+    let factor = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "{s:?} has an unknown unit (use ms, s, m or h; 0 for no limit)"
+            ));
+        }
+    };
+    let secs = n * factor;
+    if !secs.is_finite() || secs > 86_400.0 * 24.0 {
+        return Err(format!("{s:?} is out of range (at most 24 days)"));
+    }
+    Ok(std::time::Duration::from_millis(
+        (secs * 1000.0).round() as u64
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
     use super::*;
 
     #[test]

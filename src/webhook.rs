@@ -329,8 +329,8 @@ pub fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<
 
 /// THE HTTP client settings of every request usagectl makes (webhooks, Stripe): these
 /// timeouts, HTTPS verified like verify-full against `roots`, no redirects, no proxies.
-pub fn agent(timeouts: Timeouts, roots: &crate::db::tls::Roots) -> Result<ureq::Agent> {
-    let tls = crate::db::tls::https_config(roots)?;
+pub fn agent(timeouts: Timeouts, roots: &crate::tls::Roots) -> Result<ureq::Agent> {
+    let tls = crate::tls::https_config(roots)?;
     Ok(ureq::AgentBuilder::new()
         .timeout_connect(timeouts.connect.min(timeouts.total))
         .timeout(timeouts.total)
@@ -349,7 +349,7 @@ pub struct Sender {
 impl Sender {
     /// A client with these timeouts that verifies HTTPS against `roots` and the host name
     /// (libpq's verify-full), follows no redirects and reads no proxy settings.
-    pub fn new(timeouts: Timeouts, roots: &crate::db::tls::Roots) -> Result<Sender> {
+    pub fn new(timeouts: Timeouts, roots: &crate::tls::Roots) -> Result<Sender> {
         Ok(Sender {
             agent: agent(timeouts, roots)?,
             timeouts,
@@ -459,7 +459,7 @@ fn body_snippet(resp: ureq::Response) -> String {
 /// Parse an HTTP timeout (`--timeout`, `--connect-timeout`): `500ms`, `10s`, `1m`; from
 /// 1 ms to 5 minutes.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = crate::db::waits::parse_duration(s)?;
+    let d = crate::time::parse_duration(s)?;
     if d.is_zero() || d > Duration::from_secs(300) {
         return Err(format!(
             "{} is not a timeout from 1ms to 5m",

@@ -43,12 +43,12 @@ fn check(name: &str, generate: fn(&Path) -> anyhow::Result<()>) {
 
 #[test]
 fn completions_are_fresh() {
-    check("completions", usagectl::assets::write_completions);
+    check("completions", usagectl::cli::assets::write_completions);
 }
 
 #[test]
 fn man_pages_are_fresh() {
-    check("man", usagectl::assets::write_man_pages);
+    check("man", usagectl::cli::assets::write_man_pages);
 }
 
 #[test]

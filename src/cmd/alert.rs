@@ -10,14 +10,14 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::alerts::{self, Decision, Format, Kind, OrgUse, Payload, Rule};
-use crate::billing::PeriodChoice;
 use crate::cmd::{every_org, status};
 use crate::db::queries::{self, AlertHistoryRow, AttemptEnd, Claimed, NewRule};
-use crate::db::tls::Roots;
 use crate::error::{self, usage};
 use crate::output::{self, Cell, Output, Render, Style};
+use crate::period::PeriodChoice;
 use crate::quota::Metric;
 use crate::time::fmt_utc;
+use crate::tls::Roots;
 use crate::webhook::{Endpoint, Outcome, Secret, Sender, Timeouts};
 
 /// Examples and exit codes for `--help`.
@@ -87,7 +87,7 @@ pub struct HttpOpts {
 
     /// Trusted roots for HTTPS webhooks: a PEM file, or `system` (the OS trust store)
     #[arg(long, value_name = "PATH|system", default_value = "system",
-          env = "USAGECTL_WEBHOOK_ROOT_CERT", hide_env_values = true, value_parser = crate::db::tls::parse_roots)]
+          env = "USAGECTL_WEBHOOK_ROOT_CERT", hide_env_values = true, value_parser = crate::tls::parse_roots)]
     pub root_cert: Roots,
 }
 

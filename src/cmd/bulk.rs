@@ -7,12 +7,12 @@ use anyhow::{Context, Result};
 use postgres::Client;
 use serde::Serialize;
 
-use crate::billing::PeriodChoice;
 use crate::cmd::record::RecordArgs;
 use crate::db::queries;
 use crate::error::{BadRows, usage};
 use crate::ingest::{self, RowError, RowReader};
 use crate::output::{self, Cell, Output, Render, Style};
+use crate::period::PeriodChoice;
 use crate::quota::{self, Usage};
 use crate::sink::Progress;
 use chrono::{DateTime, Utc};

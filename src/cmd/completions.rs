@@ -27,7 +27,7 @@ pub struct CompletionsArgs {
 
 /// Write the completion script to `out`.
 pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<()> {
-    out.write_all(&crate::assets::completion(args.shell))
+    out.write_all(&crate::cli::assets::completion(args.shell))
         .context("writing the completion script")?;
     out.flush().context("writing the completion script")
 }

@@ -14,7 +14,7 @@ use crate::cmd::every_org;
 use crate::db::queries::{self, CostRow, Price, RemovedPrice};
 use crate::error::{self, echo, usage};
 use crate::output::{Cell, Output, Render, Style};
-use crate::quota::Month;
+use crate::period::Month;
 use crate::time::fmt_utc;
 
 /// Examples and exit codes for `usagectl price --help`.
@@ -143,7 +143,7 @@ fn parse_from(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
-    crate::billing::parse_instant(s)
+    crate::period::parse_instant(s)
 }
 
 /// `price list` / `price set`.
@@ -329,7 +329,7 @@ pub fn run_price(client: &mut Client, args: &PriceArgs, out: &mut Output) -> Res
             from,
             reason,
         } => {
-            crate::billing::validate_reason(reason)?;
+            crate::period::validate_reason(reason)?;
             let mut tx = crate::db::begin(client)?;
             let froms: Vec<DateTime<Utc>> = queries::prices(&mut tx)?
                 .into_iter()

@@ -10,7 +10,7 @@ use crate::db::queries::{self, Drift};
 use crate::db::schema;
 use crate::error::{EXIT_FOUND, EXIT_OK};
 use crate::output::{Cell, Output, Render, Style};
-use crate::quota::{Month, Period};
+use crate::period::{Month, Period};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(

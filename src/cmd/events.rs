@@ -8,9 +8,9 @@ use clap::Args;
 use postgres::Client;
 use serde::Serialize;
 
-use crate::cli::Format;
 use crate::db::queries::{self, EventFilter, RawEvent};
 use crate::error::{echo, usage};
+use crate::output::Format;
 use crate::output::{Cell, Output, Render, Style};
 use crate::time::fmt_utc;
 
@@ -55,10 +55,10 @@ pub struct EventsArgs {
     #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_ago, conflicts_with_all = ["from", "to"])]
     pub since: Option<Duration>,
     /// Only events at or after this instant
-    #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant)]
+    #[arg(long, value_name = "RFC3339", value_parser = crate::period::parse_instant)]
     pub from: Option<DateTime<Utc>>,
     /// Only events before this instant
-    #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant, requires = "from")]
+    #[arg(long, value_name = "RFC3339", value_parser = crate::period::parse_instant, requires = "from")]
     pub to: Option<DateTime<Utc>>,
     /// Only events whose metadata has KEY with the string VALUE (repeatable)
     #[arg(long = "where", value_name = "KEY=VALUE", value_parser = parse_where)]
@@ -216,7 +216,7 @@ fn follow_line(e: &RawEvent, format: Format) -> Result<String> {
             e.event_type,
             e.quantity,
             e.idempotency_key.as_deref().unwrap_or("-"),
-            crate::output::escape_text(&short_metadata(&e.metadata))
+            crate::text::escape_text(&short_metadata(&e.metadata))
         ),
     })
 }

@@ -9,12 +9,12 @@ use clap::Args;
 use postgres::Client;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::Format;
 use crate::cmd::every_org;
 use crate::db::queries::{self, ExportRow, RawFormat};
 use crate::error::{EXIT_FOUND, EXIT_OK, usage};
+use crate::output::Format;
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::Month;
+use crate::period::Month;
 use crate::sink::{AtomicFile, CopyTextUnescape, GuardedCsv, Progress, sha256_file};
 
 /// Examples and exit codes for `--help`.

@@ -5,10 +5,10 @@ use clap::{Args, Subcommand};
 use postgres::Client;
 use serde::Serialize;
 
-use crate::billing::{self, BillingPeriod, Grant, GrantPeriod, PeriodChoice};
 use crate::db::queries;
 use crate::error::usage;
 use crate::output::{Cell, Output, Render, Style};
+use crate::period::{self, BillingPeriod, Grant, GrantPeriod, PeriodChoice};
 use crate::quota::{Metric, UNLIMITED};
 use crate::time::fmt_utc;
 
@@ -55,14 +55,14 @@ pub enum GrantCommand {
         #[arg(value_enum)]
         metric: Metric,
         /// How much to add to the limit (a positive whole number)
-        #[arg(value_parser = billing::parse_amount)]
+        #[arg(value_parser = period::parse_amount)]
         amount: i64,
         /// Why (kept with the grant; one line)
         #[arg(long, value_name = "TEXT")]
         reason: String,
         /// Which period: current, next, or an RFC 3339 instant inside it
         #[arg(long, value_name = "current|next|RFC3339", default_value = "current",
-              value_parser = billing::parse_grant_period)]
+              value_parser = period::parse_grant_period)]
         period: GrantPeriod,
         /// Allow an org usagectl has never seen (without it, a typo is refused)
         #[arg(long)]
@@ -91,12 +91,12 @@ pub fn validate(args: &GrantArgs) -> Result<()> {
     match &args.command {
         GrantCommand::Add { org, reason, .. } => {
             crate::events::validate_org(org)?;
-            billing::validate_reason(reason)
+            period::validate_reason(reason)
         }
         GrantCommand::List { org, .. } => {
             org.as_deref().map_or(Ok(()), crate::events::validate_org)
         }
-        GrantCommand::Revoke { reason, .. } => billing::validate_reason(reason),
+        GrantCommand::Revoke { reason, .. } => period::validate_reason(reason),
     }
 }
 

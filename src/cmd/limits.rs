@@ -8,12 +8,11 @@ use comfy_table::Color;
 use postgres::{Client, GenericClient};
 use serde::Serialize;
 
-use crate::billing::{BillingPeriod, PeriodChoice};
 use crate::db::queries;
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{
-    self, Effective, LimitSource, Metric, MetricUse, Month, Period, State, TierSource, Usage,
-};
+use crate::period::{BillingPeriod, PeriodChoice};
+use crate::period::{Month, Period};
+use crate::quota::{self, Effective, LimitSource, Metric, MetricUse, State, TierSource, Usage};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -48,7 +47,7 @@ pub struct LimitsArgs {
     pub month: Option<Month>,
 
     /// The billing period that contains this instant (RFC 3339)
-    #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant,
+    #[arg(long, value_name = "RFC3339", value_parser = crate::period::parse_instant,
           conflicts_with = "month")]
     pub at: Option<DateTime<Utc>>,
 }
@@ -401,7 +400,7 @@ impl Render for LimitsReport {
                 start: self.period.period_start,
                 end: self.period.period_end,
             });
-        let label = if self.period.time_zone == crate::billing::DEFAULT_TIME_ZONE && whole_month {
+        let label = if self.period.time_zone == crate::period::DEFAULT_TIME_ZONE && whole_month {
             format!("{} ", self.period.period_start.format("%Y-%m"))
         } else {
             String::new()

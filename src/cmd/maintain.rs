@@ -45,7 +45,7 @@ pub struct MaintainArgs {
     /// How long the fold waits for transactions writing usage_events to end (a number
     /// with ms, s or min)
     #[arg(long, value_name = "DURATION", default_value = "30s",
-          value_parser = crate::db::waits::parse_duration)]
+          value_parser = crate::time::parse_duration)]
     pub max_wait: std::time::Duration,
 
     /// Print nothing on success (for cron, which mails any output); errors still go to

@@ -8,10 +8,10 @@ use clap::{Args, Subcommand};
 use postgres::{Client, GenericClient};
 use serde::Serialize;
 
-use crate::billing::{self, BillingPeriod, Grant, PeriodChoice, Settings};
 use crate::db::queries;
 use crate::error::{echo, usage};
 use crate::output::{self, Cell, Output, Render, Style};
+use crate::period::{self, BillingPeriod, Grant, PeriodChoice, Settings};
 use crate::quota::{self, LimitSource, Metric, TierSource};
 use crate::time::fmt_utc;
 
@@ -60,7 +60,7 @@ pub enum OrgCommand {
         /// Organisation id
         org: String,
         /// Day of the month the billing period starts on, 1-31
-        #[arg(long, value_name = "1-31", value_parser = billing::parse_anchor_day)]
+        #[arg(long, value_name = "1-31", value_parser = period::parse_anchor_day)]
         anchor_day: Option<u8>,
         /// IANA time zone the period's midnights are in (e.g. America/New_York)
         #[arg(long, value_name = "IANA-NAME")]
@@ -406,8 +406,8 @@ fn local(p: &BillingPeriod, start: bool) -> String {
 fn newest(history: &[Settings]) -> (u8, String) {
     history.last().map_or(
         (
-            billing::DEFAULT_ANCHOR_DAY,
-            billing::DEFAULT_TIME_ZONE.to_string(),
+            period::DEFAULT_ANCHOR_DAY,
+            period::DEFAULT_TIME_ZONE.to_string(),
         ),
         |s| (s.anchor_day, s.time_zone.clone()),
     )

@@ -7,12 +7,13 @@ use serde::Serialize;
 
 use std::collections::BTreeSet;
 
-use crate::billing::{BillingPeriod, PeriodChoice};
 use crate::cmd::every_org;
 use crate::cmd::limits::{self, OrgQuota, state_color, tier_title};
 use crate::db::queries;
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{self, Metric, Month, Period, State, TierSource};
+use crate::period::{BillingPeriod, PeriodChoice};
+use crate::period::{Month, Period};
+use crate::quota::{self, Metric, State, TierSource};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -57,7 +58,7 @@ pub struct StatusArgs {
     pub month: Option<Month>,
 
     /// The billing period that contains this instant (RFC 3339)
-    #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant,
+    #[arg(long, value_name = "RFC3339", value_parser = crate::period::parse_instant,
           conflicts_with = "month")]
     pub at: Option<chrono::DateTime<chrono::Utc>>,
 

@@ -12,12 +12,13 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::db::queries::{self, PendingRevision, Revision, StripeMeter};
-use crate::db::tls::Roots;
 use crate::error::{self, echo, usage};
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::quota::{Metric, Month};
+use crate::period::Month;
+use crate::quota::Metric;
 use crate::stripe::{self, Api, ApiOptions, Key, MeterEvent, Mode};
 use crate::time::fmt_utc;
+use crate::tls::Roots;
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -97,7 +98,7 @@ pub struct ApiOpts {
 
     /// Trusted roots for HTTPS: a PEM file, or `system`
     #[arg(long, value_name = "PATH|system", default_value = "system", env = "USAGECTL_STRIPE_ROOT_CERT", hide_env_values = true,
-          value_parser = crate::db::tls::parse_roots)]
+          value_parser = crate::tls::parse_roots)]
     pub root_cert: Roots,
 }
 
@@ -144,7 +145,7 @@ pub enum StripeCommand {
     /// Send what Stripe has not been sent yet, per org, meter and UTC day (cron)
     Push {
         /// Count usage up to this instant (default now)
-        #[arg(long, value_name = "RFC3339", value_parser = crate::billing::parse_instant)]
+        #[arg(long, value_name = "RFC3339", value_parser = crate::period::parse_instant)]
         through: Option<DateTime<Utc>>,
         /// Only this org
         #[arg(long, value_name = "ORG")]
@@ -806,8 +807,11 @@ fn push(
         tx.commit()?;
         // JSON Lines whatever -o says: one event per line, for a script to read
         Output::new(
-            crate::cli::Format::Jsonl,
-            Style::detect(crate::cli::ColorChoice::Never, crate::cli::Format::Jsonl),
+            crate::output::Format::Jsonl,
+            Style::detect(
+                crate::output::ColorChoice::Never,
+                crate::output::Format::Jsonl,
+            ),
             out.raw(),
         )
         .render(&DryRun { events })?;

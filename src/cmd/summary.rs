@@ -444,7 +444,7 @@ mod tests {
     #[test]
     fn table_and_csv_views() {
         let mut buf = Vec::new();
-        let mut out = Output::new(crate::cli::Format::Csv, Style::plain(), &mut buf);
+        let mut out = Output::new(crate::output::Format::Csv, Style::plain(), &mut buf);
         out.render(&report()).unwrap();
         assert_eq!(
             String::from_utf8(buf).unwrap(),

@@ -10,12 +10,13 @@ use postgres::Client;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::billing::PeriodChoice;
 use crate::cmd::every_org;
 use crate::cmd::status::read_all_quotas;
 use crate::db::queries;
 use crate::output::{Cell, Output, Render, Style};
-use crate::quota::{self, Metric, Month, UNLIMITED};
+use crate::period::Month;
+use crate::period::PeriodChoice;
+use crate::quota::{self, Metric, UNLIMITED};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(

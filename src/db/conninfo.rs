@@ -281,7 +281,7 @@ pub struct ConnParams {
     /// libpq sslmode.
     pub sslmode: String,
     /// What TLS verifies, resolved from sslmode, sslrootcert, sslcert and sslkey.
-    pub tls: super::tls::TlsPlan,
+    pub tls: crate::tls::TlsPlan,
     /// IP addresses to connect to instead of resolving the host names (libpq hostaddr).
     pub hostaddrs: Vec<std::net::IpAddr>,
     /// Server options (`-c name=value ...`).
@@ -438,7 +438,7 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
             SSLMODES.join(", ")
         )));
     }
-    let tls = super::tls::plan(
+    let tls = crate::tls::plan(
         &sslmode,
         opts.get("sslrootcert").map(String::as_str),
         opts.get("sslcert").map(String::as_str),

@@ -3,7 +3,7 @@ pub mod conninfo;
 pub mod queries;
 pub mod schema;
 pub mod sql;
-pub mod tls;
+
 pub mod waits;
 
 pub use waits::begin;
@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use postgres::Client;
 
 use crate::error;
+use crate::tls;
 use postgres::error::SqlState;
 
 pub use conninfo::ConnParams;

@@ -264,7 +264,7 @@ fn a_change_for_an_org_with_events_waits_for_the_period_to_end() {
     ]);
     out.assert_ok();
     let v = out.json();
-    let month_end = usagectl::quota::Month::containing(now).end;
+    let month_end = usagectl::period::Month::containing(now).end;
     let month_end_s = usagectl::time::fmt_utc(&month_end);
     assert_eq!(v["pending"]["effective_from"], month_end_s.as_str());
     assert_eq!(v["pending"]["anchor_day"], 15);
@@ -275,7 +275,7 @@ fn a_change_for_an_org_with_events_waits_for_the_period_to_end() {
     assert_eq!(e, month_end_s);
     assert_eq!(
         s,
-        usagectl::time::fmt_utc(&usagectl::quota::Month::containing(now).start)
+        usagectl::time::fmt_utc(&usagectl::period::Month::containing(now).start)
     );
     // the first period under the new settings runs from the change to the next 15th, NY
     insert(&db, "acme", "chat_message", 10, month_end);

@@ -67,7 +67,7 @@ pub fn export_aggregate(
 }
 
 /// Per org, billing period and event type over each org's billing periods that belong to
-/// `month` (`--month`: those whose local start falls in it, [`crate::billing::in_month`];
+/// `month` (`--month`: those whose local start falls in it, [`crate::period::in_month`];
 /// two for an org whose settings changed in the month), for every org with events in the
 /// calendar month or with billing settings of its own; sorted by org_id, period and
 /// event_type (byte order). Consecutive months share out every period, and so every
@@ -82,11 +82,11 @@ pub fn export_billing_aggregate(
         .into_iter()
         .filter(|o| org.is_none_or(|org| org == o))
         .collect();
-    let (from, to) = crate::billing::month_window(month);
+    let (from, to) = crate::period::month_window(month);
     let mut orgs = Vec::new();
     let (mut starts, mut ends, mut zones) = (Vec::new(), Vec::new(), Vec::new());
     for (o, candidates) in periods_overlapping(db, &own, from, to)? {
-        for p in crate::billing::in_month(candidates, month) {
+        for p in crate::period::in_month(candidates, month) {
             orgs.push(o.clone());
             starts.push(p.start);
             ends.push(p.end);

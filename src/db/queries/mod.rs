@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::schema::{self, Step, StepKind};
 use super::sql::Sql;
-use crate::quota::{LimitConfig, Metric, Month, Usage};
+use crate::period::Month;
+use crate::quota::{LimitConfig, Metric, Usage};
 
 mod alerts;
 mod catalog;

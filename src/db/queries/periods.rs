@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 
 use super::*;
-use crate::billing::{BillingPeriod, Grant, MonthPick, PeriodChoice, Settings};
+use crate::period::{BillingPeriod, Grant, MonthPick, PeriodChoice, Settings};
 
 /// The columns of a period, from a `usagectl_period()` row aliased `p`.
 const PERIOD_COLUMNS: &str = "p.period_start, p.period_end,
@@ -98,13 +98,13 @@ pub fn periods_overlapping(
 }
 
 /// For each of `orgs`, the period `--month` shows and the month's others
-/// ([`MonthPick`], by the rule [`crate::billing::in_month`]).
+/// ([`MonthPick`], by the rule [`crate::period::in_month`]).
 pub fn month_periods(
     db: &mut impl GenericClient,
     orgs: &[String],
     month: &Month,
 ) -> Result<BTreeMap<String, MonthPick>> {
-    let (from, to) = crate::billing::month_window(month);
+    let (from, to) = crate::period::month_window(month);
     Ok(periods_overlapping(db, orgs, from, to)?
         .into_iter()
         .filter_map(|(o, candidates)| MonthPick::choose(candidates, month).map(|p| (o, p)))

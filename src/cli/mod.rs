@@ -1,11 +1,14 @@
 //! The command-line tree: global options and the list of subcommands.
+pub mod assets;
+
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::cmd;
 use crate::error::{EXIT_CODES_HELP, EXIT_USAGE};
+use crate::output::{ColorChoice, Format};
 
 const ABOUT: &str =
     "Usage metering and quota administration for the usage_events table on PostgreSQL";
@@ -121,7 +124,7 @@ pub struct GlobalOpts {
         global = true,
         env = "USAGECTL_LOCK_TIMEOUT", hide_env_values = true,
         default_value = "5s",
-        value_parser = crate::db::waits::parse_duration,
+        value_parser = crate::time::parse_duration,
         value_name = "DURATION",
         help_heading = "Global options"
     )]
@@ -134,7 +137,7 @@ pub struct GlobalOpts {
         long,
         global = true,
         env = "USAGECTL_STATEMENT_TIMEOUT", hide_env_values = true,
-        value_parser = crate::db::waits::parse_duration,
+        value_parser = crate::time::parse_duration,
         value_name = "DURATION",
         help_heading = "Global options"
     )]
@@ -161,30 +164,6 @@ pub struct GlobalOpts {
     /// When to colour table output (never for JSON or CSV)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Global options")]
     pub color: ColorChoice,
-}
-
-/// How results are printed.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned table for people
-    Table,
-    /// JSON document (the HTTP API's bodies)
-    Json,
-    /// CSV with a header row
-    Csv,
-    /// JSON Lines: one JSON object per line (export --raw)
-    Jsonl,
-}
-
-/// Colour decision requested on the command line.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorChoice {
-    /// Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb
-    Auto,
-    /// Always colour tables
-    Always,
-    /// Never colour
-    Never,
 }
 
 /// The subcommands.

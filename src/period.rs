@@ -1,12 +1,11 @@
-//! Billing periods and grants, as usagectl shows them. The rules themselves live in SQL
+//! Calendar months, billing periods and grants, as usagectl shows them. The rules themselves live in SQL
 //! (migration 14): `usagectl_period()` decides every period boundary with PostgreSQL's time
 //! zone database, so `record --enforce` (decided in the server), every read and a DBA's psql
 //! agree to the microsecond; `usagectl_granted()` decides what a period's grants add.
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::error::{echo, usage};
-use crate::quota::{Month, UNLIMITED};
 
 /// The anchor day and zone of an org that set nothing: calendar months in UTC.
 pub const DEFAULT_ANCHOR_DAY: u8 = 1;
@@ -348,15 +347,6 @@ pub fn parse_amount(s: &str) -> Result<i64, String> {
     }
 }
 
-/// The limit once a period's grants are added: unlimited stays unlimited.
-pub fn limit_with_grants(limit: i64, granted: i64) -> i64 {
-    if limit == UNLIMITED {
-        UNLIMITED
-    } else {
-        limit.saturating_add(granted)
-    }
-}
-
 /// Check a grant's or a revoke's reason: required, one line, at most 500 characters.
 pub fn validate_reason(reason: &str) -> anyhow::Result<()> {
     let trimmed = reason.trim();
@@ -371,9 +361,174 @@ pub fn validate_reason(reason: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A calendar month in UTC: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    /// First instant of the month.
+    pub start: DateTime<Utc>,
+    /// First instant of the next month.
+    pub end: DateTime<Utc>,
+}
+
+impl Month {
+    /// The first month a user may ask about: events are from 1970 on.
+    pub const FIRST: (i32, u32) = (1970, 1);
+    /// The last month a user may ask about: its end, 9999-01-01, still has a four-digit
+    /// year in every format.
+    pub const LAST: (i32, u32) = (9998, 12);
+
+    /// The month `YYYY-MM`, from [`Month::FIRST`] to [`Month::LAST`].
+    pub fn parse(s: &str) -> Result<Month, String> {
+        let bad = || format!("{} is not a month like 2025-11 (YYYY-MM)", echo(s));
+        let (y, m) = s.split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let y: i32 = y.parse().map_err(|_| bad())?;
+        let m: u32 = m.parse().map_err(|_| bad())?;
+        let month = Month::of(y, m).ok_or_else(bad)?;
+        if (y, m) < Month::FIRST || (y, m) > Month::LAST {
+            return Err(format!(
+                "{} is outside {:04}-{:02} to {:04}-{:02}, the months that can be asked about",
+                echo(s),
+                Month::FIRST.0,
+                Month::FIRST.1,
+                Month::LAST.0,
+                Month::LAST.1
+            ));
+        }
+        Ok(month)
+    }
+
+    /// For a month that has not begun at `now` (the server's time), the note that says
+    /// so: it can have no events yet.
+    pub fn future_note(&self, now: DateTime<Utc>) -> Option<String> {
+        (self.start > now).then(|| {
+            format!(
+                "{} has not begun yet (the server's time is {}): nothing is counted in it",
+                self.label(),
+                crate::time::fmt_utc(&now)
+            )
+        })
+    }
+
+    /// Year and month number.
+    pub fn of(year: i32, month: u32) -> Option<Month> {
+        let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)?
+        };
+        Some(Month {
+            start: Utc.from_utc_datetime(&first.and_hms_opt(0, 0, 0)?),
+            end: Utc.from_utc_datetime(&next.and_hms_opt(0, 0, 0)?),
+        })
+    }
+
+    /// The month before this one.
+    pub fn previous(&self) -> Month {
+        Month::containing(self.start - chrono::Duration::microseconds(1))
+    }
+
+    /// The month that contains `t`.
+    pub fn containing(t: DateTime<Utc>) -> Month {
+        Month::of(t.year(), t.month()).expect("a valid instant has a valid month")
+    }
+
+    /// Year and month number (1-12).
+    pub fn year_month(&self) -> (i32, i32) {
+        (self.start.year(), self.start.month() as i32)
+    }
+
+    /// `YYYY-MM`.
+    pub fn label(&self) -> String {
+        self.start.format("%Y-%m").to_string()
+    }
+
+    /// The seed's `period`: "current_month" for the month `now` is in, else `YYYY-MM`.
+    pub fn period_label(&self, now: DateTime<Utc>) -> String {
+        if Month::containing(now) == *self {
+            "current_month".to_string()
+        } else {
+            self.label()
+        }
+    }
+}
+
+/// How JSON shows a wall-clock time.
+const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// The window a quota figure counts, as the JSON bodies show it.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// The seed's `period`: "current_month" (the current calendar month in UTC),
+    /// "current_period" (the current period of an org with its own settings), else the
+    /// period's local start date `YYYY-MM-DD` in `time_zone` (its `YYYY-MM` is the
+    /// `--month` that reaches it); `YYYY-MM` for doctor's calendar month.
+    pub period: String,
+    /// First instant counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_start: DateTime<Utc>,
+    /// First instant not counted.
+    #[serde(serialize_with = "crate::time::ser")]
+    pub period_end: DateTime<Utc>,
+    /// The IANA zone the period's bounds are local midnights in.
+    pub time_zone: String,
+    /// The day of the month the period starts on (29-31: the last day of shorter months).
+    pub anchor_day: u8,
+    /// `period_start` as a wall-clock time in `time_zone` (`YYYY-MM-DDTHH:MM:SS`).
+    pub period_local_start: String,
+    /// `period_end` as a wall-clock time in `time_zone`.
+    pub period_local_end: String,
+    #[serde(skip)]
+    described: String,
+}
+
+impl Period {
+    /// The calendar month `month` in UTC, seen at `now`.
+    pub fn new(month: &Month, now: DateTime<Utc>) -> Period {
+        Period {
+            period: month.period_label(now),
+            period_start: month.start,
+            period_end: month.end,
+            time_zone: DEFAULT_TIME_ZONE.to_string(),
+            anchor_day: DEFAULT_ANCHOR_DAY,
+            period_local_start: month.start.format(LOCAL_FORMAT).to_string(),
+            period_local_end: month.end.format(LOCAL_FORMAT).to_string(),
+            described: format!(
+                "[{}, {}) UTC",
+                crate::time::fmt_utc(&month.start),
+                crate::time::fmt_utc(&month.end)
+            ),
+        }
+    }
+
+    /// An org's billing period, seen at `now`.
+    pub fn of(p: &BillingPeriod, now: DateTime<Utc>) -> Period {
+        Period {
+            period: p.label(now),
+            period_start: p.start,
+            period_end: p.end,
+            time_zone: p.time_zone.clone(),
+            anchor_day: p.anchor_day,
+            period_local_start: p.local_start.format(LOCAL_FORMAT).to_string(),
+            period_local_end: p.local_end.format(LOCAL_FORMAT).to_string(),
+            described: p.describe(),
+        }
+    }
+
+    /// `[start, end) UTC` (with the local bounds first outside UTC), for tables.
+    pub fn describe(&self) -> String {
+        self.described.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quota::{UNLIMITED, limit_with_grants};
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
