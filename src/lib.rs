@@ -8,6 +8,7 @@ pub mod error;
 
 pub mod alerts;
 
+pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod db;
@@ -17,6 +18,7 @@ pub mod localpg;
 pub mod output;
 pub mod period;
 pub mod prices;
+pub mod printer;
 pub mod quota;
 pub mod sink;
 pub mod stripe;
@@ -46,6 +48,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut sink = BufWriter::new(stdout.lock());
     let mut out = Output::new(format, style, &mut sink);
+    printer::init(if global.verbose {
+        printer::Verbosity::Verbose
+    } else if cli.command.is_quiet() {
+        printer::Verbosity::Quiet
+    } else {
+        printer::Verbosity::Normal
+    });
+    let say = printer::get();
     db::waits::configure(db::waits::Waits {
         lock_timeout: global.lock_timeout,
         statement_timeout: global.statement_timeout,
@@ -53,19 +63,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let primary_url = primary_url(global)?;
     let said_pooler = std::cell::Cell::new(false);
     let connect = || -> Result<postgres::Client> {
-        let mut params = db::params(primary_url.as_deref())?;
-        params.verbose = global.verbose;
-        if global.verbose {
-            output::note(&format!("usagectl: connecting to {}", params.describe()));
-        }
+        let params = db::params(primary_url.as_deref())?;
+        say.verbose(&format!("usagectl: connecting to {}", params.describe()));
         let mut client = db::connect(&params)?;
-        if global.verbose && !said_pooler.replace(true) {
+        if say.is_verbose() && !said_pooler.replace(true) {
             match db::pooler_evidence(&mut client, &params) {
-                Ok(Some(why)) => output::note(&format!(
+                Ok(Some(why)) => say.verbose(&format!(
                     "usagectl: {why}; usagectl sends only unnamed statements and keeps no state past a transaction, so that works (migrate excepted)"
                 )),
-                Ok(None) => output::note("usagectl: the session looks direct (no pooler seen)"),
-                Err(e) => output::note(&format!(
+                Ok(None) => say.verbose("usagectl: the session looks direct (no pooler seen)"),
+                Err(e) => say.verbose(&format!(
                     "usagectl: could not tell whether a pooler is in between: {}",
                     error::one_line(&e)
                 )),
@@ -82,7 +89,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             read_url,
             &connect,
             std::time::Duration::from_secs(global.max_staleness),
-            global.verbose,
         )
     };
     let result = match &cli.command {
@@ -222,7 +228,7 @@ fn primary_url(global: &cli::GlobalOpts) -> Result<Option<String>> {
         if let Some(url) = &global.database_url
             && db::conninfo::parse(url).is_ok_and(|o| o.contains_key("password"))
         {
-            output::warn(
+            crate::printer::warn(
                 "a password in --database-url shows in the process list; use PGPASSFILE (~/.pgpass), PGPASSWORD, DATABASE_URL or --database-url-file instead",
             );
         }

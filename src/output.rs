@@ -117,7 +117,7 @@ pub trait Render: Serialize {
 /// breaks and, when colour is on, the SGR colour sequences (`ESC [ digits;... m`) the
 /// renderer itself writes. Table cells were escaped as they were added ([`Table`]), so this
 /// catches the user text a view puts in its other lines.
-fn escape_human(text: &str, color: bool) -> Cow<'_, str> {
+pub(crate) fn escape_human(text: &str, color: bool) -> Cow<'_, str> {
     if !text.chars().any(|c| c != '\n' && is_unsafe_char(c)) {
         return Cow::Borrowed(text);
     }
@@ -603,32 +603,6 @@ impl<'a> Output<'a> {
         self.out.flush().context("writing output")?;
         Ok(())
     }
-}
-
-/// A note for the person running the command, on stderr (stdout stays the result). Every
-/// message usagectl prints besides its result and its error goes through here or [`warn`].
-/// Control characters in it are escaped ([`escape_text`]); its line breaks are kept.
-pub fn note(msg: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", escape_human(msg, false));
-}
-
-/// A note only for a person watching a terminal: cron mail stays clean.
-pub fn note_if_terminal(msg: &str) {
-    if std::io::stderr().is_terminal() {
-        note(msg);
-    }
-}
-
-/// A warning for the person running the command, on stderr (never mixed into JSON or CSV
-/// on stdout).
-pub fn warn(msg: &str) {
-    note(&format!("usagectl: warning: {msg}"));
-}
-
-/// Something the person running the command should know about the answer (an unknown
-/// org, a month that has not begun), on stderr: `usagectl: note: ...`.
-pub fn notice(msg: &str) {
-    note(&format!("usagectl: note: {msg}"));
 }
 
 /// `n` and the noun, singular for exactly one: `1 row`, `0 rows`, `2 events`. The one

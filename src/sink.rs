@@ -1,8 +1,7 @@
 //! Where long outputs go: stdout, or a file that appears under its final name only once
 //! it is complete and synced; with a running SHA-256 and a progress line on a terminal.
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -369,55 +368,6 @@ fn remove_temporary(tmp: tempfile::NamedTempFile, err: anyhow::Error) -> anyhow:
             "left the temporary file {} behind: {e}",
             path.display()
         )),
-    }
-}
-
-/// A progress line on stderr (rows, rows per second), only when stderr is a terminal.
-pub struct Progress {
-    enabled: bool,
-    start: Instant,
-    last: Instant,
-    shown: bool,
-}
-
-impl Progress {
-    /// A progress reporter; silent unless stderr is a terminal.
-    pub fn new() -> Progress {
-        let now = Instant::now();
-        Progress {
-            enabled: io::stderr().is_terminal(),
-            start: now,
-            last: now,
-            shown: false,
-        }
-    }
-
-    /// Report `rows` done so far (throttled).
-    pub fn tick(&mut self, rows: u64) {
-        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
-            return;
-        }
-        self.last = Instant::now();
-        let secs = self.start.elapsed().as_secs_f64().max(0.001);
-        eprint!("\r{rows} rows, {:.0} rows/s ", rows as f64 / secs);
-        self.shown = true;
-    }
-
-    /// End the line.
-    pub fn finish(&mut self, rows: u64) {
-        if self.shown {
-            let secs = self.start.elapsed().as_secs_f64().max(0.001);
-            eprintln!(
-                "\r{rows} rows, {:.0} rows/s, done in {secs:.1} s",
-                rows as f64 / secs
-            );
-        }
-    }
-}
-
-impl Default for Progress {
-    fn default() -> Self {
-        Progress::new()
     }
 }
 

@@ -246,6 +246,18 @@ pub enum Command {
     Completions(cmd::completions::CompletionsArgs),
 }
 
+impl Command {
+    /// Whether the command was asked to stay quiet (`maintain --quiet`, `alert run
+    /// --quiet`): no progress and no terminal hints on stderr.
+    pub fn is_quiet(&self) -> bool {
+        match self {
+            Command::Maintain(a) => a.quiet,
+            Command::Alert(a) => a.is_quiet(),
+            _ => false,
+        }
+    }
+}
+
 /// Parse the process arguments. Help and version print and exit 0; misuse prints one
 /// line on stderr and exits 2.
 pub fn parse() -> Result<Cli, ExitCode> {

@@ -10,7 +10,8 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::alerts::{self, Decision, Format, Kind, OrgUse, Payload, Rule};
-use crate::cmd::{every_org, status};
+use crate::app::every_org;
+use crate::app::quotas::{self as status};
 use crate::db::queries::{self, AlertHistoryRow, AttemptEnd, Claimed, NewRule};
 use crate::error::{self, usage};
 use crate::output::{self, Cell, Output, Render, Style};
@@ -211,6 +212,13 @@ fn parse_since(s: &str) -> Result<Since, String> {
             error::echo(s)
         )
     })
+}
+
+impl AlertArgs {
+    /// `alert run --quiet`.
+    pub fn is_quiet(&self) -> bool {
+        matches!(self.command, AlertCommand::Run { quiet: true, .. })
+    }
 }
 
 /// Check what can be checked without the database.
@@ -813,7 +821,7 @@ fn run_alerts(
             Some(at) => format!("tried again from {}", fmt_utc(&at)),
             None => "failed for good".to_string(),
         };
-        output::note(&format!(
+        crate::printer::note(&format!(
             "usagectl: alert delivery {} (rule {}, org {}, {}) not delivered after {}: {}; {then}",
             d.id,
             d.rule,
@@ -898,7 +906,7 @@ pub fn run(client: &mut Client, args: &AlertArgs, out: &mut Output) -> Result<u8
             metrics.dedup();
             let mut tx = crate::db::begin(client)?;
             if let Some(o) = org {
-                crate::cmd::org::require_seen(&mut tx, o, *new_org)?;
+                crate::app::orgs::require_seen(&mut tx, o, *new_org)?;
             }
             if let Some(t) = tier
                 && !queries::load_limit_config(&mut tx, None)?

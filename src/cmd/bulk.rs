@@ -14,7 +14,7 @@ use crate::ingest::{self, RowError, RowReader};
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::period::PeriodChoice;
 use crate::quota::{self, Usage};
-use crate::sink::Progress;
+
 use chrono::{DateTime, Utc};
 
 /// An org whose rows `--enforce` refused.
@@ -146,7 +146,7 @@ pub fn run(client: Option<&mut Client>, args: &RecordArgs, out: &mut Output) -> 
             return problems.into_result().map(|()| 1);
         }
     };
-    let mut progress = Progress::new();
+    let mut progress = crate::printer::get().progress();
     let mut rows_read = 0u64;
     let mut rows_per_org: BTreeMap<String, u64> = BTreeMap::new();
 

@@ -10,7 +10,7 @@ use postgres::Client;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::cmd::every_org;
+use crate::app::every_org;
 use crate::db::queries::{self, CostRow, Price, RemovedPrice};
 use crate::error::{self, echo, usage};
 use crate::output::{Cell, Output, Render, Style};
@@ -620,9 +620,9 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let rows = queries::costs(&mut tx, args.org.as_deref(), month.start, month.end)?;
     if let Some(org) = &args.org
-        && let Some(note) = crate::cmd::limits::unknown_org(&mut tx, org)?
+        && let Some(note) = crate::app::orgs::unknown_org(&mut tx, org)?
     {
-        crate::output::notice(&note);
+        crate::printer::notice(&note);
     }
     tx.commit()?;
     let report = report(&month, rows)?;
@@ -657,7 +657,7 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
     let mut m = crate::sink::AtomicFile::create(&mpath, true)?;
     serde_json::to_writer_pretty(&mut *m.writer(), &manifest).context("writing the manifest")?;
     m.commit()?;
-    crate::output::note(&format!(
+    crate::printer::note(&format!(
         "usagectl: wrote {} ({} rows, {} in total) and {}",
         path.display(),
         report.lines.len(),

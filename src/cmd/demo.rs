@@ -8,7 +8,7 @@ use clap::Args;
 use crate::cmd::{migrate, summary};
 use crate::db::{self, queries};
 use crate::localpg::LocalPg;
-use crate::output::{self, Output};
+use crate::output::Output;
 
 /// Database the demo creates in its cluster.
 pub const DEMO_DB: &str = "usagectl_demo";
@@ -59,7 +59,7 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
     let pg = LocalPg::new(&dir, 5432, "")?;
     if args.stop {
         pg.stop()?;
-        output::note(&format!("demo: cluster in {} stopped", dir.display()));
+        crate::printer::note(&format!("demo: cluster in {} stopped", dir.display()));
         return Ok(());
     }
     pg.init(&[]).context("creating the demo cluster")?;
@@ -101,6 +101,6 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
         Some(d) => format!("demo: stop it: usagectl demo --dir {} --stop", d.display()),
         None => "demo: stop it: usagectl demo --stop".into(),
     });
-    output::note(&notes);
+    crate::printer::note(&notes);
     Ok(())
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use postgres::Client;
 use serde::Serialize;
 
-use crate::cmd::every_org;
+use crate::app::every_org;
 use crate::db::queries::{self, Drift};
 use crate::db::schema;
 use crate::error::{EXIT_FOUND, EXIT_OK};

@@ -225,8 +225,8 @@ fn follow_line(e: &RawEvent, format: Format) -> Result<String> {
 pub fn run(client: &mut Client, args: &EventsArgs, out: &mut Output) -> Result<()> {
     let mut tx = queries::read_snapshot(client)?;
     let now = queries::scope_to_org_now(&mut tx, &args.org)?;
-    if let Some(note) = crate::cmd::limits::unknown_org(&mut tx, &args.org)? {
-        crate::output::notice(&note);
+    if let Some(note) = crate::app::orgs::unknown_org(&mut tx, &args.org)? {
+        crate::printer::notice(&note);
     }
     let filter = args.filter(now);
     if !args.follow {
@@ -235,7 +235,7 @@ pub fn run(client: &mut Client, args: &EventsArgs, out: &mut Output) -> Result<(
         if events.is_empty() {
             // an empty answer for a type that is not built in may be a typo: say so
             for t in crate::events::custom_types(&args.types) {
-                crate::output::note(&format!(
+                crate::printer::note(&format!(
                     "usagectl: {} is not one of the {} built-in event types{}; no event of it matched",
                     echo(t),
                     crate::events::EVENT_TYPES.len(),
@@ -284,7 +284,7 @@ pub fn run(client: &mut Client, args: &EventsArgs, out: &mut Output) -> Result<(
                     == Some(postgres::error::SqlState::LOCK_NOT_AVAILABLE) =>
             {
                 if !said_waiting {
-                    crate::output::notice(&crate::error::one_line(&e));
+                    crate::printer::notice(&crate::error::one_line(&e));
                     said_waiting = true;
                 }
                 continue;

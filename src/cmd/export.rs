@@ -9,13 +9,13 @@ use clap::Args;
 use postgres::Client;
 use serde::{Deserialize, Serialize};
 
-use crate::cmd::every_org;
+use crate::app::every_org;
 use crate::db::queries::{self, ExportRow, RawFormat};
 use crate::error::{EXIT_FOUND, EXIT_OK, usage};
 use crate::output::Format;
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::period::Month;
-use crate::sink::{AtomicFile, CopyTextUnescape, GuardedCsv, Progress, sha256_file};
+use crate::sink::{AtomicFile, CopyTextUnescape, GuardedCsv, sha256_file};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -262,14 +262,14 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
         Some("usagectl export --org ORG"),
     )?;
     if let Some(org) = &args.org
-        && let Some(note) = crate::cmd::limits::unknown_org(&mut tx, org)?
+        && let Some(note) = crate::app::orgs::unknown_org(&mut tx, org)?
     {
-        output::notice(&note);
+        crate::printer::notice(&note);
     }
     let snapshot_time = queries::server_now(&mut tx)?;
     for month in [span.first, span.last] {
         if let Some(note) = month.future_note(snapshot_time) {
-            output::notice(&note);
+            crate::printer::notice(&note);
             break;
         }
     }
@@ -334,7 +334,7 @@ pub fn run(client: &mut Client, args: &ExportArgs, out: &mut Output) -> Result<u
         return Err(mf.discard(e));
     }
     mf.commit()?;
-    output::note_if_terminal(&format!(
+    crate::printer::get().hint(&format!(
         "wrote {} ({}, total quantity {}) and {}",
         path.display(),
         output::count(manifest.row_count, "row", "rows"),
@@ -431,7 +431,7 @@ fn server_error(e: io::Error) -> anyhow::Error {
 
 /// Copy `reader` to `writer` in large chunks, with a progress line on a terminal.
 fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
-    let mut progress = Progress::new();
+    let mut progress = crate::printer::get().progress();
     let mut buf = vec![0u8; 256 * 1024];
     let mut lines = 0u64;
     loop {
@@ -604,7 +604,7 @@ fn check(client: &mut Client, given: &Path, out: &mut Output) -> Result<u8> {
     let manifest_file = &manifest_for(given);
     let m = read_manifest(given, manifest_file)?;
     if manifest_file != given {
-        output::notice(&format!(
+        crate::printer::notice(&format!(
             "{} is an export's data file: checking its manifest, {}",
             given.display(),
             manifest_file.display()

@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use postgres::Client;
 use serde::Serialize;
 
+use crate::app::views::grants_table;
 use crate::db::queries;
 use crate::error::usage;
 use crate::output::{Cell, Output, Render, Style};
@@ -103,42 +104,6 @@ pub fn validate(args: &GrantArgs) -> Result<()> {
 /// Whether the command only reads.
 pub fn reads_only(args: &GrantArgs) -> bool {
     matches!(args.command, GrantCommand::List { .. })
-}
-
-/// Grants as a table for people.
-pub fn grants_table(grants: &[Grant], style: &Style) -> String {
-    let mut t = style.table(&[
-        "id", "org", "metric", "amount", "period", "reason", "by", "state",
-    ]);
-    for g in grants {
-        let by = match &g.granted_by_os {
-            Some(os) => format!("{} ({os})", g.granted_by),
-            None => g.granted_by.clone(),
-        };
-        let state = match (&g.revoked_at, &g.revoked_by) {
-            (Some(at), by) => format!(
-                "revoked {} by {}: {}",
-                fmt_utc(at),
-                by.as_deref().unwrap_or("?"),
-                g.revoke_reason.as_deref().unwrap_or("")
-            ),
-            (None, _) => "active".to_string(),
-        };
-        t.add_row(vec![
-            style.cell(g.id, None),
-            style.cell(&g.org_id, None),
-            style.cell(&g.metric, None),
-            style.cell(g.amount, None),
-            style.cell(
-                format!("[{}, {})", fmt_utc(&g.period_start), fmt_utc(&g.period_end)),
-                None,
-            ),
-            style.cell(&g.reason, None),
-            style.cell(by, None),
-            style.cell(state, None),
-        ]);
-    }
-    t.to_string()
 }
 
 const CSV_HEADER: [&str; 14] = [
@@ -277,7 +242,7 @@ pub fn run(client: &mut Client, args: &GrantArgs, out: &mut Output) -> Result<()
             new_org,
         } => {
             let mut tx = crate::db::begin(client)?;
-            crate::cmd::org::require_seen(&mut tx, org, *new_org)?;
+            crate::app::orgs::require_seen(&mut tx, org, *new_org)?;
             let now = queries::scope_to_org_now(&mut tx, org)?;
             let current = queries::period(&mut tx, org, PeriodChoice::Current)?;
             let period = match period {

@@ -4,15 +4,15 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use comfy_table::Color;
-use postgres::{Client, GenericClient};
+use postgres::Client;
 use serde::Serialize;
 
-use crate::db::queries;
-use crate::output::{self, Cell, Output, Render, Style};
-use crate::period::{BillingPeriod, PeriodChoice};
+use crate::app::quotas::{OrgQuota, read_org_quota};
+use crate::app::views::{state_color, tier_title};
+use crate::output::{Cell, Output, Render, Style};
+use crate::period::PeriodChoice;
 use crate::period::{Month, Period};
-use crate::quota::{self, Effective, LimitSource, Metric, MetricUse, State, TierSource, Usage};
+use crate::quota::{self, LimitSource, Metric, MetricUse, TierSource};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -50,132 +50,6 @@ pub struct LimitsArgs {
     #[arg(long, value_name = "RFC3339", value_parser = crate::period::parse_instant,
           conflicts_with = "month")]
     pub at: Option<DateTime<Utc>>,
-}
-
-/// One org's limits and usage for one month, read in one snapshot.
-#[derive(Debug, Clone)]
-pub struct OrgQuota {
-    /// Organisation.
-    pub org_id: String,
-    /// Its effective limits.
-    pub effective: Effective,
-    /// Its usage.
-    pub usage: Usage,
-    /// The billing period counted.
-    pub period: BillingPeriod,
-    /// The server's time when read.
-    pub now: DateTime<Utc>,
-    /// False when usagectl has never seen the org (`queries::org_is_known`).
-    pub known_org: bool,
-}
-
-impl OrgQuota {
-    /// Current use and limit of every metric.
-    pub fn uses(&self) -> Vec<MetricUse> {
-        Metric::ALL
-            .into_iter()
-            .map(|metric| MetricUse {
-                metric,
-                current: self.usage.current(metric),
-                limit: self.effective.limits[&metric].0,
-            })
-            .collect()
-    }
-}
-
-/// The note for an org usagectl has never seen ([`queries::org_is_known`]: a typo, most
-/// likely), naming similar org ids this role can see; `None` for a known org. Every per-org
-/// read asks this (limits, status --org, tier show, org show, summary, events, export
-/// --org, costs --org) and prints the note with [`output::notice`]; the reports' JSON has
-/// `known_org`. It runs in a transaction of its own (a savepoint inside the caller's)
-/// scoped to `org`, so the seed's RLS policy lets a read-only role see the org's own rows.
-///
-/// Under RLS, the suggestions come from usagectl's own tables only (tiers, overrides,
-/// settings, grants, alert rules, Stripe mappings, as far as the role may read them): the
-/// policy hides every other org's events and rollup rows, and usagectl does not go round
-/// it to list ids a role confined to one org may not read.
-pub fn unknown_org(db: &mut impl GenericClient, org: &str) -> Result<Option<String>> {
-    match unknown_org_checked(db, org) {
-        // a role that may read the events but not the tier tables: no check, no noise
-        Err(e)
-            if crate::db::waits::sqlstate(&e)
-                == Some(postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) =>
-        {
-            Ok(None)
-        }
-        other => other,
-    }
-}
-
-fn unknown_org_checked(db: &mut impl GenericClient, org: &str) -> Result<Option<String>> {
-    let mut tx = crate::db::begin(db)?;
-    queries::scope_to_org(&mut tx, org)?;
-    if queries::org_is_known(&mut tx, org)? {
-        tx.commit()?;
-        return Ok(None);
-    }
-    let ids = queries::known_org_ids(&mut tx)?;
-    tx.commit()?;
-    let similar = crate::events::similar(org, ids.iter().map(String::as_str), 3);
-    Ok(Some(quota::unknown_org_note(org, &similar)))
-}
-
-/// Say on stderr that `period` has not begun at `now`, if so.
-pub fn note_future_period(period: &BillingPeriod, now: DateTime<Utc>) {
-    if let Some(note) = period.future_note(now) {
-        output::notice(&note);
-    }
-}
-
-impl OrgQuota {
-    /// One org's limits (`granted`, the period's grants, included) and its `usage` in
-    /// `period`: what `limits` and `status` (one org and --all) show.
-    pub fn new(
-        config: &quota::LimitConfig,
-        org: &str,
-        period: BillingPeriod,
-        usage: Usage,
-        granted: BTreeMap<Metric, i64>,
-        now: DateTime<Utc>,
-    ) -> OrgQuota {
-        OrgQuota {
-            org_id: org.to_string(),
-            effective: config.effective(org).with_grants(granted),
-            usage,
-            period,
-            now,
-            known_org: true,
-        }
-    }
-}
-
-/// Read one org's quota figures in one read-only snapshot; says on stderr when the org is
-/// unknown ([`unknown_org`]) or the period has not begun.
-pub fn read_org_quota(client: &mut Client, org: &str, choice: PeriodChoice) -> Result<OrgQuota> {
-    let mut tx = queries::read_snapshot(client)?;
-    let now = queries::scope_to_org_now(&mut tx, org)?;
-    let (period, others_note) = match choice {
-        PeriodChoice::Month(month) => {
-            let pick = queries::month_period(&mut tx, org, &month)?;
-            let note = pick.note(org);
-            (pick.shown, note)
-        }
-        _ => (queries::period(&mut tx, org, choice)?, None),
-    };
-    let config = queries::load_limit_config(&mut tx, Some(org))?;
-    let granted = queries::granted(&mut tx, org, &period)?;
-    let usage = queries::usage_by_org(&mut tx, Some(org), period.window())?
-        .remove(org)
-        .unwrap_or_default();
-    let mut q = OrgQuota::new(&config, org, period, usage, granted, now);
-    let unknown = unknown_org(&mut tx, org)?;
-    tx.commit()?;
-    for note in unknown.iter().chain(&others_note) {
-        output::notice(note);
-    }
-    note_future_period(&q.period, now);
-    q.known_org = unknown.is_none();
-    Ok(q)
 }
 
 /// `breakdown` of ai_tokens.
@@ -273,15 +147,6 @@ impl LimitsReport {
     }
 }
 
-/// Colour for a state.
-pub fn state_color(s: State) -> Option<Color> {
-    match s {
-        State::Ok => Some(Color::Green),
-        State::ApproachingLimit => Some(Color::Yellow),
-        State::OverLimit => Some(Color::Red),
-    }
-}
-
 /// A 20-cell usage bar.
 fn bar(current: i64, limit: i64) -> String {
     match quota::percent(current, limit) {
@@ -290,15 +155,6 @@ fn bar(current: i64, limit: i64) -> String {
             let filled = ((p / 5.0).round() as usize).min(20);
             format!("{}{}", "█".repeat(filled), "░".repeat(20 - filled))
         }
-    }
-}
-
-/// Title line naming the tier and whether it is a fallback.
-pub fn tier_title(org: &str, tier: &str, source: TierSource) -> String {
-    if source == TierSource::Default {
-        format!("org {org}: tier {tier} (default tier: no tier assigned)")
-    } else {
-        format!("org {org}: tier {tier}")
     }
 }
 
@@ -420,5 +276,8 @@ pub fn run(client: &mut Client, args: &LimitsArgs, out: &mut Output) -> Result<(
         &args.org,
         PeriodChoice::from_args(args.month, args.at),
     )?;
+    for note in &q.notices {
+        crate::printer::notice(note);
+    }
     out.render(&LimitsReport::new(&q))
 }

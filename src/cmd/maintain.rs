@@ -133,7 +133,7 @@ pub fn run(client: &mut Client, args: &MaintainArgs, out: &mut Output) -> Result
     let registered_boundaries = match queries::register_boundaries(client, None) {
         Ok(n) => n,
         Err(e) => {
-            crate::output::warn(&format!(
+            crate::printer::warn(&format!(
                 "{e:#}; the next run tries again (reads are exact meanwhile)"
             ));
             0

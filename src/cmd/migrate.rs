@@ -274,7 +274,7 @@ pub fn migrate(
     let mut handed_over = Vec::new();
     if !dry_run {
         if let Some(role_timeout) = queries::migrate_session(client)? {
-            crate::output::note(&format!(
+            crate::printer::note(&format!(
                 "usagectl: migrate runs without this role's statement_timeout ({role_timeout}): index builds and backfills take as long as they need"
             ));
         }
@@ -405,7 +405,7 @@ pub fn backfill(client: &mut Client) -> Result<Option<Backfill>> {
     if days.is_empty() {
         return Ok(None);
     }
-    let mut progress = crate::sink::Progress::new();
+    let mut progress = crate::printer::get().progress();
     let mut events = 0;
     for (i, day) in days.iter().enumerate() {
         events += queries::backfill_day(client, *day)?;

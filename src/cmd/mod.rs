@@ -6,7 +6,7 @@ pub mod costs;
 pub mod demo;
 pub mod doctor;
 pub mod events;
-pub mod every_org;
+
 pub mod export;
 pub mod grant;
 pub mod limits;

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::db::queries;
 use crate::error::{echo, usage};
-use crate::output::{self, Cell, Output, Render, Style};
+use crate::output::{Cell, Output, Render, Style};
 use crate::period::{self, BillingPeriod, Grant, PeriodChoice, Settings};
-use crate::quota::{self, LimitSource, Metric, TierSource};
+use crate::quota::{LimitSource, Metric, TierSource};
 use crate::time::fmt_utc;
 
 /// Examples and exit codes for `--help`.
@@ -145,24 +145,6 @@ fn canonical_zone(db: &mut impl GenericClient, name: &str) -> Result<String> {
     Err(usage(msg))
 }
 
-/// Refuse a write of `org`'s settings when usagectl has never seen the org, naming the
-/// nearest known ids, unless `new_org` (`--new-org`): [`quota::check_org_write`], asked by
-/// every such write (`org set`, `tier assign`, `tier override`, `grant add`, `alert add
-/// --org`) before it writes anything. Scopes the transaction to `org` to look, so under
-/// the seed's RLS policy the nearest ids come only from what this role may read.
-pub fn require_seen(db: &mut impl GenericClient, org: &str, new_org: bool) -> Result<()> {
-    if new_org {
-        return Ok(());
-    }
-    queries::scope_to_org(db, org)?;
-    if queries::org_is_known(db, org)? {
-        return Ok(());
-    }
-    let ids = queries::known_org_ids(db)?;
-    let nearest = crate::events::similar(org, ids.iter().map(String::as_str), 3);
-    quota::check_org_write(org, false, new_org, &nearest)
-}
-
 /// Where the settings in force come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -273,7 +255,7 @@ impl Render for OrgReport {
         if let Some(change) = &self.change {
             s.push_str(&format!("{change}\n"));
         }
-        s.push_str(&style.bold(&crate::cmd::limits::tier_title(
+        s.push_str(&style.bold(&crate::app::views::tier_title(
             &self.org_id,
             &self.tier,
             self.tier_source,
@@ -324,7 +306,7 @@ impl Render for OrgReport {
         } else {
             s.push_str(&format!(
                 "grants for this period:\n{}\n",
-                crate::cmd::grant::grants_table(&self.grants, style)
+                crate::app::views::grants_table(&self.grants, style)
             ));
         }
         s
@@ -357,9 +339,9 @@ fn report(db: &mut impl GenericClient, org: &str) -> Result<OrgReport> {
     };
     let grants = queries::list_grants(db, Some(org), Some(&period))?;
     let stripe_customer = queries::stripe_customer(db, org)?;
-    let known = crate::cmd::limits::unknown_org(db, org)?;
+    let known = crate::app::orgs::unknown_org(db, org)?;
     if let Some(note) = &known {
-        output::notice(note);
+        crate::printer::notice(note);
     }
     let limits = Metric::ALL
         .into_iter()
@@ -431,7 +413,7 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
             new_org,
         } => {
             let mut tx = crate::db::begin(client)?;
-            require_seen(&mut tx, org, *new_org)?;
+            crate::app::orgs::require_seen(&mut tx, org, *new_org)?;
             // serialised with record --enforce for this org: a period is never decided
             // under settings that change halfway
             queries::lock_org(&mut tx, org)?;
@@ -439,7 +421,7 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
             let mut said = Vec::new();
             if let Some(tier) = tier {
                 let cfg = queries::load_limit_config(&mut tx, None)?;
-                crate::cmd::tier::require_tier(&cfg, tier)?;
+                crate::app::orgs::require_tier(&cfg, tier)?;
                 queries::assign_tier(&mut tx, org, tier)?;
                 said.push(format!("tier {tier} assigned"));
             }
@@ -493,7 +475,7 @@ pub fn run(client: &mut Client, args: &OrgArgs, out: &mut Output) -> Result<()> 
                 // reads of its periods take their partial days from the rollup's buckets
                 // from now on; `maintain` registers them otherwise
                 if let Err(e) = queries::register_boundaries(client, Some(org)) {
-                    crate::output::warn(&format!(
+                    crate::printer::warn(&format!(
                         "{e:#}; `usagectl maintain` registers them on its next run (reads are exact meanwhile)"
                     ));
                 }

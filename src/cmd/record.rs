@@ -11,7 +11,7 @@ use crate::db::queries::{self, Enforced, EventRow, NewEvent};
 use crate::error::{QuotaExceeded, echo, usage};
 use crate::events;
 use crate::ingest::{self, InputFormat};
-use crate::output::{self, Cell, Output, Render, Style};
+use crate::output::{Cell, Output, Render, Style};
 use crate::quota;
 use crate::time::fmt_utc;
 
@@ -354,7 +354,7 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
         retry_differences(&event, ev)
     };
     if !differences.is_empty() {
-        output::warn(&format!(
+        crate::printer::warn(&format!(
             "idempotency key {} was first used for a different event; the stored event is kept: {}",
             echo(key.unwrap_or_default()),
             differences.join("; ")

@@ -5,13 +5,12 @@ use clap::Args;
 use postgres::Client;
 use serde::Serialize;
 
-use std::collections::BTreeSet;
-
-use crate::cmd::every_org;
-use crate::cmd::limits::{self, OrgQuota, state_color, tier_title};
+use crate::app::every_org;
+use crate::app::quotas::{OrgQuota, read_all_quotas, read_org_quota};
+use crate::app::views::{state_color, tier_title};
 use crate::db::queries;
-use crate::output::{self, Cell, Output, Render, Style};
-use crate::period::{BillingPeriod, PeriodChoice};
+use crate::output::{Cell, Output, Render, Style};
+use crate::period::PeriodChoice;
 use crate::period::{Month, Period};
 use crate::quota::{self, Metric, State, TierSource};
 
@@ -285,7 +284,10 @@ impl Render for AllStatus {
 pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u8> {
     let choice = PeriodChoice::from_args(args.month, args.at);
     if let Some(org) = &args.org {
-        let q = limits::read_org_quota(client, org, choice)?;
+        let q = read_org_quota(client, org, choice)?;
+        for note in &q.notices {
+            crate::printer::notice(note);
+        }
         let report = OrgStatus {
             row: Verdict::new(&q, args.warn_at),
             period: Period::of(&q.period, q.now),
@@ -300,7 +302,7 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
     let all = read_all_quotas(&mut tx, choice, only.as_deref())?;
     tx.commit()?;
     if let Some(note) = all.calendar.future_note(all.now) {
-        output::notice(&note);
+        crate::printer::notice(&note);
     }
     let mut rows: Vec<StatusRow> = all
         .quotas
@@ -330,72 +332,4 @@ pub fn run(client: &mut Client, args: &StatusArgs, out: &mut Output) -> Result<u
         orgs: rows,
     })?;
     Ok(code)
-}
-
-/// Every org's quota, each in its own billing period: what `status --all` shows and `alert
-/// run` decides on.
-#[derive(Debug)]
-pub struct AllQuotas {
-    /// The server's time when read.
-    pub now: chrono::DateTime<chrono::Utc>,
-    /// The period of the orgs without settings of their own (a calendar month in UTC).
-    pub calendar: BillingPeriod,
-    /// Every org with events in the calendar month, a tier assignment or billing settings,
-    /// in org id order.
-    pub quotas: Vec<OrgQuota>,
-}
-
-/// Read every org's quota in the period `choice` names, in the transaction given (its
-/// isolation decides whether all figures come from one snapshot); only `only`'s when the
-/// role sees that org alone ([`every_org::check`]).
-pub fn read_all_quotas(
-    tx: &mut postgres::Transaction<'_>,
-    choice: PeriodChoice,
-    only: Option<&str>,
-) -> Result<AllQuotas> {
-    let now = queries::server_now(tx)?;
-    // the calendar month every org without settings of its own is read in, all at once
-    let month = match choice {
-        PeriodChoice::Current => Month::containing(now),
-        PeriodChoice::Month(m) => m,
-        PeriodChoice::At(t) => Month::containing(t),
-    };
-    let config = queries::load_limit_config(tx, None)?;
-    // one read of the month for every org: its usage, and which orgs had events
-    let (mut usage, mut orgs) = queries::usage_and_orgs_of_month(tx, &month)?;
-    orgs.extend(config.assignments.keys().cloned());
-    // orgs with settings of their own: each in its own period (the usage read above, over
-    // the calendar month, is not theirs)
-    let own: Vec<String> = queries::orgs_with_settings(tx)?;
-    orgs.extend(own.iter().cloned());
-    // the orgs a one-org role cannot see would show as unused
-    orgs.retain(|o| every_org::shows(only, o));
-    let own_periods = queries::periods(tx, &own, choice)?;
-    let calendar = BillingPeriod::calendar(&month);
-    // grants are read only for the orgs that have any (one round trip each)
-    let with_grants: BTreeSet<String> = queries::orgs_with_grants(tx)?.into_iter().collect();
-    // the orgs with their own periods, each over its window, in one statement
-    let windows: Vec<(String, _, _)> = own_periods
-        .iter()
-        .map(|(o, p)| (o.clone(), p.start, p.end))
-        .collect();
-    let mut own_usage = queries::usage_by_org_windows(tx, &windows)?;
-    let mut quotas = Vec::with_capacity(orgs.len());
-    for org in orgs {
-        let (period, use_of) = match own_periods.get(&org) {
-            Some(p) => (p.clone(), own_usage.remove(&org).unwrap_or_default()),
-            None => (calendar.clone(), usage.remove(&org).unwrap_or_default()),
-        };
-        let granted = if with_grants.contains(&org) {
-            queries::granted(tx, &org, &period)?
-        } else {
-            Default::default()
-        };
-        quotas.push(OrgQuota::new(&config, &org, period, use_of, granted, now));
-    }
-    Ok(AllQuotas {
-        now,
-        calendar,
-        quotas,
-    })
 }

@@ -742,7 +742,7 @@ fn meter_event(r: &PendingRevision) -> MeterEvent {
 /// Stripe's commands compare usagectl's figures with what Stripe holds: a role that
 /// row-level security confines to one org, or to none, would compare with nothing.
 fn sees_every_org(client: &mut Client, command: &str) -> Result<()> {
-    crate::cmd::every_org::require_every(client, |seen| {
+    crate::app::every_org::require_every(client, |seen| {
         format!(
             "{command} reads every mapped org's usage, but this role sees only org {}: run it \
              as the table's owner or a role with BYPASSRLS",
@@ -882,7 +882,7 @@ fn push(
         (&a.org_id, &a.source, a.day, a.revision).cmp(&(&b.org_id, &b.source, b.day, b.revision))
     });
     for r in revisions.iter().filter(|r| r.status != "sent") {
-        output::note(&match r.status {
+        crate::printer::note(&match r.status {
             "manual_credit" => format!(
                 "usagectl: org {}, {}, {}: usage changed by {} on a day Stripe no longer accepts; credit it by hand ({} mode)",
                 r.org_id,
@@ -904,7 +904,7 @@ fn push(
     }
     let stale = queries::stripe_stale_pending(client, mode == Mode::Live)?;
     if stale > 0 {
-        output::note(&format!(
+        crate::printer::note(&format!(
             "usagectl: {stale} pending revision(s) were tried more than 23 hours ago and are not sent again (Stripe no longer deduplicates them): stripe reconcile shows whether Stripe holds them"
         ));
     }

@@ -283,9 +283,9 @@ pub fn run(client: &mut Client, args: &SummaryArgs, out: &mut Output) -> Result<
 
 /// Compute the summary report.
 pub fn summarise(client: &mut Client, args: &SummaryArgs) -> Result<SummaryReport> {
-    let unknown = super::limits::unknown_org(client, &args.org)?;
+    let unknown = crate::app::orgs::unknown_org(client, &args.org)?;
     if let Some(note) = &unknown {
-        crate::output::notice(note);
+        crate::printer::notice(note);
     }
     let data = queries::summary(client, &args.org, args.days)?;
     let mut report = SummaryReport::new(&args.org, args.days, data);

@@ -7,8 +7,7 @@ use postgres::Client;
 use serde::Serialize;
 
 use crate::db::queries;
-use crate::error::{echo, usage};
-use crate::output::{self, Cell, Output, Render, Style};
+use crate::output::{Cell, Output, Render, Style};
 use crate::quota::{self, Effective, LimitConfig, LimitSource, Metric, TierSource};
 
 /// Examples and exit codes for `--help`.
@@ -249,7 +248,7 @@ impl Render for EffectiveReport {
         }
         format!(
             "{}\n{t}\n",
-            style.bold(&crate::cmd::limits::tier_title(
+            style.bold(&crate::app::views::tier_title(
                 &self.org_id,
                 &self.tier,
                 self.tier_source
@@ -270,19 +269,6 @@ fn tier_list(cfg: &LimitConfig, only: Option<&str>) -> TierList {
             })
             .collect(),
     }
-}
-
-/// Refuse (exit 2) a tier that does not exist, naming the valid ones.
-pub fn require_tier(cfg: &LimitConfig, tier: &str) -> Result<()> {
-    if cfg.tiers.contains_key(tier) {
-        return Ok(());
-    }
-    let names: Vec<&str> = cfg.tiers.keys().map(String::as_str).collect();
-    Err(usage(format!(
-        "unknown tier {} (valid: {})",
-        echo(tier),
-        names.join(", ")
-    )))
 }
 
 /// Check what can be checked without the database.
@@ -306,7 +292,7 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
             out.render(&tier_list(&cfg, None))
         }
         TierCommand::Create { name, from } => {
-            require_tier(&cfg, from)?;
+            crate::app::orgs::require_tier(&cfg, from)?;
             if !queries::create_tier(&mut tx, name, from)? {
                 bail!("tier '{name}' already exists");
             }
@@ -319,15 +305,15 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
             metric,
             limit,
         } => {
-            require_tier(&cfg, tier)?;
+            crate::app::orgs::require_tier(&cfg, tier)?;
             queries::set_tier_limit(&mut tx, tier, *metric, *limit)?;
             let cfg = queries::load_limit_config(&mut tx, None)?;
             tx.commit()?;
             out.render(&tier_list(&cfg, Some(tier)))
         }
         TierCommand::Assign { org, tier, new_org } => {
-            require_tier(&cfg, tier)?;
-            crate::cmd::org::require_seen(&mut tx, org, *new_org)?;
+            crate::app::orgs::require_tier(&cfg, tier)?;
+            crate::app::orgs::require_seen(&mut tx, org, *new_org)?;
             queries::assign_tier(&mut tx, org, tier)?;
             show(tx, org, out)
         }
@@ -340,10 +326,10 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
         } => {
             if *clear {
                 if !queries::clear_override(&mut tx, org, *metric)? {
-                    output::warn(&format!("org {org} had no {} override", metric.name()));
+                    crate::printer::warn(&format!("org {org} had no {} override", metric.name()));
                 }
             } else if let Some(limit) = limit {
-                crate::cmd::org::require_seen(&mut tx, org, *new_org)?;
+                crate::app::orgs::require_seen(&mut tx, org, *new_org)?;
                 queries::set_override(&mut tx, org, *metric, *limit)?;
             }
             show(tx, org, out)
@@ -354,10 +340,10 @@ pub fn run(client: &mut Client, args: &TierArgs, out: &mut Output) -> Result<()>
 
 fn show(mut tx: postgres::Transaction<'_>, org: &str, out: &mut Output) -> Result<()> {
     let eff = queries::load_limit_config(&mut tx, Some(org))?.effective(org);
-    let unknown = crate::cmd::limits::unknown_org(&mut tx, org)?;
+    let unknown = crate::app::orgs::unknown_org(&mut tx, org)?;
     tx.commit()?;
     if let Some(note) = &unknown {
-        output::notice(note);
+        crate::printer::notice(note);
     }
     out.render(&EffectiveReport::new(org, &eff, unknown.is_none()))
 }

@@ -10,8 +10,8 @@ use postgres::Client;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::cmd::every_org;
-use crate::cmd::status::read_all_quotas;
+use crate::app::every_org;
+use crate::app::quotas::read_all_quotas;
 use crate::db::queries;
 use crate::output::{Cell, Output, Render, Style};
 use crate::period::Month;

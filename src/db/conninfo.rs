@@ -288,8 +288,6 @@ pub struct ConnParams {
     pub options: Option<String>,
     /// target_session_attrs.
     pub target_session_attrs: Option<String>,
-    /// Say on stderr when a server that is starting up is waited for (`-v`).
-    pub verbose: bool,
 }
 
 impl std::fmt::Debug for ConnParams {
@@ -476,7 +474,6 @@ pub fn resolve(conninfo: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
         hostaddrs,
         options: opts.get("options").cloned(),
         target_session_attrs: opts.get("target_session_attrs").cloned(),
-        verbose: false,
     })
 }
 

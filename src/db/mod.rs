@@ -1,6 +1,7 @@
 //! Everything that talks to PostgreSQL: connecting, the schema, and the query module.
 pub mod conninfo;
 pub mod queries;
+pub mod report;
 pub mod schema;
 pub mod sql;
 
@@ -61,7 +62,7 @@ pub fn connect(p: &ConnParams) -> Result<Client> {
                 if !std::mem::replace(&mut warned, true)
                     && let Some(path) = &p.passfile
                 {
-                    crate::output::warn(&conninfo::Passfile::insecure_warning(path));
+                    report::report(report::Event::InsecurePassfile { path });
                 }
                 None
             }
@@ -114,13 +115,11 @@ pub fn connect(p: &ConnParams) -> Result<Client> {
                 if deadline.is_some_and(|d| Instant::now() + wait > d) {
                     break failures;
                 }
-                if p.verbose {
-                    let why = e.as_db_error().map_or("", |d| d.message());
-                    crate::output::note(&format!(
-                        "usagectl: the server at {host} cannot take connections yet ({why}); trying again in {:.1} s",
-                        wait.as_secs_f64()
-                    ));
-                }
+                report::report(report::Event::ServerNotReady {
+                    host,
+                    why: e.as_db_error().map_or("", |d| d.message()),
+                    retry_in: wait,
+                });
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(Duration::from_secs(2));
             }
@@ -200,17 +199,15 @@ pub fn connect_fresh_replica(
     read_url: &str,
     primary: &dyn Fn() -> Result<Client>,
     max_staleness: std::time::Duration,
-    verbose: bool,
 ) -> Result<Client> {
-    let say = |msg: &str| crate::output::note(&format!("usagectl: {msg}"));
+    use report::{Event, report};
     let params = params(Some(read_url))?;
     let mut replica = match connect(&params) {
         Ok(c) => c,
         Err(e) => {
-            say(&format!(
-                "read replica unreachable ({}); reading the primary",
-                error::one_line(&e)
-            ));
+            report(Event::ReplicaUnreachable {
+                error: error::one_line(&e),
+            });
             return primary();
         }
     };
@@ -218,25 +215,21 @@ pub fn connect_fresh_replica(
     let lag = queries::replica_lag(&mut replica, &mut main)?;
     match lag {
         Some(lag) if lag <= max_staleness => {
-            if verbose {
-                say(&format!(
-                    "reading the replica ({}), {:.1} s behind",
-                    params.describe(),
-                    lag.as_secs_f64()
-                ));
-            }
+            report(Event::ReplicaRead {
+                replica: params.describe(),
+                lag,
+            });
             Ok(replica)
         }
         Some(lag) => {
-            say(&format!(
-                "read replica is {:.1} s behind (more than --max-staleness {} s); reading the primary",
-                lag.as_secs_f64(),
-                max_staleness.as_secs()
-            ));
+            report(Event::ReplicaStale {
+                lag,
+                max: max_staleness,
+            });
             Ok(main)
         }
         None => {
-            say("read replica is paused, not replaying, or not a replica; reading the primary");
+            report(Event::ReplicaNotReplaying);
             Ok(main)
         }
     }

@@ -236,20 +236,14 @@ pub fn retrying<T>(
                         spent.as_secs_f64()
                     )));
                 }
-                let who = describe_holders(holders(client));
-                let of = if budget.is_zero() {
-                    String::new()
-                } else {
-                    format!(
-                        ", {:.1} s of --lock-timeout {}",
-                        spent.as_secs_f64(),
-                        secs(budget)
-                    )
-                };
-                crate::output::note(&format!(
-                    "usagectl: {what}: waiting for a lock {who}, attempt {n}{of}; next try in {} ms",
-                    pause.as_millis()
-                ));
+                super::report::report(super::report::Event::LockWait {
+                    what,
+                    holders: describe_holders(holders(client)),
+                    attempt: n,
+                    spent,
+                    budget,
+                    pause,
+                });
                 std::thread::sleep(pause);
                 n += 1;
             }
@@ -285,7 +279,8 @@ pub fn is_lock_timeout(err: &anyhow::Error) -> bool {
     sqlstate(err) == Some(SqlState::LOCK_NOT_AVAILABLE)
 }
 
-fn secs(d: Duration) -> String {
+/// A duration as `--lock-timeout` shows it: whole seconds, or milliseconds.
+pub fn secs(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())
     } else {

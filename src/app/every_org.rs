@@ -4,7 +4,6 @@ use anyhow::Result;
 use postgres::GenericClient;
 
 use crate::db::queries::{self, RowVisibility};
-use crate::output;
 
 /// Check, before a read of every org, that the role sees every org's rows. Hidden rows are
 /// an error (exit 1): an answer from none of them would read as "all is well". One org
@@ -14,7 +13,7 @@ pub fn check(db: &mut impl GenericClient, per_org: Option<&str>) -> Result<Optio
     match queries::row_visibility(db)? {
         RowVisibility::All => Ok(None),
         RowVisibility::OneOrg { role, org } => {
-            output::notice(&one_org_note(&role, &org));
+            crate::printer::notice(&one_org_note(&role, &org));
             Ok(Some(org))
         }
         RowVisibility::Hidden { role } => Err(anyhow::anyhow!(refusal(&role, per_org))),
