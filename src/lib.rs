@@ -101,10 +101,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Record(args) if args.file.is_some() => {
             if args.dry_run {
-                cmd::bulk::run(None, args, &mut out)
+                cmd::record::bulk::run(None, args, &mut out)
             } else {
                 let mut client = connect()?;
-                cmd::bulk::run(Some(&mut client), args, &mut out)
+                cmd::record::bulk::run(Some(&mut client), args, &mut out)
             }
         }
         Command::Record(args) => {

@@ -371,6 +371,13 @@ fn remove_temporary(tmp: tempfile::NamedTempFile, err: anyhow::Error) -> anyhow:
     }
 }
 
+/// `FILE.manifest.json`.
+pub fn manifest_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".manifest.json");
+    PathBuf::from(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

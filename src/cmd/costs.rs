@@ -1,7 +1,6 @@
 //! `usagectl price` and `usagectl costs`: AI token prices per model over time, and what each
 //! org's tokens cost in a month, in exact decimal arithmetic.
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -10,11 +9,13 @@ use postgres::Client;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::app::costs::report;
 use crate::app::every_org;
-use crate::db::queries::{self, CostRow, Price, RemovedPrice};
-use crate::error::{self, echo, usage};
+use crate::db::queries::{self, Price, RemovedPrice};
+use crate::error::{self, usage};
 use crate::output::{Cell, Output, Render, Style};
 use crate::period::Month;
+use crate::prices::{always, cents, from_text, parse_usd, trim};
 use crate::time::fmt_utc;
 
 /// Examples and exit codes for `usagectl price --help`.
@@ -101,44 +102,6 @@ pub enum PriceCommand {
     },
 }
 
-/// Arguments of `usagectl costs`.
-#[derive(Args, Debug)]
-pub struct CostsArgs {
-    /// The UTC calendar month (default the current one)
-    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
-    pub month: Option<Month>,
-    /// Only this org
-    #[arg(long, value_name = "ORG")]
-    pub org: Option<String>,
-    /// Write to this file in the -o format (default csv), with a manifest beside it
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// With --output: replace an existing file
-    #[arg(long, requires = "output")]
-    pub force: bool,
-}
-
-fn parse_usd(s: &str) -> Result<Decimal, String> {
-    let bad = || {
-        format!(
-            "{} is not an amount of USD like 3 or 2.5 (at most 10 decimal places)",
-            echo(s)
-        )
-    };
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(format!("{} is negative: a price is 0 USD or more", echo(s)));
-    }
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return Err(bad());
-    }
-    let d = Decimal::from_str(t).map_err(|_| bad())?;
-    if d.is_sign_negative() || d.scale() > 10 || d > Decimal::from(1_000_000_000i64) {
-        return Err(bad());
-    }
-    Ok(d)
-}
-
 fn parse_from(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
@@ -157,20 +120,6 @@ pub struct Prices {
     /// The removed prices (`price list --removed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed: Option<Vec<RemovedPrice>>,
-}
-
-/// The first instant of a model's first price when no --from is given: before any event
-/// (PostgreSQL's -infinity has no chrono form).
-fn always() -> DateTime<Utc> {
-    DateTime::from_timestamp(-2_208_988_800, 0).unwrap_or_default() // 1900-01-01T00:00:00Z
-}
-
-fn from_text(t: &DateTime<Utc>) -> String {
-    if *t <= always() {
-        "always".to_string()
-    } else {
-        fmt_utc(t)
-    }
 }
 
 impl Render for Prices {
@@ -279,13 +228,6 @@ fn removed_table(removed: &[RemovedPrice], style: &Style) -> crate::output::Tabl
     r
 }
 
-/// A numeric's text without trailing zeros (`3.0000000000` -> `3`).
-fn trim(s: &str) -> String {
-    Decimal::from_str(s)
-        .map(|d| d.normalize().to_string())
-        .unwrap_or_else(|_| s.to_string())
-}
-
 /// Run `usagectl price ...`.
 pub fn run_price(client: &mut Client, args: &PriceArgs, out: &mut Output) -> Result<()> {
     let change = match &args.command {
@@ -369,223 +311,21 @@ pub fn run_price(client: &mut Client, args: &PriceArgs, out: &mut Output) -> Res
     })
 }
 
-/// One line of `costs`: one org, model and price.
-#[derive(Debug, Clone, Serialize)]
-pub struct CostLine {
-    /// Organisation.
-    pub org_id: String,
-    /// The model; null for tokens that name none.
-    pub model: Option<String>,
-    /// The price's first instant; null when unpriced.
-    #[serde(serialize_with = "crate::time::ser_opt")]
-    pub price_from: Option<DateTime<Utc>>,
-    /// Input tokens.
-    pub input_tokens: i64,
-    /// Output tokens.
-    pub output_tokens: i64,
-    /// USD per million input tokens; null when unpriced.
-    pub input_per_mtok: Option<String>,
-    /// USD per million output tokens; null when unpriced.
-    pub output_per_mtok: Option<String>,
-    /// Exact USD; null when unpriced.
-    pub cost_usd: Option<String>,
-    /// `no model` or `no price for MODEL` when unpriced.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unpriced: Option<String>,
-}
-
-/// One org's total.
-#[derive(Debug, Clone, Serialize)]
-pub struct OrgCost {
-    /// Organisation.
-    pub org_id: String,
-    /// Exact USD of its priced tokens.
-    pub cost_usd: String,
-    /// Tokens left unpriced.
-    pub unpriced_tokens: i64,
-}
-
-/// `usagectl costs`.
-#[derive(Debug, Serialize)]
-pub struct Costs {
-    /// The month.
-    pub month: String,
-    /// First instant counted.
-    #[serde(serialize_with = "crate::time::ser")]
-    pub period_start: DateTime<Utc>,
-    /// First instant not counted.
-    #[serde(serialize_with = "crate::time::ser")]
-    pub period_end: DateTime<Utc>,
-    /// Per org, model and price.
-    pub lines: Vec<CostLine>,
-    /// Per org.
-    pub orgs: Vec<OrgCost>,
-    /// Exact USD over every org.
-    pub total_usd: String,
-    /// Tokens left unpriced (listed in `lines`).
-    pub unpriced_tokens: i64,
-}
-
-/// Exact USD shown to the cent (half away from zero), e.g. `$12.35`.
-pub fn cents(s: &str) -> String {
-    Decimal::from_str(s)
-        .map(|d| {
-            let mut c =
-                d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-            c.rescale(2); // always two places: $0.00, $3.70
-            if c.is_sign_negative() && !c.is_zero() {
-                format!("-${}", c.abs())
-            } else {
-                format!("${}", c.abs())
-            }
-        })
-        .unwrap_or_else(|_| s.to_string())
-}
-
-impl Render for Costs {
-    fn csv_header(&self) -> Vec<&'static str> {
-        vec![
-            "month",
-            "org_id",
-            "model",
-            "price_from",
-            "input_tokens",
-            "output_tokens",
-            "input_per_mtok",
-            "output_per_mtok",
-            "cost_usd",
-            "unpriced",
-        ]
-    }
-    fn csv_rows(&self) -> Vec<Vec<Cell>> {
-        let opt = |s: &Option<String>| s.as_ref().map_or(Cell::Empty, Cell::text);
-        self.lines
-            .iter()
-            .map(|l| {
-                vec![
-                    Cell::text(&self.month),
-                    Cell::text(&l.org_id),
-                    opt(&l.model),
-                    l.price_from
-                        .map_or(Cell::Empty, |t| Cell::text(from_text(&t))),
-                    Cell::Num(l.input_tokens),
-                    Cell::Num(l.output_tokens),
-                    opt(&l.input_per_mtok),
-                    opt(&l.output_per_mtok),
-                    opt(&l.cost_usd),
-                    opt(&l.unpriced),
-                ]
-            })
-            .collect()
-    }
-    fn jsonl_items(&self) -> Vec<serde_json::Value> {
-        crate::output::json_items(&self.lines)
-    }
-    fn human(&self, style: &Style) -> String {
-        let mut s = format!(
-            "AI costs for {} (UTC): {} in total",
-            self.month,
-            cents(&self.total_usd)
-        );
-        if self.unpriced_tokens > 0 {
-            s.push_str(&format!(", {} tokens unpriced", self.unpriced_tokens));
-        }
-        s.push('\n');
-        if self.lines.is_empty() {
-            s.push_str("no token events\n");
-            return s;
-        }
-        let mut t = style.table(&[
-            "org",
-            "model",
-            "input tokens",
-            "output tokens",
-            "cost",
-            "note",
-        ]);
-        for l in &self.lines {
-            t.add_row(vec![
-                style.cell(&l.org_id, None),
-                style.cell(l.model.clone().unwrap_or_else(|| "(none)".into()), None),
-                style.cell(l.input_tokens, None),
-                style.cell(l.output_tokens, None),
-                style.cell(l.cost_usd.as_deref().map(cents).unwrap_or_default(), None),
-                style.cell(l.unpriced.clone().unwrap_or_default(), None),
-            ]);
-        }
-        s.push_str(&format!("{t}\n"));
-        let mut o = style.table(&["org", "cost", "unpriced tokens"]);
-        for c in &self.orgs {
-            o.add_row(vec![
-                style.cell(&c.org_id, None),
-                style.cell(cents(&c.cost_usd), None),
-                style.cell(c.unpriced_tokens, None),
-            ]);
-        }
-        s.push_str(&format!("{o}\n"));
-        s
-    }
-}
-
-/// Build the report from the priced rows: per org and total in exact decimals.
-pub fn report(month: &Month, rows: Vec<CostRow>) -> Result<Costs> {
-    let mut orgs: Vec<OrgCost> = Vec::new();
-    let mut total = Decimal::ZERO;
-    let mut unpriced_total = 0i64;
-    let mut lines = Vec::with_capacity(rows.len());
-    for r in rows {
-        let cost = r
-            .cost
-            .as_deref()
-            .map(Decimal::from_str)
-            .transpose()
-            .context("reading a cost")?;
-        let unpriced = match (&r.model, &cost) {
-            (None, _) => Some("no model".to_string()),
-            (Some(m), None) => Some(format!("no price for {m}")),
-            _ => None,
-        };
-        let tokens = r.input_tokens + r.output_tokens;
-        if orgs.last().is_none_or(|o| o.org_id != r.org_id) {
-            orgs.push(OrgCost {
-                org_id: r.org_id.clone(),
-                cost_usd: "0".into(),
-                unpriced_tokens: 0,
-            });
-        }
-        let o = orgs.last_mut().expect("pushed above");
-        match cost {
-            Some(c) => {
-                let sum = Decimal::from_str(&o.cost_usd).unwrap_or_default() + c;
-                o.cost_usd = sum.normalize().to_string();
-                total += c;
-            }
-            None => {
-                o.unpriced_tokens += tokens;
-                unpriced_total += tokens;
-            }
-        }
-        lines.push(CostLine {
-            org_id: r.org_id,
-            model: r.model,
-            price_from: r.price_from,
-            input_tokens: r.input_tokens,
-            output_tokens: r.output_tokens,
-            input_per_mtok: r.input_per_mtok.as_deref().map(trim),
-            output_per_mtok: r.output_per_mtok.as_deref().map(trim),
-            cost_usd: cost.map(|c| c.normalize().to_string()),
-            unpriced,
-        });
-    }
-    Ok(Costs {
-        month: month.label(),
-        period_start: month.start,
-        period_end: month.end,
-        lines,
-        orgs,
-        total_usd: total.normalize().to_string(),
-        unpriced_tokens: unpriced_total,
-    })
+/// Arguments of `usagectl costs`.
+#[derive(Args, Debug)]
+pub struct CostsArgs {
+    /// The UTC calendar month (default the current one)
+    #[arg(long, value_name = "YYYY-MM", value_parser = Month::parse)]
+    pub month: Option<Month>,
+    /// Only this org
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// Write to this file in the -o format (default csv), with a manifest beside it
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// With --output: replace an existing file
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 /// The manifest beside `costs --output FILE`.
@@ -653,7 +393,7 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
         unpriced_tokens: report.unpriced_tokens,
         sha256: sha,
     };
-    let mpath = crate::cmd::export::manifest_path(path);
+    let mpath = crate::sink::manifest_path(path);
     let mut m = crate::sink::AtomicFile::create(&mpath, true)?;
     serde_json::to_writer_pretty(&mut *m.writer(), &manifest).context("writing the manifest")?;
     m.commit()?;
@@ -665,62 +405,4 @@ pub fn run_costs(client: &mut Client, args: &CostsArgs, out: &mut Output) -> Res
         mpath.display()
     ));
     Ok(error::EXIT_OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_are_exact_and_shown_to_the_cent() {
-        assert_eq!(parse_usd("3").unwrap().to_string(), "3");
-        assert_eq!(
-            parse_usd("0.0000000001").unwrap().to_string(),
-            "0.0000000001"
-        );
-        assert!(parse_usd("0.00000000001").is_err());
-        assert!(parse_usd("-1").is_err());
-        assert!(parse_usd("1e3").is_err());
-        assert_eq!(cents("12.345"), "$12.35");
-        assert_eq!(cents("12.344999"), "$12.34");
-        assert_eq!(cents("0.005"), "$0.01");
-        assert_eq!(cents("0"), "$0.00");
-        assert_eq!(cents("3.7"), "$3.70");
-        assert_eq!(cents("-0.3"), "-$0.30");
-        assert_eq!(cents("-0.001"), "$0.00", "no minus sign on a zero");
-        assert_eq!(trim("3.0000000000"), "3");
-    }
-
-    #[test]
-    fn totals_add_exactly_and_unpriced_tokens_are_kept() {
-        let m = Month::parse("2026-11").unwrap();
-        let row = |org: &str, model: Option<&str>, cost: Option<&str>, i: i64, o: i64| CostRow {
-            org_id: org.into(),
-            model: model.map(Into::into),
-            price_from: None,
-            input_tokens: i,
-            output_tokens: o,
-            input_per_mtok: None,
-            output_per_mtok: None,
-            cost: cost.map(Into::into),
-        };
-        let r = report(
-            &m,
-            vec![
-                row("a", Some("m1"), Some("0.1"), 1, 1),
-                row("a", Some("m1"), Some("0.2"), 1, 1),
-                row("a", None, None, 5, 6),
-                row("b", Some("m2"), None, 7, 0),
-                row("b", Some("m1"), Some("0.0000000003"), 1, 0),
-            ],
-        )
-        .unwrap();
-        assert_eq!(r.total_usd, "0.3000000003");
-        assert_eq!(r.orgs[0].cost_usd, "0.3");
-        assert_eq!(r.orgs[0].unpriced_tokens, 11);
-        assert_eq!(r.orgs[1].unpriced_tokens, 7);
-        assert_eq!(r.unpriced_tokens, 18);
-        assert_eq!(r.lines[2].unpriced.as_deref(), Some("no model"));
-        assert_eq!(r.lines[3].unpriced.as_deref(), Some("no price for m2"));
-    }
 }

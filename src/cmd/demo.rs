@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::cmd::{migrate, summary};
+use crate::app::migrate;
 use crate::db::{self, queries};
 use crate::localpg::LocalPg;
 use crate::output::Output;
@@ -79,13 +79,7 @@ pub fn run(args: &DemoArgs, out: &mut Output) -> Result<()> {
         tx.commit()?;
         n
     };
-    let report = summary::summarise(
-        &mut client,
-        &summary::SummaryArgs {
-            org: args.org.clone(),
-            days: 30,
-        },
-    )?;
+    let report = crate::app::summary::summarise(&mut client, &args.org, 30)?;
     out.render(&report)?;
     let mut notes = format!(
         "demo: PostgreSQL running in {} ({} new sample events loaded for {})\n",

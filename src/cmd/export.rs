@@ -15,7 +15,7 @@ use crate::error::{EXIT_FOUND, EXIT_OK, usage};
 use crate::output::Format;
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::period::Month;
-use crate::sink::{AtomicFile, CopyTextUnescape, GuardedCsv, sha256_file};
+use crate::sink::{AtomicFile, CopyTextUnescape, GuardedCsv, manifest_path, sha256_file};
 
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
@@ -449,13 +449,6 @@ fn stream(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64> {
     writer.flush().context("writing the export")?;
     progress.finish(lines.saturating_sub(1));
     Ok(lines)
-}
-
-/// `FILE.manifest.json`.
-pub fn manifest_path(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".manifest.json");
-    PathBuf::from(name)
 }
 
 /// One difference found by `--check`.

@@ -126,7 +126,7 @@ impl Render for MaintainReport {
 
 /// Run `usagectl maintain`.
 pub fn run(client: &mut Client, args: &MaintainArgs, out: &mut Output) -> Result<u8> {
-    let backfilled_days = crate::cmd::migrate::backfill(client)?.map_or(0, |b| b.days);
+    let backfilled_days = crate::app::migrate::backfill(client)?.map_or(0, |b| b.days);
     let fold = queries::fold(client, args.max_wait)?;
     // the fold has run: a registration that cannot (a lock held too long, a role without
     // EXECUTE) leaves reads exact, only slower, and is tried again on the next run

@@ -1,6 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run`.
 pub mod alert;
-pub mod bulk;
+
 pub mod completions;
 pub mod costs;
 pub mod demo;

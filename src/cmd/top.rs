@@ -107,7 +107,7 @@ impl Figure {
     fn human(self) -> String {
         match self {
             Figure::Count(n) => n.to_string(),
-            Figure::Usd(d) => crate::cmd::costs::cents(&d.to_string()),
+            Figure::Usd(d) => crate::prices::cents(&d.to_string()),
         }
     }
 }
@@ -274,7 +274,7 @@ pub fn run(client: &mut Client, args: &TopArgs, out: &mut Output) -> Result<()> 
         let cost_of = |m: &Month,
                        tx: &mut postgres::Transaction<'_>|
          -> Result<BTreeMap<String, (Decimal, i64)>> {
-            let report = crate::cmd::costs::report(m, queries::costs(tx, None, m.start, m.end)?)?;
+            let report = crate::app::costs::report(m, queries::costs(tx, None, m.start, m.end)?)?;
             Ok(report
                 .orgs
                 .into_iter()

@@ -1,4 +1,6 @@
 //! `usagectl record`: insert one usage event, idempotently when given a key.
+pub mod bulk;
+
 use anyhow::{Context, Result};
 use clap::Args;
 use postgres::Client;

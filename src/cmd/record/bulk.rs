@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use postgres::Client;
 use serde::Serialize;
 
-use crate::cmd::record::RecordArgs;
+use super::RecordArgs;
 use crate::db::queries;
 use crate::error::{BadRows, usage};
 use crate::ingest::{self, RowError, RowReader};
