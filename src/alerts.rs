@@ -371,9 +371,144 @@ pub fn wait_for_next_run(
 /// How long a decision is retried before it is marked failed.
 pub const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+crate::text_enum! {
+    /// Where an alert's delivery stands in the outbox (`usagectl_alert_outbox.status`).
+    pub enum OutboxStatus {
+        /// Not delivered yet; a later run tries again.
+        Pending = "pending",
+        /// The receiver answered 2xx.
+        Delivered = "delivered",
+        /// Given up: a permanent refusal, or retried for [`RETRY_FOR`].
+        Failed = "failed",
+    }
+}
+
+crate::text_enum! {
+    /// How one run's delivery of an alert ended, as `alert run` reports it.
+    pub enum DeliveryStatus {
+        /// The receiver answered 2xx.
+        Delivered = "delivered",
+        /// Given up for good.
+        Failed = "failed",
+        /// Not delivered in this run; a later run tries again.
+        Retrying = "retrying",
+    }
+}
+
+/// Attempts within one run before a delivery waits for a later run.
+pub const TRIES_PER_RUN: u32 = 3;
+/// The first pause between attempts within a run (doubling).
+pub const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// The longest a Retry-After is waited for within a run; a longer one waits for a later run.
+pub const LONGEST_WAIT_IN_RUN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a run's claim on a delivery lasts, given one attempt's total timeout: every
+/// attempt of a run at its timeout and every pause, with a minute to spare, so no other run
+/// takes a delivery this one is still trying.
+pub fn claim_lease(attempt_timeout: std::time::Duration) -> std::time::Duration {
+    attempt_timeout * TRIES_PER_RUN
+        + LONGEST_WAIT_IN_RUN * (TRIES_PER_RUN - 1)
+        + std::time::Duration::from_secs(60)
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// Delivered.
+    Delivered,
+    /// Failed for good.
+    Failed,
+    /// Try again in a later run, not before this long from now.
+    Later(std::time::Duration),
+    /// Try again within this run, after this pause (the claim stays).
+    Again(std::time::Duration),
+}
+
+impl AttemptEnd {
+    /// How the run reports it.
+    pub fn status(self) -> DeliveryStatus {
+        match self {
+            AttemptEnd::Delivered => DeliveryStatus::Delivered,
+            AttemptEnd::Failed => DeliveryStatus::Failed,
+            AttemptEnd::Later(_) | AttemptEnd::Again(_) => DeliveryStatus::Retrying,
+        }
+    }
+}
+
+/// The retry policy after an attempt worth repeating failed (a timeout, 408, 429, 5xx):
+/// the `tries`-th attempt of this run, `pause` the run's current pause, `retry_after` the
+/// receiver's. Given up once [`RETRY_FOR`] has passed since the decision; tried again in
+/// this run while fewer than [`TRIES_PER_RUN`] attempts were made and the wait is at most
+/// [`LONGEST_WAIT_IN_RUN`]; else left to a later run ([`wait_for_next_run`]).
+pub fn after_retryable(
+    tries: u32,
+    pause: std::time::Duration,
+    retry_after: Option<std::time::Duration>,
+    decided_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    failed_runs: i32,
+) -> AttemptEnd {
+    let wait = retry_after.unwrap_or(pause);
+    let given_up = decided_at + chrono::Duration::from_std(RETRY_FOR).unwrap_or_default() <= now;
+    if given_up {
+        AttemptEnd::Failed
+    } else if tries < TRIES_PER_RUN && wait <= LONGEST_WAIT_IN_RUN {
+        AttemptEnd::Again(wait)
+    } else {
+        AttemptEnd::Later(wait_for_next_run(failed_runs + 1, retry_after))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retryable_failure_is_tried_again_in_the_run_then_left_to_a_later_one() {
+        use std::time::Duration as D;
+        let decided = Utc::now();
+        let now = decided + chrono::Duration::minutes(5);
+        let half = D::from_millis(500);
+        assert_eq!(
+            after_retryable(1, half, None, decided, now, 0),
+            AttemptEnd::Again(half)
+        );
+        assert_eq!(
+            after_retryable(2, half, Some(D::from_secs(10)), decided, now, 0),
+            AttemptEnd::Again(D::from_secs(10)),
+            "a Retry-After of at most 10 s is waited for in the run"
+        );
+        assert_eq!(
+            after_retryable(2, half, Some(D::from_secs(11)), decided, now, 0),
+            AttemptEnd::Later(D::from_secs(30)),
+            "a longer one waits for a later run"
+        );
+        assert_eq!(
+            after_retryable(3, half, None, decided, now, 2),
+            AttemptEnd::Later(D::from_secs(120)),
+            "the third attempt is the run's last; the third failed run waits 120 s"
+        );
+        assert_eq!(
+            after_retryable(
+                1,
+                half,
+                None,
+                decided,
+                decided + chrono::Duration::hours(24),
+                0
+            ),
+            AttemptEnd::Failed,
+            "given up a day after the decision"
+        );
+        assert_eq!(AttemptEnd::Again(half).status(), DeliveryStatus::Retrying);
+        assert_eq!(AttemptEnd::Failed.status(), DeliveryStatus::Failed);
+    }
+
+    #[test]
+    fn a_claim_outlasts_every_attempt_and_pause_of_a_run() {
+        use std::time::Duration as D;
+        assert_eq!(claim_lease(D::from_secs(10)), D::from_secs(30 + 20 + 60));
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -21,6 +21,7 @@ pub mod prices;
 pub mod printer;
 pub mod quota;
 pub mod sink;
+pub mod state;
 pub mod stripe;
 pub mod text;
 pub mod time;

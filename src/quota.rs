@@ -628,6 +628,18 @@ pub fn validate_tier_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+crate::text_enum! {
+    /// What the enforcement rule (`usagectl_record_in_period`) did with one event.
+    pub enum RecordOutcome {
+        /// Stored: within the limit.
+        Inserted = "inserted",
+        /// Its idempotency key was used already: the stored event is returned.
+        Duplicate = "duplicate",
+        /// Refused: it would take the org past its limit.
+        Refused = "refused",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@
 //!
 //! The API key is never printed: it lives in [`Key`], whose `Debug` shows only the mode, and
 //! every message built from Stripe's answers has the key cut out.
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -437,9 +438,220 @@ impl Api {
     }
 }
 
+crate::text_enum! {
+    /// Where one revision of a stream's day stands in the ledger (`status`), or how a push
+    /// reports it.
+    pub enum RevisionStatus {
+        /// Decided and claimed; the next push sends it.
+        Pending = "pending",
+        /// Usage changed on a day Stripe no longer accepts: credit it by hand.
+        ManualCredit = "manual_credit",
+        /// Stripe acknowledged it.
+        Sent = "sent",
+        /// This push's request failed; it stays pending for the next push.
+        Failed = "failed",
+    }
+}
+
+/// One revision a push decides for a day: the next revision number, the change to send,
+/// the day's usage after it, and whether it can be sent at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRevision {
+    /// UTC day.
+    pub day: NaiveDate,
+    /// The day's next revision (the ledger's last plus one).
+    pub revision: i32,
+    /// Usage minus what the ledger already holds for the day.
+    pub value: i64,
+    /// The day's usage.
+    pub usage_after: i64,
+    /// `Pending` when Stripe still accepts the day, else `ManualCredit`.
+    pub status: RevisionStatus,
+}
+
+/// The revisions a stream needs: per day from `from_day` through `through`, usage minus
+/// the ledger's sum (pending and manual credits included) where they differ. A day that
+/// `through` cuts is read in part and its usage can only grow, so a decrease there means an
+/// earlier `--through` than what was sent, and is not planned.
+pub fn plan_revisions(
+    usage: &BTreeMap<NaiveDate, i64>,
+    ledger: &BTreeMap<NaiveDate, (i64, i32)>,
+    from_day: NaiveDate,
+    through: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<PlannedRevision> {
+    let days: BTreeSet<NaiveDate> = usage
+        .keys()
+        .chain(ledger.keys())
+        .copied()
+        .filter(|d| *d >= from_day && *d <= through.date_naive())
+        .collect();
+    let mut out = Vec::new();
+    for day in days {
+        let u = usage.get(&day).copied().unwrap_or(0);
+        let (sum, last) = ledger.get(&day).copied().unwrap_or((0, 0));
+        let Some(value) = plan_day(u, sum) else {
+            continue;
+        };
+        let day_end = day
+            .succ_opt()
+            .unwrap_or(day)
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        if value < 0 && day_end > through {
+            continue;
+        }
+        out.push(PlannedRevision {
+            day,
+            revision: last + 1,
+            value,
+            usage_after: u,
+            status: if sendable(day, now) {
+                RevisionStatus::Pending
+            } else {
+                RevisionStatus::ManualCredit
+            },
+        });
+    }
+    out
+}
+
+/// How far Stripe's figure may be from the ledger's and still agree (Stripe sums values as
+/// floating point).
+pub const RECONCILE_TOLERANCE: f64 = 1e-9;
+
+/// One day of one stream as `stripe reconcile` compares it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayFigures {
+    /// usagectl's usage of the day.
+    pub usage: i64,
+    /// What the ledger says Stripe acknowledged.
+    pub sent: i64,
+    /// Decided, not acknowledged yet.
+    pub pending: i64,
+    /// Recorded as a manual credit.
+    pub credit: i64,
+    /// What Stripe's day summary holds.
+    pub stripe: f64,
+}
+
+/// Whether a day agrees (Stripe holds what the ledger says was acknowledged, and that is
+/// the day's usage): `None` when it does, else why not, in the words reconcile prints.
+pub fn disagreement(d: &DayFigures) -> Option<String> {
+    let stripe_agrees = (d.stripe - d.sent as f64).abs() < RECONCILE_TOLERANCE;
+    if stripe_agrees && d.sent == d.usage {
+        return None;
+    }
+    let mut notes = Vec::new();
+    if !stripe_agrees {
+        notes.push(format!(
+            "Stripe holds {} but the ledger says {} was acknowledged",
+            d.stripe, d.sent
+        ));
+    }
+    if d.pending != 0 {
+        notes.push(format!(
+            "{} decided, not acknowledged yet (the next push sends it)",
+            d.pending
+        ));
+    }
+    if d.credit != 0 {
+        notes.push(format!("{} recorded as a manual credit", d.credit));
+    }
+    let open = d.usage - d.sent - d.pending - d.credit;
+    if open != 0 {
+        notes.push(format!("{open} of usage not pushed yet"));
+    }
+    Some(notes.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_plan_sends_the_difference_as_the_next_revision() {
+        let now = at("2026-11-20T12:00:00Z");
+        let usage = BTreeMap::from([(day("2026-11-18"), 10), (day("2026-11-19"), 7)]);
+        let ledger = BTreeMap::from([(day("2026-11-18"), (4, 2)), (day("2026-11-19"), (7, 1))]);
+        let plan = plan_revisions(&usage, &ledger, day("2026-11-01"), now, now);
+        assert_eq!(
+            plan,
+            vec![PlannedRevision {
+                day: day("2026-11-18"),
+                revision: 3,
+                value: 6,
+                usage_after: 10,
+                status: RevisionStatus::Pending,
+            }],
+            "the day that agrees (19th) is left alone"
+        );
+    }
+
+    #[test]
+    fn a_plan_decreases_a_whole_day_but_never_a_day_through_cuts() {
+        let now = at("2026-11-20T12:00:00Z");
+        let ledger = BTreeMap::from([(day("2026-11-18"), (5, 1)), (day("2026-11-20"), (5, 1))]);
+        let usage = BTreeMap::from([(day("2026-11-18"), 3), (day("2026-11-20"), 2)]);
+        let plan = plan_revisions(&usage, &ledger, day("2026-11-01"), now, now);
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert_eq!((plan[0].day, plan[0].value), (day("2026-11-18"), -2));
+    }
+
+    #[test]
+    fn a_plan_starts_at_the_meters_first_day_and_credits_old_days_by_hand() {
+        let now = at("2026-11-20T12:00:00Z");
+        let usage = BTreeMap::from([
+            (day("2026-10-01"), 1),
+            (day("2026-10-05"), 1),
+            (day("2026-11-19"), 1),
+        ]);
+        let plan = plan_revisions(&usage, &BTreeMap::new(), day("2026-10-02"), now, now);
+        let got: Vec<_> = plan.iter().map(|p| (p.day, p.status)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (day("2026-10-05"), RevisionStatus::ManualCredit),
+                (day("2026-11-19"), RevisionStatus::Pending)
+            ]
+        );
+    }
+
+    #[test]
+    fn reconcile_agrees_only_when_stripe_ledger_and_usage_match() {
+        let d = |usage, sent, pending, credit, stripe| DayFigures {
+            usage,
+            sent,
+            pending,
+            credit,
+            stripe,
+        };
+        assert_eq!(disagreement(&d(5, 5, 0, 0, 5.0)), None);
+        assert_eq!(disagreement(&d(5, 5, 0, 0, 5.0 + 1e-12)), None);
+        assert_eq!(
+            disagreement(&d(5, 5, 0, 0, 5.001)).as_deref(),
+            Some("Stripe holds 5.001 but the ledger says 5 was acknowledged")
+        );
+        assert_eq!(
+            disagreement(&d(9, 5, 3, 0, 5.0)).as_deref(),
+            Some(
+                "3 decided, not acknowledged yet (the next push sends it); 1 of usage not pushed yet"
+            )
+        );
+        assert_eq!(
+            disagreement(&d(7, 5, 0, 2, 5.0)).as_deref(),
+            Some("2 recorded as a manual credit")
+        );
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -9,10 +9,12 @@ use clap::{Args, Subcommand};
 use postgres::Client;
 use serde::Serialize;
 
-use crate::alerts::{self, Decision, Format, Kind, OrgUse, Payload, Rule};
+use crate::alerts::{
+    self, AttemptEnd, Decision, DeliveryStatus, Format, Kind, OrgUse, OutboxStatus, Payload, Rule,
+};
 use crate::app::every_org;
 use crate::app::quotas::{self as status};
-use crate::db::queries::{self, AlertHistoryRow, AttemptEnd, Claimed, NewRule};
+use crate::db::queries::{self, AlertHistoryRow, Claimed, NewRule};
 use crate::error::{self, usage};
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::period::PeriodChoice;
@@ -436,7 +438,7 @@ pub struct DeliveryRow {
     #[serde(rename = "type")]
     pub kind: String,
     /// delivered, failed (for good) or retrying (on a later run).
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     /// Attempts in this run.
     pub attempts: u32,
     /// The last answer's HTTP status.
@@ -501,7 +503,7 @@ impl Render for RunReport {
                     .iter()
                     .find(|x| x.id == p.id)
                     .map_or(if self.dry_run { "dry_run" } else { "not_tried" }, |x| {
-                        x.status
+                        x.status.as_str()
                     });
                 vec![
                     Cell::text(&p.id),
@@ -550,7 +552,7 @@ impl Render for RunReport {
         let ok = self
             .deliveries
             .iter()
-            .filter(|d| d.status == "delivered")
+            .filter(|d| d.status == DeliveryStatus::Delivered)
             .count();
         s.push_str(&format!(
             "{} tried: {ok} delivered, {} not\n",
@@ -639,8 +641,10 @@ impl Render for History {
             "last error",
         ]);
         for e in &self.events {
-            let delivery = match (&e.status[..], e.next_attempt_at) {
-                ("pending", Some(next)) => format!("pending, next try {}", fmt_utc(&next)),
+            let delivery = match (e.status, e.next_attempt_at) {
+                (OutboxStatus::Pending, Some(next)) => {
+                    format!("pending, next try {}", fmt_utc(&next))
+                }
                 (s, _) => s.to_string(),
             };
             t.add_row(vec![
@@ -660,44 +664,25 @@ impl Render for History {
     }
 }
 
-/// Attempts within one run before a delivery waits for a later run.
-const TRIES_PER_RUN: u32 = 3;
-/// The first pause between attempts within a run (doubling).
-const FIRST_PAUSE: Duration = Duration::from_millis(500);
-/// The longest a Retry-After is waited for within a run; a longer one waits for a later run.
-const LONGEST_WAIT_IN_RUN: Duration = Duration::from_secs(10);
-
-/// How long a claim lasts: every attempt of a run at its timeout and every pause, with a
-/// minute to spare, so no other run takes a delivery this one is still trying.
-fn lease(t: &Timeouts) -> Duration {
-    t.total * TRIES_PER_RUN + LONGEST_WAIT_IN_RUN * (TRIES_PER_RUN - 1) + Duration::from_secs(60)
-}
-
 /// Try one claimed delivery: up to [`TRIES_PER_RUN`] attempts with pauses, each recorded.
 fn deliver(client: &mut Client, sender: &Sender, c: &Claimed) -> Result<DeliveryRow> {
     let body = c.payload.body(c.delivery.format);
-    let mut pause = FIRST_PAUSE;
+    let mut pause = alerts::FIRST_PAUSE;
     let mut tries = 0;
     loop {
         tries += 1;
         let (outcome, took) = sender.post(&c.delivery.endpoint, &c.delivery.secret, &c.id, &body);
-        let (end, status) = match &outcome {
-            Outcome::Delivered { .. } => (AttemptEnd::Delivered, "delivered"),
-            Outcome::Fail { .. } => (AttemptEnd::Failed, "failed"),
-            Outcome::Retry { after, .. } => {
-                let wait = after.unwrap_or(pause);
-                let given_up = c.decided_at
-                    + chrono::Duration::from_std(alerts::RETRY_FOR).unwrap_or_default()
-                    <= Utc::now();
-                if given_up {
-                    (AttemptEnd::Failed, "failed")
-                } else if tries < TRIES_PER_RUN && wait <= LONGEST_WAIT_IN_RUN {
-                    (AttemptEnd::Again, "retrying")
-                } else {
-                    let later = alerts::wait_for_next_run(c.failed_runs + 1, *after);
-                    (AttemptEnd::Later(later), "retrying")
-                }
-            }
+        let end = match &outcome {
+            Outcome::Delivered { .. } => AttemptEnd::Delivered,
+            Outcome::Fail { .. } => AttemptEnd::Failed,
+            Outcome::Retry { after, .. } => alerts::after_retryable(
+                tries,
+                pause,
+                *after,
+                c.decided_at,
+                Utc::now(),
+                c.failed_runs,
+            ),
         };
         let recorded = queries::record_alert_attempt(
             client,
@@ -707,11 +692,7 @@ fn deliver(client: &mut Client, sender: &Sender, c: &Claimed) -> Result<Delivery
             took,
             &end,
         )?;
-        if let AttemptEnd::Again = end {
-            let wait = match &outcome {
-                Outcome::Retry { after: Some(a), .. } => *a,
-                _ => pause,
-            };
+        if let AttemptEnd::Again(wait) = end {
             std::thread::sleep(wait);
             pause *= 2;
             continue;
@@ -721,7 +702,7 @@ fn deliver(client: &mut Client, sender: &Sender, c: &Claimed) -> Result<Delivery
             rule: c.rule.clone(),
             org_id: c.org_id.clone(),
             kind: c.payload.kind.clone(),
-            status,
+            status: end.status(),
             attempts: tries,
             http_status: outcome.status(),
             error: outcome.error().map(str::to_string),
@@ -810,12 +791,17 @@ fn run_alerts(
     let expired = queries::expire_alert_deliveries(client, alerts::RETRY_FOR)?;
     let mut deliveries = Vec::new();
     let mut tried = Vec::new();
-    while let Some(c) = queries::claim_alert_delivery(client, lease(&timeouts), &tried)? {
+    while let Some(c) =
+        queries::claim_alert_delivery(client, alerts::claim_lease(timeouts.total), &tried)?
+    {
         tried.push(c.id.clone());
         deliveries.push(deliver(client, &sender, &c)?);
     }
     let mut failed = 0;
-    for d in deliveries.iter().filter(|d| d.status != "delivered") {
+    for d in deliveries
+        .iter()
+        .filter(|d| d.status != DeliveryStatus::Delivered)
+    {
         failed += 1;
         let then = match d.next_attempt_at {
             Some(at) => format!("tried again from {}", fmt_utc(&at)),
@@ -990,9 +976,9 @@ pub fn run(client: &mut Client, args: &AlertArgs, out: &mut Output) -> Result<u8
                 org_id: String::new(),
                 kind: "usage.test".to_string(),
                 status: if matches!(outcome, Outcome::Delivered { .. }) {
-                    "delivered"
+                    DeliveryStatus::Delivered
                 } else {
-                    "failed"
+                    DeliveryStatus::Failed
                 },
                 attempts: 1,
                 http_status: outcome.status(),

@@ -1,7 +1,7 @@
 //! `usagectl stripe`: map usage sources to Stripe Billing Meters, push each org's usage per
 //! UTC day as meter events exactly once (a ledger of revisions), and reconcile with Stripe's
 //! event summaries.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use crate::error::{self, echo, usage};
 use crate::output::{self, Cell, Output, Render, Style};
 use crate::period::Month;
 use crate::quota::Metric;
-use crate::stripe::{self, Api, ApiOptions, Key, MeterEvent, Mode};
+use crate::stripe::{self, Api, ApiOptions, Key, MeterEvent, Mode, RevisionStatus};
 use crate::time::fmt_utc;
 use crate::tls::Roots;
 
@@ -309,7 +309,7 @@ pub struct PushRow {
     /// Value sent (negative: a decrease).
     pub value: i64,
     /// sent, failed (pending, tried again by the next push) or manual_credit.
-    pub status: &'static str,
+    pub status: RevisionStatus,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -357,24 +357,28 @@ impl Render for PushReport {
                     Cell::Num(i64::from(r.revision)),
                     Cell::text(&r.identifier),
                     Cell::Num(r.value),
-                    Cell::text(r.status),
+                    Cell::text(r.status.as_str()),
                     r.error.as_ref().map_or(Cell::Empty, Cell::text),
                 ]
             })
             .collect()
     }
     fn human(&self, style: &Style) -> String {
-        let count = |s: &str| self.revisions.iter().filter(|r| r.status == s).count();
+        let count = |s: RevisionStatus| self.revisions.iter().filter(|r| r.status == s).count();
         let mut out = format!(
             "stripe push ({} mode) through {}: {} over {}; {} sent, {} failed, {} manual credit{}\n",
             self.mode.name(),
             fmt_utc(&self.through),
             output::count(self.revisions.len() as i64, "revision", "revisions"),
             output::count(self.streams as i64, "stream", "streams"),
-            count("sent"),
-            count("failed"),
-            count("manual_credit"),
-            if count("manual_credit") == 1 { "" } else { "s" }
+            count(RevisionStatus::Sent),
+            count(RevisionStatus::Failed),
+            count(RevisionStatus::ManualCredit),
+            if count(RevisionStatus::ManualCredit) == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
         if !self.revisions.is_empty() {
             let mut t = style.table(&["org", "source", "day", "rev", "value", "status"]);
@@ -558,7 +562,7 @@ fn decide_stream(
     }
     for r in plan_stream(&mut tx, mode, org, customer, meter, now, through)? {
         queries::insert_stripe_revision(&mut tx, &r)?;
-        if r.status == "manual_credit" {
+        if r.status == RevisionStatus::ManualCredit {
             manual.push(PushRow {
                 org_id: r.org_id.clone(),
                 source: r.source.clone(),
@@ -566,7 +570,7 @@ fn decide_stream(
                 revision: r.revision,
                 identifier: r.identifier.clone(),
                 value: r.value,
-                status: "manual_credit",
+                status: RevisionStatus::ManualCredit,
                 error: None,
             });
         }
@@ -605,50 +609,24 @@ fn plan_stream(
     }
     let ledger = queries::stripe_ledger_days(db, live, org, &meter.source)?;
     let usage = queries::usage_per_day(db, org, &meter.event_types, from, through)?;
-    let days: BTreeSet<NaiveDate> = usage
-        .keys()
-        .chain(ledger.keys())
-        .copied()
-        .filter(|d| *d >= meter.from_day && *d <= through.date_naive())
-        .collect();
-    let mut out = Vec::new();
-    for day in days {
-        let u = usage.get(&day).copied().unwrap_or(0);
-        let (sum, last) = ledger.get(&day).copied().unwrap_or((0, 0));
-        let Some(value) = stripe::plan_day(u, sum) else {
-            continue;
-        };
-        // the day `through` cuts is read in part: its usage can only grow, so a lower
-        // figure means an earlier --through (or an older push) than what was sent
-        let day_end = day
-            .succ_opt()
-            .unwrap_or(day)
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc();
-        if value < 0 && day_end > through {
-            continue;
-        }
-        let revision = last + 1;
-        out.push(Revision {
-            livemode: live,
-            org_id: org.to_string(),
-            source: meter.source.clone(),
-            day,
-            revision,
-            identifier: stripe::identifier(mode, org, &meter.source, day, revision),
-            customer_id: customer.to_string(),
-            event_name: meter.event_name.clone(),
-            value,
-            usage_after: u,
-            status: if stripe::sendable(day, now) {
-                "pending"
-            } else {
-                "manual_credit"
-            },
-        });
-    }
-    Ok(out)
+    Ok(
+        stripe::plan_revisions(&usage, &ledger, meter.from_day, through, now)
+            .into_iter()
+            .map(|p| Revision {
+                livemode: live,
+                org_id: org.to_string(),
+                source: meter.source.clone(),
+                day: p.day,
+                revision: p.revision,
+                identifier: stripe::identifier(mode, org, &meter.source, p.day, p.revision),
+                customer_id: customer.to_string(),
+                event_name: meter.event_name.clone(),
+                value: p.value,
+                usage_after: p.usage_after,
+                status: p.status,
+            })
+            .collect(),
+    )
 }
 
 /// Send one stream's revisions in order, one request at a time, recording each.
@@ -666,7 +644,11 @@ fn send_stream(db: &mut Client, api: &Api, w: &Work) -> Result<Vec<PushRow>> {
             revision: r.revision,
             identifier: r.identifier.clone(),
             value: r.value,
-            status: if error.is_none() { "sent" } else { "failed" },
+            status: if error.is_none() {
+                RevisionStatus::Sent
+            } else {
+                RevisionStatus::Failed
+            },
             error,
         });
     }
@@ -781,7 +763,7 @@ fn push(
                 revisions.extend(
                     plan_stream(&mut tx, mode, o, customer, m, now, through)?
                         .into_iter()
-                        .filter(|r| r.status == "pending")
+                        .filter(|r| r.status == RevisionStatus::Pending)
                         .map(|r| PendingRevision {
                             org_id: r.org_id,
                             source: r.source,
@@ -881,9 +863,12 @@ fn push(
     revisions.sort_by(|a, b| {
         (&a.org_id, &a.source, a.day, a.revision).cmp(&(&b.org_id, &b.source, b.day, b.revision))
     });
-    for r in revisions.iter().filter(|r| r.status != "sent") {
+    for r in revisions
+        .iter()
+        .filter(|r| r.status != RevisionStatus::Sent)
+    {
         crate::printer::note(&match r.status {
-            "manual_credit" => format!(
+            RevisionStatus::ManualCredit => format!(
                 "usagectl: org {}, {}, {}: usage changed by {} on a day Stripe no longer accepts; credit it by hand ({} mode)",
                 r.org_id,
                 r.source,
@@ -908,8 +893,10 @@ fn push(
             "usagectl: {stale} pending revision(s) were tried more than 23 hours ago and are not sent again (Stripe no longer deduplicates them): stripe reconcile shows whether Stripe holds them"
         ));
     }
-    let failed = stale > 0 || revisions.iter().any(|r| r.status == "failed");
-    let credits = revisions.iter().any(|r| r.status == "manual_credit");
+    let failed = stale > 0 || revisions.iter().any(|r| r.status == RevisionStatus::Failed);
+    let credits = revisions
+        .iter()
+        .any(|r| r.status == RevisionStatus::ManualCredit);
     out.render(&PushReport {
         mode,
         through,
@@ -982,26 +969,13 @@ fn reconcile(
                     .copied()
                     .unwrap_or((0, 0, 0));
                 let s = theirs.get(&day).copied().unwrap_or(0.0);
-                let agree = (s - sent as f64).abs() < 1e-9 && sent == u;
-                if !agree {
-                    let mut notes = Vec::new();
-                    if (s - sent as f64).abs() >= 1e-9 {
-                        notes.push(format!(
-                            "Stripe holds {s} but the ledger says {sent} was acknowledged"
-                        ));
-                    }
-                    if pending != 0 {
-                        notes.push(format!(
-                            "{pending} decided, not acknowledged yet (the next push sends it)"
-                        ));
-                    }
-                    if credit != 0 {
-                        notes.push(format!("{credit} recorded as a manual credit"));
-                    }
-                    let open = u - sent - pending - credit;
-                    if open != 0 {
-                        notes.push(format!("{open} of usage not pushed yet"));
-                    }
+                if let Some(note) = stripe::disagreement(&stripe::DayFigures {
+                    usage: u,
+                    sent,
+                    pending,
+                    credit,
+                    stripe: s,
+                }) {
                     rows.push(ReconcileRow {
                         org_id: o.clone(),
                         customer_id: customer.clone(),
@@ -1012,7 +986,7 @@ fn reconcile(
                         ledger_pending: pending,
                         manual_credit: credit,
                         stripe: s,
-                        note: notes.join("; "),
+                        note,
                     });
                 }
                 day = day.succ_opt().unwrap_or(to);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
-use crate::alerts::{Decision, Format, Kind, Payload, Rule, State, StateKey};
+use crate::alerts::{Decision, Format, Kind, OutboxStatus, Payload, Rule, State, StateKey};
 use crate::webhook::{Endpoint, Secret};
 
 /// The readable columns of a rule (no URL, no secret: `usage_reader` may select them).
@@ -322,17 +322,7 @@ pub fn claim_alert_delivery(
     }))
 }
 
-/// What an attempt ended in, for the outbox.
-pub enum AttemptEnd {
-    /// Delivered.
-    Delivered,
-    /// Failed for good.
-    Failed,
-    /// Try again in a later run, not before this long from now.
-    Later(Duration),
-    /// Try again within this run (the claim stays).
-    Again,
-}
+pub use crate::alerts::AttemptEnd;
 
 /// One attempt as recorded.
 pub struct RecordedAttempt {
@@ -371,10 +361,11 @@ pub fn record_alert_attempt(
     let next_attempt_at = match end {
         AttemptEnd::Delivered | AttemptEnd::Failed => {
             let status = if matches!(end, AttemptEnd::Delivered) {
-                "delivered"
+                OutboxStatus::Delivered
             } else {
-                "failed"
-            };
+                OutboxStatus::Failed
+            }
+            .as_str();
             tx.exec(
                 "UPDATE usagectl_alert_outbox SET status = $2, finished_at = now(), claimed_until = NULL
                   WHERE id = $1",
@@ -393,7 +384,7 @@ pub fn record_alert_attempt(
                 &[&id, &d.as_secs_f64()],
             )
             .map(|r| Some(r.get(0))),
-        AttemptEnd::Again => Ok(None),
+        AttemptEnd::Again(_) => Ok(None),
     }
     .context("recording where the delivery stands")?;
     tx.commit().context("committing the delivery attempt")?;
@@ -427,7 +418,7 @@ pub struct AlertHistoryRow {
     #[serde(serialize_with = "crate::time::ser")]
     pub decided_at: DateTime<Utc>,
     /// pending, delivered or failed.
-    pub status: String,
+    pub status: OutboxStatus,
     /// Attempts so far.
     pub attempts: i32,
     /// The last answer's HTTP status.

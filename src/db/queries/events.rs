@@ -148,16 +148,17 @@ pub fn record_enforced(
                 ev.event_type, ev.org_id
             )
         })?;
-    Ok(match row.get::<_, &str>(0) {
-        "inserted" => Enforced::Inserted(event_row_at(&row, 3)),
-        "duplicate" => Enforced::Duplicate(event_row_at(&row, 3)),
-        "refused" => Enforced::Refused {
+    use crate::quota::RecordOutcome;
+    let outcome: RecordOutcome = row
+        .try_get(0)
+        .context("reading what usagectl_record_in_period() answered")?;
+    Ok(match outcome {
+        RecordOutcome::Inserted => Enforced::Inserted(event_row_at(&row, 3)),
+        RecordOutcome::Duplicate => Enforced::Duplicate(event_row_at(&row, 3)),
+        RecordOutcome::Refused => Enforced::Refused {
             current: row.get(1),
             limit: row.get(2),
         },
-        other => anyhow::bail!(
-            "usagectl_record_in_period() answered {other:?}, which this usagectl does not know"
-        ),
     })
 }
 

@@ -268,7 +268,7 @@ pub struct Revision {
     /// The day's usage this revision brings the ledger to.
     pub usage_after: i64,
     /// pending or manual_credit.
-    pub status: &'static str,
+    pub status: crate::stripe::RevisionStatus,
 }
 
 /// Write a revision.
@@ -288,7 +288,7 @@ pub fn insert_stripe_revision(tx: &mut postgres::Transaction<'_>, r: &Revision) 
             &r.event_name,
             &r.value,
             &r.usage_after,
-            &r.status,
+            &r.status.as_str(),
         ],
     )
     .context("writing the revision to the Stripe ledger")?;
