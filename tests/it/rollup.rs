@@ -17,19 +17,22 @@ const WINDOWS: [(Option<&str>, &str); 3] = [
     (Some("2025-11-09T12:34:56.5Z"), "2025-11-11T00:00:01Z"),
 ];
 
-/// Groups (org, type, UTC day) where `usagectl_usage()` over a window disagrees with a
-/// fresh aggregate of the raw rows in it, in one statement (one snapshot).
+/// Groups (org, type, UTC day, model) where `usagectl_usage_by_model()` over a window
+/// disagrees with a fresh aggregate of the raw rows in it, in one statement (one snapshot):
+/// a wrong per-model attribution fails it too.
 fn read_path_disagreements(c: &mut postgres::Client, from: Option<&str>, to: &str) -> i64 {
     c.query_one(
-        "WITH via AS (SELECT * FROM usagectl_usage(NULL, NULL, $1::text::timestamptz, $2::text::timestamptz)),
+        "WITH via AS (SELECT * FROM usagectl_usage_by_model(NULL, NULL, $1::text::timestamptz, $2::text::timestamptz)),
               raw AS (
              SELECT org_id, event_type, (created_at AT TIME ZONE 'UTC')::date AS day,
+                    CASE WHEN event_type LIKE 'ai_tokens_%' THEN coalesce(left(metadata ->> 'model', 200), '')
+                         ELSE '' END AS model,
                     count(*) AS events, sum(quantity)::bigint AS quantity,
                     min(created_at) AS first_event, max(created_at) AS last_event
              FROM usage_events
              WHERE ($1::text IS NULL OR created_at >= $1::text::timestamptz) AND created_at < $2::text::timestamptz
-             GROUP BY 1, 2, 3)
-         SELECT count(*) FROM via FULL JOIN raw USING (org_id, event_type, day)
+             GROUP BY 1, 2, 3, 4)
+         SELECT count(*) FROM via FULL JOIN raw USING (org_id, event_type, day, model)
          WHERE via.events IS DISTINCT FROM raw.events OR via.quantity IS DISTINCT FROM raw.quantity
             OR via.first_event IS DISTINCT FROM raw.first_event OR via.last_event IS DISTINCT FROM raw.last_event",
         &[&from, &to],
@@ -345,7 +348,10 @@ fn the_fold_counts_a_correction_that_commits_while_it_runs_once_and_as_corrected
         .batch_execute("UPDATE usage_events SET quantity = 50 WHERE org_id = 'fix'")
         .unwrap();
     open.commit().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // the fold, past the writers, now waits for the open correction (the watermark row)
+    wait_until("the fold waits for the open correction", || {
+        session_waits(&db, "usagectl_fold()", "Lock")
+    });
     fixer.commit().unwrap();
     assert_eq!(folder.join().unwrap(), 2);
     let q: i64 = db.scalar("SELECT quantity FROM usagectl_rollup WHERE org_id = 'fix'");
@@ -442,7 +448,9 @@ fn the_fold_waits_for_writers_in_flight_and_says_who_it_waits_for() {
             .get::<_, i64>(0)
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_until("the fold waits for the open writer", || {
+        session_waits(&db, "usagectl_fold(interval", "Timeout")
+    });
     assert!(!folder.is_finished(), "the fold waits for the open writer");
     tx.commit().unwrap();
     assert_eq!(folder.join().unwrap(), 2);
@@ -786,9 +794,18 @@ fn upgrading_from_schema_8_while_the_web_app_inserts_ends_exact() {
             folds
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // the upgrade starts while the web app is writing, and it goes on writing afterwards
+    // (its rows, not a sleep, order the steps)
+    let webapp_rows =
+        || -> i64 { db.scalar("SELECT count(*) FROM usage_events WHERE org_id = 'webapp'") };
+    wait_until("the web app writes before the upgrade", || {
+        webapp_rows() >= 20
+    });
     let out = db.run(&["migrate", "-o", "json"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let after = webapp_rows();
+    wait_until("the web app writes after the upgrade", || {
+        webapp_rows() >= after + 20
+    });
     stop.store(true, Ordering::SeqCst);
     let (inserted, slowest) = writer.join().unwrap();
     let folds = folder.join().unwrap();

@@ -485,3 +485,31 @@ pub const ROLLUP_DISAGREEMENTS: &str = "WITH raw AS (
      SELECT count(*) FROM raw FULL JOIN usagectl_rollup r USING (org_id, bucket, event_type, model)
      WHERE raw.events IS DISTINCT FROM r.events OR raw.quantity IS DISTINCT FROM r.quantity
         OR raw.f IS DISTINCT FROM r.first_event OR raw.l IS DISTINCT FROM r.last_event";
+
+/// Wait until `ready` holds (data decides the order of a test's steps, not a sleep),
+/// failing the test after 20 s with `what`.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Whether a session whose query contains `needle` is waiting, per `pg_stat_activity`:
+/// `kind` `Lock` for a lock, `Timeout` for the fold's pg_sleep while writers finish.
+pub fn session_waits(db: &TestDb, needle: &str, kind: &str) -> bool {
+    let mut c = db.client();
+    c.query_one(
+        "SELECT count(*) > 0 FROM pg_stat_activity
+          WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'
+            AND wait_event_type = $2",
+        &[&needle, &kind],
+    )
+    .unwrap()
+    .get(0)
+}
