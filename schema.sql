@@ -2,6 +2,26 @@
 -- --no-privileges, normalised). Generated: do not edit; a test fails when it is
 -- stale. Regenerate: USAGECTL_REGENERATE=1 cargo test --test it schema_snapshot
 
+CREATE FUNCTION public.usagectl_allowance(p_org text, p_metric text, p_at timestamp with time zone, p_adding bigint, OUT period_start timestamp with time zone, OUT period_end timestamp with time zone, OUT "limit" bigint, OUT current bigint, OUT allowed boolean) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT p.period_start, p.period_end, l.lim, c.current, l.lim = -1 OR c.allowed
+      FROM usagectl_metrics() m
+     CROSS JOIN usagectl_period(p_org, p_at) p
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN b.base = -1 THEN -1
+                       ELSE b.base + coalesce((SELECT g.granted
+                                                 FROM usagectl_granted(p_org, p.period_start,
+                                                                       p.period_end) g
+                                                WHERE g.metric = p_metric), 0)
+                  END AS lim
+             FROM (SELECT usagectl_base_limit(p_org, p_metric) AS base) b) l
+     CROSS JOIN LATERAL usagectl_quota_check(p_org, m.event_types,
+                                             CASE WHEN m.monthly THEN p.period_start END,
+                                             p.period_end, l.lim, p_adding) c
+     WHERE m.metric = p_metric
+$$;
+
 CREATE FUNCTION public.usagectl_anchor_instant(p_year integer, p_month integer, p_anchor integer, p_zone text) RETURNS timestamp with time zone
     LANGUAGE sql STABLE
     AS $$
@@ -19,6 +39,19 @@ BEGIN
     RAISE EXCEPTION '% is append-only: % refused (revoke a grant with usagectl grant revoke)',
         TG_TABLE_NAME, TG_OP USING ERRCODE = '42501';
 END
+$$;
+
+CREATE FUNCTION public.usagectl_base_limit(p_org text, p_metric text) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(
+        (SELECT o.limit_value FROM usagectl_org_limit_overrides o
+          WHERE o.org_id = p_org AND o.metric = p_metric),
+        (SELECT l.limit_value FROM usagectl_tier_limits l
+          WHERE l.metric = p_metric
+            AND l.tier = coalesce((SELECT t.tier FROM usagectl_org_tiers t WHERE t.org_id = p_org),
+                                  'trial')),
+        -1)
 $$;
 
 CREATE FUNCTION public.usagectl_bucket(p_org text, p_at timestamp with time zone) RETURNS timestamp with time zone
@@ -133,6 +166,17 @@ CREATE FUNCTION public.usagectl_lock_org(p_org text) RETURNS void
     SELECT NULL::void FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
 $$;
 
+CREATE FUNCTION public.usagectl_metrics() RETURNS TABLE(metric text, event_types text[], monthly boolean)
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    VALUES ('csv_uploads', ARRAY['csv_upload'], true),
+           ('csv_rows', ARRAY['csv_row_processed'], true),
+           ('analyses', ARRAY['analysis_run'], true),
+           ('chat_messages', ARRAY['chat_message'], true),
+           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true),
+           ('mapping_profiles', ARRAY['mapping_profile_created'], false)
+$$;
+
 CREATE FUNCTION public.usagectl_model_key(p_type text, p_metadata jsonb) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -204,12 +248,13 @@ CREATE FUNCTION public.usagectl_quota_check(p_org text, p_types text[], p_from t
               FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m) u
 $$;
 
-CREATE FUNCTION public.usagectl_record_in_period(p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamp with time zone, p_key text, p_metric text, p_counted_types text[], p_all_time boolean, p_limit bigint) RETURNS TABLE(r_outcome text, r_current bigint, r_limit bigint, r_period_start timestamp with time zone, r_period_end timestamp with time zone, r_id uuid, r_org_id text, r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamp with time zone, r_idempotency_key text)
+CREATE FUNCTION public.usagectl_record(p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamp with time zone, p_key text) RETURNS TABLE(r_outcome text, r_metric text, r_current bigint, r_limit bigint, r_period_start timestamp with time zone, r_period_end timestamp with time zone, r_id uuid, r_org_id text, r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamp with time zone, r_idempotency_key text)
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'public'
     AS $$
 DECLARE
     v_at timestamptz := coalesce(p_created_at, now());
+    v_metric text;
     v_start timestamptz;
     v_end timestamptz;
     v_limit bigint;
@@ -217,39 +262,47 @@ DECLARE
     v_allowed boolean;
     v_row usage_events%ROWTYPE;
 BEGIN
-    PERFORM usagectl_lock_org(p_org);
+    IF p_quantity > 0 THEN
+        SELECT m.metric INTO v_metric
+          FROM usagectl_metrics() m
+         WHERE p_type = ANY (m.event_types) AND usagectl_base_limit(p_org, m.metric) <> -1;
+    END IF;
+    IF v_metric IS NOT NULL THEN
+        PERFORM usagectl_lock_org(p_org);
+    END IF;
     IF p_key IS NOT NULL THEN
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
         IF FOUND THEN
-            RETURN QUERY SELECT 'duplicate', NULL::bigint, NULL::bigint, NULL::timestamptz,
-                NULL::timestamptz, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
-                v_row.metadata, v_row.created_at, v_row.idempotency_key;
+            RETURN QUERY SELECT 'duplicate', v_metric, NULL::bigint, NULL::bigint,
+                NULL::timestamptz, NULL::timestamptz, v_row.id, v_row.org_id, v_row.event_type,
+                v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
             RETURN;
         END IF;
     END IF;
-    SELECT p.period_start, p.period_end, p_limit + coalesce(g.granted, 0)
-      INTO v_start, v_end, v_limit
-      FROM usagectl_period(p_org, v_at) p
-      LEFT JOIN usagectl_granted(p_org, p.period_start, p.period_end) g ON g.metric = p_metric;
-    SELECT c.current, c.allowed INTO v_current, v_allowed
-      FROM usagectl_quota_check(p_org, p_counted_types, CASE WHEN p_all_time THEN NULL ELSE v_start END,
-                                v_end, v_limit, p_quantity) c;
-    IF v_allowed THEN
-        INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
-        VALUES (p_org, p_type, p_quantity, p_metadata, v_at, p_key)
-        ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING e.* INTO v_row;
-        IF NOT FOUND THEN
-            -- the key was stored meanwhile by a writer outside the lock
-            SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
-            RETURN QUERY SELECT 'duplicate', v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id,
-                v_row.event_type, v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
+    IF v_metric IS NOT NULL THEN
+        SELECT a.period_start, a.period_end, a."limit", a.current, a.allowed
+          INTO v_start, v_end, v_limit, v_current, v_allowed
+          FROM usagectl_allowance(p_org, v_metric, v_at, p_quantity) a;
+        IF NOT v_allowed THEN
+            RETURN QUERY SELECT 'refused', v_metric, v_current, v_limit, v_start, v_end,
+                NULL::uuid, NULL::text, NULL::text, NULL::integer, NULL::jsonb,
+                NULL::timestamptz, NULL::text;
             RETURN;
         END IF;
     END IF;
-    RETURN QUERY SELECT CASE WHEN v_allowed THEN 'inserted' ELSE 'refused' END, v_current, v_limit,
-        v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity, v_row.metadata,
-        v_row.created_at, v_row.idempotency_key;
+    INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+    VALUES (p_org, p_type, p_quantity, p_metadata, v_at, p_key)
+    ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING e.* INTO v_row;
+    IF NOT FOUND THEN
+        -- the key was stored meanwhile by a writer outside the lock
+        SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
+        RETURN QUERY SELECT 'duplicate', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+            v_row.metadata, v_row.created_at, v_row.idempotency_key;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT 'inserted', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+        v_row.metadata, v_row.created_at, v_row.idempotency_key;
 END
 $$;
 

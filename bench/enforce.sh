@@ -3,7 +3,7 @@
 # could cost at best on the fold's schema (issue 13). One cluster, three databases made from
 # one template holding the seed's table (EVENTS events, org-big with BIG of them this month):
 #   now    this build's schema and functions;
-#   lean   the same, with usagectl_record_in_period() replaced by bench/enforce_lean.sql
+#   lean   the same, with usagectl_record() replaced by bench/enforce_lean.sql
 #          (lock, rollup, unfolded rows, insert; no periods, grants or read-path functions):
 #          the floor of an enforced record once the insert trigger is gone;
 #   pre13  the build before issue 13 (BASELINE_REV, schema 8: the insert trigger, the
@@ -119,7 +119,7 @@ cold() { # db, sql
             grep '^Time' | sed -n 2p | awk '{print $2}'
     done | median
 }
-ENF_NEW="SELECT * FROM usagectl_record_in_period('org-big', 'chat_message', 1, NULL, NULL, NULL, 'chat_messages', '{chat_message}', false, 1000000000)"
+ENF_NEW="SELECT * FROM usagectl_record('org-big', 'chat_message', 1, NULL, NULL, NULL)"
 ENF_OLD="SELECT * FROM usagectl_record_enforced('org-big', 'chat_message', 1, NULL, NULL, NULL, '{chat_message}', date_trunc('month', now(), 'UTC'), date_trunc('month', now(), 'UTC') + interval '1 month', 1000000000)"
 INSERT="INSERT INTO usage_events (org_id, event_type, quantity) VALUES ('org-big', 'chat_message', 1)"
 

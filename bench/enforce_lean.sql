@@ -1,16 +1,17 @@
 -- bench/enforce.sh only (never a migration): the leanest enforced record the fold's schema
--- allows, to measure a floor. It replaces usagectl_record_in_period() in a throwaway
+-- allows, to measure a floor. It replaces usagectl_record() in a throwaway
 -- database with the org lock (usagectl_lock_org(), which creates the org's lock row on its
 -- first call), the watermark, the UTC month's rollup rows, the unfolded rows
--- and the insert: no billing period, no grants, no backfill check, no idempotency key
+-- and the insert: no billing period, no tier or grants (the override only), no idempotency key
 -- lookup, none of the read path's functions. Right only for an org in UTC with no
 -- settings, grants or keys, which is what the benchmark records.
-CREATE OR REPLACE FUNCTION usagectl_record_in_period(
+CREATE OR REPLACE FUNCTION usagectl_record(
     p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamptz,
-    p_key text, p_metric text, p_counted_types text[], p_all_time boolean, p_limit bigint)
-RETURNS TABLE (r_outcome text, r_current bigint, r_limit bigint, r_period_start timestamptz,
-               r_period_end timestamptz, r_id uuid, r_org_id text, r_event_type text,
-               r_quantity integer, r_metadata jsonb, r_created_at timestamptz, r_idempotency_key text)
+    p_key text)
+RETURNS TABLE (r_outcome text, r_metric text, r_current bigint, r_limit bigint,
+               r_period_start timestamptz, r_period_end timestamptz, r_id uuid, r_org_id text,
+               r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamptz,
+               r_idempotency_key text)
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 DECLARE
     v_outcome text := 'inserted';
@@ -21,7 +22,11 @@ DECLARE
     v_rollup bigint;
     v_unfolded bigint;
     v_row usage_events%ROWTYPE;
+    p_counted_types text[] := ARRAY[p_type];
+    p_limit bigint;
 BEGIN
+    SELECT o.limit_value INTO p_limit FROM usagectl_org_limit_overrides o
+     WHERE o.org_id = p_org AND o.metric = 'chat_messages';
     PERFORM usagectl_lock_org(p_org);
     SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
     SELECT coalesce(sum(d.quantity), 0) INTO v_rollup FROM usagectl_rollup d
@@ -36,7 +41,7 @@ BEGIN
     ELSE
         v_outcome := 'refused';
     END IF;
-    RETURN QUERY SELECT v_outcome, v_rollup + v_unfolded, p_limit, v_start, v_end, v_row.id, v_row.org_id,
+    RETURN QUERY SELECT v_outcome, 'chat_messages', v_rollup + v_unfolded, p_limit, v_start, v_end, v_row.id, v_row.org_id,
         v_row.event_type, v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
 END
 $f$;

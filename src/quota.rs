@@ -567,29 +567,29 @@ impl Exceeded {
     }
 }
 
-/// The metric recording `quantity` of `event_type` adds to, when it has a limit for this
-/// org: what an enforced record checks. `None` (nothing to check): an unlimited metric, a
-/// type no metric counts, or a quantity that lowers usage (a correction). Each event type counts toward at most one metric.
-pub fn limited_metric(eff: &Effective, event_type: &str, quantity: i64) -> Option<Metric> {
-    if quantity <= 0 {
-        return None;
-    }
-    Metric::for_event(event_type)
+/// What a batch of new events adds to each metric in each billing period it touches, in
+/// period order: the period's first instant and every metric it adds a positive amount to.
+/// An all-time metric (mapping profiles) counts what the batch adds in that period and in
+/// every earlier one. Whether each fits is `usagectl_allowance()`'s to say, in SQL, the one
+/// place the limit, the grants and the usage are composed.
+pub fn batch_additions(
+    periods: BTreeMap<(DateTime<Utc>, DateTime<Utc>), BTreeMap<String, i64>>,
+) -> Vec<(DateTime<Utc>, Vec<(Metric, i64)>)> {
+    let mut all_time = 0;
+    periods
         .into_iter()
-        .find(|m| eff.limits[m].0 != UNLIMITED)
-}
-
-/// The metrics adding `batch` (quantities per event type, and the mapping profiles it adds
-/// up to this month) must be checked on, with their limits and what the batch adds to each:
-/// every limited metric it adds to. The check itself (`current + adding <= limit`) is
-/// `usagectl_quota_check()`, in SQL, the one place that rule lives.
-pub fn metrics_to_check(eff: &Effective, batch: &Usage) -> Vec<(Metric, i64, i64)> {
-    Metric::ALL
-        .into_iter()
-        .filter_map(|metric| {
-            let add = batch.current(metric);
-            let (limit, _) = eff.limits[&metric];
-            (add > 0 && limit != UNLIMITED).then_some((metric, limit, add))
+        .map(|((start, _), types)| {
+            all_time += types.get("mapping_profile_created").copied().unwrap_or(0);
+            let batch = Usage {
+                month: types,
+                mapping_profiles_all_time: all_time,
+            };
+            let adds = Metric::ALL
+                .into_iter()
+                .map(|m| (m, batch.current(m)))
+                .filter(|(_, add)| *add > 0)
+                .collect();
+            (start, adds)
         })
         .collect()
 }
@@ -629,7 +629,7 @@ pub fn validate_tier_name(name: &str) -> Result<()> {
 }
 
 crate::text_enum! {
-    /// What the enforcement rule (`usagectl_record_in_period`) did with one event.
+    /// What the enforcement rule (`usagectl_record`) did with one event.
     pub enum RecordOutcome {
         /// Stored: within the limit.
         Inserted = "inserted",
@@ -925,20 +925,43 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_checked_on_every_limited_metric_it_adds_to() {
-        let c = config();
-        let eff = c.effective("new-org"); // trial: 50 chat messages, 3 mapping profiles
-        let mut batch = Usage::default();
-        batch.month.insert("chat_message".into(), 2);
-        batch.month.insert("export_pdf".into(), 1000);
-        batch.month.insert("ai_tokens_input".into(), 0);
-        batch.mapping_profiles_all_time = 1;
+    fn a_batch_adds_per_period_and_all_time_metrics_count_earlier_periods() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let (oct, nov, dec) = (
+            at("2026-10-01T00:00:00Z"),
+            at("2026-11-01T00:00:00Z"),
+            at("2026-12-01T00:00:00Z"),
+        );
+        let types = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+            pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+        };
+        let periods = BTreeMap::from([
+            (
+                (oct, nov),
+                types(&[
+                    ("chat_message", 2),
+                    ("export_pdf", 1000),
+                    ("mapping_profile_created", 1),
+                ]),
+            ),
+            (
+                (nov, dec),
+                types(&[("ai_tokens_input", 5), ("ai_tokens_output", 7)]),
+            ),
+        ]);
         assert_eq!(
-            metrics_to_check(&eff, &batch),
+            batch_additions(periods),
             vec![
-                (Metric::ChatMessages, 50, 2),
-                (Metric::MappingProfiles, 3, 1)
-            ]
+                (
+                    oct,
+                    vec![(Metric::ChatMessages, 2), (Metric::MappingProfiles, 1)]
+                ),
+                (
+                    nov,
+                    vec![(Metric::AiTokens, 12), (Metric::MappingProfiles, 1)]
+                ),
+            ],
+            "an untracked type adds to nothing; the October profile counts in November"
         );
         let e = Exceeded {
             metric: Metric::ChatMessages,
@@ -960,43 +983,6 @@ mod tests {
             e.message(),
             "Mapping profile limit exceeded (3/3 in total). Please upgrade your plan."
         );
-        // an override lifts acme's chat limit; a metric without a limit is never checked
-        let mut c = c;
-        c.overrides.insert(
-            "unlimited".into(),
-            Metric::ALL.into_iter().map(|m| (m, UNLIMITED)).collect(),
-        );
-        assert!(metrics_to_check(&c.effective("unlimited"), &batch).is_empty());
-        assert_eq!(
-            metrics_to_check(&c.effective("acme"), &batch)[0],
-            (Metric::ChatMessages, 5000, 2)
-        );
-    }
-
-    #[test]
-    fn only_limited_metrics_need_a_check() {
-        let c = config();
-        let trial = c.effective("new-org");
-        assert_eq!(
-            limited_metric(&trial, "ai_tokens_output", 10),
-            Some(Metric::AiTokens)
-        );
-        assert_eq!(
-            limited_metric(&trial, "mapping_profile_created", 1),
-            Some(Metric::MappingProfiles)
-        );
-        // no metric counts it, or it is a correction: nothing to check
-        assert_eq!(limited_metric(&trial, "export_pdf", 1000), None);
-        assert_eq!(limited_metric(&trial, "chat_message", -3), None);
-        let mut sub = c.effective("new-org");
-        for (limit, _) in sub.limits.values_mut() {
-            *limit = UNLIMITED;
-        }
-        assert_eq!(limited_metric(&sub, "chat_message", 1), None);
-        // no event type counts toward two metrics
-        for t in crate::events::EVENT_TYPES {
-            assert!(Metric::for_event(t).len() <= 1, "{t}");
-        }
     }
 
     #[test]

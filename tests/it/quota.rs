@@ -1166,3 +1166,80 @@ fn status_org_json_names_each_key_once() {
         assert!(keys.contains(&k), "{k} missing from {}", st.stdout);
     }
 }
+
+/// The database's metric table (what enforcement counts) is the Rust one (what every read
+/// shows), and its limit composition gives what `limits` shows: assigned tier, default
+/// tier, an override, a tier missing a metric, and a grant.
+#[test]
+fn the_sql_rule_and_limits_agree_on_metrics_limits_and_grants() {
+    use usagectl::quota::Metric;
+    let db = TestDb::migrated();
+    let mut c = db.client();
+    let rows = c
+        .query(
+            "SELECT metric, event_types, monthly FROM usagectl_metrics()",
+            &[],
+        )
+        .unwrap();
+    let sql: Vec<(String, Vec<String>, bool)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let rust: Vec<(String, Vec<String>, bool)> = Metric::ALL
+        .iter()
+        .map(|m| {
+            (
+                m.name().to_string(),
+                m.event_types().iter().map(|t| t.to_string()).collect(),
+                m.monthly(),
+            )
+        })
+        .collect();
+    assert_eq!(sql, rust);
+    for args in [
+        &["tier", "assign", "acme", "pilot", "--new-org"][..],
+        &[
+            "tier",
+            "override",
+            "acme",
+            "chat_messages",
+            "7",
+            "--new-org",
+        ],
+        &[
+            "grant",
+            "add",
+            "acme",
+            "csv_uploads",
+            "5",
+            "--reason",
+            "pilot extension",
+            "--new-org",
+        ],
+    ] {
+        db.run(args).assert_ok();
+    }
+    c.batch_execute(
+        "DELETE FROM usagectl_tier_limits WHERE tier = 'pilot' AND metric = 'analyses'",
+    )
+    .unwrap();
+    for org in ["acme", "newcomer"] {
+        let shown = db.run(&["limits", "--org", org, "-o", "json"]);
+        let shown = shown.json();
+        for m in Metric::ALL {
+            let allowance = c
+                .query_one(
+                    "SELECT \"limit\" FROM usagectl_allowance($1, $2, now(), 1)",
+                    &[&org, &m.name()],
+                )
+                .unwrap()
+                .get::<_, i64>(0);
+            assert_eq!(
+                serde_json::json!(allowance),
+                shown["limits"][m.name()]["limit"],
+                "{org} {}: {shown}",
+                m.name()
+            );
+        }
+    }
+}

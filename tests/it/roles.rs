@@ -14,7 +14,8 @@ fn reader_and_writer_roles_do_what_they_should_and_no_more() {
     // what record --enforce calls
     db.client()
         .batch_execute(
-            "REVOKE EXECUTE ON FUNCTION usagectl_record_in_period FROM PUBLIC;
+            "REVOKE EXECUTE ON FUNCTION usagectl_record FROM PUBLIC;
+             REVOKE EXECUTE ON FUNCTION usagectl_allowance FROM PUBLIC;
              REVOKE EXECUTE ON FUNCTION usagectl_period FROM PUBLIC;",
         )
         .unwrap();

@@ -591,11 +591,11 @@ fn doctor_reports_a_missing_enforce_function() {
         ])
     };
     db.client()
-        .batch_execute("DROP FUNCTION usagectl_record_in_period")
+        .batch_execute("DROP FUNCTION usagectl_record")
         .unwrap();
     doctor_finds(
         &db,
-        "function usagectl_record_in_period(text,text,integer,jsonb,timestamp with time zone,text,text,text[],boolean,bigint) missing",
+        "function usagectl_record(text,text,integer,jsonb,timestamp with time zone,text) missing",
     );
     let out = db.run(&["doctor"]);
     assert!(!out.stdout.contains("schema_migrations"), "{}", out.stdout);
@@ -612,9 +612,7 @@ fn doctor_reports_a_missing_enforce_function() {
     let (status, detail) = doctor_check(&repair.json(), "functions and triggers");
     assert_eq!(status, "repaired", "{detail}");
     assert!(
-        detail.starts_with(
-            "installed again as this build defines them (function usagectl_record_in_period("
-        ),
+        detail.starts_with("installed again as this build defines them (function usagectl_record("),
         "{detail}"
     );
     assert_eq!(db.run(&["doctor"]).code, 0);

@@ -12,8 +12,7 @@ use crate::db::queries;
 use crate::error::{BadRows, usage};
 use crate::ingest::{self, RowError, RowReader};
 use crate::output::{self, Cell, Output, Render, Style};
-use crate::period::PeriodChoice;
-use crate::quota::{self, Usage};
+use crate::quota::{self};
 
 use chrono::{DateTime, Utc};
 
@@ -234,7 +233,6 @@ fn enforce(
     for org in &orgs {
         queries::lock_org(tx, org)?;
     }
-    let config = queries::load_limit_config(tx, None)?;
     let mut refused = Vec::new();
     for org in &orgs {
         // reads of this org's rows must pass the seed's RLS policy
@@ -249,29 +247,18 @@ fn enforce(
                 .entry(t.event_type)
                 .or_default() += t.quantity;
         }
-        let base = config.effective(org);
-        let mut profiles_so_far = 0;
-        'periods: for ((start, end), types) in periods {
-            profiles_so_far += types.get("mapping_profile_created").copied().unwrap_or(0);
-            let batch = Usage {
-                month: types,
-                mapping_profiles_all_time: profiles_so_far,
-            };
-            // the period's grants, read under the org's lock (usagectl_granted())
-            let period = queries::period(tx, org, PeriodChoice::At(start))?;
-            let limits = base
-                .clone()
-                .with_grants(queries::granted(tx, org, &period)?);
-            for (metric, limit, adding) in quota::metrics_to_check(&limits, &batch) {
-                let from = metric.monthly().then_some(start);
-                let (current, allowed) =
-                    queries::quota_check(tx, org, metric.event_types(), from, end, limit, adding)?;
-                if !allowed {
+        // what the batch adds to each metric in each period (all-time metrics: every
+        // earlier period of the batch too), asked of the one rule, usagectl_allowance()
+        let batches = quota::batch_additions(periods);
+        'periods: for (start, adding) in batches {
+            for (metric, add) in adding {
+                let a = queries::allowance(tx, org, metric, start, add)?;
+                if !a.allowed {
                     let e = quota::Exceeded {
                         metric,
-                        current,
-                        limit,
-                        adding,
+                        current: a.current,
+                        limit: a.limit,
+                        adding: add,
                     };
                     refused.push(Refused {
                         org_id: org.clone(),

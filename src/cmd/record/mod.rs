@@ -314,21 +314,17 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
         ev
     };
     let key = ev.idempotency_key.as_deref();
-    // The limit is read before the lock, so the lock is held briefly. An event no limit
-    // applies to (an unlimited metric, a type no metric counts, a negative correction) has
-    // nothing to check and takes no lock.
-    let check = if args.enforce {
-        let limits = queries::load_limit_config(&mut tx, Some(&ev.org_id))?.effective(&ev.org_id);
-        quota::limited_metric(&limits, &ev.event_type, ev.quantity.into())
-            .map(|metric| (metric, limits.limits[&metric].0))
-    } else {
-        None
-    };
-    let (event, inserted) = if let Some((metric, limit)) = check {
-        match queries::record_enforced(&mut tx, ev, metric, limit)? {
+    // With --enforce the database decides everything (usagectl_record): which metric
+    // limits the event, the org lock, a retry's stored event, the allowance and the insert.
+    let (event, inserted) = if args.enforce {
+        match queries::record_enforced(&mut tx, ev)? {
             Enforced::Inserted(e) => (e, true),
             Enforced::Duplicate(e) => (e, false),
-            Enforced::Refused { current, limit } => {
+            Enforced::Refused {
+                metric,
+                current,
+                limit,
+            } => {
                 let exceeded = quota::Exceeded {
                     metric,
                     current,

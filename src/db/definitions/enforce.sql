@@ -21,22 +21,83 @@ LANGUAGE sql STABLE AS $f$
               FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m) u
 $f$;
 
--- record --enforce within the org's billing period, in one call: the org lock; then, under
--- it, a retry's stored event (unchecked and unchanged, also one that committed while this
--- call waited for the lock); the period that contains the event's instant; the limit plus
--- the period's grants for p_metric; the usage (all time up to the period's end when
--- p_all_time); and the insert. p_limit is the tier or override limit (never -1: an
--- unlimited metric is not checked). SECURITY INVOKER: the caller's privileges and
--- row-level security apply as they do to its own statements.
-CREATE OR REPLACE FUNCTION usagectl_record_in_period(
+-- THE metrics: what each limits, as the seed's USAGE_LIMITS names it (without
+-- `_per_month`): the event types whose quantities it sums, and whether it counts the billing
+-- period (false: all time up to the period's end). quota.rs's Metric is the same table;
+-- a test compares the two.
+CREATE OR REPLACE FUNCTION usagectl_metrics()
+RETURNS TABLE (metric text, event_types text[], monthly boolean)
+LANGUAGE sql IMMUTABLE AS $f$
+    VALUES ('csv_uploads', ARRAY['csv_upload'], true),
+           ('csv_rows', ARRAY['csv_row_processed'], true),
+           ('analyses', ARRAY['analysis_run'], true),
+           ('chat_messages', ARRAY['chat_message'], true),
+           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true),
+           ('mapping_profiles', ARRAY['mapping_profile_created'], false)
+$f$;
+
+-- THE limit of an org's metric before grants: its override, else its tier's limit (the
+-- assigned tier, else the default tier `trial`); -1 is unlimited, and so is a tier that
+-- lacks the metric (hand-edited tables).
+CREATE OR REPLACE FUNCTION usagectl_base_limit(p_org text, p_metric text) RETURNS bigint
+LANGUAGE sql STABLE AS $f$
+    SELECT coalesce(
+        (SELECT o.limit_value FROM usagectl_org_limit_overrides o
+          WHERE o.org_id = p_org AND o.metric = p_metric),
+        (SELECT l.limit_value FROM usagectl_tier_limits l
+          WHERE l.metric = p_metric
+            AND l.tier = coalesce((SELECT t.tier FROM usagectl_org_tiers t WHERE t.org_id = p_org),
+                                  'trial')),
+        -1)
+$f$;
+
+-- THE allowance: whether p_org may add p_adding to p_metric at the instant p_at. The
+-- billing period is the one containing p_at; the limit is the base limit plus that
+-- period's grants (an unlimited metric stays unlimited and is always allowed); the usage is
+-- the period's (all time up to the period's end for an all-time metric). Every enforcement
+-- path asks this: record --enforce (usagectl_record), record --file --enforce,
+-- and the web app's API. The caller holds the org lock when the answer must stay true.
+CREATE OR REPLACE FUNCTION usagectl_allowance(p_org text, p_metric text, p_at timestamptz,
+                                              p_adding bigint,
+                                              OUT period_start timestamptz,
+                                              OUT period_end timestamptz, OUT "limit" bigint,
+                                              OUT current bigint, OUT allowed boolean)
+LANGUAGE sql STABLE AS $f$
+    SELECT p.period_start, p.period_end, l.lim, c.current, l.lim = -1 OR c.allowed
+      FROM usagectl_metrics() m
+     CROSS JOIN usagectl_period(p_org, p_at) p
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN b.base = -1 THEN -1
+                       ELSE b.base + coalesce((SELECT g.granted
+                                                 FROM usagectl_granted(p_org, p.period_start,
+                                                                       p.period_end) g
+                                                WHERE g.metric = p_metric), 0)
+                  END AS lim
+             FROM (SELECT usagectl_base_limit(p_org, p_metric) AS base) b) l
+     CROSS JOIN LATERAL usagectl_quota_check(p_org, m.event_types,
+                                             CASE WHEN m.monthly THEN p.period_start END,
+                                             p.period_end, l.lim, p_adding) c
+     WHERE m.metric = p_metric
+$f$;
+
+-- record --enforce in one call. The metric is the one that counts p_type and limits the
+-- org (none for an unlimited metric, a type no metric counts, or a quantity below one:
+-- then the event is stored as a plain record would be, with no lock). Otherwise: the org
+-- lock; then, under it, a retry's stored event (unchecked and unchanged, also one that
+-- committed while this call waited for the lock); the allowance at the event's instant;
+-- and the insert. SECURITY INVOKER: the caller's privileges and row-level security apply
+-- as they do to its own statements.
+CREATE OR REPLACE FUNCTION usagectl_record(
     p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamptz,
-    p_key text, p_metric text, p_counted_types text[], p_all_time boolean, p_limit bigint)
-RETURNS TABLE (r_outcome text, r_current bigint, r_limit bigint, r_period_start timestamptz,
-               r_period_end timestamptz, r_id uuid, r_org_id text, r_event_type text,
-               r_quantity integer, r_metadata jsonb, r_created_at timestamptz, r_idempotency_key text)
+    p_key text)
+RETURNS TABLE (r_outcome text, r_metric text, r_current bigint, r_limit bigint,
+               r_period_start timestamptz, r_period_end timestamptz, r_id uuid, r_org_id text,
+               r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamptz,
+               r_idempotency_key text)
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 DECLARE
     v_at timestamptz := coalesce(p_created_at, now());
+    v_metric text;
     v_start timestamptz;
     v_end timestamptz;
     v_limit bigint;
@@ -44,38 +105,46 @@ DECLARE
     v_allowed boolean;
     v_row usage_events%ROWTYPE;
 BEGIN
-    PERFORM usagectl_lock_org(p_org);
+    IF p_quantity > 0 THEN
+        SELECT m.metric INTO v_metric
+          FROM usagectl_metrics() m
+         WHERE p_type = ANY (m.event_types) AND usagectl_base_limit(p_org, m.metric) <> -1;
+    END IF;
+    IF v_metric IS NOT NULL THEN
+        PERFORM usagectl_lock_org(p_org);
+    END IF;
     IF p_key IS NOT NULL THEN
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
         IF FOUND THEN
-            RETURN QUERY SELECT 'duplicate', NULL::bigint, NULL::bigint, NULL::timestamptz,
-                NULL::timestamptz, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
-                v_row.metadata, v_row.created_at, v_row.idempotency_key;
+            RETURN QUERY SELECT 'duplicate', v_metric, NULL::bigint, NULL::bigint,
+                NULL::timestamptz, NULL::timestamptz, v_row.id, v_row.org_id, v_row.event_type,
+                v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
             RETURN;
         END IF;
     END IF;
-    SELECT p.period_start, p.period_end, p_limit + coalesce(g.granted, 0)
-      INTO v_start, v_end, v_limit
-      FROM usagectl_period(p_org, v_at) p
-      LEFT JOIN usagectl_granted(p_org, p.period_start, p.period_end) g ON g.metric = p_metric;
-    SELECT c.current, c.allowed INTO v_current, v_allowed
-      FROM usagectl_quota_check(p_org, p_counted_types, CASE WHEN p_all_time THEN NULL ELSE v_start END,
-                                v_end, v_limit, p_quantity) c;
-    IF v_allowed THEN
-        INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
-        VALUES (p_org, p_type, p_quantity, p_metadata, v_at, p_key)
-        ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING e.* INTO v_row;
-        IF NOT FOUND THEN
-            -- the key was stored meanwhile by a writer outside the lock
-            SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
-            RETURN QUERY SELECT 'duplicate', v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id,
-                v_row.event_type, v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
+    IF v_metric IS NOT NULL THEN
+        SELECT a.period_start, a.period_end, a."limit", a.current, a.allowed
+          INTO v_start, v_end, v_limit, v_current, v_allowed
+          FROM usagectl_allowance(p_org, v_metric, v_at, p_quantity) a;
+        IF NOT v_allowed THEN
+            RETURN QUERY SELECT 'refused', v_metric, v_current, v_limit, v_start, v_end,
+                NULL::uuid, NULL::text, NULL::text, NULL::integer, NULL::jsonb,
+                NULL::timestamptz, NULL::text;
             RETURN;
         END IF;
     END IF;
-    RETURN QUERY SELECT CASE WHEN v_allowed THEN 'inserted' ELSE 'refused' END, v_current, v_limit,
-        v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity, v_row.metadata,
-        v_row.created_at, v_row.idempotency_key;
+    INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+    VALUES (p_org, p_type, p_quantity, p_metadata, v_at, p_key)
+    ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING e.* INTO v_row;
+    IF NOT FOUND THEN
+        -- the key was stored meanwhile by a writer outside the lock
+        SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
+        RETURN QUERY SELECT 'duplicate', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+            v_row.metadata, v_row.created_at, v_row.idempotency_key;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT 'inserted', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+        v_row.metadata, v_row.created_at, v_row.idempotency_key;
 END
 $f$;

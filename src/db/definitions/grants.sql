@@ -16,7 +16,8 @@ GRANT EXECUTE ON FUNCTION usagectl_lock_org, usagectl_fold TO usage_writer;
 GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocations TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_anchor_instant, usagectl_period, usagectl_periods,
         usagectl_granted TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_record_in_period TO usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_metrics, usagectl_base_limit, usagectl_allowance TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_record TO usage_writer;
 -- alert rules without their webhook URL and secret (owner only)
 GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, allow_insecure_http,
               created_at, created_by) ON usagectl_alert_rules TO usage_reader;

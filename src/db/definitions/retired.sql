@@ -17,3 +17,4 @@ DROP FUNCTION IF EXISTS usagectl_rollup_sub(text, date, text, text, bigint, bigi
 DROP FUNCTION IF EXISTS usagectl_usage_edges(text[], text[], timestamptz, timestamptz, timestamptz, timestamptz);
 DROP FUNCTION IF EXISTS usagectl_record_enforced(text, text, integer, jsonb, timestamptz, text, text[], timestamptz, timestamptz, bigint);
 DROP FUNCTION IF EXISTS usagectl_period_in_month(text, integer, integer);
+DROP FUNCTION IF EXISTS usagectl_record_in_period(text, text, integer, jsonb, timestamptz, text, text, text[], boolean, bigint);

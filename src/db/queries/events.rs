@@ -101,12 +101,14 @@ pub fn insert_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Option
 /// What [`record_enforced`] did.
 #[derive(Debug)]
 pub enum Enforced {
-    /// Within the limit: stored.
+    /// Stored: within the limit, or no limit applies.
     Inserted(EventRow),
     /// The idempotency key was stored already: that event, nothing new.
     Duplicate(EventRow),
-    /// `current + quantity` would pass the limit: nothing stored.
+    /// `current + quantity` would pass the limit of `metric`: nothing stored.
     Refused {
+        /// The metric it would pass.
+        metric: Metric,
         /// The metric's usage when the lock was granted.
         current: i64,
         /// The limit it was checked against (grants for the period included).
@@ -114,33 +116,18 @@ pub enum Enforced {
     },
 }
 
-/// Record `ev` if the usage of `metric` in the org's billing period that contains the
-/// event's instant, plus its quantity, stays within `limit` plus that period's grants:
-/// the org's lock row, the period, the grants, the read and the insert in one call to
-/// `usagectl_record_in_period` (migration 14), so the period is decided under the lock.
-/// The lock is held until the transaction ends.
-pub fn record_enforced(
-    db: &mut impl GenericClient,
-    ev: &NewEvent,
-    metric: Metric,
-    limit: i64,
-) -> Result<Enforced> {
-    let mut params = event_params(ev).to_vec();
-    let name = metric.name();
-    let types = metric.event_types();
-    let all_time = !metric.monthly();
-    params.extend([
-        (&name as _, Type::TEXT),
-        (&types as _, Type::TEXT_ARRAY),
-        (&all_time as _, Type::BOOL),
-        (&limit as _, Type::INT8),
-    ]);
+/// Record `ev` under the one enforcement rule, `usagectl_record()`: the database decides
+/// which metric limits the event (none: a plain insert), takes the org lock, returns a
+/// retry's stored event, and asks `usagectl_allowance()` (tier or override, the period's
+/// grants, the usage of the billing period containing the event's instant) before it
+/// inserts. The lock is held until the transaction ends.
+pub fn record_enforced(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Enforced> {
     let row = db
         .query_typed_one(
-            "SELECT r_outcome, r_current, r_limit, r_id, r_org_id, r_event_type, r_quantity,
-                    r_metadata, r_created_at, r_idempotency_key
-             FROM usagectl_record_in_period($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &params,
+            "SELECT r_outcome, r_metric, r_current, r_limit, r_id, r_org_id, r_event_type,
+                    r_quantity, r_metadata, r_created_at, r_idempotency_key
+             FROM usagectl_record($1, $2, $3, $4, $5, $6)",
+            &event_params(ev),
         )
         .with_context(|| {
             format!(
@@ -151,14 +138,59 @@ pub fn record_enforced(
     use crate::quota::RecordOutcome;
     let outcome: RecordOutcome = row
         .try_get(0)
-        .context("reading what usagectl_record_in_period() answered")?;
+        .context("reading what usagectl_record() answered")?;
     Ok(match outcome {
-        RecordOutcome::Inserted => Enforced::Inserted(event_row_at(&row, 3)),
-        RecordOutcome::Duplicate => Enforced::Duplicate(event_row_at(&row, 3)),
-        RecordOutcome::Refused => Enforced::Refused {
-            current: row.get(1),
-            limit: row.get(2),
-        },
+        RecordOutcome::Inserted => Enforced::Inserted(event_row_at(&row, 4)),
+        RecordOutcome::Duplicate => Enforced::Duplicate(event_row_at(&row, 4)),
+        RecordOutcome::Refused => {
+            let name: String = row.get(1);
+            Enforced::Refused {
+                metric: Metric::from_name(&name).with_context(|| {
+                    format!("usagectl_record() refused for metric {name:?}, which this usagectl does not know")
+                })?,
+                current: row.get(2),
+                limit: row.get(3),
+            }
+        }
+    })
+}
+
+/// What `usagectl_allowance()` (the one enforcement rule) says about `org` adding
+/// `adding` to `metric` at the instant `at`.
+#[derive(Debug, Clone, Copy)]
+pub struct Allowance {
+    /// The metric's usage in the billing period containing `at`.
+    pub current: i64,
+    /// Its limit there, grants included (-1: unlimited).
+    pub limit: i64,
+    /// Whether the addition fits.
+    pub allowed: bool,
+}
+
+/// Ask `usagectl_allowance()` whether `org` may add `adding` to `metric` at `at`.
+pub fn allowance(
+    db: &mut impl GenericClient,
+    org: &str,
+    metric: Metric,
+    at: DateTime<Utc>,
+    adding: i64,
+) -> Result<Allowance> {
+    let name = metric.name();
+    let row = db
+        .query_typed_one(
+            "SELECT current, \"limit\", allowed FROM usagectl_allowance($1, $2, $3, $4)",
+            &[
+                (&org, Type::TEXT),
+                (&name, Type::TEXT),
+                (&at, Type::TIMESTAMPTZ),
+                (&adding, Type::INT8),
+            ],
+        )
+        .with_context(|| format!("checking org {org}'s {name} allowance"))?;
+    Ok(Allowance {
+        current: row.get(0),
+        limit: row.get(1),
+        allowed: row.get(2),
     })
 }
 
@@ -196,32 +228,4 @@ pub fn lock_org(db: &mut impl GenericClient, org_id: &str) -> Result<()> {
     db.query_typed("SELECT usagectl_lock_org($1)", &[(&org_id, Type::TEXT)])
         .with_context(|| format!("locking org {org_id} for the quota check"))?;
     Ok(())
-}
-
-/// What `usagectl_quota_check()` (migration 11, the one quota rule) says about adding
-/// `adding` to the usage of `counted_types` in `[from, to)`: the usage now, and whether
-/// `current + adding <= limit`.
-pub fn quota_check(
-    db: &mut impl GenericClient,
-    org_id: &str,
-    counted_types: &[&str],
-    from: Option<DateTime<Utc>>,
-    to: DateTime<Utc>,
-    limit: i64,
-    adding: i64,
-) -> Result<(i64, bool)> {
-    let row = db
-        .query_typed_one(
-            "SELECT current, allowed FROM usagectl_quota_check($1, $2, $3, $4, $5, $6)",
-            &[
-                (&org_id, Type::TEXT),
-                (&counted_types, Type::TEXT_ARRAY),
-                (&from, Type::TIMESTAMPTZ),
-                (&to, Type::TIMESTAMPTZ),
-                (&limit, Type::INT8),
-                (&adding, Type::INT8),
-            ],
-        )
-        .with_context(|| format!("checking org {org_id}'s quota"))?;
-    Ok((row.get(0), row.get(1)))
 }
