@@ -567,6 +567,9 @@ impl Exceeded {
     }
 }
 
+/// A billing period's first instant and what a batch adds to each metric there.
+pub type PeriodAdditions = (DateTime<Utc>, Vec<(Metric, i64)>);
+
 /// What a batch of new events adds to each metric in each billing period it touches, in
 /// period order: the period's first instant and every metric it adds a positive amount to.
 /// An all-time metric (mapping profiles) counts what the batch adds in that period and in
@@ -574,7 +577,7 @@ impl Exceeded {
 /// place the limit, the grants and the usage are composed.
 pub fn batch_additions(
     periods: BTreeMap<(DateTime<Utc>, DateTime<Utc>), BTreeMap<String, i64>>,
-) -> Vec<(DateTime<Utc>, Vec<(Metric, i64)>)> {
+) -> Vec<PeriodAdditions> {
     let mut all_time = 0;
     periods
         .into_iter()
