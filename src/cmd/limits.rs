@@ -27,9 +27,9 @@ default tier, trial, and the output says so. within_limit is true when the limit
 (unlimited) or current < limit.
 
 Examples:
-  usagectl limits --org acme
-  usagectl limits --org acme --month 2025-11 -o json   # the period starting in 2025-11
-  usagectl limits --org acme --at 2025-11-20T12:00:00Z # the period containing an instant
+  usagectl limits --org globex-trial
+  usagectl limits --org globex-trial --month 2026-11 -o json   # the period starting in 2026-11
+  usagectl limits --org globex-trial --at 2026-11-20T12:00:00Z # the period containing an instant
 
 ",
     crate::exit_codes!()
