@@ -1027,8 +1027,9 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             break
         }
         'usagectl;demo' {
-            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)')
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Org to show (acme-foods, northwind-plant, globex-trial, initech)')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the demo cluster')
+            [CompletionResult]::new('--month', '--month', [CompletionResultType]::ParameterName, 'Load this calendar month (UTC) instead of the 30 days up to now, and show the org''s limits in it: the same figures every time (the docs use 2026-11)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL connection: a postgres:// URL or a libpq key=value string')
             [CompletionResult]::new('--database-url-file', '--database-url-file', [CompletionResultType]::ParameterName, 'Read the connection string from a file (keeps it out of the process list)')

@@ -781,7 +781,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__demo)
-            opts="-d -v -o -h -V --org --dir --stop --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --org --dir --month --stop --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,6 +792,10 @@ _usagectl() {
                     return 0
                     ;;
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --month)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -980,8 +980,9 @@ set edit:completion:arg-completer[usagectl] = {|@words|
             cand --version 'Print version'
         }
         &'usagectl;demo'= {
-            cand --org 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)'
+            cand --org 'Org to show (acme-foods, northwind-plant, globex-trial, initech)'
             cand --dir 'Directory of the demo cluster'
+            cand --month 'Load this calendar month (UTC) instead of the 30 days up to now, and show the org''s limits in it: the same figures every time (the docs use 2026-11)'
             cand -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string'
             cand --database-url 'PostgreSQL connection: a postgres:// URL or a libpq key=value string'
             cand --database-url-file 'Read the connection string from a file (keeps it out of the process list)'

@@ -870,8 +870,9 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_see
 complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand stripe; and __fish_seen_subcommand_from reconcile" -s V -l version -d 'Print version'
-complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org whose summary to show (acme-foods, northwind-plant, globex-trial, initech)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l org -d 'Org to show (acme-foods, northwind-plant, globex-trial, initech)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l dir -d 'Directory of the demo cluster' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l month -d 'Load this calendar month (UTC) instead of the 30 days up to now, and show the org\'s limits in it: the same figures every time (the docs use 2026-11)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
 complete -c usagectl -n "__fish_usagectl_using_subcommand demo" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r

@@ -3,6 +3,7 @@
 //! call a command, and they return facts (notes, warnings) for the command to print.
 pub mod costs;
 pub mod every_org;
+pub mod limits;
 pub mod migrate;
 pub mod orgs;
 pub mod quotas;

@@ -25,14 +25,15 @@ const AFTER_LONG_HELP: &str = concat!(
     "\
 Examples:
   usagectl demo                                      # local PostgreSQL + sample data + summary
+  usagectl demo --month 2026-11                      # the fixed sample month the docs use
   usagectl migrate --dry-run                         # show the SQL migrate would run
   usagectl record --org acme --event chat_message
   usagectl summary --org acme --days 7 -o json
-  usagectl limits --org acme --month 2025-11
+  usagectl limits --org globex-trial --month 2026-11
   usagectl status --all --problems-only              # exit 3 approaching, 4 over
   usagectl record --org acme --event chat_message --enforce
   usagectl tier assign acme pilot
-  usagectl export --month 2025-11 --output usage-2025-11.csv
+  usagectl export --month 2026-11 --output usage-2026-11.csv
 
 Connecting:
   --database-url / DATABASE_URL take a postgres:// URL or a libpq key=value string.

@@ -40,11 +40,11 @@ and so every event, exactly once. Blocks have period_start, period_end and time_
 columns; the manifest and --check cover the same periods.
 
 Examples:
-  usagectl export --month 2025-11 --output usage-2025-11.csv
-  usagectl export --from 2025-10 --to 2025-12 --org acme -o json
-  usagectl export --month 2025-11 --raw -o jsonl --output events-2025-11.jsonl
-  usagectl export --month 2025-11 --billing-periods --output periods-2025-11.csv
-  usagectl export --check usage-2025-11.csv.manifest.json
+  usagectl export --month 2026-11 --output usage-2026-11.csv
+  usagectl export --from 2026-10 --to 2026-12 --org initech -o json
+  usagectl export --month 2026-11 --raw -o jsonl --output events-2026-11.jsonl
+  usagectl export --month 2026-11 --billing-periods --output periods-2026-11.csv
+  usagectl export --check usage-2026-11.csv.manifest.json
 
 ",
     crate::exit_codes!()

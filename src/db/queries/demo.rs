@@ -1,17 +1,23 @@
 //! The demo month.
 use super::*;
 
-/// Load a realistic month of sample events for a few orgs, ending at the current hour,
-/// and give them tiers.
+/// Load a realistic month of sample events for a few orgs and give them tiers: the 30
+/// days ending at the current hour, or the whole calendar `month` (UTC) when one is given.
+/// Every event, its id included, is a function of its org, type and hour alone, so a
+/// pinned month is the same on every machine and loads (the docs' examples rely on it).
 /// Keys are derived from the hour, so loading again adds only the hours that are new.
 /// Returns how many events were inserted.
-pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
+pub fn load_demo_month(db: &mut impl GenericClient, month: Option<&Month>) -> Result<u64> {
+    let (first_hour, last_hour): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = match month {
+        Some(m) => (Some(m.start), Some(m.end - chrono::Duration::hours(1))),
+        None => (None, None),
+    };
     // Pseudo-random but deterministic per (org, type, hour): busier on weekdays and in
     // working hours, each org at its own scale.
     let n = db
         .exec(
-            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
-             SELECT o.org_id, t.event_type,
+            "INSERT INTO usage_events (id, org_id, event_type, quantity, metadata, created_at, idempotency_key)
+             SELECT md5(o.org_id || ':' || k.key)::uuid, o.org_id, t.event_type,
                     CASE t.event_type
                         WHEN 'csv_row_processed' THEN 40 + abs(hashtext(k.key || 'q')) % 2400
                         WHEN 'ai_tokens_input'  THEN 200 + abs(hashtext(k.key || 'q')) % 2600
@@ -27,8 +33,8 @@ pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
                     k.key
              FROM (VALUES ('acme-foods', 1.0), ('northwind-plant', 0.6),
                           ('globex-trial', 0.25), ('initech', 0.4)) AS o(org_id, scale)
-             CROSS JOIN generate_series(date_trunc('hour', now()) - interval '29 days 23 hours',
-                                        date_trunc('hour', now()) - interval '1 hour',
+             CROSS JOIN generate_series(coalesce($1, date_trunc('hour', now()) - interval '29 days 23 hours'),
+                                        coalesce($2, date_trunc('hour', now()) - interval '1 hour'),
                                         interval '1 hour') AS h(at)
              CROSS JOIN (VALUES ('csv_upload', 60), ('csv_row_processed', 60), ('analysis_run', 150),
                                 ('analyzer_execution', 220), ('chat_message', 500), ('ai_tokens_input', 500),
@@ -41,7 +47,7 @@ pub fn load_demo_month(db: &mut impl GenericClient) -> Result<u64> {
                      * CASE WHEN extract(isodow FROM h.at) >= 6 THEN 0.2 ELSE 1 END
                      * CASE WHEN extract(hour FROM h.at) BETWEEN 7 AND 18 THEN 1 ELSE 0.1 END
              ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
-            &[],
+            &[&first_hour, &last_hour],
         )
         .context("loading the demo month")?;
     // tiers for the demo orgs, unless someone has changed them since; globex-trial keeps
