@@ -2,10 +2,14 @@
 -- --no-privileges, normalised). Generated: do not edit; a test fails when it is
 -- stale. Regenerate: USAGECTL_REGENERATE=1 cargo test --test it schema_snapshot
 
-CREATE FUNCTION public.usagectl_allowance(p_org text, p_metric text, p_at timestamp with time zone, p_adding bigint, OUT period_start timestamp with time zone, OUT period_end timestamp with time zone, OUT "limit" bigint, OUT current bigint, OUT allowed boolean) RETURNS record
+CREATE SCHEMA usagectl;
+
+CREATE FUNCTION public.usagectl_allowance(p_org text, p_metric text, p_at timestamp with time zone, p_adding bigint, OUT period_start timestamp with time zone, OUT period_end timestamp with time zone, OUT "limit" bigint, OUT current bigint, OUT reserved bigint, OUT allowed boolean, OUT message text) RETURNS record
     LANGUAGE sql STABLE
     AS $$
-    SELECT p.period_start, p.period_end, l.lim, c.current, l.lim = -1 OR c.allowed
+    SELECT p.period_start, p.period_end, l.lim, c.current, r.reserved, ok.allowed,
+           CASE WHEN NOT ok.allowed
+                THEN usagectl_refusal(p_metric, c.current + r.reserved, l.lim, p_adding) END
       FROM usagectl_metrics() m
      CROSS JOIN usagectl_period(p_org, p_at) p
      CROSS JOIN LATERAL (
@@ -19,6 +23,9 @@ CREATE FUNCTION public.usagectl_allowance(p_org text, p_metric text, p_at timest
      CROSS JOIN LATERAL usagectl_quota_check(p_org, m.event_types,
                                              CASE WHEN m.monthly THEN p.period_start END,
                                              p.period_end, l.lim, p_adding) c
+     CROSS JOIN LATERAL (SELECT usagectl_reserved(p_org, p_metric) AS reserved) r
+     CROSS JOIN LATERAL (SELECT l.lim = -1 OR c.current + r.reserved + p_adding <= l.lim
+                                AS allowed) ok
      WHERE m.metric = p_metric
 $$;
 
@@ -166,15 +173,15 @@ CREATE FUNCTION public.usagectl_lock_org(p_org text) RETURNS void
     SELECT NULL::void FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
 $$;
 
-CREATE FUNCTION public.usagectl_metrics() RETURNS TABLE(metric text, event_types text[], monthly boolean)
+CREATE FUNCTION public.usagectl_metrics() RETURNS TABLE(metric text, event_types text[], monthly boolean, label text)
     LANGUAGE sql IMMUTABLE
     AS $$
-    VALUES ('csv_uploads', ARRAY['csv_upload'], true),
-           ('csv_rows', ARRAY['csv_row_processed'], true),
-           ('analyses', ARRAY['analysis_run'], true),
-           ('chat_messages', ARRAY['chat_message'], true),
-           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true),
-           ('mapping_profiles', ARRAY['mapping_profile_created'], false)
+    VALUES ('csv_uploads', ARRAY['csv_upload'], true, 'CSV upload'),
+           ('csv_rows', ARRAY['csv_row_processed'], true, 'CSV row'),
+           ('analyses', ARRAY['analysis_run'], true, 'Analysis'),
+           ('chat_messages', ARRAY['chat_message'], true, 'Chat message'),
+           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true, 'AI token'),
+           ('mapping_profiles', ARRAY['mapping_profile_created'], false, 'Mapping profile')
 $$;
 
 CREATE FUNCTION public.usagectl_model_key(p_type text, p_metadata jsonb) RETURNS text
@@ -248,12 +255,13 @@ CREATE FUNCTION public.usagectl_quota_check(p_org text, p_types text[], p_from t
               FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m) u
 $$;
 
-CREATE FUNCTION public.usagectl_record(p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamp with time zone, p_key text) RETURNS TABLE(r_outcome text, r_metric text, r_current bigint, r_limit bigint, r_period_start timestamp with time zone, r_period_end timestamp with time zone, r_id uuid, r_org_id text, r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamp with time zone, r_idempotency_key text)
+CREATE FUNCTION public.usagectl_record(p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamp with time zone, p_key text) RETURNS TABLE(r_outcome text, r_metric text, r_current bigint, r_limit bigint, r_period_start timestamp with time zone, r_period_end timestamp with time zone, r_message text, r_id uuid, r_org_id text, r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamp with time zone, r_idempotency_key text)
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'public'
     AS $$
 DECLARE
     v_at timestamptz := coalesce(p_created_at, now());
+    v_message text;
     v_metric text;
     v_start timestamptz;
     v_end timestamptz;
@@ -274,17 +282,18 @@ BEGIN
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
         IF FOUND THEN
             RETURN QUERY SELECT 'duplicate', v_metric, NULL::bigint, NULL::bigint,
-                NULL::timestamptz, NULL::timestamptz, v_row.id, v_row.org_id, v_row.event_type,
+                NULL::timestamptz, NULL::timestamptz, NULL::text, v_row.id, v_row.org_id, v_row.event_type,
                 v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
             RETURN;
         END IF;
     END IF;
     IF v_metric IS NOT NULL THEN
-        SELECT a.period_start, a.period_end, a."limit", a.current, a.allowed
-          INTO v_start, v_end, v_limit, v_current, v_allowed
+        SELECT a.period_start, a.period_end, a."limit", a.current + a.reserved, a.allowed,
+               a.message
+          INTO v_start, v_end, v_limit, v_current, v_allowed, v_message
           FROM usagectl_allowance(p_org, v_metric, v_at, p_quantity) a;
         IF NOT v_allowed THEN
-            RETURN QUERY SELECT 'refused', v_metric, v_current, v_limit, v_start, v_end,
+            RETURN QUERY SELECT 'refused', v_metric, v_current, v_limit, v_start, v_end, v_message,
                 NULL::uuid, NULL::text, NULL::text, NULL::integer, NULL::jsonb,
                 NULL::timestamptz, NULL::text;
             RETURN;
@@ -297,11 +306,13 @@ BEGIN
     IF NOT FOUND THEN
         -- the key was stored meanwhile by a writer outside the lock
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
-        RETURN QUERY SELECT 'duplicate', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+        RETURN QUERY SELECT 'duplicate', v_metric, v_current, v_limit, v_start, v_end, NULL::text,
+            v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
             v_row.metadata, v_row.created_at, v_row.idempotency_key;
         RETURN;
     END IF;
-    RETURN QUERY SELECT 'inserted', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+    RETURN QUERY SELECT 'inserted', v_metric, v_current, v_limit, v_start, v_end, NULL::text,
+        v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
         v_row.metadata, v_row.created_at, v_row.idempotency_key;
 END
 $$;
@@ -327,6 +338,17 @@ BEGIN
     SELECT coalesce(sum(c.events), 0)::bigint INTO v_events FROM c;
     RETURN v_events;
 END
+$$;
+
+CREATE FUNCTION public.usagectl_refusal(p_metric text, p_current bigint, p_limit bigint, p_adding bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT format('%s limit exceeded (%s/%s %s%s). Please upgrade your plan.', m.label,
+                  p_current, p_limit, CASE WHEN m.monthly THEN 'this month' ELSE 'in total' END,
+                  CASE WHEN p_current + 1 > p_limit AND p_adding = 1 THEN ''
+                       ELSE format('; %s more would make %s', p_adding, p_current + p_adding) END)
+      FROM usagectl_metrics() m
+     WHERE m.metric = p_metric
 $$;
 
 CREATE FUNCTION public.usagectl_register_boundaries(p_org text, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS integer
@@ -365,6 +387,61 @@ BEGIN
         END IF;
     END LOOP;
     RETURN v_new;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_require_metric(p_metric text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM usagectl_metrics() m WHERE m.metric = p_metric) THEN
+        RAISE EXCEPTION 'usagectl: unknown metric % (one of: %)', coalesce(p_metric, 'NULL'),
+            (SELECT string_agg(m.metric, ', ') FROM usagectl_metrics() m)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_require_org(p_org text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    v_scope text := nullif(current_setting('app.current_org_id', true), '');
+BEGIN
+    IF p_org IS NULL OR p_org = '' THEN
+        RAISE EXCEPTION 'usagectl: an org id is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF row_security_active('usage_events') AND p_org IS DISTINCT FROM v_scope THEN
+        RAISE EXCEPTION 'usagectl: this role sees only the org in app.current_org_id (%), not %',
+            coalesce(v_scope, 'none set'), p_org
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'SET LOCAL app.current_org_id to the org in the same transaction';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_require_quantity(p_quantity bigint) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF p_quantity IS NULL OR p_quantity < 1 THEN
+        RAISE EXCEPTION 'usagectl: quantity must be 1 or more, not %', coalesce(p_quantity::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_reserved(p_org text, p_metric text) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    RETURN (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
+             WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
+               AND r.expires_at > now());
 END
 $$;
 
@@ -517,6 +594,15 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.usagectl_status(p_current bigint, p_limit bigint, p_warn_at integer DEFAULT 80) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE WHEN p_limit = -1 THEN 'ok'
+                WHEN p_current >= p_limit THEN 'over_limit'
+                WHEN p_current::numeric * 100 >= p_warn_at::numeric * p_limit THEN 'approaching_limit'
+                ELSE 'ok' END
+$$;
+
 CREATE FUNCTION public.usagectl_usage(p_org text, p_types text[], p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(org_id text, event_type text, day date, events bigint, quantity bigint, first_event timestamp with time zone, last_event timestamp with time zone)
     LANGUAGE sql STABLE
     AS $$
@@ -654,6 +740,205 @@ CREATE FUNCTION public.usagectl_usage_of(p_orgs text[], p_types text[], p_from t
       FROM usagectl_usage_by_model(p_orgs, p_types, p_from, p_to) m
      GROUP BY 1, 2, 3
 $$;
+
+CREATE FUNCTION usagectl.api_version() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT '1' $$;
+
+CREATE FUNCTION usagectl."check"(org text, metric text, quantity bigint DEFAULT 1) RETURNS TABLE(allowed boolean, current bigint, "limit" bigint, remaining bigint, status text, period_start timestamp with time zone, period_end timestamp with time zone, message text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    a record;
+BEGIN
+    PERFORM usagectl_require_org($1);
+    PERFORM usagectl_require_metric($2);
+    PERFORM usagectl_require_quantity($3);
+    SELECT * INTO a FROM usagectl_allowance($1, $2, now(), $3) x;
+    allowed := a.allowed;
+    current := a.current + a.reserved;
+    "limit" := nullif(a."limit", -1);
+    remaining := CASE WHEN a."limit" = -1 THEN NULL
+                      ELSE greatest(a."limit" - a.current - a.reserved, 0) END;
+    status := usagectl_status(a.current + a.reserved, a."limit");
+    period_start := a.period_start;
+    period_end := a.period_end;
+    message := a.message;
+    RETURN NEXT;
+END
+$_$;
+
+CREATE FUNCTION usagectl.record(org text, event_type text, quantity integer DEFAULT 1, metadata jsonb DEFAULT NULL::jsonb, idempotency_key text DEFAULT NULL::text, enforce boolean DEFAULT true) RETURNS TABLE(outcome text, event_id uuid, metric text, current bigint, "limit" bigint, message text)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    r record;
+    v_id uuid;
+BEGIN
+    PERFORM usagectl_require_org($1);
+    IF $2 IS NULL OR $2 !~ '^[a-z][a-z0-9_]{0,99}$' THEN
+        RAISE EXCEPTION 'usagectl: event_type % is not a lowercase name like chat_message',
+            coalesce(quote_literal($2), 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM usagectl_require_quantity($3);
+    IF $6 THEN
+        SELECT * INTO r FROM usagectl_record($1, $2, $3, $4, NULL, $5) x;
+        outcome := CASE r.r_outcome WHEN 'inserted' THEN 'recorded' ELSE r.r_outcome END;
+        event_id := r.r_id;
+        metric := r.r_metric;
+        current := CASE r.r_outcome WHEN 'inserted' THEN r.r_current + $3 ELSE r.r_current END;
+        "limit" := nullif(r.r_limit, -1);
+        message := r.r_message;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, idempotency_key)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING e.id INTO v_id;
+    IF FOUND THEN
+        outcome := 'recorded';
+    ELSE
+        SELECT e.id INTO v_id FROM usage_events e WHERE e.org_id = $1 AND e.idempotency_key = $5;
+        outcome := 'duplicate';
+    END IF;
+    event_id := v_id;
+    RETURN NEXT;
+END
+$_$;
+
+CREATE FUNCTION usagectl.release(reservation_id uuid) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    v_org text;
+BEGIN
+    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = $1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'usagectl: no reservation %', coalesce($1::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM usagectl_require_org(v_org);
+    UPDATE usagectl_reservations r SET ended_at = now(), ended_as = 'released'
+     WHERE r.id = $1 AND r.ended_at IS NULL;
+    RETURN FOUND;
+END
+$_$;
+
+CREATE FUNCTION usagectl.reserve(org text, metric text, quantity bigint, ttl interval DEFAULT '00:05:00'::interval) RETURNS TABLE(reservation_id uuid, allowed boolean, current bigint, "limit" bigint, message text)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    a record;
+BEGIN
+    PERFORM usagectl_require_org($1);
+    PERFORM usagectl_require_metric($2);
+    PERFORM usagectl_require_quantity($3);
+    IF $4 IS NULL OR $4 <= interval '0' OR $4 > interval '1 day' THEN
+        RAISE EXCEPTION 'usagectl: ttl must be more than 0 and at most 1 day, not %',
+            coalesce($4::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM usagectl_lock_org($1);
+    SELECT * INTO a FROM usagectl_allowance($1, $2, now(), $3) x;
+    IF a.allowed THEN
+        INSERT INTO usagectl_reservations AS res (org_id, metric, quantity, expires_at)
+        VALUES ($1, $2, $3, now() + $4)
+        RETURNING res.id INTO reservation_id;
+    END IF;
+    allowed := a.allowed;
+    current := a.current + a.reserved + CASE WHEN a.allowed THEN $3 ELSE 0 END;
+    "limit" := nullif(a."limit", -1);
+    message := a.message;
+    RETURN NEXT;
+END
+$_$;
+
+CREATE FUNCTION usagectl.settle(reservation_id uuid, events jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    v_org text;
+    res usagectl_reservations%ROWTYPE;
+    e jsonb;
+    v_type text;
+    v_qty integer;
+    v_id uuid;
+    v_out jsonb := '[]'::jsonb;
+    v_used bigint := 0;
+    v_types text[];
+    v_result jsonb;
+BEGIN
+    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = $1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'usagectl: no reservation %', coalesce($1::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM usagectl_require_org(v_org);
+    IF $2 IS NULL OR jsonb_typeof($2) <> 'array' THEN
+        RAISE EXCEPTION 'usagectl: events must be a JSON array of {event_type, quantity, metadata, idempotency_key}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the org lock first (the order every enforcer takes), then the reservation
+    PERFORM usagectl_lock_org(v_org);
+    SELECT * INTO res FROM usagectl_reservations r WHERE r.id = $1 FOR UPDATE;
+    IF res.ended_as = 'settled' THEN
+        RETURN res.settled;
+    ELSIF res.ended_as = 'released' THEN
+        RAISE EXCEPTION 'usagectl: reservation % was released; record the events with usagectl.record', $1
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT m.event_types INTO v_types FROM usagectl_metrics() m WHERE m.metric = res.metric;
+    FOR e IN SELECT x FROM jsonb_array_elements($2) x LOOP
+        v_type := e ->> 'event_type';
+        IF v_type IS NULL OR v_type !~ '^[a-z][a-z0-9_]{0,99}$' THEN
+            RAISE EXCEPTION 'usagectl: event % has no lowercase event_type', e
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF jsonb_typeof(coalesce(e -> 'quantity', '1')) <> 'number' THEN
+            RAISE EXCEPTION 'usagectl: event % has a quantity that is not a number', e
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        v_qty := coalesce((e ->> 'quantity')::integer, 1);
+        IF v_qty < 1 THEN
+            RAISE EXCEPTION 'usagectl: event % has a quantity below 1', e
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        INSERT INTO usage_events AS u (org_id, event_type, quantity, metadata, idempotency_key)
+        VALUES (res.org_id, v_type, v_qty, e -> 'metadata', e ->> 'idempotency_key')
+        ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING u.id INTO v_id;
+        IF v_type = ANY (v_types) THEN
+            v_used := v_used + v_qty;
+        END IF;
+        IF FOUND THEN
+            v_out := v_out || jsonb_build_object('event_id', v_id, 'event_type', v_type,
+                                                 'quantity', v_qty, 'outcome', 'recorded');
+        ELSE
+            SELECT u.id INTO v_id FROM usage_events u
+             WHERE u.org_id = res.org_id AND u.idempotency_key = e ->> 'idempotency_key';
+            v_out := v_out || jsonb_build_object('event_id', v_id, 'event_type', v_type,
+                                                 'quantity', v_qty, 'outcome', 'duplicate');
+        END IF;
+    END LOOP;
+    v_result := jsonb_build_object('reservation_id', res.id, 'org_id', res.org_id,
+                                   'metric', res.metric, 'reserved', res.quantity,
+                                   'used', v_used, 'over_reservation', v_used > res.quantity,
+                                   'expired', res.expires_at <= now(), 'events', v_out);
+    UPDATE usagectl_reservations r SET ended_at = now(), ended_as = 'settled', settled = v_result
+     WHERE r.id = res.id;
+    RETURN v_result;
+END
+$_$;
 
 CREATE TABLE public.usagectl_alert_attempts (
     outbox_id text NOT NULL,
@@ -847,6 +1132,21 @@ CREATE TABLE public.usagectl_org_tiers (
     assigned_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.usagectl_reservations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    org_id text NOT NULL,
+    metric text NOT NULL,
+    quantity bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone,
+    ended_as text,
+    settled jsonb,
+    CONSTRAINT usagectl_reservations_check CHECK (((ended_at IS NULL) = (ended_as IS NULL))),
+    CONSTRAINT usagectl_reservations_ended_as_check CHECK ((ended_as = ANY (ARRAY['settled'::text, 'released'::text]))),
+    CONSTRAINT usagectl_reservations_quantity_check CHECK ((quantity > 0))
+);
+
 CREATE TABLE public.usagectl_rollup (
     org_id text NOT NULL,
     bucket timestamp with time zone NOT NULL,
@@ -989,6 +1289,9 @@ ALTER TABLE ONLY public.usagectl_org_settings
 ALTER TABLE ONLY public.usagectl_org_tiers
     ADD CONSTRAINT usagectl_org_tiers_pkey PRIMARY KEY (org_id);
 
+ALTER TABLE ONLY public.usagectl_reservations
+    ADD CONSTRAINT usagectl_reservations_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.usagectl_rollup_backfill
     ADD CONSTRAINT usagectl_rollup_backfill_pkey PRIMARY KEY (day);
 
@@ -1039,6 +1342,8 @@ CREATE INDEX usagectl_events_seq ON public.usage_events USING btree (usagectl_se
 CREATE INDEX usagectl_grants_org ON public.usagectl_grants USING btree (org_id, period_start);
 
 CREATE INDEX usagectl_model_price_removals_model ON public.usagectl_model_price_removals USING btree (model, valid_from);
+
+CREATE INDEX usagectl_reservations_live ON public.usagectl_reservations USING btree (org_id, metric) WHERE (ended_at IS NULL);
 
 CREATE INDEX usagectl_rollup_day ON public.usagectl_rollup USING btree (day);
 

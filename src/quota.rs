@@ -526,47 +526,6 @@ pub fn evaluate(uses: &[MetricUse], warn_at: u8) -> (State, String, Option<Metri
     (state, message, worst)
 }
 
-/// Why an event may not be recorded under `--enforce`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Exceeded {
-    /// The metric it would push past its limit.
-    pub metric: Metric,
-    /// Used so far.
-    pub current: i64,
-    /// The limit.
-    pub limit: i64,
-    /// What the refused event (or batch) would have added.
-    pub adding: i64,
-}
-
-impl Exceeded {
-    /// The seed's message: `Chat message limit exceeded (50/50 this month). Please upgrade your plan.`
-    pub fn message(&self) -> String {
-        let when = if self.metric.monthly() {
-            "this month"
-        } else {
-            "in total"
-        };
-        // the seed's words; when the usage alone is still under the limit, what the refused
-        // quantity would have made of it
-        let would = if self.current + 1 > self.limit && self.adding == 1 {
-            String::new()
-        } else {
-            format!(
-                "; {} more would make {}",
-                self.adding,
-                self.current + self.adding
-            )
-        };
-        format!(
-            "{} limit exceeded ({}/{} {when}{would}). Please upgrade your plan.",
-            self.metric.label(),
-            self.current,
-            self.limit
-        )
-    }
-}
-
 /// A billing period's first instant and what a batch adds to each metric there.
 pub type PeriodAdditions = (DateTime<Utc>, Vec<(Metric, i64)>);
 
@@ -965,26 +924,6 @@ mod tests {
                 ),
             ],
             "an untracked type adds to nothing; the October profile counts in November"
-        );
-        let e = Exceeded {
-            metric: Metric::ChatMessages,
-            current: 49,
-            limit: 50,
-            adding: 2,
-        };
-        assert_eq!(
-            e.message(),
-            "Chat message limit exceeded (49/50 this month; 2 more would make 51). Please upgrade your plan."
-        );
-        let e = Exceeded {
-            metric: Metric::MappingProfiles,
-            current: 3,
-            limit: 3,
-            adding: 1,
-        };
-        assert_eq!(
-            e.message(),
-            "Mapping profile limit exceeded (3/3 in total). Please upgrade your plan."
         );
     }
 

@@ -18,11 +18,12 @@ use std::process::Command;
 mod support;
 
 /// The documents whose console blocks run, relative to the crate.
-const DOCS: [&str; 6] = [
+const DOCS: [&str; 7] = [
     "README.md",
     "docs/support.md",
     "docs/finance.md",
     "docs/operations.md",
+    "docs/web-app.md",
     "docs/design.md",
     "docs/benchmarks.md",
 ];
@@ -230,6 +231,7 @@ fn the_readme_is_short_and_links_every_guide() {
         "docs/support.md",
         "docs/finance.md",
         "docs/operations.md",
+        "docs/web-app.md",
         "docs/design.md",
         "docs/benchmarks.md",
     ] {

@@ -343,6 +343,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0024_one_rollup"),
         kind: StepKind::WithDefinitions,
     },
+    Step {
+        version: 25,
+        description: "the web app's API: reservations, and the usagectl schema its functions live in",
+        sql: migration!("0025_web_app_api"),
+        kind: StepKind::WithDefinitions,
+    },
 ];
 
 /// One definition file: functions, triggers, policies or grants, installed whole.
@@ -382,6 +388,10 @@ pub const DEFINITIONS: &[Definition] = &[
 /// its grants.
 pub const GRANTS: Definition = definition!("grants");
 
+/// The web app's API (`usagectl.*`): installed after [`DEFINITIONS`] when the schema
+/// `usagectl` exists (migration 25 creates it where the migrating role may).
+pub const API: Definition = definition!("api");
+
 /// The first version whose functions and triggers are the definition files' (before it,
 /// versioned migrations defined them).
 pub const DEFINITIONS_SINCE: i32 = 24;
@@ -390,7 +400,7 @@ pub const DEFINITIONS_SINCE: i32 = 24;
 /// definitions, and compared on every `migrate` and `doctor`.
 pub fn definitions_checksum() -> String {
     let mut all = String::new();
-    for d in DEFINITIONS.iter().chain(std::iter::once(&GRANTS)) {
+    for d in DEFINITIONS.iter().chain([&GRANTS, &API]) {
         all.push_str(d.name);
         all.push('\n');
         all.push_str(d.sql);
@@ -625,7 +635,7 @@ mod tests {
         files.sort();
         let mut listed: Vec<String> = DEFINITIONS
             .iter()
-            .chain(std::iter::once(&GRANTS))
+            .chain([&GRANTS, &API])
             .map(|d| format!("{}.sql", d.name))
             .collect();
         listed.sort();

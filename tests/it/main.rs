@@ -4,6 +4,7 @@ mod receiver;
 mod support;
 
 mod alerts;
+mod api;
 mod bulk;
 mod connect;
 mod demo;

@@ -5,6 +5,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use postgres::types::Type;
+
 use crate::support::*;
 
 /// A PgBouncer in `pool_mode=transaction` with a small pool, so that the processes share
@@ -337,4 +339,89 @@ fn every_command_works_through_pgbouncer_in_transaction_mode() {
     );
     // its dry run needs no session and works
     run_via(&via, &strings(&["migrate", "--dry-run"]), None).assert_ok();
+}
+
+/// The web app's API through PgBouncer in transaction mode: 12 clients at once check,
+/// reserve, settle, release and record for one org, each call in its own transaction with
+/// the pooled server sessions shared; the limit holds and no call fails.
+#[test]
+fn the_web_app_api_works_through_pgbouncer_with_12_clients() {
+    let db = TestDb::migrated();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usagectl_org_limit_overrides (org_id, metric, limit_value)
+             VALUES ('pooled', 'chat_messages', 100)",
+        )
+        .unwrap();
+    let server = usagectl::db::conninfo::parse(&db.url).unwrap();
+    let bouncer = Bouncer::start(&server);
+    let via = bouncer.url(&server["user"], &db.name);
+    poison_the_pool(&via);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
+    let handles: Vec<_> = (0..12)
+        .map(|i| {
+            let (via, barrier) = (via.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(&via, postgres::NoTls).unwrap();
+                barrier.wait();
+                let mut recorded = 0i64;
+                for n in 0..10 {
+                    let mut tx = c.transaction().unwrap();
+                    tx.query_typed(
+                        "SELECT allowed FROM usagectl.check('pooled', 'chat_messages')",
+                        &[],
+                    )
+                    .unwrap();
+                    let id: Option<uuid::Uuid> = tx
+                        .query_typed(
+                            "SELECT reservation_id FROM usagectl.reserve('pooled', 'chat_messages', 2)",
+                            &[],
+                        )
+                        .unwrap()[0]
+                        .get(0);
+                    tx.commit().unwrap();
+                    if let Some(id) = id {
+                        if n % 3 == 0 {
+                            c.query_typed("SELECT usagectl.release($1)", &[(&id, Type::UUID)])
+                                .unwrap();
+                        } else {
+                            let events = serde_json::json!([{
+                                "event_type": "chat_message", "quantity": 2,
+                                "idempotency_key": format!("c{i}-n{n}")
+                            }]);
+                            let r: serde_json::Value = c
+                                .query_typed(
+                                    "SELECT usagectl.settle($1, $2)",
+                                    &[(&id, Type::UUID), (&events, Type::JSONB)],
+                                )
+                                .unwrap()[0]
+                                .get(0);
+                            recorded += r["used"].as_i64().unwrap();
+                        }
+                    }
+                    let o: String = c
+                        .query_typed(
+                            "SELECT outcome FROM usagectl.record('pooled', 'chat_message')",
+                            &[],
+                        )
+                        .unwrap()[0]
+                        .get(0);
+                    if o == "recorded" {
+                        recorded += 1;
+                    }
+                }
+                recorded
+            })
+        })
+        .collect();
+    let recorded: i64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let stored: i64 = db.scalar(
+        "SELECT coalesce(sum(quantity), 0)::bigint FROM usage_events WHERE org_id = 'pooled'",
+    );
+    assert_eq!(stored, recorded);
+    assert!(stored <= 100, "{stored}");
+    assert!(
+        stored >= 90,
+        "12 clients asking for 400 fill the limit: {stored}"
+    );
 }

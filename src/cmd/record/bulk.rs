@@ -254,16 +254,10 @@ fn enforce(
             for (metric, add) in adding {
                 let a = queries::allowance(tx, org, metric, start, add)?;
                 if !a.allowed {
-                    let e = quota::Exceeded {
-                        metric,
-                        current: a.current,
-                        limit: a.limit,
-                        adding: add,
-                    };
                     refused.push(Refused {
                         org_id: org.clone(),
                         rows: rows_per_org.get(org).copied().unwrap_or(0),
-                        message: e.message(),
+                        message: a.message.unwrap_or_default(),
                     });
                     break 'periods;
                 }

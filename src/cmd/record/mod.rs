@@ -14,7 +14,6 @@ use crate::error::{QuotaExceeded, echo, usage};
 use crate::events;
 use crate::ingest::{self, InputFormat};
 use crate::output::{Cell, Output, Render, Style};
-use crate::quota;
 use crate::time::fmt_utc;
 
 /// Examples and exit codes for `--help`.
@@ -320,18 +319,8 @@ pub fn run(client: &mut Client, args: &RecordArgs, ev: &NewEvent, out: &mut Outp
         match queries::record_enforced(&mut tx, ev)? {
             Enforced::Inserted(e) => (e, true),
             Enforced::Duplicate(e) => (e, false),
-            Enforced::Refused {
-                metric,
-                current,
-                limit,
-            } => {
-                let exceeded = quota::Exceeded {
-                    metric,
-                    current,
-                    limit,
-                    adding: i64::from(ev.quantity),
-                };
-                return Err(anyhow::Error::new(QuotaExceeded(exceeded.message())));
+            Enforced::Refused { message } => {
+                return Err(anyhow::Error::new(QuotaExceeded(message)));
             }
         }
     } else {

@@ -26,14 +26,41 @@ $f$;
 -- period (false: all time up to the period's end). quota.rs's Metric is the same table;
 -- a test compares the two.
 CREATE OR REPLACE FUNCTION usagectl_metrics()
-RETURNS TABLE (metric text, event_types text[], monthly boolean)
+RETURNS TABLE (metric text, event_types text[], monthly boolean, label text)
 LANGUAGE sql IMMUTABLE AS $f$
-    VALUES ('csv_uploads', ARRAY['csv_upload'], true),
-           ('csv_rows', ARRAY['csv_row_processed'], true),
-           ('analyses', ARRAY['analysis_run'], true),
-           ('chat_messages', ARRAY['chat_message'], true),
-           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true),
-           ('mapping_profiles', ARRAY['mapping_profile_created'], false)
+    VALUES ('csv_uploads', ARRAY['csv_upload'], true, 'CSV upload'),
+           ('csv_rows', ARRAY['csv_row_processed'], true, 'CSV row'),
+           ('analyses', ARRAY['analysis_run'], true, 'Analysis'),
+           ('chat_messages', ARRAY['chat_message'], true, 'Chat message'),
+           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true, 'AI token'),
+           ('mapping_profiles', ARRAY['mapping_profile_created'], false, 'Mapping profile')
+$f$;
+
+-- THE refusal message, the seed's words: "Chat message limit exceeded (45/50 this month).
+-- Please upgrade your plan."; when the usage alone is still under the limit, what the
+-- refused quantity would have made of it ("; 2 more would make 51"). Every refusal says it:
+-- record --enforce, record --file --enforce and the web app's API.
+CREATE OR REPLACE FUNCTION usagectl_refusal(p_metric text, p_current bigint, p_limit bigint,
+                                            p_adding bigint) RETURNS text
+LANGUAGE sql IMMUTABLE AS $f$
+    SELECT format('%s limit exceeded (%s/%s %s%s). Please upgrade your plan.', m.label,
+                  p_current, p_limit, CASE WHEN m.monthly THEN 'this month' ELSE 'in total' END,
+                  CASE WHEN p_current + 1 > p_limit AND p_adding = 1 THEN ''
+                       ELSE format('; %s more would make %s', p_adding, p_current + p_adding) END)
+      FROM usagectl_metrics() m
+     WHERE m.metric = p_metric
+$f$;
+
+-- What live reservations (the web app's API: reserved, not settled, released or expired)
+-- hold of an org's metric. PL/pgSQL: the reservations table is younger than the first
+-- install of these definitions.
+CREATE OR REPLACE FUNCTION usagectl_reserved(p_org text, p_metric text) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+BEGIN
+    RETURN (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
+             WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
+               AND r.expires_at > now());
+END
 $f$;
 
 -- THE limit of an org's metric before grants: its override, else its tier's limit (the
@@ -54,16 +81,20 @@ $f$;
 -- THE allowance: whether p_org may add p_adding to p_metric at the instant p_at. The
 -- billing period is the one containing p_at; the limit is the base limit plus that
 -- period's grants (an unlimited metric stays unlimited and is always allowed); the usage is
--- the period's (all time up to the period's end for an all-time metric). Every enforcement
--- path asks this: record --enforce (usagectl_record), record --file --enforce,
--- and the web app's API. The caller holds the org lock when the answer must stay true.
+-- the period's (all time up to the period's end for an all-time metric), and live
+-- reservations hold their part of the limit too. Every enforcement path asks this: record
+-- --enforce (usagectl_record), record --file --enforce, and the web app's API. The caller
+-- holds the org lock when the answer must stay true.
 CREATE OR REPLACE FUNCTION usagectl_allowance(p_org text, p_metric text, p_at timestamptz,
                                               p_adding bigint,
                                               OUT period_start timestamptz,
                                               OUT period_end timestamptz, OUT "limit" bigint,
-                                              OUT current bigint, OUT allowed boolean)
+                                              OUT current bigint, OUT reserved bigint,
+                                              OUT allowed boolean, OUT message text)
 LANGUAGE sql STABLE AS $f$
-    SELECT p.period_start, p.period_end, l.lim, c.current, l.lim = -1 OR c.allowed
+    SELECT p.period_start, p.period_end, l.lim, c.current, r.reserved, ok.allowed,
+           CASE WHEN NOT ok.allowed
+                THEN usagectl_refusal(p_metric, c.current + r.reserved, l.lim, p_adding) END
       FROM usagectl_metrics() m
      CROSS JOIN usagectl_period(p_org, p_at) p
      CROSS JOIN LATERAL (
@@ -77,6 +108,9 @@ LANGUAGE sql STABLE AS $f$
      CROSS JOIN LATERAL usagectl_quota_check(p_org, m.event_types,
                                              CASE WHEN m.monthly THEN p.period_start END,
                                              p.period_end, l.lim, p_adding) c
+     CROSS JOIN LATERAL (SELECT usagectl_reserved(p_org, p_metric) AS reserved) r
+     CROSS JOIN LATERAL (SELECT l.lim = -1 OR c.current + r.reserved + p_adding <= l.lim
+                                AS allowed) ok
      WHERE m.metric = p_metric
 $f$;
 
@@ -91,12 +125,13 @@ CREATE OR REPLACE FUNCTION usagectl_record(
     p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamptz,
     p_key text)
 RETURNS TABLE (r_outcome text, r_metric text, r_current bigint, r_limit bigint,
-               r_period_start timestamptz, r_period_end timestamptz, r_id uuid, r_org_id text,
-               r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamptz,
-               r_idempotency_key text)
+               r_period_start timestamptz, r_period_end timestamptz, r_message text, r_id uuid,
+               r_org_id text, r_event_type text, r_quantity integer, r_metadata jsonb,
+               r_created_at timestamptz, r_idempotency_key text)
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 DECLARE
     v_at timestamptz := coalesce(p_created_at, now());
+    v_message text;
     v_metric text;
     v_start timestamptz;
     v_end timestamptz;
@@ -117,17 +152,18 @@ BEGIN
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
         IF FOUND THEN
             RETURN QUERY SELECT 'duplicate', v_metric, NULL::bigint, NULL::bigint,
-                NULL::timestamptz, NULL::timestamptz, v_row.id, v_row.org_id, v_row.event_type,
+                NULL::timestamptz, NULL::timestamptz, NULL::text, v_row.id, v_row.org_id, v_row.event_type,
                 v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
             RETURN;
         END IF;
     END IF;
     IF v_metric IS NOT NULL THEN
-        SELECT a.period_start, a.period_end, a."limit", a.current, a.allowed
-          INTO v_start, v_end, v_limit, v_current, v_allowed
+        SELECT a.period_start, a.period_end, a."limit", a.current + a.reserved, a.allowed,
+               a.message
+          INTO v_start, v_end, v_limit, v_current, v_allowed, v_message
           FROM usagectl_allowance(p_org, v_metric, v_at, p_quantity) a;
         IF NOT v_allowed THEN
-            RETURN QUERY SELECT 'refused', v_metric, v_current, v_limit, v_start, v_end,
+            RETURN QUERY SELECT 'refused', v_metric, v_current, v_limit, v_start, v_end, v_message,
                 NULL::uuid, NULL::text, NULL::text, NULL::integer, NULL::jsonb,
                 NULL::timestamptz, NULL::text;
             RETURN;
@@ -140,11 +176,68 @@ BEGIN
     IF NOT FOUND THEN
         -- the key was stored meanwhile by a writer outside the lock
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
-        RETURN QUERY SELECT 'duplicate', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+        RETURN QUERY SELECT 'duplicate', v_metric, v_current, v_limit, v_start, v_end, NULL::text,
+            v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
             v_row.metadata, v_row.created_at, v_row.idempotency_key;
         RETURN;
     END IF;
-    RETURN QUERY SELECT 'inserted', v_metric, v_current, v_limit, v_start, v_end, v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
+    RETURN QUERY SELECT 'inserted', v_metric, v_current, v_limit, v_start, v_end, NULL::text,
+        v_row.id, v_row.org_id, v_row.event_type, v_row.quantity,
         v_row.metadata, v_row.created_at, v_row.idempotency_key;
 END
+$f$;
+
+-- Who may ask about an org: a role that row-level security confines (the seed's policy on
+-- usage_events) only about the org in app.current_org_id, so no one learns another org's
+-- usage from a limit check. Every function of the web app's API asks it first.
+CREATE OR REPLACE FUNCTION usagectl_require_org(p_org text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+DECLARE
+    v_scope text := nullif(current_setting('app.current_org_id', true), '');
+BEGIN
+    IF p_org IS NULL OR p_org = '' THEN
+        RAISE EXCEPTION 'usagectl: an org id is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF row_security_active('usage_events') AND p_org IS DISTINCT FROM v_scope THEN
+        RAISE EXCEPTION 'usagectl: this role sees only the org in app.current_org_id (%), not %',
+            coalesce(v_scope, 'none set'), p_org
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'SET LOCAL app.current_org_id to the org in the same transaction';
+    END IF;
+END
+$f$;
+
+-- A metric name the API was given, checked: one of usagectl_metrics().
+CREATE OR REPLACE FUNCTION usagectl_require_metric(p_metric text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, public AS $f$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM usagectl_metrics() m WHERE m.metric = p_metric) THEN
+        RAISE EXCEPTION 'usagectl: unknown metric % (one of: %)', coalesce(p_metric, 'NULL'),
+            (SELECT string_agg(m.metric, ', ') FROM usagectl_metrics() m)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$f$;
+
+-- A quantity the API was given, checked: 1 or more.
+CREATE OR REPLACE FUNCTION usagectl_require_quantity(p_quantity bigint) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, public AS $f$
+BEGIN
+    IF p_quantity IS NULL OR p_quantity < 1 THEN
+        RAISE EXCEPTION 'usagectl: quantity must be 1 or more, not %', coalesce(p_quantity::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$f$;
+
+-- THE status of a metric's use, as `status` names it: over_limit when no room is left
+-- (current >= limit), approaching_limit at or above p_warn_at percent, else ok (always ok
+-- when unlimited). quota.rs's `evaluate` is the same rule for the reports; a test compares.
+CREATE OR REPLACE FUNCTION usagectl_status(p_current bigint, p_limit bigint,
+                                           p_warn_at integer DEFAULT 80) RETURNS text
+LANGUAGE sql IMMUTABLE AS $f$
+    SELECT CASE WHEN p_limit = -1 THEN 'ok'
+                WHEN p_current >= p_limit THEN 'over_limit'
+                WHEN p_current::numeric * 100 >= p_warn_at::numeric * p_limit THEN 'approaching_limit'
+                ELSE 'ok' END
 $f$;

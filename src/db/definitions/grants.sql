@@ -16,7 +16,20 @@ GRANT EXECUTE ON FUNCTION usagectl_lock_org, usagectl_fold TO usage_writer;
 GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocations TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_anchor_instant, usagectl_period, usagectl_periods,
         usagectl_granted TO usage_reader, usage_writer;
-GRANT EXECUTE ON FUNCTION usagectl_metrics, usagectl_base_limit, usagectl_allowance TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_metrics, usagectl_base_limit, usagectl_allowance, usagectl_refusal,
+        usagectl_reserved, usagectl_require_org, usagectl_require_metric, usagectl_require_quantity,
+        usagectl_status
+        TO usage_reader, usage_writer;
+-- reservations (the web app's API) count in every allowance; the table is younger than the
+-- first install of these grants
+DO $$
+BEGIN
+    IF to_regclass('usagectl_reservations') IS NOT NULL THEN
+        GRANT SELECT ON usagectl_reservations TO usage_reader;
+        GRANT SELECT, INSERT, UPDATE ON usagectl_reservations TO usage_writer;
+    END IF;
+END
+$$;
 GRANT EXECUTE ON FUNCTION usagectl_record TO usage_writer;
 -- alert rules without their webhook URL and secret (owner only)
 GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, allow_insecure_http,
@@ -32,3 +45,15 @@ GRANT SELECT ON usagectl_model_prices, usagectl_model_price_removals TO usage_re
 GRANT EXECUTE ON FUNCTION usagectl_settled_seq TO usage_reader, usage_writer;
 -- boundaries: registered by `maintain`
 GRANT EXECUTE ON FUNCTION usagectl_register_boundaries TO usage_writer;
+-- the web app's API (schema usagectl, when installed): the writer all of it, the reader
+-- the reads
+DO $$
+BEGIN
+    IF to_regprocedure('usagectl.check(text, text, bigint)') IS NOT NULL THEN
+        GRANT USAGE ON SCHEMA usagectl TO usage_reader, usage_writer;
+        GRANT EXECUTE ON FUNCTION usagectl.api_version, usagectl.check TO usage_reader, usage_writer;
+        GRANT EXECUTE ON FUNCTION usagectl.record, usagectl.reserve, usagectl.settle,
+            usagectl.release TO usage_writer;
+    END IF;
+END
+$$;

@@ -105,14 +105,11 @@ pub enum Enforced {
     Inserted(EventRow),
     /// The idempotency key was stored already: that event, nothing new.
     Duplicate(EventRow),
-    /// `current + quantity` would pass the limit of `metric`: nothing stored.
+    /// `current + quantity` would pass the limit of a metric: nothing stored.
     Refused {
-        /// The metric it would pass.
-        metric: Metric,
-        /// The metric's usage when the lock was granted.
-        current: i64,
-        /// The limit it was checked against (grants for the period included).
-        limit: i64,
+        /// The seed's words (`usagectl_refusal()`): "Chat message limit exceeded (45/50
+        /// this month). Please upgrade your plan."
+        message: String,
     },
 }
 
@@ -124,8 +121,8 @@ pub enum Enforced {
 pub fn record_enforced(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Enforced> {
     let row = db
         .query_typed_one(
-            "SELECT r_outcome, r_metric, r_current, r_limit, r_id, r_org_id, r_event_type,
-                    r_quantity, r_metadata, r_created_at, r_idempotency_key
+            "SELECT r_outcome, r_message, r_id, r_org_id, r_event_type, r_quantity, r_metadata,
+                    r_created_at, r_idempotency_key
              FROM usagectl_record($1, $2, $3, $4, $5, $6)",
             &event_params(ev),
         )
@@ -140,24 +137,17 @@ pub fn record_enforced(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Enf
         .try_get(0)
         .context("reading what usagectl_record() answered")?;
     Ok(match outcome {
-        RecordOutcome::Inserted => Enforced::Inserted(event_row_at(&row, 4)),
-        RecordOutcome::Duplicate => Enforced::Duplicate(event_row_at(&row, 4)),
-        RecordOutcome::Refused => {
-            let name: String = row.get(1);
-            Enforced::Refused {
-                metric: Metric::from_name(&name).with_context(|| {
-                    format!("usagectl_record() refused for metric {name:?}, which this usagectl does not know")
-                })?,
-                current: row.get(2),
-                limit: row.get(3),
-            }
-        }
+        RecordOutcome::Inserted => Enforced::Inserted(event_row_at(&row, 2)),
+        RecordOutcome::Duplicate => Enforced::Duplicate(event_row_at(&row, 2)),
+        RecordOutcome::Refused => Enforced::Refused {
+            message: row.get(1),
+        },
     })
 }
 
 /// What `usagectl_allowance()` (the one enforcement rule) says about `org` adding
 /// `adding` to `metric` at the instant `at`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Allowance {
     /// The metric's usage in the billing period containing `at`.
     pub current: i64,
@@ -165,6 +155,8 @@ pub struct Allowance {
     pub limit: i64,
     /// Whether the addition fits.
     pub allowed: bool,
+    /// When it does not, the seed's words (`usagectl_refusal()`).
+    pub message: Option<String>,
 }
 
 /// Ask `usagectl_allowance()` whether `org` may add `adding` to `metric` at `at`.
@@ -178,7 +170,8 @@ pub fn allowance(
     let name = metric.name();
     let row = db
         .query_typed_one(
-            "SELECT current, \"limit\", allowed FROM usagectl_allowance($1, $2, $3, $4)",
+            "SELECT current + reserved, \"limit\", allowed, message
+             FROM usagectl_allowance($1, $2, $3, $4)",
             &[
                 (&org, Type::TEXT),
                 (&name, Type::TEXT),
@@ -191,6 +184,7 @@ pub fn allowance(
         current: row.get(0),
         limit: row.get(1),
         allowed: row.get(2),
+        message: row.get(3),
     })
 }
 

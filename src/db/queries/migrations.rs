@@ -316,6 +316,13 @@ pub fn install_definitions_in(tx: &mut postgres::Transaction<'_>) -> Result<()> 
         tx.batch_execute(d.sql)
             .with_context(|| format!("installing the definitions of {}.sql", d.name))?;
     }
+    let api_schema: bool = tx
+        .row("SELECT to_regnamespace('usagectl') IS NOT NULL", &[])?
+        .get(0);
+    if api_schema {
+        tx.batch_execute(schema::API.sql)
+            .context("installing the web app's API (schema usagectl)")?;
+    }
     let roles: i64 = tx
         .row(
             "SELECT count(*) FROM pg_roles WHERE rolname IN ('usage_reader', 'usage_writer')",
