@@ -4,29 +4,33 @@
 
 CREATE SCHEMA usagectl;
 
-CREATE FUNCTION public.usagectl_allowance(p_org text, p_metric text, p_at timestamp with time zone, p_adding bigint, OUT period_start timestamp with time zone, OUT period_end timestamp with time zone, OUT "limit" bigint, OUT current bigint, OUT reserved bigint, OUT allowed boolean, OUT message text) RETURNS record
-    LANGUAGE sql STABLE
+CREATE FUNCTION public.usagectl_allowance(p_org text, p_metric text, p_at timestamp with time zone, p_adding bigint, OUT period_start timestamp with time zone, OUT period_end timestamp with time zone, OUT limit_value bigint, OUT current bigint, OUT reserved bigint, OUT allowed boolean, OUT message text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT p.period_start, p.period_end, l.lim, c.current, r.reserved, ok.allowed,
-           CASE WHEN NOT ok.allowed
-                THEN usagectl_refusal(p_metric, c.current + r.reserved, l.lim, p_adding) END
-      FROM usagectl_metrics() m
-     CROSS JOIN usagectl_period(p_org, p_at) p
-     CROSS JOIN LATERAL (
-           SELECT CASE WHEN b.base = -1 THEN -1
-                       ELSE b.base + coalesce((SELECT g.granted
-                                                 FROM usagectl_granted(p_org, p.period_start,
-                                                                       p.period_end) g
-                                                WHERE g.metric = p_metric), 0)
-                  END AS lim
-             FROM (SELECT usagectl_base_limit(p_org, p_metric) AS base) b) l
-     CROSS JOIN LATERAL usagectl_quota_check(p_org, m.event_types,
-                                             CASE WHEN m.monthly THEN p.period_start END,
-                                             p.period_end, l.lim, p_adding) c
-     CROSS JOIN LATERAL (SELECT usagectl_reserved(p_org, p_metric) AS reserved) r
-     CROSS JOIN LATERAL (SELECT l.lim = -1 OR c.current + r.reserved + p_adding <= l.lim
-                                AS allowed) ok
-     WHERE m.metric = p_metric
+DECLARE
+    v_types text[];
+    v_monthly boolean;
+    v_base bigint;
+BEGIN
+    SELECT m.event_types, m.monthly INTO v_types, v_monthly
+      FROM usagectl_metrics() m WHERE m.metric = p_metric;
+    SELECT p.period_start, p.period_end INTO period_start, period_end
+      FROM usagectl_period(p_org, p_at) p;
+    v_base := usagectl_base_limit(p_org, p_metric);
+    limit_value := CASE WHEN v_base = -1 THEN -1
+                    ELSE v_base + coalesce((SELECT g.granted
+                                              FROM usagectl_granted(p_org, period_start, period_end) g
+                                             WHERE g.metric = p_metric), 0) END;
+    reserved := usagectl_reserved(p_org, p_metric);
+    -- the one quota rule, asked for what is added and what live reservations hold
+    SELECT c.current, c.allowed INTO current, allowed
+      FROM usagectl_quota_check(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
+                                period_end, limit_value, p_adding + reserved) c;
+    allowed := limit_value = -1 OR allowed;
+    message := CASE WHEN NOT allowed
+                    THEN usagectl_refusal(p_metric, current + reserved, limit_value, p_adding) END;
+END
 $$;
 
 CREATE FUNCTION public.usagectl_anchor_instant(p_year integer, p_month integer, p_anchor integer, p_zone text) RETURNS timestamp with time zone
@@ -49,16 +53,19 @@ END
 $$;
 
 CREATE FUNCTION public.usagectl_base_limit(p_org text, p_metric text) RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT coalesce(
+BEGIN
+    RETURN coalesce(
         (SELECT o.limit_value FROM usagectl_org_limit_overrides o
           WHERE o.org_id = p_org AND o.metric = p_metric),
         (SELECT l.limit_value FROM usagectl_tier_limits l
           WHERE l.metric = p_metric
             AND l.tier = coalesce((SELECT t.tier FROM usagectl_org_tiers t WHERE t.org_id = p_org),
                                   'trial')),
-        -1)
+        -1);
+END
 $$;
 
 CREATE FUNCTION public.usagectl_bucket(p_org text, p_at timestamp with time zone) RETURNS timestamp with time zone
@@ -271,9 +278,10 @@ DECLARE
     v_row usage_events%ROWTYPE;
 BEGIN
     IF p_quantity > 0 THEN
-        SELECT m.metric INTO v_metric
-          FROM usagectl_metrics() m
-         WHERE p_type = ANY (m.event_types) AND usagectl_base_limit(p_org, m.metric) <> -1;
+        SELECT m.metric INTO v_metric FROM usagectl_metrics() m WHERE p_type = ANY (m.event_types);
+        IF usagectl_base_limit(p_org, v_metric) = -1 THEN
+            v_metric := NULL;
+        END IF;
     END IF;
     IF v_metric IS NOT NULL THEN
         PERFORM usagectl_lock_org(p_org);
@@ -288,7 +296,7 @@ BEGIN
         END IF;
     END IF;
     IF v_metric IS NOT NULL THEN
-        SELECT a.period_start, a.period_end, a."limit", a.current + a.reserved, a.allowed,
+        SELECT a.period_start, a.period_end, a.limit_value, a.current + a.reserved, a.allowed,
                a.message
           INTO v_start, v_end, v_limit, v_current, v_allowed, v_message
           FROM usagectl_allowance(p_org, v_metric, v_at, p_quantity) a;
@@ -759,10 +767,10 @@ BEGIN
     SELECT * INTO a FROM usagectl_allowance($1, $2, now(), $3) x;
     allowed := a.allowed;
     current := a.current + a.reserved;
-    "limit" := nullif(a."limit", -1);
-    remaining := CASE WHEN a."limit" = -1 THEN NULL
-                      ELSE greatest(a."limit" - a.current - a.reserved, 0) END;
-    status := usagectl_status(a.current + a.reserved, a."limit");
+    "limit" := nullif(a.limit_value, -1);
+    remaining := CASE WHEN a.limit_value = -1 THEN NULL
+                      ELSE greatest(a.limit_value - a.current - a.reserved, 0) END;
+    status := usagectl_status(a.current + a.reserved, a.limit_value);
     period_start := a.period_start;
     period_end := a.period_end;
     message := a.message;
@@ -855,7 +863,7 @@ BEGIN
     END IF;
     allowed := a.allowed;
     current := a.current + a.reserved + CASE WHEN a.allowed THEN $3 ELSE 0 END;
-    "limit" := nullif(a."limit", -1);
+    "limit" := nullif(a.limit_value, -1);
     message := a.message;
     RETURN NEXT;
 END

@@ -1229,7 +1229,7 @@ fn the_sql_rule_and_limits_agree_on_metrics_limits_and_grants() {
         for m in Metric::ALL {
             let allowance = c
                 .query_one(
-                    "SELECT \"limit\" FROM usagectl_allowance($1, $2, now(), 1)",
+                    "SELECT limit_value FROM usagectl_allowance($1, $2, now(), 1)",
                     &[&org, &m.name()],
                 )
                 .unwrap()

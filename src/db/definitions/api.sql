@@ -23,10 +23,10 @@ BEGIN
     SELECT * INTO a FROM usagectl_allowance($1, $2, now(), $3) x;
     allowed := a.allowed;
     current := a.current + a.reserved;
-    "limit" := nullif(a."limit", -1);
-    remaining := CASE WHEN a."limit" = -1 THEN NULL
-                      ELSE greatest(a."limit" - a.current - a.reserved, 0) END;
-    status := usagectl_status(a.current + a.reserved, a."limit");
+    "limit" := nullif(a.limit_value, -1);
+    remaining := CASE WHEN a.limit_value = -1 THEN NULL
+                      ELSE greatest(a.limit_value - a.current - a.reserved, 0) END;
+    status := usagectl_status(a.current + a.reserved, a.limit_value);
     period_start := a.period_start;
     period_end := a.period_end;
     message := a.message;
@@ -111,7 +111,7 @@ BEGIN
     END IF;
     allowed := a.allowed;
     current := a.current + a.reserved + CASE WHEN a.allowed THEN $3 ELSE 0 END;
-    "limit" := nullif(a."limit", -1);
+    "limit" := nullif(a.limit_value, -1);
     message := a.message;
     RETURN NEXT;
 END

@@ -170,7 +170,7 @@ pub fn allowance(
     let name = metric.name();
     let row = db
         .query_typed_one(
-            "SELECT current + reserved, \"limit\", allowed, message
+            "SELECT current + reserved, limit_value, allowed, message
              FROM usagectl_allowance($1, $2, $3, $4)",
             &[
                 (&org, Type::TEXT),
