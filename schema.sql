@@ -22,7 +22,10 @@ BEGIN
                     ELSE v_base + coalesce((SELECT g.granted
                                               FROM usagectl_granted(p_org, period_start, period_end) g
                                              WHERE g.metric = p_metric), 0) END;
-    reserved := usagectl_reserved(p_org, p_metric);
+    -- live reservations (the web app's API: not settled, released or expired)
+    reserved := (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
+                  WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
+                    AND r.expires_at > now());
     -- the one quota rule, asked for what is added and what live reservations hold
     SELECT c.current, c.allowed INTO current, allowed
       FROM usagectl_quota_check(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
@@ -439,17 +442,6 @@ BEGIN
         RAISE EXCEPTION 'usagectl: quantity must be 1 or more, not %', coalesce(p_quantity::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-END
-$$;
-
-CREATE FUNCTION public.usagectl_reserved(p_org text, p_metric text) RETURNS bigint
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public'
-    AS $$
-BEGIN
-    RETURN (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
-             WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
-               AND r.expires_at > now());
 END
 $$;
 

@@ -5,13 +5,14 @@
 -- and the insert: no billing period, no tier or grants (the override only), no idempotency key
 -- lookup, none of the read path's functions. Right only for an org in UTC with no
 -- settings, grants or keys, which is what the benchmark records.
+DROP FUNCTION IF EXISTS usagectl_record(text, text, integer, jsonb, timestamptz, text);
 CREATE OR REPLACE FUNCTION usagectl_record(
     p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamptz,
     p_key text)
 RETURNS TABLE (r_outcome text, r_metric text, r_current bigint, r_limit bigint,
-               r_period_start timestamptz, r_period_end timestamptz, r_id uuid, r_org_id text,
-               r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamptz,
-               r_idempotency_key text)
+               r_period_start timestamptz, r_period_end timestamptz, r_message text, r_id uuid,
+               r_org_id text, r_event_type text, r_quantity integer, r_metadata jsonb,
+               r_created_at timestamptz, r_idempotency_key text)
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 DECLARE
     v_outcome text := 'inserted';
@@ -41,7 +42,7 @@ BEGIN
     ELSE
         v_outcome := 'refused';
     END IF;
-    RETURN QUERY SELECT v_outcome, 'chat_messages', v_rollup + v_unfolded, p_limit, v_start, v_end, v_row.id, v_row.org_id,
+    RETURN QUERY SELECT v_outcome, 'chat_messages', v_rollup + v_unfolded, p_limit, v_start, v_end, NULL::text, v_row.id, v_row.org_id,
         v_row.event_type, v_row.quantity, v_row.metadata, v_row.created_at, v_row.idempotency_key;
 END
 $f$;

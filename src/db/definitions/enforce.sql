@@ -51,18 +51,6 @@ LANGUAGE sql IMMUTABLE AS $f$
      WHERE m.metric = p_metric
 $f$;
 
--- What live reservations (the web app's API: reserved, not settled, released or expired)
--- hold of an org's metric. PL/pgSQL: the reservations table is younger than the first
--- install of these definitions.
-CREATE OR REPLACE FUNCTION usagectl_reserved(p_org text, p_metric text) RETURNS bigint
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
-BEGIN
-    RETURN (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
-             WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
-               AND r.expires_at > now());
-END
-$f$;
-
 -- THE limit of an org's metric before grants: its override, else its tier's limit (the
 -- assigned tier, else the default tier `trial`); -1 is unlimited, and so is a tier that
 -- lacks the metric (hand-edited tables).
@@ -110,7 +98,10 @@ BEGIN
                     ELSE v_base + coalesce((SELECT g.granted
                                               FROM usagectl_granted(p_org, period_start, period_end) g
                                              WHERE g.metric = p_metric), 0) END;
-    reserved := usagectl_reserved(p_org, p_metric);
+    -- live reservations (the web app's API: not settled, released or expired)
+    reserved := (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
+                  WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
+                    AND r.expires_at > now());
     -- the one quota rule, asked for what is added and what live reservations hold
     SELECT c.current, c.allowed INTO current, allowed
       FROM usagectl_quota_check(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
