@@ -356,7 +356,7 @@ CREATE FUNCTION public.usagectl_refusal(p_metric text, p_current bigint, p_limit
     AS $$
     SELECT format('%s limit exceeded (%s/%s %s%s). Please upgrade your plan.', m.label,
                   p_current, p_limit, CASE WHEN m.monthly THEN 'this month' ELSE 'in total' END,
-                  CASE WHEN p_current + 1 > p_limit AND p_adding = 1 THEN ''
+                  CASE WHEN p_adding = 1 THEN ''
                        ELSE format('; %s more would make %s', p_adding, p_current + p_adding) END)
       FROM usagectl_metrics() m
      WHERE m.metric = p_metric
@@ -442,6 +442,23 @@ BEGIN
         RAISE EXCEPTION 'usagectl: quantity must be 1 or more, not %', coalesce(p_quantity::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_reservation_org(p_id uuid) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    v_org text;
+BEGIN
+    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = p_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'usagectl: no reservation %', coalesce(p_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM usagectl_require_org(v_org);
+    RETURN v_org;
 END
 $$;
 
@@ -816,15 +833,8 @@ CREATE FUNCTION usagectl.release(reservation_id uuid) RETURNS boolean
     SET search_path TO 'pg_catalog', 'public'
     AS $_$
 #variable_conflict use_column
-DECLARE
-    v_org text;
 BEGIN
-    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = $1;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'usagectl: no reservation %', coalesce($1::text, 'NULL')
-            USING ERRCODE = 'no_data_found';
-    END IF;
-    PERFORM usagectl_require_org(v_org);
+    PERFORM usagectl_reservation_org($1);
     UPDATE usagectl_reservations r SET ended_at = now(), ended_as = 'released'
      WHERE r.id = $1 AND r.ended_at IS NULL;
     RETURN FOUND;
@@ -878,12 +888,7 @@ DECLARE
     v_types text[];
     v_result jsonb;
 BEGIN
-    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = $1;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'usagectl: no reservation %', coalesce($1::text, 'NULL')
-            USING ERRCODE = 'no_data_found';
-    END IF;
-    PERFORM usagectl_require_org(v_org);
+    v_org := usagectl_reservation_org($1);
     IF $2 IS NULL OR jsonb_typeof($2) <> 'array' THEN
         RAISE EXCEPTION 'usagectl: events must be a JSON array of {event_type, quantity, metadata, idempotency_key}'
             USING ERRCODE = 'invalid_parameter_value';

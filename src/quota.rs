@@ -106,18 +106,6 @@ impl Metric {
         self != Metric::MappingProfiles
     }
 
-    /// The words the seed's refusal message uses ("Chat message limit exceeded").
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::CsvUploads => "CSV upload",
-            Metric::CsvRows => "CSV row",
-            Metric::Analyses => "Analysis",
-            Metric::ChatMessages => "Chat message",
-            Metric::AiTokens => "AI token",
-            Metric::MappingProfiles => "Mapping profile",
-        }
-    }
-
     /// The metrics an event of this type counts toward.
     pub fn for_event(event_type: &str) -> Vec<Metric> {
         Metric::ALL

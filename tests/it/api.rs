@@ -284,6 +284,25 @@ fn reservations_expire_settle_once_and_release() {
             .contains("was released"),
         "{err:?}"
     );
+    // an id no reservation has: settle and release say so, and write nothing
+    let unknown = uuid::Uuid::nil();
+    for sql in [
+        "SELECT usagectl.settle($1, '[]')",
+        "SELECT usagectl.release($1)",
+    ] {
+        let err = c.query_one(sql, &[&unknown]).unwrap_err();
+        let db_err = err.as_db_error().unwrap();
+        assert_eq!(
+            db_err.code(),
+            &postgres::error::SqlState::NO_DATA_FOUND,
+            "{sql}"
+        );
+        assert_eq!(
+            db_err.message(),
+            "usagectl: no reservation 00000000-0000-0000-0000-000000000000"
+        );
+    }
+    assert_eq!(chat_count(&db, "acme"), 7);
 }
 
 /// A retried record with the same key returns the stored event, also when enforcing.
@@ -577,4 +596,64 @@ fn the_python_example_in_the_web_app_guide_prints_what_it_shows() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout.trim_end(), expected.trim_end());
+}
+
+/// A writer scoped to one org (the seed's RLS policy applies to it) settles and releases
+/// that org's reservations only.
+#[test]
+fn a_writer_scoped_to_one_org_cannot_end_anothers_reservation() {
+    let db = TestDb::migrated();
+    db.run(&["migrate", "--roles"]).assert_ok();
+    let writer = format!("app_writer_{}", db.name);
+    db.client()
+        .batch_execute(&format!("CREATE ROLE {writer} LOGIN IN ROLE usage_writer"))
+        .unwrap();
+    let mut c = db.client_as(&writer);
+    let scoped = |c: &mut postgres::Client, org: &str, sql: &str, id: Option<uuid::Uuid>| {
+        let mut tx = c.transaction().unwrap();
+        tx.execute("SELECT set_config('app.current_org_id', $1, true)", &[&org])
+            .unwrap();
+        let r = match id {
+            Some(id) => tx.query_one(sql, &[&id]),
+            None => tx.query_one(sql, &[]),
+        };
+        if r.is_ok() {
+            tx.commit().unwrap();
+        }
+        r
+    };
+    let id: uuid::Uuid = scoped(
+        &mut c,
+        "acme",
+        "SELECT reservation_id FROM usagectl.reserve('acme', 'chat_messages', 2)",
+        None,
+    )
+    .unwrap()
+    .get::<_, Option<uuid::Uuid>>(0)
+    .unwrap();
+    for sql in [
+        "SELECT usagectl.settle($1, '[]')",
+        "SELECT usagectl.release($1)",
+    ] {
+        let err = scoped(&mut c, "globex", sql, Some(id)).unwrap_err();
+        let db_err = err.as_db_error().unwrap();
+        assert_eq!(
+            db_err.code(),
+            &postgres::error::SqlState::INSUFFICIENT_PRIVILEGE,
+            "{sql}"
+        );
+        assert!(
+            db_err.message().contains("not acme"),
+            "{}",
+            db_err.message()
+        );
+    }
+    let released: bool = scoped(&mut c, "acme", "SELECT usagectl.release($1)", Some(id))
+        .unwrap()
+        .get(0);
+    assert!(released, "the org's own scope ends it");
+    drop(c);
+    db.client()
+        .batch_execute(&format!("DROP OWNED BY {writer}; DROP ROLE {writer}"))
+        .unwrap();
 }

@@ -366,11 +366,11 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // the definitions' PL/pgSQL: the append-only guard (once per trigger of the grant
     // tables), the period and the periods; the recount, a correction and its trigger
     // function (once per trigger), the settled number, the fold, the registration and the
-    // readiness check; the read path; the enforce function, the base limit, the allowance and
-    // the API's three argument checks; and the web app's API (check, record, reserve, settle,
+    // readiness check; the read path; the enforce function, the base limit, the allowance,
+    // the API's three argument checks and its reservation lookup; and the web app's API (check, record, reserve, settle,
     // release)
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 27, "{names:#?}");
+    assert_eq!(functions.len(), 28, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

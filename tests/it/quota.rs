@@ -1196,6 +1196,93 @@ fn the_sql_rule_and_limits_agree_on_metrics_limits_and_grants() {
         })
         .collect();
     assert_eq!(sql, rust);
+    // the status rule the API answers with is the one `status` shows
+    for (current, limit) in [
+        (0_i64, 50_i64),
+        (39, 50),
+        (40, 50),
+        (49, 50),
+        (50, 50),
+        (51, 50),
+        (0, 0),
+        (5, -1),
+    ] {
+        let sql: String = c
+            .query_one("SELECT usagectl_status($1, $2, 80)", &[&current, &limit])
+            .unwrap()
+            .get(0);
+        let (state, _, _) = usagectl::quota::evaluate(
+            &[usagectl::quota::MetricUse {
+                metric: Metric::ChatMessages,
+                current,
+                limit,
+            }],
+            80,
+        );
+        assert_eq!(sql, state.name(), "{current}/{limit}");
+    }
+    // the refusal message: the seed's words for every metric, and what a larger quantity
+    // would make of the usage
+    for (metric, current, limit, adding, want) in [
+        (
+            "csv_uploads",
+            5_i64,
+            5_i64,
+            1_i64,
+            "CSV upload limit exceeded (5/5 this month). Please upgrade your plan.",
+        ),
+        (
+            "csv_rows",
+            900,
+            1000,
+            200,
+            "CSV row limit exceeded (900/1000 this month; 200 more would make 1100). Please upgrade your plan.",
+        ),
+        (
+            "analyses",
+            10,
+            10,
+            1,
+            "Analysis limit exceeded (10/10 this month). Please upgrade your plan.",
+        ),
+        (
+            "chat_messages",
+            45,
+            50,
+            10,
+            "Chat message limit exceeded (45/50 this month; 10 more would make 55). Please upgrade your plan.",
+        ),
+        (
+            "chat_messages",
+            50,
+            50,
+            1,
+            "Chat message limit exceeded (50/50 this month). Please upgrade your plan.",
+        ),
+        (
+            "ai_tokens",
+            99000,
+            100000,
+            2000,
+            "AI token limit exceeded (99000/100000 this month; 2000 more would make 101000). Please upgrade your plan.",
+        ),
+        (
+            "mapping_profiles",
+            3,
+            3,
+            1,
+            "Mapping profile limit exceeded (3/3 in total). Please upgrade your plan.",
+        ),
+    ] {
+        let got: String = c
+            .query_one(
+                "SELECT usagectl_refusal($1, $2, $3, $4)",
+                &[&metric, &current, &limit, &adding],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(got, want);
+    }
     for args in [
         &["tier", "assign", "acme", "pilot", "--new-org"][..],
         &[

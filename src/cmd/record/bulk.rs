@@ -257,7 +257,9 @@ fn enforce(
                     refused.push(Refused {
                         org_id: org.clone(),
                         rows: rows_per_org.get(org).copied().unwrap_or(0),
-                        message: a.message.unwrap_or_default(),
+                        message: a.message.context(
+                            "usagectl_allowance() refused without saying why: run `usagectl doctor`",
+                        )?,
                     });
                     break 'periods;
                 }

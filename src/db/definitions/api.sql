@@ -138,12 +138,7 @@ DECLARE
     v_types text[];
     v_result jsonb;
 BEGIN
-    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = $1;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'usagectl: no reservation %', coalesce($1::text, 'NULL')
-            USING ERRCODE = 'no_data_found';
-    END IF;
-    PERFORM usagectl_require_org(v_org);
+    v_org := usagectl_reservation_org($1);
     IF $2 IS NULL OR jsonb_typeof($2) <> 'array' THEN
         RAISE EXCEPTION 'usagectl: events must be a JSON array of {event_type, quantity, metadata, idempotency_key}'
             USING ERRCODE = 'invalid_parameter_value';
@@ -204,15 +199,8 @@ $f$;
 CREATE OR REPLACE FUNCTION usagectl.release(reservation_id uuid) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 #variable_conflict use_column
-DECLARE
-    v_org text;
 BEGIN
-    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = $1;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'usagectl: no reservation %', coalesce($1::text, 'NULL')
-            USING ERRCODE = 'no_data_found';
-    END IF;
-    PERFORM usagectl_require_org(v_org);
+    PERFORM usagectl_reservation_org($1);
     UPDATE usagectl_reservations r SET ended_at = now(), ended_as = 'released'
      WHERE r.id = $1 AND r.ended_at IS NULL;
     RETURN FOUND;

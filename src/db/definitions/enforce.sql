@@ -37,15 +37,15 @@ LANGUAGE sql IMMUTABLE AS $f$
 $f$;
 
 -- THE refusal message, the seed's words: "Chat message limit exceeded (45/50 this month).
--- Please upgrade your plan."; when the usage alone is still under the limit, what the
--- refused quantity would have made of it ("; 2 more would make 51"). Every refusal says it:
+-- Please upgrade your plan."; for a quantity above one, what it would have made of the
+-- usage ("; 2 more would make 51"). Every refusal says it:
 -- record --enforce, record --file --enforce and the web app's API.
 CREATE OR REPLACE FUNCTION usagectl_refusal(p_metric text, p_current bigint, p_limit bigint,
                                             p_adding bigint) RETURNS text
 LANGUAGE sql IMMUTABLE AS $f$
     SELECT format('%s limit exceeded (%s/%s %s%s). Please upgrade your plan.', m.label,
                   p_current, p_limit, CASE WHEN m.monthly THEN 'this month' ELSE 'in total' END,
-                  CASE WHEN p_current + 1 > p_limit AND p_adding = 1 THEN ''
+                  CASE WHEN p_adding = 1 THEN ''
                        ELSE format('; %s more would make %s', p_adding, p_current + p_adding) END)
       FROM usagectl_metrics() m
      WHERE m.metric = p_metric
@@ -203,6 +203,24 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'SET LOCAL app.current_org_id to the org in the same transaction';
     END IF;
+END
+$f$;
+
+-- The org of a reservation the API was given, which the caller must be allowed to ask
+-- about (usagectl_require_org); no_data_found for an unknown id. PL/pgSQL: the
+-- reservations table is younger than the first install of these definitions.
+CREATE OR REPLACE FUNCTION usagectl_reservation_org(p_id uuid) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+DECLARE
+    v_org text;
+BEGIN
+    SELECT r.org_id INTO v_org FROM usagectl_reservations r WHERE r.id = p_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'usagectl: no reservation %', coalesce(p_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM usagectl_require_org(v_org);
+    RETURN v_org;
 END
 $f$;
 

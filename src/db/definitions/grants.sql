@@ -17,7 +17,7 @@ GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocatio
 GRANT EXECUTE ON FUNCTION usagectl_anchor_instant, usagectl_period, usagectl_periods,
         usagectl_granted TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_metrics, usagectl_base_limit, usagectl_allowance, usagectl_refusal,
-        usagectl_require_org, usagectl_require_metric, usagectl_require_quantity,
+        usagectl_require_org, usagectl_reservation_org, usagectl_require_metric, usagectl_require_quantity,
         usagectl_status
         TO usage_reader, usage_writer;
 -- reservations (the web app's API) count in every allowance; the table is younger than the

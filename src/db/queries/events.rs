@@ -140,7 +140,10 @@ pub fn record_enforced(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Enf
         RecordOutcome::Inserted => Enforced::Inserted(event_row_at(&row, 2)),
         RecordOutcome::Duplicate => Enforced::Duplicate(event_row_at(&row, 2)),
         RecordOutcome::Refused => Enforced::Refused {
-            message: row.get(1),
+            message: row
+                .try_get::<_, Option<String>>(1)
+                .context("reading why usagectl_record() refused")?
+                .context("usagectl_record() refused without saying why: run `usagectl doctor`")?,
         },
     })
 }
@@ -149,7 +152,8 @@ pub fn record_enforced(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Enf
 /// `adding` to `metric` at the instant `at`.
 #[derive(Debug, Clone)]
 pub struct Allowance {
-    /// The metric's usage in the billing period containing `at`.
+    /// The metric's usage in the billing period containing `at`, plus what live
+    /// reservations hold of it.
     pub current: i64,
     /// Its limit there, grants included (-1: unlimited).
     pub limit: i64,
