@@ -26,11 +26,11 @@ BEGIN
     reserved := (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
                   WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
                     AND r.expires_at > now());
-    -- the one quota rule, asked for what is added and what live reservations hold
-    SELECT c.current, c.allowed INTO current, allowed
-      FROM usagectl_quota_check(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
-                                period_end, limit_value, p_adding + reserved) c;
-    allowed := limit_value = -1 OR allowed;
+    current := usagectl_org_usage(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
+                                  period_end);
+    -- THE quota rule: what is used, what live reservations hold and what is added fit
+    -- within the limit (current + reserved + adding <= limit), or the metric is unlimited
+    allowed := limit_value = -1 OR current + reserved + p_adding <= limit_value;
     message := CASE WHEN NOT allowed
                     THEN usagectl_refusal(p_metric, current + reserved, limit_value, p_adding) END;
 END
@@ -160,14 +160,17 @@ END
 $$;
 
 CREATE FUNCTION public.usagectl_granted(p_org text, p_start timestamp with time zone, p_end timestamp with time zone) RETURNS TABLE(metric text, granted bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT g.metric, sum(g.amount)::bigint
       FROM usagectl_grants g
      WHERE g.org_id = p_org AND g.period_start >= p_start AND g.period_start < p_end
        AND NOT EXISTS (SELECT 1 FROM usagectl_grant_revocations r WHERE r.grant_id = g.id)
-     GROUP BY g.metric
+     GROUP BY g.metric;
+END
 $$;
 
 CREATE FUNCTION public.usagectl_is_folded(p_seq bigint, p_watermark bigint) RETURNS boolean
@@ -176,22 +179,98 @@ CREATE FUNCTION public.usagectl_is_folded(p_seq bigint, p_watermark bigint) RETU
     SELECT p_seq IS NULL OR p_seq <= p_watermark
 $$;
 
-CREATE FUNCTION public.usagectl_lock_org(p_org text) RETURNS void
-    LANGUAGE sql
-    AS $$
-    INSERT INTO usagectl_org_locks (org_id) VALUES (p_org) ON CONFLICT (org_id) DO NOTHING;
-    SELECT NULL::void FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
-$$;
-
-CREATE FUNCTION public.usagectl_metrics() RETURNS TABLE(metric text, event_types text[], monthly boolean, label text)
+CREATE FUNCTION public.usagectl_json_time(p_at timestamp with time zone) RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$
-    VALUES ('csv_uploads', ARRAY['csv_upload'], true, 'CSV upload'),
-           ('csv_rows', ARRAY['csv_row_processed'], true, 'CSV row'),
-           ('analyses', ARRAY['analysis_run'], true, 'Analysis'),
-           ('chat_messages', ARRAY['chat_message'], true, 'Chat message'),
-           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true, 'AI token'),
-           ('mapping_profiles', ARRAY['mapping_profile_created'], false, 'Mapping profile')
+    SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+           || CASE WHEN u.us = 0 THEN ''
+                   WHEN u.us % 1000 = 0 THEN '.' || lpad((u.us / 1000)::text, 3, '0')
+                   ELSE '.' || lpad(u.us::text, 6, '0') END
+           || 'Z'
+      FROM (SELECT (extract(microseconds FROM p_at)::bigint % 1000000) AS us) u
+$$;
+
+CREATE FUNCTION public.usagectl_limits_body(p_org text, p_at timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('org_id', p_org)
+           || usagectl_tier_json(p_org)
+           || jsonb_build_object('limits', (
+                  SELECT jsonb_object_agg(u.metric,
+                             jsonb_build_object(
+                                 'current', u.current,
+                                 'limit', u.limit_value,
+                                 'within_limit', u.limit_value = -1 OR u.current < u.limit_value,
+                                 'unit', u.unit,
+                                 'limit_source', u.limit_source,
+                                 'granted', u.granted,
+                                 'projected_limit_reached_at',
+                                 CASE WHEN u.monthly
+                                      THEN usagectl_json_time(usagectl_projection(
+                                               u.current, u.limit_value, p.period_start, p.period_end, p_at)) END)
+                             || CASE WHEN u.metric = 'ai_tokens'
+                                     THEN jsonb_build_object('breakdown', jsonb_build_object(
+                                              'input_tokens', coalesce((u.by_type ->> 'ai_tokens_input')::bigint, 0),
+                                              'output_tokens', coalesce((u.by_type ->> 'ai_tokens_output')::bigint, 0)))
+                                     ELSE '{}'::jsonb END)
+                    FROM usagectl_metric_uses(p_org, p_at) u, usagectl_period(p_org, p_at) p))
+           || usagectl_period_json(p_org, p_at)
+           || jsonb_build_object('known_org', usagectl_org_known(p_org))
+$$;
+
+CREATE FUNCTION public.usagectl_lock_org(p_org text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    INSERT INTO usagectl_org_locks (org_id) VALUES (p_org) ON CONFLICT (org_id) DO NOTHING;
+    PERFORM FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_metric_uses(p_org text, p_at timestamp with time zone) RETURNS TABLE(n bigint, metric text, monthly boolean, unit text, current bigint, limit_value bigint, limit_source text, granted bigint, by_type jsonb)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH p AS (SELECT * FROM usagectl_period(p_org, p_at)),
+    used AS (
+        SELECT u.event_type, sum(u.quantity)::bigint AS quantity
+          FROM p, usagectl_usage(p_org, NULL, p.period_start, p.period_end) u
+         GROUP BY 1
+        UNION ALL
+        SELECT 'all time', coalesce(sum(u.quantity), 0)::bigint
+          FROM p, usagectl_usage(p_org, ARRAY['mapping_profile_created'], NULL, p.period_end) u),
+    m AS (
+        SELECT m.*,
+               usagectl_base_limit(p_org, m.metric) AS base,
+               CASE WHEN EXISTS (SELECT 1 FROM usagectl_org_limit_overrides o
+                                  WHERE o.org_id = p_org AND o.metric = m.metric) THEN 'override'
+                    WHEN EXISTS (SELECT 1 FROM usagectl_org_tiers t WHERE t.org_id = p_org) THEN 'tier'
+                    ELSE 'default_tier' END AS source,
+               coalesce((SELECT g.granted FROM p, usagectl_granted(p_org, p.period_start, p.period_end) g
+                          WHERE g.metric = m.metric), 0) AS granted
+          FROM usagectl_metrics() WITH ORDINALITY AS m(metric, event_types, monthly, label, unit, n))
+    SELECT m.n, m.metric, m.monthly, m.unit,
+           CASE WHEN m.monthly
+                THEN (SELECT coalesce(sum(u.quantity), 0) FROM used u WHERE u.event_type = ANY (m.event_types))
+                ELSE (SELECT u.quantity FROM used u WHERE u.event_type = 'all time') END::bigint,
+           CASE WHEN m.base <> -1 AND m.granted > 0 THEN m.base + m.granted ELSE m.base END,
+           CASE WHEN m.base <> -1 AND m.granted > 0 THEN 'grant' ELSE m.source END,
+           CASE WHEN m.base <> -1 AND m.granted > 0 THEN m.granted ELSE 0 END,
+           (SELECT coalesce(jsonb_object_agg(u.event_type, u.quantity), '{}'::jsonb) FROM used u
+             WHERE u.event_type = ANY (m.event_types))
+      FROM m
+     ORDER BY m.n
+$$;
+
+CREATE FUNCTION public.usagectl_metrics() RETURNS TABLE(metric text, event_types text[], monthly boolean, label text, unit text)
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    VALUES ('csv_uploads', ARRAY['csv_upload'], true, 'CSV upload', 'uploads'),
+           ('csv_rows', ARRAY['csv_row_processed'], true, 'CSV row', 'rows'),
+           ('analyses', ARRAY['analysis_run'], true, 'Analysis', 'analyses'),
+           ('chat_messages', ARRAY['chat_message'], true, 'Chat message', 'messages'),
+           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true, 'AI token', 'tokens'),
+           ('mapping_profiles', ARRAY['mapping_profile_created'], false, 'Mapping profile', 'profiles')
 $$;
 
 CREATE FUNCTION public.usagectl_model_key(p_type text, p_metadata jsonb) RETURNS text
@@ -200,6 +279,62 @@ CREATE FUNCTION public.usagectl_model_key(p_type text, p_metadata jsonb) RETURNS
     SELECT CASE WHEN p_type IN ('ai_tokens_input', 'ai_tokens_output')
                 THEN coalesce(left(p_metadata ->> 'model', 200), '')
                 ELSE '' END
+$$;
+
+CREATE FUNCTION public.usagectl_org_known(p_org text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM usagectl_org_tiers t WHERE t.org_id = p_org)
+        OR EXISTS (SELECT 1 FROM usagectl_org_limit_overrides o WHERE o.org_id = p_org)
+        OR EXISTS (SELECT 1 FROM usagectl_org_settings s WHERE s.org_id = p_org)
+        OR EXISTS (SELECT 1 FROM usagectl_grants g WHERE g.org_id = p_org)
+        OR EXISTS (SELECT 1 FROM usagectl_alert_rules a WHERE a.org_id = p_org)
+        OR EXISTS (SELECT 1 FROM usagectl_stripe_customers c WHERE c.org_id = p_org)
+        OR EXISTS (SELECT 1 FROM usagectl_rollup r WHERE r.org_id = p_org)
+        OR EXISTS (SELECT 1 FROM usage_events e WHERE e.org_id = p_org)
+$$;
+
+CREATE FUNCTION public.usagectl_org_usage(p_org text, p_types text[], p_from timestamp with time zone, p_to timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+    v_from timestamptz := coalesce(p_from, '-infinity'::timestamptz);
+    v_seen bigint;
+    v_sum bigint;
+BEGIN
+    IF p_to IS NULL OR p_types IS NULL THEN
+        RAISE EXCEPTION 'usagectl_org_usage(): the window needs an end and the types a list'
+            USING ERRCODE = '22004';
+    END IF;
+    IF v_from >= p_to OR NOT usagectl_rollup_ready()
+       OR NOT (v_from = '-infinity'::timestamptz OR date_trunc('day', v_from, 'UTC') = v_from
+               OR EXISTS (SELECT 1 FROM usagectl_boundaries b WHERE b.org_id = p_org AND b.boundary = v_from))
+       OR NOT (date_trunc('day', p_to, 'UTC') = p_to
+               OR EXISTS (SELECT 1 FROM usagectl_boundaries b WHERE b.org_id = p_org AND b.boundary = p_to)) THEN
+        RETURN (SELECT coalesce(sum(m.quantity), 0)::bigint
+                  FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m);
+    END IF;
+    -- one snapshot (a STABLE function's): the watermark agrees with the rollup read below
+    SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    SELECT coalesce(sum(u.quantity), 0)::bigint INTO v_sum
+      FROM (SELECT e.quantity::bigint AS quantity
+              FROM usage_events e
+             WHERE e.org_id = p_org AND NOT usagectl_is_folded(e.usagectl_seq, v_seen)
+               AND e.event_type = ANY (p_types)
+               -- [v_from, p_to) as a range test, which no index answers: the plan (one for
+               -- every org and window) must not intersect the org's few rows with the
+               -- created_at index's entries for the window, every org's
+               AND e.created_at <@ tstzrange(v_from, p_to, '[)')
+            UNION ALL
+            SELECT r.quantity
+              FROM usagectl_rollup r
+             WHERE r.org_id = p_org AND r.event_type = ANY (p_types)
+               AND r.bucket >= v_from AND r.bucket < p_to) u;
+    RETURN v_sum;
+END
 $$;
 
 CREATE FUNCTION public.usagectl_period(p_org text, p_at timestamp with time zone, OUT period_start timestamp with time zone, OUT period_end timestamp with time zone, OUT anchor_day integer, OUT time_zone text) RETURNS record
@@ -241,6 +376,24 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.usagectl_period_json(p_org text, p_at timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object(
+               'period', CASE WHEN p.time_zone = 'UTC' AND p.anchor_day = 1
+                                   AND p.period_start = date_trunc('month', p.period_start, 'UTC')
+                                   AND p.period_end = date_trunc('month', p.period_start, 'UTC')
+                                                      + interval '1 month'
+                              THEN 'current_month' ELSE 'current_period' END,
+               'period_start', usagectl_json_time(p.period_start),
+               'period_end', usagectl_json_time(p.period_end),
+               'time_zone', p.time_zone,
+               'anchor_day', p.anchor_day,
+               'period_local_start', to_char(p.period_start AT TIME ZONE p.time_zone, 'YYYY-MM-DD"T"HH24:MI:SS'),
+               'period_local_end', to_char(p.period_end AT TIME ZONE p.time_zone, 'YYYY-MM-DD"T"HH24:MI:SS'))
+      FROM usagectl_period(p_org, p_at) p
+$$;
+
 CREATE FUNCTION public.usagectl_periods(p_org text, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(period_start timestamp with time zone, period_end timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
@@ -257,12 +410,18 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.usagectl_quota_check(p_org text, p_types text[], p_from timestamp with time zone, p_to timestamp with time zone, p_limit bigint, p_adding bigint, OUT current bigint, OUT allowed boolean) RETURNS record
-    LANGUAGE sql STABLE
+CREATE FUNCTION public.usagectl_projection(p_current bigint, p_limit bigint, p_start timestamp with time zone, p_end timestamp with time zone, p_now timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql IMMUTABLE
     AS $$
-    SELECT u.q, u.q + p_adding <= p_limit
-      FROM (SELECT coalesce(sum(m.quantity), 0)::bigint AS q
-              FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m) u
+    SELECT p_now + x.secs::bigint * interval '1 second'
+      FROM (SELECT ceil(CASE WHEN s.elapsed = 0 THEN 0
+                             ELSE (p_limit - p_current)::float8 / (p_current::float8 / s.elapsed) END) AS secs
+              FROM (SELECT trunc(extract(epoch FROM p_now - p_start))::float8 AS elapsed) s
+             WHERE p_limit <> -1 AND p_current > 0 AND p_current < p_limit
+               AND p_now > p_start AND p_now < p_end) x
+     -- before the period ends (asked before the instant is made: a limit far above the rate
+     -- would lie past the last date there is)
+     WHERE x.secs::numeric * 1000000 < extract(epoch FROM p_end - p_now) * 1000000
 $$;
 
 CREATE FUNCTION public.usagectl_record(p_org text, p_type text, p_quantity integer, p_metadata jsonb, p_created_at timestamp with time zone, p_key text) RETURNS TABLE(r_outcome text, r_metric text, r_current bigint, r_limit bigint, r_period_start timestamp with time zone, r_period_end timestamp with time zone, r_message text, r_id uuid, r_org_id text, r_event_type text, r_quantity integer, r_metadata jsonb, r_created_at timestamp with time zone, r_idempotency_key text)
@@ -620,6 +779,74 @@ CREATE FUNCTION public.usagectl_status(p_current bigint, p_limit bigint, p_warn_
                 ELSE 'ok' END
 $$;
 
+CREATE FUNCTION public.usagectl_status_body(p_org text, p_at timestamp with time zone, p_warn_at integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    WITH u AS (
+        SELECT m.*, usagectl_status(m.current, m.limit_value, p_warn_at) AS state,
+               CASE usagectl_status(m.current, m.limit_value, p_warn_at)
+                    WHEN 'over_limit' THEN 2 WHEN 'approaching_limit' THEN 1 ELSE 0 END AS rank,
+               CASE WHEN m.limit_value = -1 THEN -1::float8
+                    WHEN m.limit_value = 0 THEN CASE WHEN m.current > 0 THEN 'Infinity'::float8 ELSE 100 END
+                    ELSE m.current::float8 * 100 / m.limit_value END AS pct,
+               format('%s %s/%s', m.metric, m.current, m.limit_value) AS named
+          FROM usagectl_metric_uses(p_org, p_at) m),
+    s AS (SELECT coalesce(max(u.rank), 0) AS rank FROM u),
+    w AS (SELECT * FROM u WHERE u.limit_value <> -1 ORDER BY u.rank DESC, u.pct DESC, u.n DESC LIMIT 1)
+    SELECT jsonb_build_object(
+               'org_id', p_org,
+               'status', CASE s.rank WHEN 2 THEN 'over_limit' WHEN 1 THEN 'approaching_limit' ELSE 'ok' END,
+               'message', CASE s.rank
+                   WHEN 0 THEN 'Usage is within limits'
+                   WHEN 1 THEN format('Approaching limit (%s%% or more used): %s', p_warn_at,
+                                      (SELECT string_agg(u.named, ', ' ORDER BY u.n) FROM u WHERE u.rank = 1))
+                   ELSE concat_ws('; ',
+                       'Over limit: ' || (SELECT string_agg(u.named, ', ' ORDER BY u.n) FROM u
+                                           WHERE u.rank = 2 AND u.current > u.limit_value),
+                       'Limit reached: ' || (SELECT string_agg(u.named, ', ' ORDER BY u.n) FROM u
+                                              WHERE u.rank = 2 AND u.current <= u.limit_value)) END,
+               'worst_metric', (SELECT w.metric FROM w),
+               'worst_current', (SELECT w.current FROM w),
+               'worst_limit', (SELECT w.limit_value FROM w),
+               'warn_at', p_warn_at,
+               'known_org', usagectl_org_known(p_org))
+           || usagectl_tier_json(p_org)
+           || usagectl_period_json(p_org, p_at)
+      FROM s
+$$;
+
+CREATE FUNCTION public.usagectl_summary_body(p_org text, p_days integer, p_at timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    WITH w AS (SELECT ((p_at AT TIME ZONE 'UTC') - make_interval(days => p_days)) AT TIME ZONE 'UTC' AS start),
+    t AS (
+        SELECT u.event_type, sum(u.events)::bigint AS events, sum(u.quantity)::bigint AS quantity,
+               min(u.first_event) AS first_event, max(u.last_event) AS last_event
+          FROM w, usagectl_usage(p_org, NULL, w.start, 'infinity') u
+         GROUP BY 1)
+    SELECT jsonb_build_object(
+               'org_id', p_org,
+               'period_days', p_days,
+               'total_events', (SELECT coalesce(sum(t.events), 0) FROM t),
+               'summary_by_type', (SELECT coalesce(jsonb_object_agg(t.event_type, jsonb_build_object(
+                                       'count', t.events, 'total_quantity', t.quantity,
+                                       'first_event', usagectl_json_time(t.first_event),
+                                       'last_event', usagectl_json_time(t.last_event))), '{}'::jsonb)
+                                     FROM t),
+               'generated_at', usagectl_json_time(p_at),
+               'period_start', usagectl_json_time(w.start),
+               'known_org', usagectl_org_known(p_org))
+      FROM w
+$$;
+
+CREATE FUNCTION public.usagectl_tier_json(p_org text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('tier', coalesce(t.tier, 'trial'),
+                              'tier_source', CASE WHEN t.tier IS NULL THEN 'default' ELSE 'assigned' END)
+      FROM (SELECT 1) one LEFT JOIN usagectl_org_tiers t ON t.org_id = p_org
+$$;
+
 CREATE FUNCTION public.usagectl_usage(p_org text, p_types text[], p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(org_id text, event_type text, day date, events bigint, quantity bigint, first_event timestamp with time zone, last_event timestamp with time zone)
     LANGUAGE sql STABLE
     AS $$
@@ -787,6 +1014,26 @@ BEGIN
 END
 $_$;
 
+CREATE FUNCTION usagectl.limits_json(org text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+BEGIN
+    PERFORM usagectl_require_org($1);
+    RETURN usagectl_limits_body($1, now());
+END
+$_$;
+
+CREATE FUNCTION usagectl.quota_status_json(org text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+BEGIN
+    PERFORM usagectl_require_org($1);
+    RETURN usagectl_status_body($1, now(), 80);
+END
+$_$;
+
 CREATE FUNCTION usagectl.record(org text, event_type text, quantity integer DEFAULT 1, metadata jsonb DEFAULT NULL::jsonb, idempotency_key text DEFAULT NULL::text, enforce boolean DEFAULT true) RETURNS TABLE(outcome text, event_id uuid, metric text, current bigint, "limit" bigint, message text)
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'public'
@@ -942,6 +1189,20 @@ BEGIN
     UPDATE usagectl_reservations r SET ended_at = now(), ended_as = 'settled', settled = v_result
      WHERE r.id = res.id;
     RETURN v_result;
+END
+$_$;
+
+CREATE FUNCTION usagectl.summary_json(org text, days integer DEFAULT 30) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+BEGIN
+    PERFORM usagectl_require_org($1);
+    IF $2 IS NULL OR $2 < 1 OR $2 > 365 THEN
+        RAISE EXCEPTION 'usagectl: days must be 1 to 365, not %', coalesce($2::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN usagectl_summary_body($1, $2, now());
 END
 $_$;
 
@@ -1341,6 +1602,8 @@ CREATE INDEX usagectl_alert_outbox_org ON public.usagectl_alert_outbox USING btr
 CREATE INDEX usagectl_boundaries_at ON public.usagectl_boundaries USING btree (boundary);
 
 CREATE UNIQUE INDEX usagectl_events_org_key ON public.usage_events USING btree (org_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+CREATE INDEX usagectl_events_org_seq ON public.usage_events USING btree (org_id, usagectl_seq) WHERE (usagectl_seq IS NOT NULL);
 
 CREATE INDEX usagectl_events_seq ON public.usage_events USING btree (usagectl_seq) WHERE (usagectl_seq IS NOT NULL);
 

@@ -557,9 +557,14 @@ pub fn projected_exhaustion(
     }
     let elapsed = (now - start).num_seconds() as f64;
     let rate = current as f64 / elapsed;
-    let secs = (limit - current) as f64 / rate;
-    let at = now + chrono::Duration::seconds(secs.ceil() as i64);
-    (at < end).then_some(at)
+    let secs = ((limit - current) as f64 / rate).ceil();
+    // not before the period ends: asked before the instant is made, so a limit far above
+    // the rate (whose instant would lie past the last date there is) answers None
+    let left_us = (end - now).num_microseconds()?;
+    if secs * 1e6 >= left_us as f64 {
+        return None;
+    }
+    Some(now + chrono::Duration::seconds(secs as i64))
 }
 
 /// Check a tier name typed by a user.
@@ -931,6 +936,11 @@ mod tests {
         );
         assert_eq!(projected_exhaustion(0, 50, (m.start, m.end), now), None);
         assert_eq!(projected_exhaustion(50, 50, (m.start, m.end), now), None);
+        // a limit far above the rate: no instant, not a panic past the last date
+        assert_eq!(
+            projected_exhaustion(1, i64::MAX, (m.start, m.end), now),
+            None
+        );
         assert_eq!(
             projected_exhaustion(20, UNLIMITED, (m.start, m.end), now),
             None

@@ -349,6 +349,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0025_web_app_api"),
         kind: StepKind::WithDefinitions,
     },
+    Step {
+        version: 26,
+        description: "index each org's rows not folded yet (what every enforced record reads)",
+        sql: migration!("0026_index_unfolded_rows_by_org"),
+        kind: StepKind::ConcurrentIndex("usagectl_events_org_seq"),
+    },
 ];
 
 /// One definition file: functions, triggers, policies or grants, installed whole.
@@ -381,6 +387,7 @@ pub const DEFINITIONS: &[Definition] = &[
     definition!("rollup"),
     definition!("read"),
     definition!("enforce"),
+    definition!("bodies"),
 ];
 
 /// The grants of `usage_reader` and `usage_writer`: installed after [`DEFINITIONS`] when

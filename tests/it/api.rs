@@ -367,43 +367,38 @@ fn a_retried_record_returns_the_stored_event() {
     assert_eq!(chat_count(&db, "acme"), 1);
 }
 
+/// `ktm`: an Asia/Kathmandu billing period anchored on the 15th, a chat limit of 12 by an
+/// override, and 4 more analyses granted.
+fn ktm_with_an_override_and_a_grant(db: &TestDb) {
+    set_period(db, "ktm", "Asia/Kathmandu", 15);
+    db.run(&[
+        "tier",
+        "override",
+        "ktm",
+        "chat_messages",
+        "12",
+        "--new-org",
+    ])
+    .assert_ok();
+    db.run(&[
+        "grant",
+        "add",
+        "ktm",
+        "analyses",
+        "4",
+        "--reason",
+        "a pilot's extra runs",
+        "--new-org",
+    ])
+    .assert_ok();
+}
+
 /// check and record agree with `limits` and `record --enforce` on every read path: an
 /// override, a grant, an Asia/Kathmandu billing period, all-time mapping profiles.
 #[test]
 fn check_and_record_agree_with_limits_on_every_read_path() {
     let db = TestDb::migrated();
-    for args in [
-        &[
-            "org",
-            "set",
-            "ktm",
-            "--time-zone",
-            "Asia/Kathmandu",
-            "--anchor-day",
-            "15",
-            "--new-org",
-        ][..],
-        &[
-            "tier",
-            "override",
-            "ktm",
-            "chat_messages",
-            "12",
-            "--new-org",
-        ],
-        &[
-            "grant",
-            "add",
-            "ktm",
-            "analyses",
-            "4",
-            "--reason",
-            "a pilot's extra runs",
-            "--new-org",
-        ],
-    ] {
-        db.run(args).assert_ok();
-    }
+    ktm_with_an_override_and_a_grant(&db);
     // this period's events, the previous period's, and a profile from long ago
     db.client()
         .batch_execute(
@@ -530,6 +525,29 @@ fn a_reader_scoped_to_one_org_cannot_check_another_or_record() {
         db_err.message()
     );
     drop(tx);
+    // the endpoint bodies: the org in scope, and no other
+    for body in [
+        "usagectl.limits_json",
+        "usagectl.quota_status_json",
+        "usagectl.summary_json",
+    ] {
+        let mut tx = c.transaction().unwrap();
+        tx.batch_execute("SET LOCAL app.current_org_id = 'acme'")
+            .unwrap();
+        let v: serde_json::Value = tx
+            .query_one(&format!("SELECT {body}('acme')"), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(v["org_id"], "acme", "{body}");
+        let err = tx
+            .query_one(&format!("SELECT {body}('globex')"), &[])
+            .unwrap_err();
+        assert_eq!(
+            err.as_db_error().unwrap().code(),
+            &postgres::error::SqlState::INSUFFICIENT_PRIVILEGE,
+            "{body}"
+        );
+    }
     let err = c
         .query_one("SELECT * FROM usagectl.record('acme', 'chat_message')", &[])
         .unwrap_err();
@@ -656,4 +674,218 @@ fn a_writer_scoped_to_one_org_cannot_end_anothers_reservation() {
     db.client()
         .batch_execute(&format!("DROP OWNED BY {writer}; DROP ROLE {writer}"))
         .unwrap();
+}
+
+/// The seed's three endpoint bodies from the API equal what `summary`, `limits` and
+/// `status --org ORG -o json` print, on every read path: a Kathmandu period with an
+/// override and a grant, an assigned tier over one limit and at another, one approaching a
+/// limit, an org with nothing but a tier, and an org usagectl has never seen. The summary
+/// is compared whole at the instant the command read it; the limits without the
+/// projection, which is compared with Rust's on its own below.
+#[test]
+fn the_endpoint_bodies_equal_what_the_commands_print() {
+    let db = TestDb::migrated();
+    ktm_with_an_override_and_a_grant(&db);
+    for args in [
+        ["tier", "assign", "acme", "pilot", "--new-org"],
+        ["tier", "assign", "quiet", "subscription", "--new-org"],
+    ] {
+        db.run(&args).assert_ok();
+    }
+    let pilot_analyses: i64 = db.scalar(
+        "SELECT limit_value FROM usagectl_tier_limits WHERE tier = 'pilot' AND metric = 'analyses'",
+    );
+    let pilot_uploads: i64 = db.scalar(
+        "SELECT limit_value FROM usagectl_tier_limits WHERE tier = 'pilot' AND metric = 'csv_uploads'",
+    );
+    db.client()
+        .batch_execute(&format!(
+            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
+             SELECT 'ktm', t, 1 + g % 3, jsonb_build_object('model', 'm' || g % 2),
+                    now() - g * interval '7 hours'
+               FROM generate_series(0, 40) g,
+                    unnest(ARRAY['chat_message', 'analysis_run', 'ai_tokens_input', 'ai_tokens_output']) t;
+             INSERT INTO usage_events (org_id, event_type, quantity, created_at) VALUES
+               ('ktm', 'mapping_profile_created', 2, now() - interval '400 days'),
+               ('ktm', 'export_pdf', 1, now() + interval '2 days'),
+               ('acme', 'analysis_run', {pilot_analyses}, now() - interval '1 minute'),
+               ('acme', 'csv_upload', {pilot_uploads} + 1, now() - interval '2 minutes'),
+               ('near', 'csv_row_processed', 850, now() - interval '3 minutes'),
+               ('near', 'ai_tokens_input', 10, now() - interval '40 days');"
+        ))
+        .unwrap();
+    let orgs = ["ktm", "acme", "near", "quiet", "ghost"];
+    let without_projection = |mut v: serde_json::Value| {
+        for m in v["limits"].as_object_mut().unwrap().values_mut() {
+            m.as_object_mut()
+                .unwrap()
+                .remove("projected_limit_reached_at");
+        }
+        v
+    };
+    let mut statuses = std::collections::BTreeSet::new();
+    for path in READ_PATHS {
+        db.read_path(path);
+        let mut c = db.client();
+        // and an org whose only event the fold has not reached
+        let fresh = format!("fresh-{path:?}");
+        c.execute(
+            "INSERT INTO usage_events (org_id, event_type) VALUES ($1, 'export_csv')",
+            &[&fresh],
+        )
+        .unwrap();
+        for org in orgs.iter().copied().chain([fresh.as_str()]) {
+            let run = db.run(&["limits", "--org", org, "-o", "json"]);
+            let sql: serde_json::Value = c
+                .query_one("SELECT usagectl.limits_json($1)", &[&org])
+                .unwrap()
+                .get(0);
+            assert_eq!(
+                without_projection(sql),
+                without_projection(run.json()),
+                "limits {org} {path:?}"
+            );
+            let run = db.run(&["status", "--org", org, "-o", "json"]);
+            let sql: serde_json::Value = c
+                .query_one("SELECT usagectl.quota_status_json($1)", &[&org])
+                .unwrap()
+                .get(0);
+            assert_eq!(sql, run.json(), "status {org} {path:?}");
+            statuses.insert(sql["status"].as_str().unwrap().to_string());
+            for days in [1, 30, 365] {
+                let run = db.run(&[
+                    "summary",
+                    "--org",
+                    org,
+                    "--days",
+                    &days.to_string(),
+                    "-o",
+                    "json",
+                ]);
+                let shown = run.json();
+                let at: chrono::DateTime<chrono::Utc> =
+                    shown["generated_at"].as_str().unwrap().parse().unwrap();
+                let sql: serde_json::Value = c
+                    .query_one(
+                        "SELECT usagectl_summary_body($1, $2, $3)",
+                        &[&org, &days, &at],
+                    )
+                    .unwrap()
+                    .get(0);
+                assert_eq!(sql, shown, "summary {org} {days} {path:?}");
+            }
+        }
+    }
+    // every state was shown, and the bodies' words were tested on each
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    let status: serde_json::Value = db.scalar("SELECT usagectl.quota_status_json('acme')");
+    assert_eq!(
+        status["message"],
+        format!(
+            "Over limit: csv_uploads {}/{pilot_uploads}; Limit reached: analyses {pilot_analyses}/{pilot_analyses}",
+            pilot_uploads + 1
+        )
+    );
+    let limits: serde_json::Value = db.scalar("SELECT usagectl.limits_json('ghost')");
+    assert_eq!(limits["known_org"], false);
+    // the API's own summary is the body at the transaction's instant
+    let same: bool = db
+        .scalar("SELECT usagectl.summary_json('ktm', 7) = usagectl_summary_body('ktm', 7, now())");
+    assert!(same);
+    let err = db
+        .client()
+        .query_one("SELECT usagectl.summary_json('ktm', 0)", &[])
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().code(),
+        &postgres::error::SqlState::INVALID_PARAMETER_VALUE
+    );
+}
+
+/// The projection in SQL is Rust's `quota::projected_exhaustion`, to the microsecond, over
+/// used amounts, limits and instants inside and outside the period.
+#[test]
+fn the_sql_projection_is_the_rust_one() {
+    let db = TestDb::migrated();
+    let mut c = db.client();
+    let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let (start, end) = (t("2026-11-01T00:00:00Z"), t("2026-12-01T00:00:00Z"));
+    let mut some = 0;
+    for now in [
+        "2026-11-01T00:00:00Z",
+        "2026-11-01T00:00:00.400Z",
+        "2026-11-01T00:00:07.123456Z",
+        "2026-11-03T17:45:12.000001Z",
+        "2026-11-20T09:00:00Z",
+        "2026-11-30T23:59:59.999999Z",
+        "2026-12-01T00:00:00Z",
+    ] {
+        for (current, limit) in [
+            (0, 50),
+            (1, 50),
+            (7, 50),
+            (49, 50),
+            (50, 50),
+            (51, 50),
+            (3, -1),
+            (1, 1_000_000_007),
+        ] {
+            let now = t(now);
+            let sql: Option<chrono::DateTime<chrono::Utc>> = c
+                .query_one(
+                    "SELECT usagectl_projection($1, $2, $3, $4, $5)",
+                    &[&current, &limit, &start, &end, &now],
+                )
+                .unwrap()
+                .get(0);
+            let rust = usagectl::quota::projected_exhaustion(current, limit, (start, end), now);
+            assert_eq!(sql, rust, "{current}/{limit} at {now}");
+            some += usize::from(rust.is_some());
+            let shown: Option<String> = c
+                .query_one("SELECT usagectl_json_time($1)", &[&rust])
+                .unwrap()
+                .get(0);
+            assert_eq!(shown, rust.map(|r| usagectl::time::fmt_utc(&r)));
+        }
+    }
+    assert!(some >= 5, "{some} projections in the period");
+}
+
+/// doctor names the API's version, a dropped API function by name (and `--repair` brings it
+/// back), and a database without the API's schema.
+#[test]
+fn doctor_checks_the_api() {
+    let db = TestDb::migrated();
+    let out = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let (status, detail) = doctor_check(&out.json(), "web app API");
+    assert_eq!(
+        (status.as_str(), detail.as_str()),
+        ("ok", "version 1 in schema usagectl")
+    );
+    db.client()
+        .batch_execute("DROP FUNCTION usagectl.limits_json(text)")
+        .unwrap();
+    let out = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(out.code, 3);
+    let (status, detail) = doctor_check(&out.json(), "functions and triggers");
+    assert_eq!(status, "problem");
+    assert!(
+        detail.contains("function usagectl.limits_json(text) missing"),
+        "{detail}"
+    );
+    assert_eq!(db.run(&["doctor", "--repair"]).code, 3);
+    assert_eq!(db.run(&["doctor"]).code, 0);
+    let v: serde_json::Value = db.scalar("SELECT usagectl.limits_json('acme')");
+    assert_eq!(v["org_id"], "acme");
+    // without the schema (a role that may not create one migrated): said, not a problem
+    db.client()
+        .batch_execute("DROP SCHEMA usagectl CASCADE")
+        .unwrap();
+    assert_eq!(db.run(&["doctor", "--repair"]).code, 3);
+    let out = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let (status, detail) = doctor_check(&out.json(), "web app API");
+    assert_eq!(status, "info");
+    assert!(detail.contains("no schema usagectl"), "{detail}");
 }

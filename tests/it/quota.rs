@@ -1177,21 +1177,22 @@ fn the_sql_rule_and_limits_agree_on_metrics_limits_and_grants() {
     let mut c = db.client();
     let rows = c
         .query(
-            "SELECT metric, event_types, monthly FROM usagectl_metrics()",
+            "SELECT metric, event_types, monthly, unit FROM usagectl_metrics()",
             &[],
         )
         .unwrap();
-    let sql: Vec<(String, Vec<String>, bool)> = rows
+    let sql: Vec<(String, Vec<String>, bool, String)> = rows
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect();
-    let rust: Vec<(String, Vec<String>, bool)> = Metric::ALL
+    let rust: Vec<(String, Vec<String>, bool, String)> = Metric::ALL
         .iter()
         .map(|m| {
             (
                 m.name().to_string(),
                 m.event_types().iter().map(|t| t.to_string()).collect(),
                 m.monthly(),
+                m.unit().to_string(),
             )
         })
         .collect();

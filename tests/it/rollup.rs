@@ -1013,3 +1013,78 @@ fn upgrading_from_schema_21_while_the_web_app_writes_stays_exact() {
         )
     );
 }
+
+/// What enforcement reads, `usagectl_org_usage()` (one org's total over a window, from the
+/// rollup when both edges start buckets of the org), equals psql's sum of the raw rows for
+/// every window among: the org's registered period boundaries (inside UTC days in
+/// Kathmandu), UTC midnights, instants inside a day that nothing registers, and no start;
+/// with rows folded and not, on every read path.
+#[test]
+fn one_orgs_usage_equals_psql_over_any_window() {
+    let db = TestDb::migrated();
+    set_period(&db, "ktm", "Asia/Kathmandu", 15);
+    // an org whose boundaries are not ktm's (Kolkata is 15 minutes off Kathmandu)
+    set_period(&db, "kol", "Asia/Kolkata", 15);
+    let insert = |shift: &str| {
+        db.client()
+            .batch_execute(&format!(
+                "INSERT INTO usage_events (org_id, event_type, quantity, created_at)
+                 SELECT o, t, 1 + g % 5, now() + interval '{shift}' - g * interval '37 minutes'
+                   FROM generate_series(0, 2400) g, unnest(ARRAY['ktm', 'other']) o,
+                        unnest(ARRAY['chat_message', 'csv_upload']) t"
+            ))
+            .unwrap()
+    };
+    insert("2 days");
+    let mut c = db.client();
+    let edges: Vec<chrono::DateTime<chrono::Utc>> = c
+        .query_one(
+            "SELECT ARRAY[p.period_start, p.period_end, q.period_start,
+                          date_trunc('day', now(), 'UTC'), date_trunc('day', now(), 'UTC') - interval '9 days',
+                          date_trunc('day', now(), 'UTC') - interval '3 days 11 hours 25 minutes 3.25 seconds',
+                          now() - interval '20 days 5 hours', k.period_start]
+               FROM usagectl_period('ktm', now()) p,
+                    usagectl_period('ktm', now() - interval '1 month') q,
+                    usagectl_period('kol', now()) k",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let registered: i64 = db.scalar(
+        "SELECT count(*) FROM usagectl_boundaries WHERE org_id = 'ktm'
+           AND boundary <> date_trunc('day', boundary, 'UTC')",
+    );
+    assert!(registered > 0, "Kathmandu boundaries inside UTC days");
+    let mut compared = 0;
+    for path in READ_PATHS {
+        db.read_path(path);
+        // rows the fold has not reached, beside the folded ones, and one at each edge
+        insert("1 day 3 minutes");
+        c.execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at)
+             SELECT 'ktm', 'chat_message', 7, e FROM unnest($1::timestamptz[]) e",
+            &[&edges],
+        )
+        .unwrap();
+        let froms = std::iter::once(None).chain(edges.iter().copied().map(Some));
+        for from in froms {
+            for &to in edges.iter().filter(|&&to| from.is_none_or(|f| f < to)) {
+                for types in [vec!["chat_message"], vec!["chat_message", "csv_upload"]] {
+                    let row = c
+                        .query_one(
+                            "SELECT usagectl_org_usage('ktm', $1, $2, $3),
+                                    (SELECT coalesce(sum(quantity), 0)::bigint FROM usage_events
+                                      WHERE org_id = 'ktm' AND event_type = ANY ($1)
+                                        AND created_at >= coalesce($2, '-infinity') AND created_at < $3)",
+                            &[&types, &from, &to],
+                        )
+                        .unwrap();
+                    let (read, psql): (i64, i64) = (row.get(0), row.get(1));
+                    assert_eq!(read, psql, "{path:?} [{from:?}, {to}) {types:?}");
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 200, "{compared}");
+}

@@ -513,3 +513,19 @@ pub fn session_waits(db: &TestDb, needle: &str, kind: &str) -> bool {
     .unwrap()
     .get(0)
 }
+
+/// Give `org` billing periods of its own: from local midnight on `anchor_day` in `zone`
+/// (`usagectl org set`, which registers their boundaries).
+pub fn set_period(db: &TestDb, org: &str, zone: &str, anchor_day: u8) {
+    db.run(&[
+        "org",
+        "set",
+        org,
+        "--time-zone",
+        zone,
+        "--anchor-day",
+        &anchor_day.to_string(),
+        "--new-org",
+    ])
+    .assert_ok();
+}

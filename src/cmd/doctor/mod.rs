@@ -222,6 +222,30 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
             "each as this build defines it",
         ),
     }
+    match queries::api_state(&mut tx)? {
+        queries::ApiState::Version(v) => check(
+            &mut checks,
+            "web app API",
+            None,
+            &format!("version {v} in schema usagectl"),
+        ),
+        queries::ApiState::NotInstalled => check(
+            &mut checks,
+            "web app API",
+            Some("schema usagectl has no API in it: run `usagectl migrate`".into()),
+            "",
+        ),
+        queries::ApiState::NoSchema => checks.push(Check {
+            check: "web app API",
+            status: Status::Info,
+            detail: "not installed: no schema usagectl (a DBA runs CREATE SCHEMA usagectl AUTHORIZATION <owner of usage_events>, then `usagectl migrate`)".into(),
+        }),
+        queries::ApiState::Unreadable => checks.push(Check {
+            check: "web app API",
+            status: Status::Info,
+            detail: "not checked: this role may not call usagectl.api_version()".into(),
+        }),
+    }
     if let Some(lag) = queries::fold_lag(&mut tx)? {
         let default = queries::usage_events_column_default(&mut tx, "usagectl_seq")?;
         let numbered = default

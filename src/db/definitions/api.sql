@@ -211,3 +211,36 @@ $f$;
 -- all of it and usage_reader the reads).
 REVOKE ALL ON FUNCTION usagectl.record, usagectl.reserve, usagectl.settle, usagectl.release
     FROM PUBLIC;
+
+-- The seed's three endpoint bodies, one call each, as `usagectl summary|limits|status --org
+-- ORG -o json` print them now (bodies.sql; a test compares them with the commands).
+-- GET /api/v1/usage/summary?days=N
+CREATE OR REPLACE FUNCTION usagectl.summary_json(org text, days integer DEFAULT 30) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+BEGIN
+    PERFORM usagectl_require_org($1);
+    IF $2 IS NULL OR $2 < 1 OR $2 > 365 THEN
+        RAISE EXCEPTION 'usagectl: days must be 1 to 365, not %', coalesce($2::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN usagectl_summary_body($1, $2, now());
+END
+$f$;
+
+-- GET /api/v1/usage/limits
+CREATE OR REPLACE FUNCTION usagectl.limits_json(org text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+BEGIN
+    PERFORM usagectl_require_org($1);
+    RETURN usagectl_limits_body($1, now());
+END
+$f$;
+
+-- GET /api/v1/usage/quota-status (warning at 80% used, as `status` by default)
+CREATE OR REPLACE FUNCTION usagectl.quota_status_json(org text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+BEGIN
+    PERFORM usagectl_require_org($1);
+    RETURN usagectl_status_body($1, now(), 80);
+END
+$f$;

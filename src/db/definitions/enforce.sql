@@ -5,35 +5,26 @@
 -- not an advisory lock: advisory locks are node-local under Citus and succeed silently on
 -- a standby. Held until the transaction ends.
 CREATE OR REPLACE FUNCTION usagectl_lock_org(p_org text) RETURNS void
-LANGUAGE sql AS $f$
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
+BEGIN
     INSERT INTO usagectl_org_locks (org_id) VALUES (p_org) ON CONFLICT (org_id) DO NOTHING;
-    SELECT NULL::void FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
-$f$;
-
--- THE quota rule: the usage of p_types in [p_from, p_to) now, and whether adding p_adding
--- keeps it within p_limit (current + adding <= limit).
-CREATE OR REPLACE FUNCTION usagectl_quota_check(p_org text, p_types text[], p_from timestamptz,
-                                                p_to timestamptz, p_limit bigint, p_adding bigint,
-                                                OUT current bigint, OUT allowed boolean)
-LANGUAGE sql STABLE AS $f$
-    SELECT u.q, u.q + p_adding <= p_limit
-      FROM (SELECT coalesce(sum(m.quantity), 0)::bigint AS q
-              FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m) u
+    PERFORM FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
+END
 $f$;
 
 -- THE metrics: what each limits, as the seed's USAGE_LIMITS names it (without
--- `_per_month`): the event types whose quantities it sums, and whether it counts the billing
--- period (false: all time up to the period's end). quota.rs's Metric is the same table;
+-- `_per_month`): the event types whose quantities it sums, whether it counts the billing
+-- period (false: all time up to the period's end), and the words for it. quota.rs's Metric is the same table;
 -- a test compares the two.
 CREATE OR REPLACE FUNCTION usagectl_metrics()
-RETURNS TABLE (metric text, event_types text[], monthly boolean, label text)
+RETURNS TABLE (metric text, event_types text[], monthly boolean, label text, unit text)
 LANGUAGE sql IMMUTABLE AS $f$
-    VALUES ('csv_uploads', ARRAY['csv_upload'], true, 'CSV upload'),
-           ('csv_rows', ARRAY['csv_row_processed'], true, 'CSV row'),
-           ('analyses', ARRAY['analysis_run'], true, 'Analysis'),
-           ('chat_messages', ARRAY['chat_message'], true, 'Chat message'),
-           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true, 'AI token'),
-           ('mapping_profiles', ARRAY['mapping_profile_created'], false, 'Mapping profile')
+    VALUES ('csv_uploads', ARRAY['csv_upload'], true, 'CSV upload', 'uploads'),
+           ('csv_rows', ARRAY['csv_row_processed'], true, 'CSV row', 'rows'),
+           ('analyses', ARRAY['analysis_run'], true, 'Analysis', 'analyses'),
+           ('chat_messages', ARRAY['chat_message'], true, 'Chat message', 'messages'),
+           ('ai_tokens', ARRAY['ai_tokens_input', 'ai_tokens_output'], true, 'AI token', 'tokens'),
+           ('mapping_profiles', ARRAY['mapping_profile_created'], false, 'Mapping profile', 'profiles')
 $f$;
 
 -- THE refusal message, the seed's words: "Chat message limit exceeded (45/50 this month).
@@ -102,11 +93,11 @@ BEGIN
     reserved := (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
                   WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
                     AND r.expires_at > now());
-    -- the one quota rule, asked for what is added and what live reservations hold
-    SELECT c.current, c.allowed INTO current, allowed
-      FROM usagectl_quota_check(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
-                                period_end, limit_value, p_adding + reserved) c;
-    allowed := limit_value = -1 OR allowed;
+    current := usagectl_org_usage(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
+                                  period_end);
+    -- THE quota rule: what is used, what live reservations hold and what is added fit
+    -- within the limit (current + reserved + adding <= limit), or the metric is unlimited
+    allowed := limit_value = -1 OR current + reserved + p_adding <= limit_value;
     message := CASE WHEN NOT allowed
                     THEN usagectl_refusal(p_metric, current + reserved, limit_value, p_adding) END;
 END

@@ -10,7 +10,7 @@ GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagec
                 usagectl_boundaries, usagectl_definitions TO usage_writer;
 GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_usage_of, usagectl_usage_by_model, usagectl_model_key,
-        usagectl_is_folded, usagectl_bucket, usagectl_count, usagectl_rollup_ready, usagectl_quota_check
+        usagectl_is_folded, usagectl_bucket, usagectl_count, usagectl_rollup_ready, usagectl_org_usage
         TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_lock_org, usagectl_fold TO usage_writer;
 GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocations TO usage_reader, usage_writer;
@@ -19,6 +19,10 @@ GRANT EXECUTE ON FUNCTION usagectl_anchor_instant, usagectl_period, usagectl_per
 GRANT EXECUTE ON FUNCTION usagectl_metrics, usagectl_base_limit, usagectl_allowance, usagectl_refusal,
         usagectl_require_org, usagectl_reservation_org, usagectl_require_metric, usagectl_require_quantity,
         usagectl_status
+        TO usage_reader, usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_json_time, usagectl_projection, usagectl_org_known, usagectl_metric_uses,
+        usagectl_period_json, usagectl_tier_json, usagectl_limits_body, usagectl_status_body,
+        usagectl_summary_body
         TO usage_reader, usage_writer;
 -- reservations (the web app's API) count in every allowance; the table is younger than the
 -- first install of these grants
@@ -51,7 +55,8 @@ DO $$
 BEGIN
     IF to_regprocedure('usagectl.check(text, text, bigint)') IS NOT NULL THEN
         GRANT USAGE ON SCHEMA usagectl TO usage_reader, usage_writer;
-        GRANT EXECUTE ON FUNCTION usagectl.api_version, usagectl.check TO usage_reader, usage_writer;
+        GRANT EXECUTE ON FUNCTION usagectl.api_version, usagectl.check, usagectl.summary_json,
+            usagectl.limits_json, usagectl.quota_status_json TO usage_reader, usage_writer;
         GRANT EXECUTE ON FUNCTION usagectl.record, usagectl.reserve, usagectl.settle,
             usagectl.release TO usage_writer;
     END IF;

@@ -98,10 +98,14 @@ $f$;
 -- [p_start, p_end) of p_org.
 CREATE OR REPLACE FUNCTION usagectl_granted(p_org text, p_start timestamptz, p_end timestamptz)
 RETURNS TABLE (metric text, granted bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
+-- PL/pgSQL: a warm session keeps the statement's plan.
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
+BEGIN
+    RETURN QUERY
     SELECT g.metric, sum(g.amount)::bigint
       FROM usagectl_grants g
      WHERE g.org_id = p_org AND g.period_start >= p_start AND g.period_start < p_end
        AND NOT EXISTS (SELECT 1 FROM usagectl_grant_revocations r WHERE r.grant_id = g.id)
-     GROUP BY g.metric
+     GROUP BY g.metric;
+END
 $f$;

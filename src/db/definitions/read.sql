@@ -155,3 +155,51 @@ LANGUAGE sql STABLE AS $f$
                                    p_types, p_from, p_to) m
      GROUP BY 1, 2, 3
 $f$;
+
+-- One org's total quantity of p_types (required) in [p_from, p_to) (p_from NULL: from the
+-- first event): what enforcement asks on every enforced record and check. The same read
+-- as usagectl_usage_by_model(), summed: when each edge is a bucket start for the org (a
+-- UTC midnight, or a boundary registered for it), the buckets inside the window plus the
+-- org's rows above the watermark there; otherwise usagectl_usage_by_model() itself. Its
+-- statements name one org and plain parameters, so a warm session plans each once, and
+-- the rows above the watermark come from the org's own entries in usagectl_events_org_seq.
+CREATE OR REPLACE FUNCTION usagectl_org_usage(p_org text, p_types text[], p_from timestamptz,
+                                              p_to timestamptz) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public
+SET plan_cache_mode = force_generic_plan AS $f$
+DECLARE
+    v_from timestamptz := coalesce(p_from, '-infinity'::timestamptz);
+    v_seen bigint;
+    v_sum bigint;
+BEGIN
+    IF p_to IS NULL OR p_types IS NULL THEN
+        RAISE EXCEPTION 'usagectl_org_usage(): the window needs an end and the types a list'
+            USING ERRCODE = '22004';
+    END IF;
+    IF v_from >= p_to OR NOT usagectl_rollup_ready()
+       OR NOT (v_from = '-infinity'::timestamptz OR date_trunc('day', v_from, 'UTC') = v_from
+               OR EXISTS (SELECT 1 FROM usagectl_boundaries b WHERE b.org_id = p_org AND b.boundary = v_from))
+       OR NOT (date_trunc('day', p_to, 'UTC') = p_to
+               OR EXISTS (SELECT 1 FROM usagectl_boundaries b WHERE b.org_id = p_org AND b.boundary = p_to)) THEN
+        RETURN (SELECT coalesce(sum(m.quantity), 0)::bigint
+                  FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m);
+    END IF;
+    -- one snapshot (a STABLE function's): the watermark agrees with the rollup read below
+    SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    SELECT coalesce(sum(u.quantity), 0)::bigint INTO v_sum
+      FROM (SELECT e.quantity::bigint AS quantity
+              FROM usage_events e
+             WHERE e.org_id = p_org AND NOT usagectl_is_folded(e.usagectl_seq, v_seen)
+               AND e.event_type = ANY (p_types)
+               -- [v_from, p_to) as a range test, which no index answers: the plan (one for
+               -- every org and window) must not intersect the org's few rows with the
+               -- created_at index's entries for the window, every org's
+               AND e.created_at <@ tstzrange(v_from, p_to, '[)')
+            UNION ALL
+            SELECT r.quantity
+              FROM usagectl_rollup r
+             WHERE r.org_id = p_org AND r.event_type = ANY (p_types)
+               AND r.bucket >= v_from AND r.bucket < p_to) u;
+    RETURN v_sum;
+END
+$f$;

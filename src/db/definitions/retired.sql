@@ -18,6 +18,7 @@ DROP FUNCTION IF EXISTS usagectl_usage_edges(text[], text[], timestamptz, timest
 DROP FUNCTION IF EXISTS usagectl_record_enforced(text, text, integer, jsonb, timestamptz, text, text[], timestamptz, timestamptz, bigint);
 DROP FUNCTION IF EXISTS usagectl_period_in_month(text, integer, integer);
 DROP FUNCTION IF EXISTS usagectl_reserved(text, text);
+DROP FUNCTION IF EXISTS usagectl_quota_check(text, text[], timestamptz, timestamptz, bigint, bigint);
 DROP FUNCTION IF EXISTS usagectl_record_in_period(text, text, integer, jsonb, timestamptz, text, text, text[], boolean, bigint);
 -- Functions this build defines with another result than an earlier build did (CREATE OR
 -- REPLACE cannot change a result type): dropped here, created again by the files after.

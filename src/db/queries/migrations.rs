@@ -288,13 +288,15 @@ pub enum DefinitionsState {
 }
 
 /// The functions and triggers usagectl owns, as the catalog shows each now: one line
-/// naming it (`function NAME(ARGS)` or `trigger NAME on TABLE`) and the MD5 of its
-/// definition (a trigger's includes whether it is enabled). Triggers cloned onto
-/// partitions follow their parent's and are left out.
+/// naming it (`function NAME(ARGS)`, `function usagectl.NAME(ARGS)` for the web app's
+/// API, or `trigger NAME on TABLE`) and the MD5 of its definition (a trigger's includes
+/// whether it is enabled). Triggers cloned onto partitions follow their parent's and are
+/// left out.
 const CATALOG_OBJECTS: &str = r"
     SELECT 'function ' || p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid))
       FROM pg_proc p
-     WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'usagectl\_%'
+     WHERE (p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'usagectl\_%')
+        OR p.pronamespace = to_regnamespace('usagectl')
     UNION ALL
     SELECT 'trigger ' || t.tgname || ' on ' || t.tgrelid::regclass::text,
            md5(pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text)
@@ -430,5 +432,43 @@ pub fn definitions_state(db: &mut impl GenericClient) -> Result<DefinitionsState
         DefinitionsState::Current
     } else {
         DefinitionsState::Drifted(drift)
+    })
+}
+
+/// Where the web app's API stands: its version, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiState {
+    /// Installed: `usagectl.api_version()`.
+    Version(String),
+    /// No schema `usagectl`: the role that ran `migrate` could not create it.
+    NoSchema,
+    /// The schema exists and the API is not in it (`migrate` installs it).
+    NotInstalled,
+    /// This role may not call it.
+    Unreadable,
+}
+
+/// Ask for the web app's API (schema `usagectl`).
+pub fn api_state(db: &mut impl GenericClient) -> Result<ApiState> {
+    let row = db
+        .row(
+            "SELECT to_regnamespace('usagectl') IS NOT NULL,
+                    to_regprocedure('usagectl.api_version()') IS NOT NULL
+                    AND has_schema_privilege('usagectl', 'USAGE')
+                    AND has_function_privilege('usagectl.api_version()', 'EXECUTE'),
+                    to_regprocedure('usagectl.api_version()') IS NOT NULL",
+            &[],
+        )
+        .context("looking for the web app's API")?;
+    let (schema, callable, installed): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    Ok(match (schema, installed, callable) {
+        (false, _, _) => ApiState::NoSchema,
+        (true, false, _) => ApiState::NotInstalled,
+        (true, true, false) => ApiState::Unreadable,
+        (true, true, true) => ApiState::Version(
+            db.row("SELECT usagectl.api_version()", &[])
+                .context("asking usagectl.api_version()")?
+                .get(0),
+        ),
     })
 }
