@@ -55,6 +55,23 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.usagectl_archived_in(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(month date, file text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF to_regclass('usagectl_archives') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT a.month, a.file FROM usagectl_archives a
+     WHERE a.state IN ('deleting', 'archived')
+       AND (a.month::timestamp AT TIME ZONE 'UTC') < p_to
+       AND ((a.month + interval '1 month')::timestamp AT TIME ZONE 'UTC') > coalesce(p_from, '-infinity'::timestamptz)
+     ORDER BY a.month;
+END
+$$;
+
 CREATE FUNCTION public.usagectl_base_limit(p_org text, p_metric text) RETURNS bigint
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'public'
@@ -495,6 +512,8 @@ DECLARE
     v_w bigint := (SELECT f.watermark FROM usagectl_fold_state f);
     v_events bigint;
 BEGIN
+    -- an archived day's rows are in a file: the rollup is all there is of them
+    PERFORM usagectl_require_raw(p_day::timestamp AT TIME ZONE 'UTC', (p_day + 1)::timestamp AT TIME ZONE 'UTC');
     DELETE FROM usagectl_rollup r WHERE r.day = p_day AND (p_org IS NULL OR r.org_id = p_org);
     WITH c AS (
         INSERT INTO usagectl_rollup (org_id, bucket, event_type, model, events, quantity, first_event, last_event)
@@ -542,7 +561,11 @@ BEGIN
              CROSS JOIN LATERAL (VALUES (p.period_start), (p.period_end)) x(at)
              WHERE isfinite(x.at) AND x.at <> date_trunc('day', x.at, 'UTC')
                AND NOT EXISTS (SELECT 1 FROM usagectl_boundaries r
-                                WHERE r.org_id = o.org_id AND r.boundary = x.at)) n;
+                                WHERE r.org_id = o.org_id AND r.boundary = x.at)
+               -- an archived day cannot be counted afresh: a period edge there reads raw
+               -- rows, and says the month is archived
+               AND NOT EXISTS (SELECT 1 FROM usagectl_archived_in(date_trunc('day', x.at, 'UTC'),
+                                                                  date_trunc('day', x.at, 'UTC') + interval '1 day'))) n;
     IF v_orgs IS NULL THEN
         RETURN 0;
     END IF;
@@ -600,6 +623,26 @@ BEGIN
     IF p_quantity IS NULL OR p_quantity < 1 THEN
         RAISE EXCEPTION 'usagectl: quantity must be 1 or more, not %', coalesce(p_quantity::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_require_raw(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    a record;
+BEGIN
+    SELECT * INTO a FROM usagectl_archived_in(p_from, p_to) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'usagectl: % is archived (its rows are in %), and this read needs its raw rows in [%, %)',
+            to_char(a.month, 'YYYY-MM'), a.file,
+            to_char(coalesce(p_from, '-infinity') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            to_char(p_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            USING ERRCODE = 'UA001',
+                  HINT = 'read whole UTC days or billing periods there, or put the month back: usagectl archive --restore '
+                         || to_char(a.month, 'YYYY-MM') || ' --file FILE';
     END IF;
 END
 $$;
@@ -667,7 +710,9 @@ BEGIN
             DELETE FROM usagectl_rollup u
              WHERE u.org_id = g.org_id AND u.bucket = g.bucket AND u.event_type = g.event_type
                AND u.model = g.model;
-        ELSIF g.sub_first <= r.first_event OR g.sub_last >= r.last_event THEN
+        ELSIF (g.sub_first <= r.first_event OR g.sub_last >= r.last_event)
+              -- an archived day's first and last events are in its file: kept as they were
+              AND NOT EXISTS (SELECT 1 FROM usagectl_archived_in(g.bucket, g.bucket + interval '1 microsecond')) THEN
             UPDATE usagectl_rollup u SET first_event = c.first_event, last_event = c.last_event
               FROM usagectl_count(ARRAY(
                        SELECT e FROM usage_events e
@@ -687,8 +732,20 @@ CREATE FUNCTION public.usagectl_rollup_deleted() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
+DECLARE
+    v_month date := nullif(current_setting('usagectl.archiving', true), '')::date;
+    v_from timestamptz := '-infinity'::timestamptz;
+    v_to timestamptz := '-infinity'::timestamptz;
 BEGIN
-    PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o),
+    -- nested: the archives table is younger than the first install of this trigger
+    IF v_month IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM usagectl_archives a WHERE a.month = v_month AND a.state = 'deleting') THEN
+            v_from := v_month::timestamp AT TIME ZONE 'UTC';
+            v_to := (v_month + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+        END IF;
+    END IF;
+    PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o
+                                         WHERE NOT (o.created_at >= v_from AND o.created_at < v_to)),
                                   '{}'::usage_events[]);
     RETURN NULL;
 END
@@ -881,6 +938,7 @@ BEGIN
                  ELSE date_trunc('day', p_from, 'UTC') + interval '24 hours' END;
     v_hi := date_trunc('day', p_to, 'UTC');
     IF v_lo >= v_hi OR NOT usagectl_rollup_ready() THEN
+        PERFORM usagectl_require_raw(v_from, p_to);
         RETURN QUERY
         SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,
                usagectl_model_key(e.event_type, e.metadata), count(*),
@@ -929,6 +987,13 @@ BEGIN
           ) u
          GROUP BY 1, 2, 3, 4;
         RETURN;
+    END IF;
+    -- the partial days read raw
+    IF NOT v_whole_from THEN
+        PERFORM usagectl_require_raw(v_from, v_lo);
+    END IF;
+    IF NOT v_whole_to THEN
+        PERFORM usagectl_require_raw(v_hi, p_to);
     END IF;
     RETURN QUERY
     SELECT u.org_id, u.event_type, u.day, u.model, sum(u.events)::bigint, sum(u.quantity)::bigint,
@@ -1273,6 +1338,31 @@ CREATE TABLE public.usagectl_alert_states (
     changed_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.usagectl_archive_totals (
+    month date NOT NULL,
+    org_id text NOT NULL,
+    event_type text NOT NULL,
+    events bigint NOT NULL,
+    quantity bigint NOT NULL
+);
+
+CREATE TABLE public.usagectl_archives (
+    month date NOT NULL,
+    state text NOT NULL,
+    file text NOT NULL,
+    sha256 text,
+    events bigint,
+    quantity bigint,
+    columns text[],
+    started_by text DEFAULT CURRENT_USER NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    archived_at timestamp with time zone,
+    restored_by text,
+    restored_at timestamp with time zone,
+    CONSTRAINT usagectl_archives_month_check CHECK ((month = (date_trunc('month'::text, (month)::timestamp with time zone))::date)),
+    CONSTRAINT usagectl_archives_state_check CHECK ((state = ANY (ARRAY['writing'::text, 'deleting'::text, 'archived'::text, 'restored'::text])))
+);
+
 CREATE TABLE public.usagectl_boundaries (
     org_id text NOT NULL,
     boundary timestamp with time zone NOT NULL,
@@ -1525,6 +1615,12 @@ ALTER TABLE ONLY public.usagectl_alert_rules
 ALTER TABLE ONLY public.usagectl_alert_states
     ADD CONSTRAINT usagectl_alert_states_pkey PRIMARY KEY (rule, org_id, metric, threshold_pct);
 
+ALTER TABLE ONLY public.usagectl_archive_totals
+    ADD CONSTRAINT usagectl_archive_totals_pkey PRIMARY KEY (month, org_id, event_type);
+
+ALTER TABLE ONLY public.usagectl_archives
+    ADD CONSTRAINT usagectl_archives_pkey PRIMARY KEY (month);
+
 ALTER TABLE ONLY public.usagectl_boundaries
     ADD CONSTRAINT usagectl_boundaries_pkey PRIMARY KEY (org_id, boundary);
 
@@ -1639,6 +1735,9 @@ ALTER TABLE ONLY public.usagectl_alert_outbox
 
 ALTER TABLE ONLY public.usagectl_alert_states
     ADD CONSTRAINT usagectl_alert_states_rule_fkey FOREIGN KEY (rule) REFERENCES public.usagectl_alert_rules(name) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.usagectl_archive_totals
+    ADD CONSTRAINT usagectl_archive_totals_month_fkey FOREIGN KEY (month) REFERENCES public.usagectl_archives(month);
 
 ALTER TABLE ONLY public.usagectl_grant_revocations
     ADD CONSTRAINT usagectl_grant_revocations_grant_id_fkey FOREIGN KEY (grant_id) REFERENCES public.usagectl_grants(id);

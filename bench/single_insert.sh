@@ -16,6 +16,8 @@
 #   bench/single_insert.sh                        # 7 rounds of 10 s
 #   ROUNDS=3 SECONDS_EACH=5 BULK_ROWS=20000 bench/single_insert.sh
 #   PARTS=bulk ROUNDS=11 bench/single_insert.sh
+#   WITHOUT_INDEX=usagectl_events_org_seq bench/single_insert.sh   # one of usagectl's
+#                                  # indexes dropped after migrate: what it costs inserts
 ROUNDS=${ROUNDS:-7}
 SECONDS_EACH=${SECONDS_EACH:-10}
 BULK_ROWS=${BULK_ROWS:-100000}
@@ -30,6 +32,10 @@ q -c "CREATE DATABASE bench_plain" -c "CREATE DATABASE bench_usagectl"
 psql -X -q -v ON_ERROR_STOP=1 "$PLAIN" -c "$SEED_DDL"
 psql -X -q -v ON_ERROR_STOP=1 "$CTL" -c "$SEED_DDL"
 DATABASE_URL=$CTL "$BIN" migrate >/dev/null
+if [ -n "${WITHOUT_INDEX:-}" ]; then
+    psql -X -q -v ON_ERROR_STOP=1 "$CTL" -c "DROP INDEX $WITHOUT_INDEX"
+    echo "usagectl side without the index $WITHOUT_INDEX"
+fi
 
 cat >"$WORK/spread.sql" <<SQL
 \set org random(1, 50)

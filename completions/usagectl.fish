@@ -51,6 +51,7 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "price" -d 'AI tok
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "costs" -d 'What each org\'s AI tokens cost in a month, per model, in exact decimals'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "export" -d 'Export a period\'s usage (totals or raw events) for finance, as CSV, JSON or JSON Lines'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "doctor" -d 'Check the schema and that the rollup agrees with the raw rows (--repair fixes it)'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "archive" -d 'Write whole months to verified archive files and remove their raw rows; restore one'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "maintain" -d 'Fold new events into the rollup (cron, every minute); reports the fold\'s lag'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage tiers, their limits, org assignments and per-org overrides'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "org" -d 'Set or show an org\'s billing period (anchor day, time zone) and tier'
@@ -368,6 +369,28 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -l repair -d '
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l before -d 'Archive every whole UTC month before this one (at most the current month)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l dir -d 'Where the archive files go (created if missing)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l batch -d 'Rows removed per transaction' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l restore -d 'Put an archived month\'s rows back from its file (a month not archived: nothing to do)' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l file -d 'The archive file --restore reads' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l list -d 'List the archived months: state, file, rows, who and when'
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l max-wait -d 'How long the fold waits for transactions writing usage_events to end (a number with ms, s or min)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F

@@ -22,7 +22,8 @@ Exit codes:
      or unparsable, an unknown event type)
   3  quota state approaching_limit (status); export --check, doctor or migrate --status
      found something
-  4  quota state over_limit (status), or record --enforce refused the event"
+  4  quota state over_limit (status), or record --enforce refused the event
+  5  the command needs raw rows of an archived month (usagectl archive --list)"
     };
 }
 
@@ -47,6 +48,37 @@ pub const EXIT_APPROACHING: u8 = 3;
 pub const EXIT_OVER: u8 = 4;
 /// Exit code when `export --check` or `doctor` found something to look at.
 pub const EXIT_FOUND: u8 = 3;
+
+/// Exit code when a command needs raw rows of an archived month.
+pub const EXIT_ARCHIVED: u8 = 5;
+
+/// SQLSTATE the read path raises when a read needs raw rows of an archived month
+/// (`usagectl_require_raw()`).
+pub const SQLSTATE_ARCHIVED: &str = "UA001";
+
+/// A command needs raw rows of an archived month (exit 5).
+#[derive(Debug)]
+pub struct Archived(pub String);
+
+impl std::fmt::Display for Archived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Archived {}
+
+/// Whether the error says an archived month's raw rows were needed: [`Archived`], or the
+/// server's [`SQLSTATE_ARCHIVED`].
+pub fn is_archived(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<Archived>().is_some()
+            || cause
+                .downcast_ref::<postgres::Error>()
+                .and_then(postgres::Error::code)
+                .is_some_and(|c| c.code() == SQLSTATE_ARCHIVED)
+    })
+}
 
 /// `record --enforce` refused an event: it would exceed a limit (exit 4).
 #[derive(Debug)]
@@ -138,6 +170,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_USAGE
     } else if err.downcast_ref::<QuotaExceeded>().is_some() {
         EXIT_OVER
+    } else if is_archived(err) {
+        EXIT_ARCHIVED
     } else {
         EXIT_FAILURE
     }

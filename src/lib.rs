@@ -7,6 +7,7 @@
 pub mod error;
 
 pub mod alerts;
+pub mod archive;
 
 pub mod app;
 pub mod cli;
@@ -171,6 +172,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Maintain(args) => {
             let mut client = connect()?;
             cmd::maintain::run(&mut client, args, &mut out)
+        }
+        Command::Archive(args) => {
+            let mut client = if args.list {
+                connect_read()?
+            } else {
+                connect()?
+            };
+            cmd::archive::run(&mut client, args, &mut out)
         }
         Command::Tier(args) => {
             cmd::tier::validate(args)?;

@@ -214,6 +214,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::doctor::AFTER_LONG_HELP)]
     Doctor(cmd::doctor::DoctorArgs),
 
+    /// Write whole months to verified archive files and remove their raw rows; restore one
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::archive::AFTER_LONG_HELP)]
+    Archive(cmd::archive::ArchiveArgs),
+
     /// Fold new events into the rollup (cron, every minute); reports the fold's lag
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::maintain::AFTER_LONG_HELP)]
     Maintain(cmd::maintain::MaintainArgs),

@@ -229,8 +229,26 @@ pub fn run(client: &mut Client, args: &EventsArgs, out: &mut Output) -> Result<(
         crate::printer::notice(&note);
     }
     let filter = args.filter(now);
+    if filter.from.is_some() {
+        crate::app::archives::require_raw(
+            &mut tx,
+            filter.from,
+            filter.to.unwrap_or(DateTime::<Utc>::MAX_UTC),
+            "events",
+        )?;
+    }
     if !args.follow {
         let events = queries::recent_events(&mut tx, &args.org, &filter, args.limit, None)?;
+        // a listing that reached the oldest rows in the table: older ones may be archived
+        if filter.from.is_none() && (events.len() as i64) < args.limit {
+            let to = events.last().map_or(now, |e| e.created_at);
+            let months = crate::app::archives::archived_before(&mut tx, to)?;
+            if let (Some(first), Some(last)) = (months.first(), months.last()) {
+                crate::printer::notice(&format!(
+                    "events before the ones shown may be in archived months ({first} to {last}): usagectl archive --list"
+                ));
+            }
+        }
         tx.commit()?;
         if events.is_empty() {
             // an empty answer for a type that is not built in may be a typo: say so

@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run`.
 pub mod alert;
+pub mod archive;
 
 pub mod completions;
 pub mod costs;

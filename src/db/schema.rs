@@ -355,6 +355,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0026_index_unfolded_rows_by_org"),
         kind: StepKind::ConcurrentIndex("usagectl_events_org_seq"),
     },
+    Step {
+        version: 27,
+        description: "archived months: where each month's raw rows went, and what they held",
+        sql: migration!("0027_archives"),
+        kind: StepKind::Transactional,
+    },
 ];
 
 /// One definition file: functions, triggers, policies or grants, installed whole.

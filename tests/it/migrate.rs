@@ -87,20 +87,20 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 26);
+    assert_eq!(versions, 27);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 26); nothing to do\n"
+        "schema is up to date (version 27); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 26); nothing to run\n"
+        "-- schema is up to date (version 27); nothing to run\n"
     );
 }
 
@@ -197,7 +197,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 27);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 28);
 }
 
 #[test]
@@ -367,12 +367,13 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // the definitions' PL/pgSQL: the append-only guard (once per trigger of the grant
     // tables), the period, the periods and the grants; the recount, a correction and its
     // trigger function (once per trigger), the settled number, the fold, the registration
-    // and the readiness check; the read path and one org's usage; the org lock, the
+    // and the readiness check; the archived months and the refusal of raw reads of them;
+    // the read path and one org's usage; the org lock, the
     // enforce function, the base limit, the allowance, the API's three argument checks and
     // its reservation lookup; and the web app's API (check, record, reserve, settle,
     // release and the three endpoint bodies)
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 34, "{names:#?}");
+    assert_eq!(functions.len(), 36, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

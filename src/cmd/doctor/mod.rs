@@ -85,7 +85,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 24] = [
+    const TABLES: [&str; 26] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -110,6 +110,8 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_stripe_ledger",
         "usagectl_model_prices",
         "usagectl_boundaries",
+        "usagectl_archives",
+        "usagectl_archive_totals",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES
@@ -334,16 +336,46 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
             args.org.as_deref(),
             Some("usagectl doctor --org ORG"),
         )?;
+        let scope = match &args.org {
+            Some(org) => format!("{} for org {org}", month.label()),
+            None => month.label(),
+        };
+        let archived = if present.iter().any(|p| p == "usagectl_archives") {
+            queries::archived_in(&mut tx, Some(month.start), month.end)?
+        } else {
+            Vec::new()
+        };
+        if let Some((label, file)) = archived.first() {
+            // an archived month's rows are in its file: the rollup is compared with what
+            // the archive removed and the rows still in the table
+            let mut expected = queries::archive_totals(&mut tx, &month, args.org.as_deref())?;
+            let (rollup, raw) = queries::rollup_and_raw_of(&mut tx, &month, args.org.as_deref())?;
+            tx.commit()?;
+            for (key, (events, quantity)) in raw {
+                let e = expected.entry(key).or_default();
+                e.0 += events;
+                e.1 += quantity;
+            }
+            checks.push(match crate::archive::differences(&expected, &rollup) {
+                None => Check {
+                    check: "rollup drift",
+                    status: Status::Ok,
+                    detail: format!("{scope} (archived in {file}): agrees with what the archive removed and the rows left"),
+                },
+                Some(d) => Check {
+                    check: "rollup drift",
+                    status: Status::Problem,
+                    detail: format!("{scope} (archived in {file}): disagrees with what the archive removed and the rows left ({d}); an archived month cannot be counted afresh: restore it first (usagectl archive --restore {label} --file FILE)"),
+                },
+            });
+            return finish(out, month, now, args, checks, drift);
+        }
         drift = queries::rollup_drift(
             &mut tx,
             month.start.date_naive(),
             month.end.date_naive(),
             args.org.as_deref(),
         )?;
-        let scope = match &args.org {
-            Some(org) => format!("{} for org {org}", month.label()),
-            None => month.label(),
-        };
         tx.commit()?;
         if drift.is_empty() {
             checks.push(Check {

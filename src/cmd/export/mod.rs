@@ -387,6 +387,7 @@ fn write_export(
         Format::Jsonl => RawFormat::JsonLines,
         _ => RawFormat::Csv,
     };
+    crate::app::archives::require_raw(tx, Some(start), end, "export --raw")?;
     let mut reader = queries::copy_raw_events(tx, &start, &end, org, raw_format)?;
     let sink: &mut dyn Write = match file.as_mut() {
         Some(f) => f.writer(),

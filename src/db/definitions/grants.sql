@@ -10,7 +10,8 @@ GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagec
                 usagectl_boundaries, usagectl_definitions TO usage_writer;
 GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_usage_of, usagectl_usage_by_model, usagectl_model_key,
-        usagectl_is_folded, usagectl_bucket, usagectl_count, usagectl_rollup_ready, usagectl_org_usage
+        usagectl_is_folded, usagectl_bucket, usagectl_count, usagectl_rollup_ready, usagectl_org_usage,
+        usagectl_archived_in, usagectl_require_raw
         TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_lock_org, usagectl_fold TO usage_writer;
 GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocations TO usage_reader, usage_writer;
@@ -28,6 +29,9 @@ GRANT EXECUTE ON FUNCTION usagectl_json_time, usagectl_projection, usagectl_org_
 -- first install of these grants
 DO $$
 BEGIN
+    IF to_regclass('usagectl_archives') IS NOT NULL THEN
+        GRANT SELECT ON usagectl_archives, usagectl_archive_totals TO usage_reader, usage_writer;
+    END IF;
     IF to_regclass('usagectl_reservations') IS NOT NULL THEN
         GRANT SELECT ON usagectl_reservations TO usage_reader;
         GRANT SELECT, INSERT, UPDATE ON usagectl_reservations TO usage_writer;

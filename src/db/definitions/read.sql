@@ -7,11 +7,52 @@
 -- the span those buckets cover, plus the raw rows of the remainder: the part of a UTC day
 -- at either end of the window that no bucket of that org covers exactly. A window edge
 -- covers exactly when it is a UTC midnight or a boundary registered for the org.
+-- A part read raw that lies in an archived month raises UA001 (usagectl_require_raw).
 -- SECURITY INVOKER: the caller's privileges and row-level security apply; a caller that
 -- may not read the rollup reads the raw rows only, and so does every caller while the
 -- backfill has days to count.
 --
 -- A definition file: `migrate` installs it; see rollup.sql.
+-- The archived months (being removed or removed: `usagectl archive`) that overlap
+-- [p_from, p_to) (p_from NULL: from the first event), with their files: their raw rows are
+-- not in usage_events. PL/pgSQL: the archives table is younger than the first install of
+-- these definitions.
+CREATE OR REPLACE FUNCTION usagectl_archived_in(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (month date, file text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
+BEGIN
+    IF to_regclass('usagectl_archives') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT a.month, a.file FROM usagectl_archives a
+     WHERE a.state IN ('deleting', 'archived')
+       AND (a.month::timestamp AT TIME ZONE 'UTC') < p_to
+       AND ((a.month + interval '1 month')::timestamp AT TIME ZONE 'UTC') > coalesce(p_from, '-infinity'::timestamptz)
+     ORDER BY a.month;
+END
+$f$;
+
+-- Refuse (SQLSTATE UA001) a read that needs the raw rows of [p_from, p_to) when part of it
+-- is archived: the rollup keeps an archived month's figures for whole buckets, not its rows.
+CREATE OR REPLACE FUNCTION usagectl_require_raw(p_from timestamptz, p_to timestamptz) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+DECLARE
+    a record;
+BEGIN
+    SELECT * INTO a FROM usagectl_archived_in(p_from, p_to) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'usagectl: % is archived (its rows are in %), and this read needs its raw rows in [%, %)',
+            to_char(a.month, 'YYYY-MM'), a.file,
+            to_char(coalesce(p_from, '-infinity') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            to_char(p_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            USING ERRCODE = 'UA001',
+                  HINT = 'read whole UTC days or billing periods there, or put the month back: usagectl archive --restore '
+                         || to_char(a.month, 'YYYY-MM') || ' --file FILE';
+    END IF;
+END
+$f$;
+
 CREATE OR REPLACE FUNCTION usagectl_usage_by_model(p_orgs text[], p_types text[],
                                                    p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (org_id text, event_type text, day date, model text, events bigint, quantity bigint,
@@ -37,6 +78,7 @@ BEGIN
                  ELSE date_trunc('day', p_from, 'UTC') + interval '24 hours' END;
     v_hi := date_trunc('day', p_to, 'UTC');
     IF v_lo >= v_hi OR NOT usagectl_rollup_ready() THEN
+        PERFORM usagectl_require_raw(v_from, p_to);
         RETURN QUERY
         SELECT e.org_id, e.event_type, (e.created_at AT TIME ZONE 'UTC')::date,
                usagectl_model_key(e.event_type, e.metadata), count(*),
@@ -85,6 +127,13 @@ BEGIN
           ) u
          GROUP BY 1, 2, 3, 4;
         RETURN;
+    END IF;
+    -- the partial days read raw
+    IF NOT v_whole_from THEN
+        PERFORM usagectl_require_raw(v_from, v_lo);
+    END IF;
+    IF NOT v_whole_to THEN
+        PERFORM usagectl_require_raw(v_hi, p_to);
     END IF;
     RETURN QUERY
     SELECT u.org_id, u.event_type, u.day, u.model, sum(u.events)::bigint, sum(u.quantity)::bigint,

@@ -58,6 +58,8 @@ DECLARE
     v_w bigint := (SELECT f.watermark FROM usagectl_fold_state f);
     v_events bigint;
 BEGIN
+    -- an archived day's rows are in a file: the rollup is all there is of them
+    PERFORM usagectl_require_raw(p_day::timestamp AT TIME ZONE 'UTC', (p_day + 1)::timestamp AT TIME ZONE 'UTC');
     DELETE FROM usagectl_rollup r WHERE r.day = p_day AND (p_org IS NULL OR r.org_id = p_org);
     WITH c AS (
         INSERT INTO usagectl_rollup (org_id, bucket, event_type, model, events, quantity, first_event, last_event)
@@ -123,7 +125,9 @@ BEGIN
             DELETE FROM usagectl_rollup u
              WHERE u.org_id = g.org_id AND u.bucket = g.bucket AND u.event_type = g.event_type
                AND u.model = g.model;
-        ELSIF g.sub_first <= r.first_event OR g.sub_last >= r.last_event THEN
+        ELSIF (g.sub_first <= r.first_event OR g.sub_last >= r.last_event)
+              -- an archived day's first and last events are in its file: kept as they were
+              AND NOT EXISTS (SELECT 1 FROM usagectl_archived_in(g.bucket, g.bucket + interval '1 microsecond')) THEN
             UPDATE usagectl_rollup u SET first_event = c.first_event, last_event = c.last_event
               FROM usagectl_count(ARRAY(
                        SELECT e FROM usage_events e
@@ -149,10 +153,25 @@ BEGIN
 END
 $f$;
 
+-- A DELETE by `usagectl archive` (usagectl.archiving set to the month in its
+-- transaction, the month in state deleting) removes rows the rollup must keep counting:
+-- their figures stay, recorded in usagectl_archive_totals by the same transaction.
 CREATE OR REPLACE FUNCTION usagectl_rollup_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
+DECLARE
+    v_month date := nullif(current_setting('usagectl.archiving', true), '')::date;
+    v_from timestamptz := '-infinity'::timestamptz;
+    v_to timestamptz := '-infinity'::timestamptz;
 BEGIN
-    PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o),
+    -- nested: the archives table is younger than the first install of this trigger
+    IF v_month IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM usagectl_archives a WHERE a.month = v_month AND a.state = 'deleting') THEN
+            v_from := v_month::timestamp AT TIME ZONE 'UTC';
+            v_to := (v_month + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+        END IF;
+    END IF;
+    PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o
+                                         WHERE NOT (o.created_at >= v_from AND o.created_at < v_to)),
                                   '{}'::usage_events[]);
     RETURN NULL;
 END
@@ -304,7 +323,11 @@ BEGIN
              CROSS JOIN LATERAL (VALUES (p.period_start), (p.period_end)) x(at)
              WHERE isfinite(x.at) AND x.at <> date_trunc('day', x.at, 'UTC')
                AND NOT EXISTS (SELECT 1 FROM usagectl_boundaries r
-                                WHERE r.org_id = o.org_id AND r.boundary = x.at)) n;
+                                WHERE r.org_id = o.org_id AND r.boundary = x.at)
+               -- an archived day cannot be counted afresh: a period edge there reads raw
+               -- rows, and says the month is archived
+               AND NOT EXISTS (SELECT 1 FROM usagectl_archived_in(date_trunc('day', x.at, 'UTC'),
+                                                                  date_trunc('day', x.at, 'UTC') + interval '1 day'))) n;
     IF v_orgs IS NULL THEN
         RETURN 0;
     END IF;

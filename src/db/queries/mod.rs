@@ -15,6 +15,7 @@ use crate::period::Month;
 use crate::quota::{LimitConfig, Metric, Usage};
 
 mod alerts;
+mod archive;
 mod catalog;
 mod costs;
 mod demo;
@@ -30,6 +31,7 @@ mod stripe;
 mod tiers;
 
 pub use alerts::*;
+pub use archive::*;
 pub use catalog::*;
 pub use costs::*;
 pub use demo::*;

@@ -6,7 +6,7 @@ use super::*;
 /// The rows the rollup counts, by the one folded predicate (`usagectl_is_folded()`): those
 /// from before the sequence (no number) and those the fold has reached. The others are
 /// read raw until it does.
-const FOLDED: &str =
+pub(super) const FOLDED: &str =
     "usagectl_is_folded(usagectl_seq, (SELECT watermark FROM usagectl_fold_state))";
 
 /// Lock the fold's watermark row for update (the recount protocol: backfill, repair).
