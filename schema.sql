@@ -197,7 +197,7 @@ CREATE FUNCTION public.usagectl_is_folded(p_seq bigint, p_watermark bigint) RETU
 $$;
 
 CREATE FUNCTION public.usagectl_json_time(p_at timestamp with time zone) RETURNS text
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
     SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
            || CASE WHEN u.us = 0 THEN ''
@@ -254,7 +254,8 @@ CREATE FUNCTION public.usagectl_metric_uses(p_org text, p_at timestamp with time
           FROM p, usagectl_usage(p_org, NULL, p.period_start, p.period_end) u
          GROUP BY 1
         UNION ALL
-        SELECT 'all time', coalesce(sum(u.quantity), 0)::bigint
+        -- all time up to the period's end (event_type NULL: no event type is)
+        SELECT NULL, coalesce(sum(u.quantity), 0)::bigint
           FROM p, usagectl_usage(p_org, ARRAY['mapping_profile_created'], NULL, p.period_end) u),
     m AS (
         SELECT m.*,
@@ -269,7 +270,7 @@ CREATE FUNCTION public.usagectl_metric_uses(p_org text, p_at timestamp with time
     SELECT m.n, m.metric, m.monthly, m.unit,
            CASE WHEN m.monthly
                 THEN (SELECT coalesce(sum(u.quantity), 0) FROM used u WHERE u.event_type = ANY (m.event_types))
-                ELSE (SELECT u.quantity FROM used u WHERE u.event_type = 'all time') END::bigint,
+                ELSE (SELECT u.quantity FROM used u WHERE u.event_type IS NULL) END::bigint,
            CASE WHEN m.base <> -1 AND m.granted > 0 THEN m.base + m.granted ELSE m.base END,
            CASE WHEN m.base <> -1 AND m.granted > 0 THEN 'grant' ELSE m.source END,
            CASE WHEN m.base <> -1 AND m.granted > 0 THEN m.granted ELSE 0 END,
@@ -299,18 +300,26 @@ CREATE FUNCTION public.usagectl_model_key(p_type text, p_metadata jsonb) RETURNS
 $$;
 
 CREATE FUNCTION public.usagectl_org_known(p_org text) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'public'
-    AS $$
-    SELECT EXISTS (SELECT 1 FROM usagectl_org_tiers t WHERE t.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_org_limit_overrides o WHERE o.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_org_settings s WHERE s.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_grants g WHERE g.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_alert_rules a WHERE a.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_stripe_customers c WHERE c.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_rollup r WHERE r.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usage_events e WHERE e.org_id = p_org)
-$$;
+    AS $_$
+DECLARE
+    t text;
+    v_found boolean;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['usagectl_org_tiers', 'usagectl_org_limit_overrides', 'usagectl_org_settings',
+                             'usagectl_grants', 'usagectl_alert_rules', 'usagectl_stripe_customers',
+                             'usagectl_rollup', 'usage_events'] LOOP
+        IF coalesce(has_column_privilege(to_regclass(t), 'org_id', 'SELECT'), false) THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE org_id = $1)', t) INTO v_found USING p_org;
+            IF v_found THEN
+                RETURN true;
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN false;
+END
+$_$;
 
 CREATE FUNCTION public.usagectl_org_usage(p_org text, p_types text[], p_from timestamp with time zone, p_to timestamp with time zone) RETURNS bigint
     LANGUAGE plpgsql STABLE
@@ -428,7 +437,7 @@ END
 $$;
 
 CREATE FUNCTION public.usagectl_projection(p_current bigint, p_limit bigint, p_start timestamp with time zone, p_end timestamp with time zone, p_now timestamp with time zone) RETURNS timestamp with time zone
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
     SELECT p_now + x.secs::bigint * interval '1 second'
       FROM (SELECT ceil(CASE WHEN s.elapsed = 0 THEN 0
@@ -638,7 +647,7 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'usagectl: % is archived (its rows are in %), and this read needs its raw rows in [%, %)',
             to_char(a.month, 'YYYY-MM'), a.file,
-            to_char(coalesce(p_from, '-infinity') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            coalesce(to_char(p_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'the first event'),
             to_char(p_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
             USING ERRCODE = 'UA001',
                   HINT = 'read whole UTC days or billing periods there, or put the month back: usagectl archive --restore '
@@ -1338,6 +1347,11 @@ CREATE TABLE public.usagectl_alert_states (
     changed_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.usagectl_archive_kept (
+    month date NOT NULL,
+    id text NOT NULL
+);
+
 CREATE TABLE public.usagectl_archive_totals (
     month date NOT NULL,
     org_id text NOT NULL,
@@ -1354,6 +1368,7 @@ CREATE TABLE public.usagectl_archives (
     events bigint,
     quantity bigint,
     columns text[],
+    records_done bigint DEFAULT 0 NOT NULL,
     started_by text DEFAULT CURRENT_USER NOT NULL,
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     archived_at timestamp with time zone,
@@ -1615,6 +1630,9 @@ ALTER TABLE ONLY public.usagectl_alert_rules
 ALTER TABLE ONLY public.usagectl_alert_states
     ADD CONSTRAINT usagectl_alert_states_pkey PRIMARY KEY (rule, org_id, metric, threshold_pct);
 
+ALTER TABLE ONLY public.usagectl_archive_kept
+    ADD CONSTRAINT usagectl_archive_kept_pkey PRIMARY KEY (month, id);
+
 ALTER TABLE ONLY public.usagectl_archive_totals
     ADD CONSTRAINT usagectl_archive_totals_pkey PRIMARY KEY (month, org_id, event_type);
 
@@ -1735,6 +1753,9 @@ ALTER TABLE ONLY public.usagectl_alert_outbox
 
 ALTER TABLE ONLY public.usagectl_alert_states
     ADD CONSTRAINT usagectl_alert_states_rule_fkey FOREIGN KEY (rule) REFERENCES public.usagectl_alert_rules(name) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.usagectl_archive_kept
+    ADD CONSTRAINT usagectl_archive_kept_month_fkey FOREIGN KEY (month) REFERENCES public.usagectl_archives(month);
 
 ALTER TABLE ONLY public.usagectl_archive_totals
     ADD CONSTRAINT usagectl_archive_totals_month_fkey FOREIGN KEY (month) REFERENCES public.usagectl_archives(month);

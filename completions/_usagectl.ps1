@@ -410,6 +410,7 @@ Register-ArgumentCompleter -Native -CommandName 'usagectl' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; csv for export]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (never for JSON or CSV)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Archive months that ended less than 366 days ago too: a `summary` whose window starts inside one of them then exits 5 (it needs that day''s raw rows)')
             [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the archived months: state, file, rows, who and when')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr where usagectl connects (never the password)')

@@ -661,7 +661,7 @@ _usagectl() {
             return 0
             ;;
         usagectl__subcmd__archive)
-            opts="-d -v -o -h -V --before --dir --batch --restore --file --list --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
+            opts="-d -v -o -h -V --before --dir --force --batch --restore --file --list --database-url --database-url-file --read-database-url --max-staleness --lock-timeout --statement-timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -392,6 +392,7 @@ set edit:completion:arg-completer[usagectl] = {|@words|
             cand -o 'Output format [default: table; csv for export]'
             cand --format 'Output format [default: table; csv for export]'
             cand --color 'When to colour table output (never for JSON or CSV)'
+            cand --force 'Archive months that ended less than 366 days ago too: a `summary` whose window starts inside one of them then exits 5 (it needs that day''s raw rows)'
             cand --list 'List the archived months: state, file, rows, who and when'
             cand -v 'Say on stderr where usagectl connects (never the password)'
             cand --verbose 'Say on stderr where usagectl connects (never the password)'

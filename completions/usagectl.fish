@@ -387,6 +387,7 @@ jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
 complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l force -d 'Archive months that ended less than 366 days ago too: a `summary` whose window starts inside one of them then exits 5 (it needs that day\'s raw rows)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l list -d 'List the archived months: state, file, rows, who and when'
 complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s h -l help -d 'Print help (see more with \'--help\')'

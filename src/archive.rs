@@ -82,6 +82,16 @@ pub fn months_before(
     Ok(months)
 }
 
+/// How long after a month ends its raw rows stay needed by default: `summary --days N`
+/// (N up to 365) starts at an instant inside a UTC day, whose rows it reads raw.
+pub const RAW_DAYS: i64 = 366;
+
+/// Whether `month` ended less than [`RAW_DAYS`] before `now`: archiving it makes a
+/// `summary` whose window starts inside it exit 5 (allowed with `--force`).
+pub fn too_recent(month: &Month, now: DateTime<Utc>) -> bool {
+    month.end > now - chrono::Duration::days(RAW_DAYS)
+}
+
 /// One line of the manifest's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotalRow {
@@ -354,6 +364,16 @@ mod tests {
                 .is_empty()
         );
         assert!(months_before(None, m("2026-12"), now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_month_is_recent_until_a_year_and_a_day_after_it_ends() {
+        let now = t("2026-12-07T10:00:00Z");
+        assert!(too_recent(&m("2025-12"), now));
+        assert!(!too_recent(&m("2025-11"), now));
+        // its end exactly RAW_DAYS before now is not recent
+        assert!(!too_recent(&m("2025-12"), t("2027-01-02T00:00:00Z")));
+        assert!(too_recent(&m("2025-12"), t("2027-01-01T23:59:59Z")));
     }
 
     #[test]

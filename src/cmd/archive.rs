@@ -21,26 +21,29 @@ use crate::period::Month;
 /// Examples and exit codes for `--help`.
 pub const AFTER_LONG_HELP: &str = concat!(
     "\
-Each whole UTC month before --before (the current month at the latest) that still has
-rows is written to DIR/usage_events-YYYY-MM.csv.gz (gzip'd CSV with a header: every
-column of usage_events but usagectl_seq, instants in UTC, oldest first) with a manifest
-beside it (usage_events-YYYY-MM.manifest.json: rows, per org and event type totals,
-SHA-256). The file is read back and compared with the database before any row goes;
-then the month's rows identical to the file's are removed in batches of --batch rows,
-each its own short transaction (the web app's inserts never wait for them). The rollup
-keeps the month: limits, status, summary of whole days, export totals, costs, top and
-Stripe reconcile of it stay exact. Reads that need its raw rows (events, export --raw, a
-window edge inside one of its days) exit 5 and name the file.
+Each whole UTC month before --before that still has rows is written to
+DIR/usage_events-YYYY-MM.csv.gz (gzip'd CSV with a header: every column of usage_events
+but usagectl_seq, instants in UTC, oldest first) with a manifest beside it
+(usage_events-YYYY-MM.manifest.json: rows, per org and event type totals, SHA-256). The
+file is read back and compared with the database before any row goes; then the month's
+rows identical to the file's are removed in batches of --batch rows, each its own short
+transaction (the web app's inserts never wait for them). The rollup keeps the month:
+limits, status, export totals, costs, top and Stripe reconcile of it stay exact. Reads
+that need its raw rows (events, export --raw, a window edge inside one of its days) exit
+5 and name the file.
 
-Interrupted at any point (kill -9 included), a month is whole in the table or whole in a
-verified file; run the same command again to finish. A row that changed after its file
-was written stays in the table, and so does one that arrives for the month later.
-Idempotency keys are remembered only while their rows are in the table.
+A month is archived once it ended at least 366 days ago (no `summary --days N` window
+starts inside it); --force archives later ones too. Two runs of one month never overlap
+(the second says the first is running). Interrupted at any point (kill -9 included), a
+month is whole in the table or whole in a verified file; run the same command again to
+finish. A row that changed after its file was written stays in the table, and so does
+one that arrives for the month later. Idempotency keys are remembered only while their
+rows are in the table.
 
 Examples:
-  usagectl archive --before 2026-07 --dir /srv/usage-archive
+  usagectl archive --before 2025-12 --dir /srv/usage-archive
   usagectl archive --list
-  usagectl archive --restore 2026-03 --file /srv/usage-archive/usage_events-2026-03.csv.gz
+  usagectl archive --restore 2025-03 --file /srv/usage-archive/usage_events-2025-03.csv.gz
 
 ",
     crate::exit_codes!()
@@ -57,6 +60,11 @@ pub struct ArchiveArgs {
     /// Where the archive files go (created if missing)
     #[arg(long, value_name = "DIR", default_value = ".", conflicts_with_all = ["restore", "list"])]
     pub dir: PathBuf,
+
+    /// Archive months that ended less than 366 days ago too: a `summary` whose window
+    /// starts inside one of them then exits 5 (it needs that day's raw rows)
+    #[arg(long, conflicts_with_all = ["restore", "list"])]
+    pub force: bool,
 
     /// Rows removed per transaction
     #[arg(long, value_name = "N", default_value_t = 5000,
@@ -233,8 +241,32 @@ pub fn run(client: &mut Client, args: &ArchiveArgs, out: &mut Output) -> Result<
     }
     let before = args.before.expect("clap requires --before here");
     let now = queries::server_now(client)?;
-    let months =
+    let mut months =
         archive::months_before(queries::oldest_event(client)?, before, now).map_err(usage)?;
+    // and those an interrupted run left half done (perhaps with no row left in the table)
+    let records = queries::archive_records(client)?;
+    for r in records
+        .iter()
+        .filter(|r| matches!(r.state, ArchiveState::Writing | ArchiveState::Deleting))
+    {
+        if let Ok(m) = Month::parse(&r.month)
+            && m.start < before.start
+            && !months.contains(&m)
+        {
+            months.push(m);
+        }
+    }
+    months.sort_by_key(|m| m.start);
+    if !args.force
+        && let Some(recent) = months.iter().find(|m| archive::too_recent(m, now))
+    {
+        return Err(usage(format!(
+            "{} ended less than {} days ago: a `summary` whose window starts inside it would              need its raw rows; archive months before {} only, or pass --force",
+            recent.label(),
+            archive::RAW_DAYS,
+            Month::containing(now - chrono::Duration::days(archive::RAW_DAYS)).label()
+        )));
+    }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("creating {}", args.dir.display()))?;
     let dir = std::path::absolute(&args.dir)
@@ -267,16 +299,28 @@ pub fn run(client: &mut Client, args: &ArchiveArgs, out: &mut Output) -> Result<
     Ok(EXIT_OK)
 }
 
-/// Test hook: `USAGECTL_FAILPOINT=archive-<step>` kills this process (SIGKILL, as `kill -9`
-/// would) when the archive reaches that step, so the tests can prove each step's state is
-/// whole. Steps: written, verified, deleting, batch.
-fn failpoint(step: &str) {
-    if std::env::var("USAGECTL_FAILPOINT").is_ok_and(|v| v == format!("archive-{step}")) {
+/// Test hook. `USAGECTL_FAILPOINT=archive-<step>` kills this process (SIGKILL, as `kill -9`
+/// would) when the archive reaches that step, so the tests can prove each step leaves the
+/// month whole; `archive-<step>:wait` waits there for the advisory lock `usagectl
+/// failpoint` (a test holds it, changes the table, and lets go: ordered by the lock, not by
+/// sleeping). Steps: written, verified, deleting, batch, emptied.
+fn failpoint(client: &mut Client, step: &str) -> Result<()> {
+    let Ok(point) = std::env::var("USAGECTL_FAILPOINT") else {
+        return Ok(());
+    };
+    let name = format!("archive-{step}");
+    if point == name {
         // SAFETY: kill(2) on this process with a valid signal number has no preconditions
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
         }
+    } else if point == format!("{name}:wait") {
+        client.batch_execute(
+            "SELECT pg_advisory_lock(hashtext('usagectl failpoint'));
+             SELECT pg_advisory_unlock(hashtext('usagectl failpoint'));",
+        )?;
     }
+    Ok(())
 }
 
 fn archive_month(
@@ -285,6 +329,12 @@ fn archive_month(
     dir: &Path,
     batch: usize,
 ) -> Result<MonthReport> {
+    if !queries::lock_archive(client, month)? {
+        bail!(
+            "another usagectl archive of {} is running: let it finish",
+            month.label()
+        );
+    }
     if !queries::pending_backfill_days(client)?.is_empty() {
         bail!(
             "the rollup's backfill is not finished (run `usagectl migrate`): nothing is archived before the rollup counts every row"
@@ -308,9 +358,21 @@ fn archive_month(
         .to_str()
         .ok_or_else(|| usage(format!("{} is not UTF-8", file.display())))?
         .to_string();
-    let (file, sha256) = match queries::start_archive(client, month, &file_text)? {
+    let (file, sha256, done) = match queries::start_archive(client, month, &file_text)? {
         // rows already going: finish from the file that was verified
         Some(r) => {
+            let columns = queries::archive_columns(client)?;
+            if r.columns.as_ref() != Some(&columns) {
+                bail!(
+                    "usage_events' columns changed since {} was verified ({:?}, now {columns:?}): \
+                     its rows cannot be compared with the table's; restore the month \
+                     (usagectl archive --restore {} --file {}) and archive it again",
+                    r.file,
+                    r.columns.unwrap_or_default(),
+                    r.month,
+                    r.file
+                );
+            }
             let sha = r.sha256.clone().unwrap_or_default();
             let file = PathBuf::from(&r.file);
             let on_disk = archive::sha256_of(&file)
@@ -323,17 +385,32 @@ fn archive_month(
                     r.month
                 );
             }
-            (file, sha)
+            (file, sha, r.records_done)
         }
-        None => write_and_verify(client, month, &file, dir)?,
+        None => {
+            let (file, sha) = write_and_verify(client, month, &file, dir)?;
+            (file, sha, 0)
+        }
     };
-    failpoint("deleting");
+    failpoint(client, "deleting")?;
     let mut reader = BufReader::new(MultiGzDecoder::new(BufReader::new(
         File::open(&file).with_context(|| format!("opening {}", file.display()))?,
     )));
     let columns = header_of(&mut reader, &file)?;
     let mut records = Records::new(reader);
     let mut buf = Vec::new();
+    // the records an earlier run's batches processed
+    let skip = usize::try_from(done).unwrap_or(0);
+    if records
+        .read_batch(skip, &mut buf)
+        .with_context(|| format!("reading {}", file.display()))?
+        < skip
+    {
+        bail!(
+            "{} holds fewer rows than its batches processed",
+            file.display()
+        );
+    }
     loop {
         buf.clear();
         let n = records
@@ -342,9 +419,10 @@ fn archive_month(
         if n == 0 {
             break;
         }
-        queries::delete_archived_batch(client, month, &columns, &buf)?;
-        failpoint("batch");
+        queries::delete_archived_batch(client, month, &columns, &buf, n)?;
+        failpoint(client, "batch")?;
     }
+    failpoint(client, "emptied")?;
     let (rows, quantity) = queries::finish_archive(client, month)?;
     Ok(MonthReport {
         month: month.label(),
@@ -389,6 +467,16 @@ fn write_and_verify(
     let (totals, sha256) = {
         let mut tx = queries::read_snapshot(client)?;
         let totals = queries::month_totals(&mut tx, month)?;
+        // the rollup must hold the month as its rows do: an archived month cannot be
+        // counted afresh from them later
+        let (rollup, folded) = queries::rollup_and_raw_of(&mut tx, month, None)?;
+        if let Some(d) = archive::differences(&folded, &rollup) {
+            bail!(
+                "the rollup of {} disagrees with its rows ({d}): run `usagectl doctor --month {} --repair` first",
+                month.label(),
+                month.label()
+            );
+        }
         let out =
             File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
         let mut gz = GzEncoder::new(Hashing::new(out), Compression::default());
@@ -406,7 +494,7 @@ fn write_and_verify(
         tx.commit()?;
         (totals, sha256)
     };
-    failpoint("written");
+    failpoint(client, "written")?;
     // read back: the bytes, then every row, against the snapshot's totals
     let on_disk = archive::sha256_of(&partial)
         .with_context(|| format!("reading {} back", partial.display()))?;
@@ -460,7 +548,7 @@ fn write_and_verify(
     File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("syncing {}", dir.display()))?;
-    failpoint("verified");
+    failpoint(client, "verified")?;
     queries::mark_deleting(client, month, &sha256, &columns)?;
     Ok((file.to_path_buf(), sha256))
 }
@@ -492,10 +580,36 @@ fn restore(client: &mut Client, month: &Month, file: &Path) -> Result<MonthRepor
             record.sha256.as_deref().unwrap_or("not recorded")
         )));
     }
+    if !queries::lock_archive(client, month)? {
+        bail!(
+            "another usagectl archive of {} is running: let it finish",
+            month.label()
+        );
+    }
     let mut reader = BufReader::new(MultiGzDecoder::new(BufReader::new(File::open(file)?)));
     let columns = header_of(&mut reader, file)?;
-    let reader = BufReader::new(MultiGzDecoder::new(BufReader::new(File::open(file)?)));
-    let back = queries::restore_month(client, month, &columns, reader)?;
+    // the records the archive's batches processed (all of them once it finished),
+    // streamed a batch at a time
+    let mut records = Records::new(reader);
+    let mut left = usize::try_from(record.records_done).unwrap_or(0);
+    let back = queries::restore_month(client, month, &columns, |sink| {
+        let mut buf = Vec::new();
+        while left > 0 {
+            buf.clear();
+            let n = records
+                .read_batch(left.min(10_000), &mut buf)
+                .with_context(|| format!("reading {}", file.display()))?;
+            if n == 0 {
+                bail!(
+                    "{} holds fewer rows than the archive removed",
+                    file.display()
+                );
+            }
+            sink.write_all(&buf)?;
+            left -= n;
+        }
+        Ok(())
+    })?;
     Ok(MonthReport {
         month: month.label(),
         action: "restored",

@@ -711,7 +711,9 @@ fn the_endpoint_bodies_equal_what_the_commands_print() {
                ('acme', 'analysis_run', {pilot_analyses}, now() - interval '1 minute'),
                ('acme', 'csv_upload', {pilot_uploads} + 1, now() - interval '2 minutes'),
                ('near', 'csv_row_processed', 850, now() - interval '3 minutes'),
-               ('near', 'ai_tokens_input', 10, now() - interval '40 days');"
+               ('near', 'ai_tokens_input', 10, now() - interval '40 days'),
+               -- an event type no metric counts, named like nothing usagectl says
+               ('near', 'all time', 1, now() - interval '4 minutes');"
         ))
         .unwrap();
     let orgs = ["ktm", "acme", "near", "quiet", "ghost"];

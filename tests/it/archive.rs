@@ -60,6 +60,27 @@ fn rows_in(db: &TestDb, month: &str) -> i64 {
     ))
 }
 
+/// `archive --restore MONTH --file FILE`, which must succeed.
+fn restore(db: &TestDb, month: &str, file: &std::path::Path) {
+    db.run(&[
+        "archive",
+        "--restore",
+        month,
+        "--file",
+        file.to_str().unwrap(),
+    ])
+    .assert_ok();
+}
+
+/// doctor's rollup drift status for `month`.
+fn drift_status(db: &TestDb, month: &str) -> String {
+    doctor_check(
+        &db.run(&["doctor", "--month", month, "-o", "json"]).json(),
+        "rollup drift",
+    )
+    .0
+}
+
 /// JSON without the keys whose values are instants of the run itself.
 fn steady(mut v: serde_json::Value) -> serde_json::Value {
     fn strip(v: &mut serde_json::Value) {
@@ -134,6 +155,13 @@ fn assert_reads_as_before(db: &TestDb, before: &[(String, Run)], archived: &[&st
 #[test]
 fn archiving_two_months_while_the_app_inserts_keeps_every_read() {
     let db = TestDb::migrated();
+    // the file is ISO and UTC whatever the database's own settings
+    let dbname: String = db.scalar("SELECT current_database()");
+    db.client()
+        .batch_execute(&format!(
+            "ALTER DATABASE {dbname} SET DateStyle = 'SQL, DMY'; ALTER DATABASE {dbname} SET TimeZone = 'Asia/Kolkata'"
+        ))
+        .unwrap();
     load_months(&db, 18_000);
     let before_figures: Vec<String> = ["2026-03", "2026-04"]
         .iter()
@@ -170,7 +198,8 @@ fn archiving_two_months_while_the_app_inserts_keeps_every_read() {
     let dir = tempfile::tempdir().unwrap();
     let dir_s = dir.path().to_str().unwrap();
     let out = db.run(&[
-        "archive", "--before", "2026-05", "--dir", dir_s, "--batch", "1000", "-o", "json",
+        "archive", "--force", "--before", "2026-05", "--dir", dir_s, "--batch", "1000", "-o",
+        "json",
     ]);
     stop.store(true, Ordering::SeqCst);
     writer.join().unwrap();
@@ -241,7 +270,7 @@ fn archiving_two_months_while_the_app_inserts_keeps_every_read() {
     assert!(detail.contains("archived in"), "{detail}");
     // a second run: nothing to do
     let again = db.run(&[
-        "archive", "--before", "2026-05", "--dir", dir_s, "-o", "json",
+        "archive", "--force", "--before", "2026-05", "--dir", dir_s, "-o", "json",
     ]);
     again.assert_ok();
     for m in again.json()["months"].as_array().unwrap() {
@@ -301,7 +330,7 @@ fn archiving_two_months_while_the_app_inserts_keeps_every_read() {
 /// verified file, every read exact meanwhile; the same command run again finishes.
 #[test]
 fn a_killed_archive_leaves_the_month_whole_in_one_place() {
-    for step in ["written", "verified", "deleting", "batch"] {
+    for step in ["written", "verified", "deleting", "batch", "emptied"] {
         let db = TestDb::migrated();
         load_months(&db, 4_000);
         let figures = month_figures(&db, "2026-03");
@@ -312,7 +341,7 @@ fn a_killed_archive_leaves_the_month_whole_in_one_place() {
         let dir = tempfile::tempdir().unwrap();
         let dir_s = dir.path().to_str().unwrap();
         let args = [
-            "archive", "--before", "2026-04", "--dir", dir_s, "--batch", "500",
+            "archive", "--force", "--before", "2026-04", "--dir", dir_s, "--batch", "500",
         ];
         let killed = run(usagectl()
             .env("DATABASE_URL", &db.url)
@@ -336,8 +365,10 @@ fn a_killed_archive_leaves_the_month_whole_in_one_place() {
             // after: the verified file is whole, whatever the table still has
             _ => {
                 assert_eq!(state, "deleting", "{step}");
-                if step == "batch" {
-                    assert_eq!(left, rows - 500, "{step}: one batch went");
+                match step {
+                    "batch" => assert_eq!(left, rows - 500, "{step}: one batch went"),
+                    "emptied" => assert_eq!(left, 0, "{step}: every batch went"),
+                    _ => assert_eq!(left, rows, "{step}: no batch yet"),
                 }
                 let file = dir.path().join("usage_events-2026-03.csv.gz");
                 let sha: String =
@@ -366,14 +397,7 @@ fn a_killed_archive_leaves_the_month_whole_in_one_place() {
             "{step}"
         );
         let file = dir.path().join("usage_events-2026-03.csv.gz");
-        db.run(&[
-            "archive",
-            "--restore",
-            "2026-03",
-            "--file",
-            file.to_str().unwrap(),
-        ])
-        .assert_ok();
+        restore(&db, "2026-03", &file);
         assert_eq!(month_figures(&db, "2026-03"), figures, "{step}");
         assert_eq!(month_digest(&db, "2026-03"), digest, "{step}");
     }
@@ -389,7 +413,7 @@ fn rows_that_change_after_the_file_was_written_stay() {
     let dir = tempfile::tempdir().unwrap();
     let dir_s = dir.path().to_str().unwrap();
     let args = [
-        "archive", "--before", "2026-04", "--dir", dir_s, "--batch", "300",
+        "archive", "--force", "--before", "2026-04", "--dir", dir_s, "--batch", "300",
     ];
     // stopped once the file is verified, before any row goes
     let killed = run(usagectl()
@@ -403,7 +427,10 @@ fn rows_that_change_after_the_file_was_written_stay() {
               WHERE id = (SELECT id FROM usage_events WHERE org_id = 'o4'
                              AND created_at < '2026-04-01T00:00:00Z' ORDER BY created_at LIMIT 1);
              INSERT INTO usage_events (org_id, event_type, quantity, created_at)
-             VALUES ('o4', 'chat_message', 5, '2026-03-20T10:00:00Z');",
+             VALUES ('o4', 'chat_message', 5, '2026-03-20T10:00:00Z');
+             DELETE FROM usage_events
+              WHERE id = (SELECT id FROM usage_events WHERE org_id = 'o5'
+                             AND created_at < '2026-04-01T00:00:00Z' ORDER BY created_at LIMIT 1);",
         )
         .unwrap();
     db.fold();
@@ -416,18 +443,160 @@ fn rows_that_change_after_the_file_was_written_stay() {
     assert_eq!(rows_in(&db, "2026-03"), 2);
     let after = db.run(&["export", "--month", "2026-03", "-o", "json"]);
     assert_eq!(steady(after.json()), steady(export.json()));
-    let doctor = db.run(&["doctor", "--month", "2026-03", "-o", "json"]);
-    assert_eq!(doctor_check(&doctor.json(), "rollup drift").0, "ok");
+    assert_eq!(drift_status(&db, "2026-03"), "ok");
     let file = dir.path().join("usage_events-2026-03.csv.gz");
-    db.run(&[
+    restore(&db, "2026-03", &file);
+    // the deleted row stays deleted, the corrected one corrected
+    assert_eq!(month_figures(&db, "2026-03"), figures);
+    assert_eq!(
+        doctor_check(
+            &db.run(&["doctor", "--month", "2026-03", "-o", "json"])
+                .json(),
+            "rollup drift"
+        )
+        .0,
+        "ok"
+    );
+}
+
+/// Writes that land while a batch waits (held at the `deleting` step by the failpoint's
+/// lock): a row renumbered above the watermark (not folded: the rollup does not hold it)
+/// and a second archive or a restore of the month, which are refused while the first
+/// runs. The row stays; every figure is the table's.
+#[test]
+fn writes_and_runs_while_an_archive_waits_are_ordered() {
+    let db = TestDb::migrated();
+    load_months(&db, 2_000);
+    let dir = tempfile::tempdir().unwrap();
+    let dir_s = dir.path().to_str().unwrap().to_string();
+    let mut gate = db.client();
+    gate.batch_execute("SELECT pg_advisory_lock(hashtext('usagectl failpoint'))")
+        .unwrap();
+    let runner = {
+        let (url, dir_s) = (db.url.clone(), dir_s.clone());
+        std::thread::spawn(move || {
+            run(usagectl()
+                .env("DATABASE_URL", &url)
+                .env("USAGECTL_FAILPOINT", "archive-deleting:wait")
+                .args([
+                    "archive", "--force", "--before", "2026-04", "--dir", &dir_s, "-o", "json",
+                ]))
+        })
+    };
+    wait_until("the archive waits at its deleting step", || {
+        session_waits(&db, "pg_advisory_lock", "Lock")
+    });
+    // a row the fold has not reached (renumbered: its correction took it out of the rollup)
+    db.client()
+        .batch_execute(
+            "UPDATE usage_events SET usagectl_seq = nextval('usagectl_event_seq')
+              WHERE id = (SELECT id FROM usage_events WHERE org_id = 'o6'
+                             AND created_at < '2026-04-01T00:00:00Z' ORDER BY created_at LIMIT 1)",
+        )
+        .unwrap();
+    let figures = month_figures(&db, "2026-03");
+    let export = db.run(&["export", "--month", "2026-03", "-o", "json"]);
+    export.assert_ok();
+    let second = db.run(&["archive", "--force", "--before", "2026-04", "--dir", &dir_s]);
+    second.assert_fails(1);
+    assert!(
+        second
+            .stderr
+            .contains("another usagectl archive of 2026-03 is running"),
+        "{}",
+        second.stderr
+    );
+    let file = dir.path().join("usage_events-2026-03.csv.gz");
+    let refused = db.run(&[
         "archive",
         "--restore",
         "2026-03",
         "--file",
         file.to_str().unwrap(),
-    ])
-    .assert_ok();
+    ]);
+    refused.assert_fails(1);
+    assert!(refused.stderr.contains("is running"), "{}", refused.stderr);
+    gate.batch_execute("SELECT pg_advisory_unlock(hashtext('usagectl failpoint'))")
+        .unwrap();
+    let done = runner.join().unwrap();
+    done.assert_ok();
+    assert_eq!(done.json()["months"][0]["rows_kept"], 1, "{}", done.stdout);
+    let after = db.run(&["export", "--month", "2026-03", "-o", "json"]);
+    assert_eq!(steady(after.json()), steady(export.json()));
+    restore(&db, "2026-03", &file);
     assert_eq!(month_figures(&db, "2026-03"), figures);
+}
+
+/// A month whose rollup disagrees with its rows is not archived (it could not be counted
+/// afresh afterwards); one whose table gained a column after its file was verified is not
+/// finished; months that ended less than 366 days ago need --force.
+#[test]
+fn archive_refuses_what_it_could_not_keep_exact() {
+    let db = TestDb::migrated();
+    load_months(&db, 2_000);
+    let dir = tempfile::tempdir().unwrap();
+    let dir_s = dir.path().to_str().unwrap();
+    let args = ["archive", "--force", "--before", "2026-04", "--dir", dir_s];
+    db.client()
+        .batch_execute(
+            "UPDATE usagectl_rollup SET quantity = quantity + 1
+              WHERE (org_id, bucket, event_type, model) IN
+                    (SELECT org_id, bucket, event_type, model FROM usagectl_rollup
+                      WHERE day < '2026-04-01' ORDER BY 1, 2, 3, 4 LIMIT 1)",
+        )
+        .unwrap();
+    let rows = rows_in(&db, "2026-03");
+    let drifted = db.run(&args);
+    drifted.assert_fails(1);
+    assert!(
+        drifted.stderr.contains("disagrees with its rows"),
+        "{}",
+        drifted.stderr
+    );
+    assert_eq!(rows_in(&db, "2026-03"), rows, "nothing removed");
+    db.run(&["doctor", "--month", "2026-03", "--repair"]);
+    // a column added between the verified file and the rest of the run
+    let killed = run(usagectl()
+        .env("DATABASE_URL", &db.url)
+        .env("USAGECTL_FAILPOINT", "archive-deleting")
+        .args(args));
+    assert_eq!(killed.code, -1, "{}", killed.stderr);
+    db.client()
+        .batch_execute("ALTER TABLE usage_events ADD COLUMN note text")
+        .unwrap();
+    let changed = db.run(&args);
+    changed.assert_fails(1);
+    assert!(
+        changed.stderr.contains("columns changed"),
+        "{}",
+        changed.stderr
+    );
+    assert_eq!(rows_in(&db, "2026-03"), rows, "nothing removed");
+    db.client()
+        .batch_execute("ALTER TABLE usage_events DROP COLUMN note")
+        .unwrap();
+    db.run(&args).assert_ok();
+    // the default keeps a year and a day of raw rows
+    let recent = chrono::Utc::now() - chrono::Duration::days(40);
+    db.client()
+        .execute(
+            "INSERT INTO usage_events (org_id, event_type, created_at) VALUES ('o1', 'csv_upload', $1)",
+            &[&(recent - chrono::Duration::days(31))],
+        )
+        .unwrap();
+    let out = db.run(&[
+        "archive",
+        "--before",
+        &recent.format("%Y-%m").to_string(),
+        "--dir",
+        dir_s,
+    ]);
+    out.assert_fails(2);
+    assert!(
+        out.stderr.contains("ended less than 366 days ago"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// `--before` a month that has not ended is misuse: exit 2, one line, nothing written.
@@ -437,6 +606,7 @@ fn a_month_still_running_cannot_be_archived() {
     let next = chrono::Utc::now() + chrono::Duration::days(40);
     let out = db.run(&[
         "archive",
+        "--force",
         "--before",
         &next.format("%Y-%m").to_string(),
         "--dir",

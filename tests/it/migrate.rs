@@ -371,9 +371,9 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // the read path and one org's usage; the org lock, the
     // enforce function, the base limit, the allowance, the API's three argument checks and
     // its reservation lookup; and the web app's API (check, record, reserve, settle,
-    // release and the three endpoint bodies)
+    // release and the three endpoint bodies) and the rule for an org usagectl has seen
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 36, "{names:#?}");
+    assert_eq!(functions.len(), 37, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

@@ -85,7 +85,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 26] = [
+    const TABLES: [&str; 27] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -112,6 +112,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_boundaries",
         "usagectl_archives",
         "usagectl_archive_totals",
+        "usagectl_archive_kept",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES

@@ -8,7 +8,7 @@
 -- An instant as usagectl's JSON writes it (chrono's RFC 3339, `Z`, the fraction in 3 or
 -- 6 digits and none when whole: time::fmt_utc).
 CREATE OR REPLACE FUNCTION usagectl_json_time(p_at timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $f$
+LANGUAGE sql STABLE AS $f$
     SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
            || CASE WHEN u.us = 0 THEN ''
                    WHEN u.us % 1000 = 0 THEN '.' || lpad((u.us / 1000)::text, 3, '0')
@@ -24,7 +24,7 @@ $f$;
 CREATE OR REPLACE FUNCTION usagectl_projection(p_current bigint, p_limit bigint, p_start timestamptz,
                                                p_end timestamptz, p_now timestamptz)
 RETURNS timestamptz
-LANGUAGE sql IMMUTABLE AS $f$
+LANGUAGE sql STABLE AS $f$
     SELECT p_now + x.secs::bigint * interval '1 second'
       FROM (SELECT ceil(CASE WHEN s.elapsed = 0 THEN 0
                              ELSE (p_limit - p_current)::float8 / (p_current::float8 / s.elapsed) END) AS secs
@@ -37,18 +37,27 @@ LANGUAGE sql IMMUTABLE AS $f$
 $f$;
 
 -- THE rule for "usagectl has seen this org" (queries::org_is_known): an event, billing
--- settings, a tier assignment, an override, a grant, an alert rule or a Stripe mapping.
--- SECURITY DEFINER: the API has already confined the caller to the org it asks about.
+-- settings, a tier assignment, an override, a grant, an alert rule or a Stripe mapping,
+-- asked of the tables the caller may read, as the caller (row-level security applies), as
+-- the Rust rule asks them.
 CREATE OR REPLACE FUNCTION usagectl_org_known(p_org text) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
-    SELECT EXISTS (SELECT 1 FROM usagectl_org_tiers t WHERE t.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_org_limit_overrides o WHERE o.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_org_settings s WHERE s.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_grants g WHERE g.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_alert_rules a WHERE a.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_stripe_customers c WHERE c.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usagectl_rollup r WHERE r.org_id = p_org)
-        OR EXISTS (SELECT 1 FROM usage_events e WHERE e.org_id = p_org)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
+DECLARE
+    t text;
+    v_found boolean;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['usagectl_org_tiers', 'usagectl_org_limit_overrides', 'usagectl_org_settings',
+                             'usagectl_grants', 'usagectl_alert_rules', 'usagectl_stripe_customers',
+                             'usagectl_rollup', 'usage_events'] LOOP
+        IF coalesce(has_column_privilege(to_regclass(t), 'org_id', 'SELECT'), false) THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE org_id = $1)', t) INTO v_found USING p_org;
+            IF v_found THEN
+                RETURN true;
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN false;
+END
 $f$;
 
 -- Each metric of p_org in its billing period containing p_at, in usagectl_metrics()'s
@@ -66,7 +75,8 @@ LANGUAGE sql STABLE AS $f$
           FROM p, usagectl_usage(p_org, NULL, p.period_start, p.period_end) u
          GROUP BY 1
         UNION ALL
-        SELECT 'all time', coalesce(sum(u.quantity), 0)::bigint
+        -- all time up to the period's end (event_type NULL: no event type is)
+        SELECT NULL, coalesce(sum(u.quantity), 0)::bigint
           FROM p, usagectl_usage(p_org, ARRAY['mapping_profile_created'], NULL, p.period_end) u),
     m AS (
         SELECT m.*,
@@ -81,7 +91,7 @@ LANGUAGE sql STABLE AS $f$
     SELECT m.n, m.metric, m.monthly, m.unit,
            CASE WHEN m.monthly
                 THEN (SELECT coalesce(sum(u.quantity), 0) FROM used u WHERE u.event_type = ANY (m.event_types))
-                ELSE (SELECT u.quantity FROM used u WHERE u.event_type = 'all time') END::bigint,
+                ELSE (SELECT u.quantity FROM used u WHERE u.event_type IS NULL) END::bigint,
            CASE WHEN m.base <> -1 AND m.granted > 0 THEN m.base + m.granted ELSE m.base END,
            CASE WHEN m.base <> -1 AND m.granted > 0 THEN 'grant' ELSE m.source END,
            CASE WHEN m.base <> -1 AND m.granted > 0 THEN m.granted ELSE 0 END,

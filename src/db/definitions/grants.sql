@@ -30,7 +30,8 @@ GRANT EXECUTE ON FUNCTION usagectl_json_time, usagectl_projection, usagectl_org_
 DO $$
 BEGIN
     IF to_regclass('usagectl_archives') IS NOT NULL THEN
-        GRANT SELECT ON usagectl_archives, usagectl_archive_totals TO usage_reader, usage_writer;
+        GRANT SELECT ON usagectl_archives, usagectl_archive_totals, usagectl_archive_kept
+            TO usage_reader, usage_writer;
     END IF;
     IF to_regclass('usagectl_reservations') IS NOT NULL THEN
         GRANT SELECT ON usagectl_reservations TO usage_reader;

@@ -44,7 +44,7 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'usagectl: % is archived (its rows are in %), and this read needs its raw rows in [%, %)',
             to_char(a.month, 'YYYY-MM'), a.file,
-            to_char(coalesce(p_from, '-infinity') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            coalesce(to_char(p_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'the first event'),
             to_char(p_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
             USING ERRCODE = 'UA001',
                   HINT = 'read whole UTC days or billing periods there, or put the month back: usagectl archive --restore '

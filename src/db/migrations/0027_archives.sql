@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS usagectl_archives (
     events bigint,
     quantity bigint,
     columns text[],
+    -- the file's records the batches have processed (state deleting): a rerun goes on
+    -- from there, and a restore puts back only what they removed
+    records_done bigint NOT NULL DEFAULT 0,
     started_by text NOT NULL DEFAULT current_user,
     started_at timestamptz NOT NULL DEFAULT now(),
     archived_at timestamptz,
@@ -26,4 +29,11 @@ CREATE TABLE IF NOT EXISTS usagectl_archive_totals (
     events bigint NOT NULL,
     quantity bigint NOT NULL,
     PRIMARY KEY (month, org_id, event_type)
+);
+-- the ids of the file's rows the batches did not remove (changed after the file was
+-- written, or deleted by the app first): a restore leaves them out
+CREATE TABLE IF NOT EXISTS usagectl_archive_kept (
+    month date NOT NULL REFERENCES usagectl_archives (month),
+    id text NOT NULL,
+    PRIMARY KEY (month, id)
 );

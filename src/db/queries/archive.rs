@@ -26,6 +26,10 @@ pub struct ArchiveRecord {
     pub events: Option<i64>,
     /// Their quantity.
     pub quantity: Option<i64>,
+    /// The file's columns, once verified.
+    pub columns: Option<Vec<String>>,
+    /// The file's records the batches have processed.
+    pub records_done: i64,
     /// Who started it.
     pub started_by: String,
     /// When.
@@ -43,8 +47,8 @@ pub struct ArchiveRecord {
 
 const RECORD: &str =
     "SELECT to_char(month, 'YYYY-MM'), state, file, sha256, events, quantity, started_by,
-                             started_at, archived_at, restored_by, restored_at
-                        FROM usagectl_archives";
+            started_at, archived_at, restored_by, restored_at, columns, records_done
+       FROM usagectl_archives";
 
 fn record(r: &postgres::Row) -> ArchiveRecord {
     ArchiveRecord {
@@ -59,7 +63,28 @@ fn record(r: &postgres::Row) -> ArchiveRecord {
         archived_at: r.get(8),
         restored_by: r.get(9),
         restored_at: r.get(10),
+        columns: r.get(11),
+        records_done: r.get(12),
     }
+}
+
+/// What every statement that writes or reads an archive's CSV sets first: instants in UTC
+/// and ISO dates whatever the role's or database's settings, so a file reads back (and
+/// restores) as it was written.
+const CSV_SETTINGS: &str = "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD';
+     SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3;";
+
+/// Hold the archive of `month` for this session (both `archive` and `--restore` take it):
+/// false when another session holds it.
+pub fn lock_archive(db: &mut impl GenericClient, month: &Month) -> Result<bool> {
+    let (y, m) = month.year_month();
+    Ok(db
+        .row(
+            "SELECT pg_try_advisory_lock(hashtext('usagectl archive'), $1)",
+            &[&(y * 100 + m)],
+        )
+        .context("taking the archive's lock")?
+        .get(0))
 }
 
 fn first_day(month: &Month) -> NaiveDate {
@@ -192,15 +217,16 @@ pub fn start_archive(
         "INSERT INTO usagectl_archives (month, state, file) VALUES ($1, 'writing', $2)
          ON CONFLICT (month) DO UPDATE
             SET state = 'writing', file = EXCLUDED.file, sha256 = NULL, events = NULL,
-                quantity = NULL, columns = NULL, started_by = current_user, started_at = now(),
-                archived_at = NULL, restored_by = NULL, restored_at = NULL",
+                quantity = NULL, columns = NULL, records_done = 0, started_by = current_user,
+                started_at = now(), archived_at = NULL, restored_by = NULL, restored_at = NULL",
         &[&first_day(month), &file],
     )
     .with_context(|| format!("recording the archive of {}", month.label()))?;
-    tx.exec(
-        "DELETE FROM usagectl_archive_totals WHERE month = $1",
-        &[&first_day(month)],
-    )?;
+    tx.batch_execute(&format!(
+        "DELETE FROM usagectl_archive_totals WHERE month = '{0}';
+         DELETE FROM usagectl_archive_kept WHERE month = '{0}';",
+        first_day(month)
+    ))?;
     tx.commit()?;
     Ok(None)
 }
@@ -225,7 +251,7 @@ pub fn copy_month_out<'a>(
     month: &Month,
     columns: &[String],
 ) -> Result<CopyOut<'a>> {
-    tx.batch_execute("SET LOCAL TimeZone = 'UTC'")?;
+    tx.batch_execute(CSV_SETTINGS)?;
     // COPY takes no parameters: the bounds are instants usagectl formats itself
     let sql = format!(
         "COPY (SELECT {} FROM usage_events
@@ -254,20 +280,36 @@ pub fn mark_deleting(
     Ok(())
 }
 
-/// Remove the rows of `month` that are in `records` (CSV records of the archive, no header)
-/// and identical to them there, in one transaction: the rollup keeps their figures (the
-/// delete trigger sees usagectl.archiving) and usagectl_archive_totals records them. A row
-/// that changed since the file was written stays. Returns the rows removed.
+/// Remove the rows of `month` that are in `records` (the next `count` CSV records of the
+/// archive, no header), identical to them there and folded, in one transaction: the
+/// rollup keeps their figures (the delete trigger sees usagectl.archiving),
+/// usagectl_archive_totals records them, usagectl_archive_kept the ids of the records whose
+/// row was not removed (changed since the file was written, not folded, or gone), and the
+/// month's record counts the records done. Refused unless the month is being deleted (a
+/// restore or a new start meanwhile). Returns the rows removed.
 pub fn delete_archived_batch(
     client: &mut postgres::Client,
     month: &Month,
     columns: &[String],
     records: &[u8],
+    count: usize,
 ) -> Result<i64> {
     use std::io::Write;
     let mut tx = crate::db::begin(client)?;
+    let state: Option<ArchiveState> = tx
+        .opt_row(
+            "SELECT state FROM usagectl_archives WHERE month = $1 FOR SHARE",
+            &[&first_day(month)],
+        )?
+        .map(|r| r.get(0));
+    if state != Some(ArchiveState::Deleting) {
+        anyhow::bail!(
+            "the archive of {} was restored or started again meanwhile: nothing more was removed",
+            month.label()
+        );
+    }
     tx.batch_execute(&format!(
-        "SET LOCAL TimeZone = 'UTC';
+        "{CSV_SETTINGS}
          SET LOCAL usagectl.archiving = '{}';
          CREATE TEMP TABLE IF NOT EXISTS usagectl_archive_batch (LIKE usage_events) ON COMMIT DELETE ROWS;",
         first_day(month)
@@ -300,18 +342,28 @@ pub fn delete_archived_batch(
                      DELETE FROM usage_events e USING usagectl_archive_batch b
                       WHERE e.id = b.id AND e.created_at >= $2 AND e.created_at < $3
                         AND ROW({same})::text = ROW({theirs})::text
-                     RETURNING e.org_id, e.event_type, e.quantity),
+                        AND usagectl_is_folded(e.usagectl_seq, (SELECT f.watermark FROM usagectl_fold_state f))
+                     RETURNING e.id, e.org_id, e.event_type, e.quantity),
                  t AS (
                      INSERT INTO usagectl_archive_totals AS a (month, org_id, event_type, events, quantity)
                      SELECT $1, d.org_id, d.event_type, count(*), sum(d.quantity) FROM d GROUP BY 2, 3
                      ON CONFLICT (month, org_id, event_type) DO UPDATE
-                        SET events = a.events + EXCLUDED.events, quantity = a.quantity + EXCLUDED.quantity)
+                        SET events = a.events + EXCLUDED.events, quantity = a.quantity + EXCLUDED.quantity),
+                 k AS (
+                     INSERT INTO usagectl_archive_kept (month, id)
+                     SELECT $1, b.id::text FROM usagectl_archive_batch b
+                      WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = b.id)
+                     ON CONFLICT (month, id) DO NOTHING)
                  SELECT count(*) FROM d"
             ),
             &[&first_day(month), &month.start, &month.end],
         )
         .context("removing a batch of the archived rows")?
         .get(0);
+    tx.exec(
+        "UPDATE usagectl_archives SET records_done = records_done + $2 WHERE month = $1",
+        &[&first_day(month), &(count as i64)],
+    )?;
     tx.commit().context("committing a batch of the archive")?;
     Ok(removed)
 }
@@ -399,33 +451,47 @@ pub fn rollup_and_raw_of(
     Ok((rollup, raw))
 }
 
-/// Put the rows of `records` (the whole archive file, header first) back into the table,
-/// those whose id is not there, as rows the rollup counts already (no event number: the
-/// fold leaves them be), and mark the month restored: one transaction. Returns the rows
-/// put back.
+/// Put back the rows a verified archive's batches removed: `records` writes the file's
+/// first records (no header), those the batches processed; the ones not listed as kept and whose
+/// id is not in the table go back as rows the rollup counts already (no event number: the
+/// fold leaves them be), the month is marked restored and its days are counted afresh, in
+/// one transaction that first locks the month's record and checks that its rows are out.
+/// Returns the rows put back.
 pub fn restore_month(
     client: &mut postgres::Client,
     month: &Month,
     columns: &[String],
-    mut records: impl std::io::Read,
+    records: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
 ) -> Result<u64> {
     let mut tx = crate::db::waits::begin_with(
         client,
         crate::db::waits::long_running(crate::db::waits::SHORT_LOCK),
         "",
     )?;
-    tx.batch_execute(
-        "SET LOCAL TimeZone = 'UTC';
-         CREATE TEMP TABLE IF NOT EXISTS usagectl_archive_batch (LIKE usage_events) ON COMMIT DELETE ROWS;",
-    )?;
+    let state: Option<ArchiveState> = tx
+        .opt_row(
+            "SELECT state FROM usagectl_archives WHERE month = $1 FOR UPDATE",
+            &[&first_day(month)],
+        )?
+        .map(|r| r.get(0));
+    if !state.is_some_and(ArchiveState::rows_out) {
+        anyhow::bail!(
+            "{} is not archived any more: nothing was restored",
+            month.label()
+        );
+    }
+    tx.batch_execute(&format!(
+        "{CSV_SETTINGS}
+         CREATE TEMP TABLE IF NOT EXISTS usagectl_archive_batch (LIKE usage_events) ON COMMIT DELETE ROWS;"
+    ))?;
     let list = column_list(columns);
     {
         let statement = crate::db::sql::prepare_copy(
             &mut tx,
-            &format!("COPY usagectl_archive_batch ({list}) FROM STDIN (FORMAT csv, HEADER)"),
+            &format!("COPY usagectl_archive_batch ({list}) FROM STDIN (FORMAT csv)"),
         )?;
         let mut sink = tx.copy_in(&statement)?;
-        std::io::copy(&mut records, &mut sink).context("sending the archive's rows")?;
+        records(&mut sink).context("sending the archive's rows")?;
         sink.finish().context("loading the archive's rows")?;
     }
     let theirs = columns
@@ -438,20 +504,30 @@ pub fn restore_month(
             &format!(
                 "INSERT INTO usage_events ({list}, usagectl_seq)
                  SELECT {theirs}, NULL FROM usagectl_archive_batch b
-                  WHERE NOT EXISTS (SELECT 1 FROM usage_events e WHERE e.id = b.id)"
+                  WHERE NOT EXISTS (SELECT 1 FROM usagectl_archive_kept k
+                                     WHERE k.month = $1 AND k.id = b.id::text)
+                    AND NOT EXISTS (SELECT 1 FROM usage_events e WHERE e.id = b.id)"
             ),
-            &[],
+            &[&first_day(month)],
         )
         .context("putting the archived rows back")?;
+    tx.batch_execute(&format!(
+        "DELETE FROM usagectl_archive_totals WHERE month = '{0}';
+         DELETE FROM usagectl_archive_kept WHERE month = '{0}';
+         UPDATE usagectl_archives SET state = 'restored', restored_by = current_user, restored_at = now()
+          WHERE month = '{0}';",
+        first_day(month)
+    ))?;
+    // every day of the month counted afresh from its rows, all back now (the recount
+    // protocol: the watermark row first, so no fold or correction runs meanwhile): the
+    // first and last events the archive could not measure again are measured
+    tx.exec("SELECT 1 FROM usagectl_fold_state FOR UPDATE", &[])?;
     tx.exec(
-        "DELETE FROM usagectl_archive_totals WHERE month = $1",
-        &[&first_day(month)],
-    )?;
-    tx.exec(
-        "UPDATE usagectl_archives SET state = 'restored', restored_by = current_user, restored_at = now()
-          WHERE month = $1",
-        &[&first_day(month)],
-    )?;
+        "SELECT usagectl_recount(NULL, d::date)
+           FROM generate_series($1::date, $2::date - 1, interval '1 day') d",
+        &[&first_day(month), &month.end.date_naive()],
+    )
+    .context("counting the restored month afresh")?;
     tx.commit().context("committing the restore")?;
     Ok(back)
 }
