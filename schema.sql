@@ -650,8 +650,8 @@ BEGIN
             coalesce(to_char(p_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'the first event'),
             to_char(p_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
             USING ERRCODE = 'UA001',
-                  HINT = 'read whole UTC days or billing periods there, or put the month back: usagectl archive --restore '
-                         || to_char(a.month, 'YYYY-MM') || ' --file FILE';
+                  HINT = 'usagectl archive --restore ' || to_char(a.month, 'YYYY-MM') || ' --file ' || a.file
+                         || ' puts the month back';
     END IF;
 END
 $$;

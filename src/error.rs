@@ -181,7 +181,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// multi-line DETAIL / HINT are folded onto the same line. Any control character left (a
 /// value echoed by the server or the OS) is escaped as [`echo`] does.
 pub fn one_line(err: &anyhow::Error) -> String {
-    let text = format!("{err:#}");
+    let text = archived_text(err).unwrap_or_else(|| format!("{err:#}"));
     let line = text
         .lines()
         .map(str::trim)
@@ -189,6 +189,29 @@ pub fn one_line(err: &anyhow::Error) -> String {
         .collect::<Vec<_>>()
         .join("; ");
     crate::text::escape_text(&line).into_owned()
+}
+
+/// The server's refusal of a read of an archived month ([`SQLSTATE_ARCHIVED`]) as words for
+/// people: what usagectl was doing, the server's message and its hint, without the
+/// protocol's `db error: ERROR:` framing.
+fn archived_text(err: &anyhow::Error) -> Option<String> {
+    let db = err
+        .chain()
+        .filter_map(|c| c.downcast_ref::<postgres::Error>())
+        .find_map(postgres::Error::as_db_error)
+        .filter(|db| db.code().code() == SQLSTATE_ARCHIVED)?;
+    let doing: Vec<String> = err
+        .chain()
+        .take_while(|c| c.downcast_ref::<postgres::Error>().is_none())
+        .map(|c| c.to_string())
+        .collect();
+    let mut text = doing;
+    text.push(db.message().trim_start_matches("usagectl: ").to_string());
+    let text = text.join(": ");
+    Some(match db.hint() {
+        Some(hint) => format!("{text}; {hint}"),
+        None => text,
+    })
 }
 
 /// Print the error (one line on stderr) and return its exit code.

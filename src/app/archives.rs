@@ -28,7 +28,7 @@ pub fn require_raw(
     };
     Err(anyhow::Error::new(Archived(format!(
         "{what} needs the raw rows of {month}, which is archived: they are in {file}{more}; \
-         `usagectl archive --restore {month} --file FILE` puts them back"
+         `usagectl archive --restore {month} --file {file}` puts them back"
     ))))
 }
 

@@ -165,7 +165,10 @@ impl Render for ArchiveReport {
                 ),
                 "already archived" => format!("{}: already archived in {}\n", m.month, m.file),
                 "restored" => format!("{}: put {} row(s) back from {}\n", m.month, m.rows, m.file),
-                _ => format!("{}: not archived, nothing to restore\n", m.month),
+                _ => format!(
+                    "{}: not archived (its rows are in the table): nothing to restore\n",
+                    m.month
+                ),
             });
         }
         s
@@ -243,12 +246,10 @@ pub fn run(client: &mut Client, args: &ArchiveArgs, out: &mut Output) -> Result<
     let now = queries::server_now(client)?;
     let mut months =
         archive::months_before(queries::oldest_event(client)?, before, now).map_err(usage)?;
-    // and those an interrupted run left half done (perhaps with no row left in the table)
+    // and those archived already (to say so) or left half done by an interrupted run
+    // (perhaps with no row left in the table)
     let records = queries::archive_records(client)?;
-    for r in records
-        .iter()
-        .filter(|r| matches!(r.state, ArchiveState::Writing | ArchiveState::Deleting))
-    {
+    for r in records.iter().filter(|r| r.state != ArchiveState::Restored) {
         if let Ok(m) = Month::parse(&r.month)
             && m.start < before.start
             && !months.contains(&m)
@@ -261,14 +262,12 @@ pub fn run(client: &mut Client, args: &ArchiveArgs, out: &mut Output) -> Result<
         && let Some(recent) = months.iter().find(|m| archive::too_recent(m, now))
     {
         return Err(usage(format!(
-            "{} ended less than {} days ago: a `summary` whose window starts inside it would              need its raw rows; archive months before {} only, or pass --force",
+            "{} ended less than {} days ago: a `summary` whose window starts inside it would need its raw rows; archive months before {} only, or pass --force",
             recent.label(),
             archive::RAW_DAYS,
             Month::containing(now - chrono::Duration::days(archive::RAW_DAYS)).label()
         )));
     }
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("creating {}", args.dir.display()))?;
     let dir = std::path::absolute(&args.dir)
         .with_context(|| format!("finding {}", args.dir.display()))?;
     let mut reports = Vec::new();
@@ -462,6 +461,7 @@ fn write_and_verify(
     file: &Path,
     dir: &Path,
 ) -> Result<(PathBuf, String)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let columns = queries::archive_columns(client)?;
     let partial = file.with_extension("gz.partial");
     let (totals, sha256) = {
@@ -556,10 +556,6 @@ fn write_and_verify(
 fn restore(client: &mut Client, month: &Month, file: &Path) -> Result<MonthReport> {
     let record = queries::archive_record(client, month)?;
     let Some(record) = record.filter(|r| r.state.rows_out()) else {
-        crate::printer::notice(&format!(
-            "{} is not archived: its rows are in the table",
-            month.label()
-        ));
         return Ok(MonthReport {
             month: month.label(),
             action: "not archived",

@@ -273,9 +273,31 @@ fn archiving_two_months_while_the_app_inserts_keeps_every_read() {
         "archive", "--force", "--before", "2026-05", "--dir", dir_s, "-o", "json",
     ]);
     again.assert_ok();
-    for m in again.json()["months"].as_array().unwrap() {
+    let months = again.json()["months"].as_array().unwrap().clone();
+    assert_eq!(months.len(), 2, "{}", again.stdout);
+    for m in months {
         assert_eq!(m["action"], "already archived");
     }
+    // a summary whose window starts inside an archived day: one line for people
+    let days = (chrono::Utc::now()
+        - "2026-03-20T00:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap())
+    .num_days()
+    .to_string();
+    let summary = db.run(&["summary", "--org", "o2", "--days", &days]);
+    summary.assert_fails(5);
+    assert!(
+        summary
+            .stderr
+            .contains("2026-03 is archived (its rows are in ")
+            && summary
+                .stderr
+                .contains("; usagectl archive --restore 2026-03 --file ")
+            && !summary.stderr.contains("db error"),
+        "{}",
+        summary.stderr
+    );
     let list = db.run(&["archive", "--list", "-o", "json"]);
     list.assert_ok();
     assert_eq!(list.json()["archives"][0]["state"], "archived");

@@ -366,7 +366,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
                 Some(d) => Check {
                     check: "rollup drift",
                     status: Status::Problem,
-                    detail: format!("{scope} (archived in {file}): disagrees with what the archive removed and the rows left ({d}); an archived month cannot be counted afresh: restore it first (usagectl archive --restore {label} --file FILE)"),
+                    detail: format!("{scope} (archived in {file}): disagrees with what the archive removed and the rows left ({d}); an archived month cannot be counted afresh: restore it first (usagectl archive --restore {label} --file {file})"),
                 },
             });
             return finish(out, month, now, args, checks, drift);

@@ -23,6 +23,7 @@ pub struct ArchiveRecord {
     pub sha256: Option<String>,
     /// Rows removed from the table (the file may hold more: rows that changed after it was
     /// written stay in the table).
+    #[serde(rename = "rows")]
     pub events: Option<i64>,
     /// Their quantity.
     pub quantity: Option<i64>,
