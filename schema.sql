@@ -96,18 +96,7 @@ CREATE FUNCTION public.usagectl_bucket(p_org text, p_at timestamp with time zone
      WHERE b.org_id = p_org AND b.boundary > date_trunc('day', p_at, 'UTC') AND b.boundary <= p_at
 $$;
 
-CREATE TABLE public.usage_events (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    org_id text NOT NULL,
-    event_type text NOT NULL,
-    quantity integer DEFAULT 1 NOT NULL,
-    metadata jsonb,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    idempotency_key text,
-    usagectl_seq bigint
-);
-
-CREATE FUNCTION public.usagectl_count(p_rows public.usage_events[]) RETURNS TABLE(org_id text, bucket timestamp with time zone, event_type text, model text, events bigint, quantity bigint, first_event timestamp with time zone, last_event timestamp with time zone)
+CREATE FUNCTION public.usagectl_count(p_rows anyarray) RETURNS TABLE(org_id text, bucket timestamp with time zone, event_type text, model text, events bigint, quantity bigint, first_event timestamp with time zone, last_event timestamp with time zone)
     LANGUAGE sql STABLE
     AS $$
     SELECT r.org_id, usagectl_bucket(r.org_id, r.created_at), r.event_type,
@@ -117,6 +106,63 @@ CREATE FUNCTION public.usagectl_count(p_rows public.usage_events[]) RETURNS TABL
      GROUP BY 1, 2, 3, 4
      ORDER BY 1, 2, 3, 4
 $$;
+
+CREATE FUNCTION public.usagectl_create_partition(p_month date) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+DECLARE
+    v_from timestamptz := p_month::timestamp AT TIME ZONE 'UTC';
+    v_to timestamptz := (p_month + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+    v_name text := format('usage_events_%s', to_char(p_month, 'YYYY_MM'));
+    v_template oid;
+    v_index record;
+    v_schema text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE c.oid = 'usage_events'::regclass);
+BEGIN
+    IF p_month IS NULL OR p_month <> date_trunc('month', p_month)::date THEN
+        RAISE EXCEPTION 'usagectl: % is not the first day of a month', p_month
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = 'usage_events'::regclass) <> 'p' THEN
+        RAISE EXCEPTION 'usagectl: usage_events is not partitioned (usagectl partition adopt)'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- a partition that holds any instant of the month already: nothing to do
+    IF EXISTS (SELECT 1 FROM usagectl_partitions() p
+                WHERE NOT p.is_default AND coalesce(p.range_from, '-infinity') < v_to
+                  AND coalesce(p.range_to, 'infinity') > v_from) THEN
+        RETURN false;
+    END IF;
+    -- the unique indexes come from the oldest partition (the adopted heap)
+    SELECT i.inhrelid INTO v_template
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'usage_events'::regclass
+     ORDER BY c.oid LIMIT 1;
+    EXECUTE format('CREATE TABLE %I.%I (LIKE usage_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
+                   'INCLUDING STORAGE INCLUDING COMMENTS)', v_schema, v_name);
+    FOR v_index IN
+        SELECT x.indisprimary AS is_primary, c.relname AS name,
+               substring(pg_get_indexdef(x.indexrelid) FROM ' USING .*$') AS how,
+               (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n)
+                  FROM unnest(x.indkey) WITH ORDINALITY k(attnum, n)
+                  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum) AS columns
+          FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+         WHERE x.indrelid = v_template AND x.indisunique
+         ORDER BY c.relname
+    LOOP
+        IF v_index.is_primary THEN
+            EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (%s)', v_schema, v_name, v_index.columns);
+        ELSE
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I %s',
+                           left(v_name || '_' || v_index.name, 63), v_schema, v_name, v_index.how);
+        END IF;
+    END LOOP;
+    EXECUTE format('ALTER TABLE usage_events ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
+                   v_schema, v_name, v_from, v_to);
+    RETURN true;
+END
+$_$;
 
 CREATE FUNCTION public.usagectl_fold(p_max_wait interval DEFAULT '00:00:30'::interval) RETURNS TABLE(r_from bigint, r_to bigint, r_events bigint, r_waited interval)
     LANGUAGE plpgsql SECURITY DEFINER
@@ -187,6 +233,36 @@ BEGIN
      WHERE g.org_id = p_org AND g.period_start >= p_start AND g.period_start < p_end
        AND NOT EXISTS (SELECT 1 FROM usagectl_grant_revocations r WHERE r.grant_id = g.id)
      GROUP BY g.metric;
+END
+$$;
+
+CREATE FUNCTION public.usagectl_insert_events(p_id uuid[], p_org text[], p_type text[], p_quantity integer[], p_metadata jsonb[], p_at timestamp with time zone[], p_key text[]) RETURNS TABLE(id uuid, org_id text, event_type text, quantity integer, metadata jsonb, created_at timestamp with time zone, idempotency_key text)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH input AS MATERIALIZED (
+        SELECT coalesce(i.id, gen_random_uuid()) AS id, i.org_id, i.event_type, i.quantity,
+               i.metadata, coalesce(i.at, now()) AS at, i.idempotency_key, i.n
+          FROM unnest(p_id, p_org, p_type, p_quantity, p_metadata, p_at, p_key)
+               WITH ORDINALITY AS i(id, org_id, event_type, quantity, metadata, at, idempotency_key, n)),
+    claimed AS (
+        INSERT INTO usagectl_event_keys AS k (org_id, idempotency_key, event_id)
+        SELECT f.org_id, f.idempotency_key, f.id
+          FROM (SELECT DISTINCT ON (i.org_id, i.idempotency_key) i.org_id, i.idempotency_key, i.id
+                  FROM input i WHERE i.idempotency_key IS NOT NULL
+                 ORDER BY i.org_id, i.idempotency_key, i.n) f
+         ORDER BY f.org_id, f.idempotency_key
+        ON CONFLICT DO NOTHING
+        RETURNING k.event_id)
+    INSERT INTO usage_events AS e (id, org_id, event_type, quantity, metadata, created_at, idempotency_key)
+    SELECT i.id, i.org_id, i.event_type, i.quantity, i.metadata, i.at, i.idempotency_key
+      FROM input i
+     WHERE i.idempotency_key IS NULL OR i.id IN (SELECT c.event_id FROM claimed c)
+     ORDER BY i.n
+    RETURNING e.id, e.org_id, e.event_type, e.quantity, e.metadata, e.created_at, e.idempotency_key;
 END
 $$;
 
@@ -363,6 +439,120 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.usagectl_partition_switch(p_bound timestamp with time zone, p_months integer) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+DECLARE
+    v_heap oid := 'usage_events'::regclass;
+    v_name text := format('usage_events_before_%s', to_char(p_bound AT TIME ZONE 'UTC', 'YYYY_MM'));
+    v_owner text := (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = 'usage_events'::regclass);
+    v_schema text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE c.oid = 'usage_events'::regclass);
+    r record;
+BEGIN
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = v_heap) <> 'r' THEN
+        RAISE EXCEPTION 'usagectl: usage_events is partitioned already'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- what a partition may not have (transition-table triggers) and what depends on the
+    -- heap's row type: installed again on the new parent by the definitions
+    DROP TRIGGER IF EXISTS usagectl_rollup_update ON usage_events;
+    DROP TRIGGER IF EXISTS usagectl_rollup_delete ON usage_events;
+    DROP TRIGGER IF EXISTS usagectl_rollup_truncate ON usage_events;
+    FOR r IN
+        SELECT DISTINCT d.objid::regprocedure AS f
+          FROM pg_depend d JOIN pg_type t ON t.oid = d.refobjid
+         WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_type'::regclass
+           AND t.oid IN (SELECT c.reltype FROM pg_class c WHERE c.oid = v_heap
+                         UNION ALL
+                         SELECT y.typarray FROM pg_class c JOIN pg_type y ON y.oid = c.reltype
+                          WHERE c.oid = v_heap)
+    LOOP
+        EXECUTE format('DROP FUNCTION %s', r.f);
+    END LOOP;
+    EXECUTE format('ALTER TABLE usage_events RENAME TO %I', v_name);
+    EXECUTE format('CREATE TABLE %I.usage_events (LIKE %I.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
+                   'INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE (created_at)',
+                   v_schema, v_schema, v_name);
+    ALTER TABLE usage_events DROP CONSTRAINT usagectl_partition_bound;
+    -- who may do what: the heap's grants, row-level security and policies
+    FOR r IN
+        SELECT a.privilege_type, a.is_grantable,
+               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END AS grantee
+          FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+         WHERE c.oid = v_heap AND a.grantee::regrole::text IS DISTINCT FROM v_owner
+    LOOP
+        EXECUTE format('GRANT %s ON usage_events TO %s%s', r.privilege_type, r.grantee,
+                       CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    IF (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = v_heap) THEN
+        ALTER TABLE usage_events ENABLE ROW LEVEL SECURITY;
+    END IF;
+    IF (SELECT c.relforcerowsecurity FROM pg_class c WHERE c.oid = v_heap) THEN
+        ALTER TABLE usage_events FORCE ROW LEVEL SECURITY;
+    END IF;
+    FOR r IN
+        SELECT p.polname, p.polpermissive, p.polcmd,
+               pg_get_expr(p.polqual, p.polrelid) AS qual,
+               pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck,
+               (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE quote_ident(o::regrole::text) END, ', ')
+                  FROM unnest(p.polroles) o) AS roles
+          FROM pg_policy p WHERE p.polrelid = v_heap ORDER BY p.polname
+    LOOP
+        EXECUTE format('CREATE POLICY %I ON usage_events AS %s FOR %s TO %s%s%s', r.polname,
+                       CASE WHEN r.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                       CASE r.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                       r.roles,
+                       CASE WHEN r.qual IS NOT NULL THEN format(' USING (%s)', r.qual) ELSE '' END,
+                       CASE WHEN r.withcheck IS NOT NULL THEN format(' WITH CHECK (%s)', r.withcheck) ELSE '' END);
+    END LOOP;
+    -- the heap's other indexes, as the parent's: each partition gets one as it is created
+    -- or attached (the heap's own are attached, not built again)
+    FOR r IN
+        SELECT c.relname AS name, substring(pg_get_indexdef(x.indexrelid) FROM ' USING .*$') AS how
+          FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+         WHERE x.indrelid = v_heap AND NOT x.indisunique
+         ORDER BY c.relname
+    LOOP
+        EXECUTE format('CREATE INDEX %I ON usage_events %s', left(r.name || '_all', 63), r.how);
+    END LOOP;
+    -- the event numbers' sequence follows the column to the parent (dropping the heap
+    -- one day, after its months are archived, must not drop the sequence)
+    IF EXISTS (SELECT 1 FROM pg_depend d
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = 'usagectl_event_seq'::regclass
+                  AND d.refobjid = v_heap AND d.deptype = 'a') THEN
+        ALTER SEQUENCE usagectl_event_seq OWNED BY usage_events.usagectl_seq;
+    END IF;
+    EXECUTE format('ALTER TABLE usage_events ATTACH PARTITION %I.%I FOR VALUES FROM (MINVALUE) TO (%L)',
+                   v_schema, v_name, p_bound);
+    EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT usagectl_partition_bound', v_schema, v_name);
+    PERFORM usagectl_create_partition((date_trunc('month', p_bound AT TIME ZONE 'UTC')
+                                       + make_interval(months => m))::date)
+       FROM generate_series(0, greatest(p_months, 1) - 1) m;
+    RETURN v_name;
+END
+$_$;
+
+CREATE FUNCTION public.usagectl_partitions() RETURNS TABLE(partition regclass, range_from timestamp with time zone, range_to timestamp with time zone, is_default boolean)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+    SELECT c.oid::regclass,
+           CASE WHEN b.lo IN ('MINVALUE', '') THEN NULL ELSE b.lo::timestamptz END,
+           CASE WHEN b.hi IN ('MAXVALUE', '') THEN NULL ELSE b.hi::timestamptz END,
+           b.bound = 'DEFAULT'
+      FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+      CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) e
+      CROSS JOIN LATERAL (SELECT e.bound,
+                                 btrim(substring(e.bound FROM 'FROM \((.*)\) TO'), ''''),
+                                 btrim(substring(e.bound FROM 'TO \((.*)\)$'), '''')) b(bound, lo, hi)
+     WHERE i.inhparent = 'usage_events'::regclass
+     ORDER BY 2 NULLS FIRST
+$_$;
+
 CREATE FUNCTION public.usagectl_period(p_org text, p_at timestamp with time zone, OUT period_start timestamp with time zone, OUT period_end timestamp with time zone, OUT anchor_day integer, OUT time_zone text) RETURNS record
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
@@ -495,10 +685,11 @@ BEGIN
             RETURN;
         END IF;
     END IF;
-    INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
-    VALUES (p_org, p_type, p_quantity, p_metadata, v_at, p_key)
-    ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING e.* INTO v_row;
+    SELECT i.id, i.org_id, i.event_type, i.quantity, i.metadata, i.created_at, i.idempotency_key
+      INTO v_row.id, v_row.org_id, v_row.event_type, v_row.quantity, v_row.metadata,
+           v_row.created_at, v_row.idempotency_key
+      FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY[p_org], ARRAY[p_type], ARRAY[p_quantity],
+                                  ARRAY[p_metadata], ARRAY[v_at], ARRAY[p_key]) i;
     IF NOT FOUND THEN
         -- the key was stored meanwhile by a writer outside the lock
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;
@@ -673,7 +864,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.usagectl_rollup_apply(p_old public.usage_events[], p_new public.usage_events[]) RETURNS void
+CREATE FUNCTION public.usagectl_rollup_apply(p_old anyarray, p_new anyarray) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
@@ -756,6 +947,12 @@ BEGIN
     PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o
                                          WHERE NOT (o.created_at >= v_from AND o.created_at < v_to)),
                                   '{}'::usage_events[]);
+    -- a key goes with its event (an archived one too: a month restored claims them again)
+    IF to_regclass('usagectl_event_keys') IS NOT NULL THEN
+        DELETE FROM usagectl_event_keys k USING usagectl_old_rows o
+         WHERE o.idempotency_key IS NOT NULL AND k.org_id = o.org_id
+           AND k.idempotency_key = o.idempotency_key AND k.event_id = o.id;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -781,6 +978,9 @@ CREATE FUNCTION public.usagectl_rollup_truncated() RETURNS trigger
     AS $$
 BEGIN
     TRUNCATE usagectl_rollup, usagectl_rollup_backfill;
+    IF to_regclass('usagectl_event_keys') IS NOT NULL THEN
+        TRUNCATE usagectl_event_keys;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -792,6 +992,19 @@ CREATE FUNCTION public.usagectl_rollup_updated() RETURNS trigger
 BEGIN
     PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o),
                                   ARRAY(SELECT n::usage_events FROM usagectl_new_rows n));
+    -- a key follows its event (a key another event holds: unique_violation, as the index
+    -- on a heap would raise)
+    IF to_regclass('usagectl_event_keys') IS NOT NULL
+       AND EXISTS (SELECT 1 FROM usagectl_old_rows o WHERE o.idempotency_key IS NOT NULL
+                   UNION ALL SELECT 1 FROM usagectl_new_rows n WHERE n.idempotency_key IS NOT NULL) THEN
+        DELETE FROM usagectl_event_keys k USING usagectl_old_rows o
+         WHERE o.idempotency_key IS NOT NULL AND k.org_id = o.org_id
+           AND k.idempotency_key = o.idempotency_key AND k.event_id = o.id;
+        INSERT INTO usagectl_event_keys (org_id, idempotency_key, event_id)
+        SELECT n.org_id, n.idempotency_key, n.id FROM usagectl_new_rows n
+         WHERE n.idempotency_key IS NOT NULL
+         ORDER BY 1, 2;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -1134,10 +1347,9 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, idempotency_key)
-    VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING e.id INTO v_id;
+    SELECT e.id INTO v_id
+      FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY[$1], ARRAY[$2], ARRAY[$3], ARRAY[$4],
+                                  ARRAY[NULL::timestamptz], ARRAY[$5]) e;
     IF FOUND THEN
         outcome := 'recorded';
     ELSE
@@ -1239,10 +1451,10 @@ BEGIN
             RAISE EXCEPTION 'usagectl: event % has a quantity below 1', e
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        INSERT INTO usage_events AS u (org_id, event_type, quantity, metadata, idempotency_key)
-        VALUES (res.org_id, v_type, v_qty, e -> 'metadata', e ->> 'idempotency_key')
-        ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING u.id INTO v_id;
+        SELECT u.id INTO v_id
+          FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY[res.org_id], ARRAY[v_type], ARRAY[v_qty],
+                                      ARRAY[e -> 'metadata'], ARRAY[NULL::timestamptz],
+                                      ARRAY[e ->> 'idempotency_key']) u;
         IF v_type = ANY (v_types) THEN
             v_used := v_used + v_qty;
         END IF;
@@ -1279,6 +1491,17 @@ BEGIN
     RETURN usagectl_summary_body($1, $2, now());
 END
 $_$;
+
+CREATE TABLE public.usage_events (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    org_id text NOT NULL,
+    event_type text NOT NULL,
+    quantity integer DEFAULT 1 NOT NULL,
+    metadata jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    idempotency_key text,
+    usagectl_seq bigint
+);
 
 CREATE TABLE public.usagectl_alert_attempts (
     outbox_id text NOT NULL,
@@ -1392,6 +1615,13 @@ CREATE TABLE public.usagectl_definitions (
     build text NOT NULL,
     installed_at timestamp with time zone DEFAULT now() NOT NULL,
     installed_by text DEFAULT CURRENT_USER NOT NULL
+);
+
+CREATE TABLE public.usagectl_event_keys (
+    org_id text NOT NULL,
+    idempotency_key text NOT NULL,
+    event_id uuid NOT NULL,
+    claimed_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE SEQUENCE public.usagectl_event_seq
@@ -1644,6 +1874,9 @@ ALTER TABLE ONLY public.usagectl_boundaries
 
 ALTER TABLE ONLY public.usagectl_definitions
     ADD CONSTRAINT usagectl_definitions_pkey PRIMARY KEY (object);
+
+ALTER TABLE ONLY public.usagectl_event_keys
+    ADD CONSTRAINT usagectl_event_keys_pkey PRIMARY KEY (org_id, idempotency_key);
 
 ALTER TABLE ONLY public.usagectl_fold_state
     ADD CONSTRAINT usagectl_fold_state_pkey PRIMARY KEY (id);

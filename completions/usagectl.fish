@@ -52,6 +52,7 @@ complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "costs" -d 'What e
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "export" -d 'Export a period\'s usage (totals or raw events) for finance, as CSV, JSON or JSON Lines'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "doctor" -d 'Check the schema and that the rollup agrees with the raw rows (--repair fixes it)'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "archive" -d 'Write whole months to verified archive files and remove their raw rows; restore one'
+complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "partition" -d 'Partition usage_events by month, online; list the partitions; create months ahead'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "maintain" -d 'Fold new events into the rollup (cron, every minute); reports the fold\'s lag'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "tier" -d 'Manage tiers, their limits, org assignments and per-org overrides'
 complete -c usagectl -n "__fish_usagectl_needs_command" -f -a "org" -d 'Set or show an org\'s billing period (anchor day, time zone) and tier'
@@ -392,6 +393,73 @@ complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -l list -d 'L
 complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
 complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c usagectl -n "__fish_usagectl_using_subcommand archive" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -f -a "adopt" -d 'Turn usage_events into a table partitioned by month, online (no row moves)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -f -a "list" -d 'The partitions: their months, estimated rows and size'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and not __fish_seen_subcommand_from adopt list ahead" -f -a "ahead" -d 'Create the partitions of the current month and the three after it where missing (what `maintain` does)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from adopt" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -l read-database-url -d 'A read replica for summary, limits, status and export, used while its replay lag is under --max-staleness; record, tier and migrate always use the primary' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -l max-staleness -d 'Most replay lag, in seconds, at which the read replica is still used' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -l lock-timeout -d 'Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -l statement-timeout -d 'Longest run of one statement, e.g. 30s; 0 = no limit [default: the role\'s setting]' -r
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -s o -l format -d 'Output format [default: table; csv for export]' -r -f -a "table\t'Aligned table for people'
+json\t'JSON document (the HTTP API\'s bodies)'
+csv\t'CSV with a header row'
+jsonl\t'JSON Lines: one JSON object per line (export --raw)'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -l color -d 'When to colour table output (never for JSON or CSV)' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -s v -l verbose -d 'Say on stderr where usagectl connects (never the password)'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c usagectl -n "__fish_usagectl_using_subcommand partition; and __fish_seen_subcommand_from ahead" -s V -l version -d 'Print version'
 complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l max-wait -d 'How long the fold waits for transactions writing usage_events to end (a number with ms, s or min)' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -s d -l database-url -d 'PostgreSQL connection: a postgres:// URL or a libpq key=value string' -r
 complete -c usagectl -n "__fish_usagectl_using_subcommand maintain" -l database-url-file -d 'Read the connection string from a file (keeps it out of the process list)' -r -F

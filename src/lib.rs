@@ -17,6 +17,7 @@ pub mod events;
 pub mod ingest;
 pub mod localpg;
 pub mod output;
+pub mod partition;
 pub mod period;
 pub mod prices;
 pub mod printer;
@@ -180,6 +181,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 connect()?
             };
             cmd::archive::run(&mut client, args, &mut out)
+        }
+        Command::Partition(args) => {
+            let mut client = if args.reads_only() {
+                connect_read()?
+            } else {
+                connect()?
+            };
+            cmd::partition::run(&mut client, args, &mut out)
         }
         Command::Tier(args) => {
             cmd::tier::validate(args)?;

@@ -432,6 +432,11 @@ impl Month {
         Month::containing(self.start - chrono::Duration::microseconds(1))
     }
 
+    /// The month after this one.
+    pub fn next(&self) -> Month {
+        Month::containing(self.end)
+    }
+
     /// The month that contains `t`.
     pub fn containing(t: DateTime<Utc>) -> Month {
         Month::of(t.year(), t.month()).expect("a valid instant has a valid month")

@@ -17,6 +17,9 @@ use std::process::Command;
 #[path = "it/support.rs"]
 mod support;
 
+/// The examples run on the table as `migrate` leaves it (see tests/it/support.rs).
+pub const PARTITIONED: bool = false;
+
 /// The documents whose console blocks run, relative to the crate.
 const DOCS: [&str; 7] = [
     "README.md",

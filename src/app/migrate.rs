@@ -296,6 +296,11 @@ pub fn migrate(
     {
         queries::register_boundaries(client, None)?;
     }
+    // the keys a writer of the previous build stored after the step that made the key
+    // table and before this build's insert function replaced its own
+    if !dry_run && version_before < schema::KEYS_SINCE && version_after >= schema::KEYS_SINCE {
+        queries::claim_missing_keys(client, None)?;
+    }
     let rollup_backfill = if dry_run || version_after < schema::latest_version() {
         None
     } else {

@@ -7,6 +7,7 @@ pub mod every_org;
 pub mod limits;
 pub mod migrate;
 pub mod orgs;
+pub mod partitions;
 pub mod quotas;
 pub mod summary;
 pub mod views;

@@ -218,6 +218,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::archive::AFTER_LONG_HELP)]
     Archive(cmd::archive::ArchiveArgs),
 
+    /// Partition usage_events by month, online; list the partitions; create months ahead
+    #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::partition::AFTER_LONG_HELP)]
+    Partition(cmd::partition::PartitionArgs),
+
     /// Fold new events into the rollup (cron, every minute); reports the fold's lag
     #[command(after_help = EXIT_CODES_HELP, after_long_help = cmd::maintain::AFTER_LONG_HELP)]
     Maintain(cmd::maintain::MaintainArgs),

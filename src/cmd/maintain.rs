@@ -23,7 +23,8 @@ Exit 0 when the fold ran, 1 when it could not.
 It then registers the billing period boundaries that fall inside UTC days (orgs whose
 periods start at local midnight in a zone off UTC, see `usagectl org set`) for periods
 within about two months of now: their partial days are then read from the boundary
-rollup, not from the raw rows.
+rollup, not from the raw rows. On a table partitioned by `usagectl partition adopt`, it
+creates the partitions of the months ahead (through the third after the current one).
 
 Run it every minute, from cron:
   * * * * *  usagectl maintain --quiet
@@ -71,6 +72,8 @@ pub struct MaintainReport {
     pub unfolded_events: i64,
     /// Period boundaries newly registered (their UTC days cut into two buckets).
     pub registered_boundaries: i32,
+    /// Monthly partitions created ahead (`YYYY-MM`; a partitioned table only).
+    pub partitions_created: Vec<String>,
 }
 
 impl Render for MaintainReport {
@@ -83,6 +86,7 @@ impl Render for MaintainReport {
             "waited_ms",
             "unfolded_events",
             "registered_boundaries",
+            "partitions_created",
         ]
     }
 
@@ -95,6 +99,7 @@ impl Render for MaintainReport {
             Cell::Num(i64::try_from(self.waited_ms).unwrap_or(i64::MAX)),
             Cell::Num(self.unfolded_events),
             Cell::Num(self.registered_boundaries.into()),
+            Cell::text(self.partitions_created.join(" ")),
         ]]
     }
 
@@ -120,6 +125,12 @@ impl Render for MaintainReport {
                 self.registered_boundaries
             ));
         }
+        if !self.partitions_created.is_empty() {
+            s.push_str(&format!(
+                "created the partition(s) of {}\n",
+                self.partitions_created.join(", ")
+            ));
+        }
         s
     }
 }
@@ -139,6 +150,18 @@ pub fn run(client: &mut Client, args: &MaintainArgs, out: &mut Output) -> Result
             0
         }
     };
+    // the months ahead of a partitioned table; like the boundaries, a try that cannot
+    // run is tried again next time (an insert past the last partition is refused, so
+    // say so)
+    let partitions_created = match crate::app::partitions::ahead(client) {
+        Ok(a) => a.created,
+        Err(e) => {
+            crate::printer::warn(&format!(
+                "{e:#}; the next run tries again (inserts dated past the last partition are refused)"
+            ));
+            Vec::new()
+        }
+    };
     let lag = queries::fold_lag(client)?
         .ok_or_else(|| anyhow::anyhow!("the fold is not installed: run `usagectl migrate`"))?;
     let report = MaintainReport {
@@ -149,6 +172,7 @@ pub fn run(client: &mut Client, args: &MaintainArgs, out: &mut Output) -> Result
         waited_ms: fold.waited.as_millis(),
         unfolded_events: lag.unfolded_events,
         registered_boundaries,
+        partitions_created,
     };
     if !args.quiet {
         out.render(&report)?;

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod maintain;
 pub mod migrate;
 pub mod org;
+pub mod partition;
 pub mod record;
 pub mod status;
 pub mod stripe;

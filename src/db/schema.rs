@@ -361,6 +361,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0027_archives"),
         kind: StepKind::Transactional,
     },
+    Step {
+        version: 28,
+        description: "idempotency keys in a table of their own (one arbiter of retries for every table layout)",
+        sql: migration!("0028_idempotency_keys"),
+        kind: StepKind::WithDefinitions,
+    },
 ];
 
 /// One definition file: functions, triggers, policies or grants, installed whole.
@@ -394,6 +400,7 @@ pub const DEFINITIONS: &[Definition] = &[
     definition!("read"),
     definition!("enforce"),
     definition!("bodies"),
+    definition!("partitions"),
 ];
 
 /// The grants of `usage_reader` and `usage_writer`: installed after [`DEFINITIONS`] when
@@ -408,6 +415,9 @@ pub const API: Definition = definition!("api");
 /// The first version whose functions and triggers are the definition files' (before it,
 /// versioned migrations defined them).
 pub const DEFINITIONS_SINCE: i32 = 24;
+
+/// The first version with `usagectl_event_keys`, the arbiter of idempotency keys.
+pub const KEYS_SINCE: i32 = 28;
 
 /// The SHA-256 of every definition file, names included: recorded with the installed
 /// definitions, and compared on every `migrate` and `doctor`.

@@ -1,4 +1,8 @@
 //! Integration tests: the built binary against a real PostgreSQL the suite starts itself.
+//! (tests/partitioned runs the read tests again on a table partitioned by month.)
+
+/// Whether `TestDb::migrated()` partitions the table (see `support`).
+pub const PARTITIONED: bool = false;
 mod fake_stripe;
 mod receiver;
 mod support;
@@ -12,6 +16,7 @@ mod demo;
 mod export;
 mod migrate;
 mod orgs;
+mod partition;
 mod periods;
 mod pooler;
 mod quota;

@@ -87,20 +87,20 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 27);
+    assert_eq!(versions, 28);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 27); nothing to do\n"
+        "schema is up to date (version 28); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 27); nothing to run\n"
+        "-- schema is up to date (version 28); nothing to run\n"
     );
 }
 
@@ -197,7 +197,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 28);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 29);
 }
 
 #[test]
@@ -371,9 +371,10 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // the read path and one org's usage; the org lock, the
     // enforce function, the base limit, the allowance, the API's three argument checks and
     // its reservation lookup; and the web app's API (check, record, reserve, settle,
-    // release and the three endpoint bodies) and the rule for an org usagectl has seen
+    // release and the three endpoint bodies) and the rule for an org usagectl has seen;
+    // the one insert; a partition's creation and the switch to partitions
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 37, "{names:#?}");
+    assert_eq!(functions.len(), 40, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));
@@ -382,6 +383,8 @@ fn every_plpgsql_function_passes_plpgsql_check() {
                 "SELECT level || ': ' || message || coalesce(' (' || detail || ')', '') || ' at line ' || coalesce(lineno::text, '?')
                  FROM plpgsql_check_function_tb($1::text::regprocedure, coalesce($2::text::regclass, 0),
                                                 oldtable => $3::text, newtable => $4::text,
+                                                -- anyarray (usagectl_rollup_apply): usage_events[]
+                                                anyelememttype => 'usage_events'::regtype,
                                                 fatal_errors => false, other_warnings => true,
                                                 extra_warnings => true)",
                 &[&name, &rel, &old, &new],

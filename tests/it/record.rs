@@ -335,7 +335,7 @@ fn before_migrate_the_error_says_to_migrate() {
     );
     assert!(
         out.stderr
-            .contains("relation \"usage_events\" does not exist"),
+            .contains("usagectl_insert_events(uuid[], text[], text[], integer[], jsonb[], timestamp with time zone[], text[]) does not exist"),
         "{}",
         out.stderr
     );

@@ -134,6 +134,10 @@ pub const READ_PATHS: [ReadPath; 4] = [
     ReadPath::Boundaries,
 ];
 
+/// Where the partitioned suite's heap ends: its rows before it, a partition per month
+/// after.
+pub const PARTITION_BOUND: &str = "2025-07";
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh database, dropped when the test ends.
@@ -166,12 +170,40 @@ impl TestDb {
         }
     }
 
-    /// A database on which `usagectl migrate` has run.
+    /// A database on which `usagectl migrate` has run; in the partitioned suite
+    /// (tests/partitioned), `usagectl partition adopt` too, with the heap holding the rows
+    /// before [`PARTITION_BOUND`] and a partition per month from there.
     pub fn migrated() -> TestDb {
         let db = TestDb::new();
         let out = db.run(&["migrate"]);
         assert_eq!(out.code, 0, "migrate failed: {}", out.stderr);
+        if crate::PARTITIONED {
+            db.partition();
+        }
         db
+    }
+
+    /// On a partitioned table, the partitions of every month up to `last` (the first
+    /// day of a month): rows dated that far ahead need them. Nothing on a heap.
+    pub fn partitions_through(&self, last: &str) {
+        if crate::PARTITIONED {
+            self.client()
+                .execute(
+                    "SELECT usagectl_create_partition(m::date)
+                       FROM generate_series(date_trunc('month', now()), $1::text::date, interval '1 month') m",
+                    &[&last],
+                )
+                .expect("creating partitions ahead");
+        }
+    }
+
+    /// `usagectl partition adopt`, with the heap's bound at [`PARTITION_BOUND`].
+    pub fn partition(&self) {
+        let out = run(usagectl()
+            .env("DATABASE_URL", &self.url)
+            .env("USAGECTL_TEST_PARTITION_BOUND", PARTITION_BOUND)
+            .args(["partition", "adopt"]));
+        assert_eq!(out.code, 0, "partition adopt failed: {}", out.stderr);
     }
 
     /// This database's connection string with `user` set to `role`, built from its parts

@@ -67,10 +67,9 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, idempotency_key)
-    VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING e.id INTO v_id;
+    SELECT e.id INTO v_id
+      FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY[$1], ARRAY[$2], ARRAY[$3], ARRAY[$4],
+                                  ARRAY[NULL::timestamptz], ARRAY[$5]) e;
     IF FOUND THEN
         outcome := 'recorded';
     ELSE
@@ -168,10 +167,10 @@ BEGIN
             RAISE EXCEPTION 'usagectl: event % has a quantity below 1', e
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        INSERT INTO usage_events AS u (org_id, event_type, quantity, metadata, idempotency_key)
-        VALUES (res.org_id, v_type, v_qty, e -> 'metadata', e ->> 'idempotency_key')
-        ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING u.id INTO v_id;
+        SELECT u.id INTO v_id
+          FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY[res.org_id], ARRAY[v_type], ARRAY[v_qty],
+                                      ARRAY[e -> 'metadata'], ARRAY[NULL::timestamptz],
+                                      ARRAY[e ->> 'idempotency_key']) u;
         IF v_type = ANY (v_types) THEN
             v_used := v_used + v_qty;
         END IF;

@@ -103,6 +103,46 @@ BEGIN
 END
 $f$;
 
+-- THE insert of usagectl: events in the order given, each keyed one only when its key is
+-- claimed first in usagectl_event_keys (the first of a key in the input wins; a key
+-- stored already, or claimed by a transaction that commits meanwhile, is skipped: ON
+-- CONFLICT waits for it). Keys are claimed in key order, so concurrent batches do not
+-- deadlock. Returns the rows inserted (not as usage_events rows: no function depends on
+-- the table's row type, see usagectl_count). One arbiter for a heap and a partitioned table
+-- alike: no unique index on usage_events is needed (docs/design.md, "Idempotency").
+-- p_id's NULLs get a new uuid; p_at's NULLs now().
+CREATE OR REPLACE FUNCTION usagectl_insert_events(
+    p_id uuid[], p_org text[], p_type text[], p_quantity integer[], p_metadata jsonb[],
+    p_at timestamptz[], p_key text[])
+RETURNS TABLE (id uuid, org_id text, event_type text, quantity integer, metadata jsonb,
+               created_at timestamptz, idempotency_key text)
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH input AS MATERIALIZED (
+        SELECT coalesce(i.id, gen_random_uuid()) AS id, i.org_id, i.event_type, i.quantity,
+               i.metadata, coalesce(i.at, now()) AS at, i.idempotency_key, i.n
+          FROM unnest(p_id, p_org, p_type, p_quantity, p_metadata, p_at, p_key)
+               WITH ORDINALITY AS i(id, org_id, event_type, quantity, metadata, at, idempotency_key, n)),
+    claimed AS (
+        INSERT INTO usagectl_event_keys AS k (org_id, idempotency_key, event_id)
+        SELECT f.org_id, f.idempotency_key, f.id
+          FROM (SELECT DISTINCT ON (i.org_id, i.idempotency_key) i.org_id, i.idempotency_key, i.id
+                  FROM input i WHERE i.idempotency_key IS NOT NULL
+                 ORDER BY i.org_id, i.idempotency_key, i.n) f
+         ORDER BY f.org_id, f.idempotency_key
+        ON CONFLICT DO NOTHING
+        RETURNING k.event_id)
+    INSERT INTO usage_events AS e (id, org_id, event_type, quantity, metadata, created_at, idempotency_key)
+    SELECT i.id, i.org_id, i.event_type, i.quantity, i.metadata, i.at, i.idempotency_key
+      FROM input i
+     WHERE i.idempotency_key IS NULL OR i.id IN (SELECT c.event_id FROM claimed c)
+     ORDER BY i.n
+    RETURNING e.id, e.org_id, e.event_type, e.quantity, e.metadata, e.created_at, e.idempotency_key;
+END
+$f$;
+
 -- record --enforce in one call. The metric is the one that counts p_type and limits the
 -- org (none for an unlimited metric, a type no metric counts, or a quantity below one:
 -- then the event is stored as a plain record would be, with no lock). Otherwise: the org
@@ -159,10 +199,11 @@ BEGIN
             RETURN;
         END IF;
     END IF;
-    INSERT INTO usage_events AS e (org_id, event_type, quantity, metadata, created_at, idempotency_key)
-    VALUES (p_org, p_type, p_quantity, p_metadata, v_at, p_key)
-    ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING e.* INTO v_row;
+    SELECT i.id, i.org_id, i.event_type, i.quantity, i.metadata, i.created_at, i.idempotency_key
+      INTO v_row.id, v_row.org_id, v_row.event_type, v_row.quantity, v_row.metadata,
+           v_row.created_at, v_row.idempotency_key
+      FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY[p_org], ARRAY[p_type], ARRAY[p_quantity],
+                                  ARRAY[p_metadata], ARRAY[v_at], ARRAY[p_key]) i;
     IF NOT FOUND THEN
         -- the key was stored meanwhile by a writer outside the lock
         SELECT * INTO v_row FROM usage_events e WHERE e.org_id = p_org AND e.idempotency_key = p_key;

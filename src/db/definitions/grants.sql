@@ -33,13 +33,17 @@ BEGIN
         GRANT SELECT ON usagectl_archives, usagectl_archive_totals, usagectl_archive_kept
             TO usage_reader, usage_writer;
     END IF;
+    IF to_regclass('usagectl_event_keys') IS NOT NULL THEN
+        GRANT SELECT ON usagectl_event_keys TO usage_reader;
+        GRANT SELECT, INSERT ON usagectl_event_keys TO usage_writer;
+    END IF;
     IF to_regclass('usagectl_reservations') IS NOT NULL THEN
         GRANT SELECT ON usagectl_reservations TO usage_reader;
         GRANT SELECT, INSERT, UPDATE ON usagectl_reservations TO usage_writer;
     END IF;
 END
 $$;
-GRANT EXECUTE ON FUNCTION usagectl_record TO usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_record, usagectl_insert_events TO usage_writer;
 -- alert rules without their webhook URL and secret (owner only)
 GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, allow_insecure_http,
               created_at, created_by) ON usagectl_alert_rules TO usage_reader;

@@ -35,8 +35,11 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 $f$;
 
 -- THE counting function: a set of rows counted into buckets, in key order (every writer
--- takes the rollup's row locks in this order, so no two of them deadlock).
-CREATE OR REPLACE FUNCTION usagectl_count(p_rows usage_events[])
+-- takes the rollup's row locks in this order, so no two of them deadlock). p_rows is an
+-- array of usage_events rows; declared anyarray so that no function depends on the
+-- table's row type (`partition adopt` replaces the table with a partitioned one, and a
+-- function dropped then would fail a session that had it planned).
+CREATE OR REPLACE FUNCTION usagectl_count(p_rows anyarray)
 RETURNS TABLE (org_id text, bucket timestamptz, event_type text, model text, events bigint,
                quantity bigint, first_event timestamptz, last_event timestamptz)
 LANGUAGE sql STABLE AS $f$
@@ -80,7 +83,7 @@ $f$;
 -- that lost its first or last event has them measured again. A day the backfill has still
 -- to count needs nothing more: the backfill recounts it whole under the recount protocol,
 -- after this transaction or before it (and then this applies its delta to that count).
-CREATE OR REPLACE FUNCTION usagectl_rollup_apply(p_old usage_events[], p_new usage_events[])
+CREATE OR REPLACE FUNCTION usagectl_rollup_apply(p_old anyarray, p_new anyarray)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 DECLARE
@@ -149,6 +152,19 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 BEGIN
     PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o),
                                   ARRAY(SELECT n::usage_events FROM usagectl_new_rows n));
+    -- a key follows its event (a key another event holds: unique_violation, as the index
+    -- on a heap would raise)
+    IF to_regclass('usagectl_event_keys') IS NOT NULL
+       AND EXISTS (SELECT 1 FROM usagectl_old_rows o WHERE o.idempotency_key IS NOT NULL
+                   UNION ALL SELECT 1 FROM usagectl_new_rows n WHERE n.idempotency_key IS NOT NULL) THEN
+        DELETE FROM usagectl_event_keys k USING usagectl_old_rows o
+         WHERE o.idempotency_key IS NOT NULL AND k.org_id = o.org_id
+           AND k.idempotency_key = o.idempotency_key AND k.event_id = o.id;
+        INSERT INTO usagectl_event_keys (org_id, idempotency_key, event_id)
+        SELECT n.org_id, n.idempotency_key, n.id FROM usagectl_new_rows n
+         WHERE n.idempotency_key IS NOT NULL
+         ORDER BY 1, 2;
+    END IF;
     RETURN NULL;
 END
 $f$;
@@ -173,6 +189,12 @@ BEGIN
     PERFORM usagectl_rollup_apply(ARRAY(SELECT o::usage_events FROM usagectl_old_rows o
                                          WHERE NOT (o.created_at >= v_from AND o.created_at < v_to)),
                                   '{}'::usage_events[]);
+    -- a key goes with its event (an archived one too: a month restored claims them again)
+    IF to_regclass('usagectl_event_keys') IS NOT NULL THEN
+        DELETE FROM usagectl_event_keys k USING usagectl_old_rows o
+         WHERE o.idempotency_key IS NOT NULL AND k.org_id = o.org_id
+           AND k.idempotency_key = o.idempotency_key AND k.event_id = o.id;
+    END IF;
     RETURN NULL;
 END
 $f$;
@@ -182,6 +204,9 @@ CREATE OR REPLACE FUNCTION usagectl_rollup_truncated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $f$
 BEGIN
     TRUNCATE usagectl_rollup, usagectl_rollup_backfill;
+    IF to_regclass('usagectl_event_keys') IS NOT NULL THEN
+        TRUNCATE usagectl_event_keys;
+    END IF;
     RETURN NULL;
 END
 $f$;
@@ -345,7 +370,7 @@ BEGIN
 END
 $f$;
 REVOKE EXECUTE ON FUNCTION usagectl_recount(text, date) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION usagectl_rollup_apply(usage_events[], usage_events[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION usagectl_rollup_apply(anyarray, anyarray) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION usagectl_register_boundaries(text, timestamptz, timestamptz) FROM PUBLIC;
 
 -- Whether reads may use the rollup: the caller may read it, and no day waits for the

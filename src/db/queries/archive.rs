@@ -512,6 +512,17 @@ pub fn restore_month(
             &[&first_day(month)],
         )
         .context("putting the archived rows back")?;
+    // their keys, claimed again (the archive's DELETE dropped them with their events)
+    tx.exec(
+        "INSERT INTO usagectl_event_keys (org_id, idempotency_key, event_id)
+         SELECT b.org_id, b.idempotency_key, b.id FROM usagectl_archive_batch b
+          WHERE b.idempotency_key IS NOT NULL
+            AND EXISTS (SELECT 1 FROM usage_events e WHERE e.id = b.id)
+          ORDER BY 1, 2
+         ON CONFLICT DO NOTHING",
+        &[],
+    )
+    .context("claiming the restored rows' idempotency keys")?;
     tx.batch_execute(&format!(
         "DELETE FROM usagectl_archive_totals WHERE month = '{0}';
          DELETE FROM usagectl_archive_kept WHERE month = '{0}';

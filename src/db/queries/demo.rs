@@ -14,22 +14,22 @@ pub fn load_demo_month(db: &mut impl GenericClient, month: Option<&Month>) -> Re
     };
     // Pseudo-random but deterministic per (org, type, hour): busier on weekdays and in
     // working hours, each org at its own scale.
-    let n = db
-        .exec(
-            "INSERT INTO usage_events (id, org_id, event_type, quantity, metadata, created_at, idempotency_key)
-             SELECT md5(o.org_id || ':' || k.key)::uuid, o.org_id, t.event_type,
+    let n: i64 = db
+        .row(
+            "WITH d AS (
+             SELECT md5(o.org_id || ':' || k.key)::uuid AS id, o.org_id, t.event_type,
                     CASE t.event_type
                         WHEN 'csv_row_processed' THEN 40 + abs(hashtext(k.key || 'q')) % 2400
                         WHEN 'ai_tokens_input'  THEN 200 + abs(hashtext(k.key || 'q')) % 2600
                         WHEN 'ai_tokens_output' THEN 120 + abs(hashtext(k.key || 'q')) % 1200
                         ELSE 1
-                    END,
+                    END AS quantity,
                     CASE WHEN t.event_type LIKE 'ai_tokens_%'
                          THEN jsonb_build_object('source', 'usagectl demo', 'model',
                                   (ARRAY['claude-3-5-sonnet-20241022', 'claude-3-5-haiku-20241022'])
                                       [1 + abs(hashtext(k.key || 'm')) % 2])
-                         ELSE jsonb_build_object('source', 'usagectl demo') END,
-                    h.at + make_interval(secs => abs(hashtext(k.key || 's')) % 3600),
+                         ELSE jsonb_build_object('source', 'usagectl demo') END AS metadata,
+                    h.at + make_interval(secs => abs(hashtext(k.key || 's')) % 3600) AS at,
                     k.key
              FROM (VALUES ('acme-foods', 1.0), ('northwind-plant', 0.6),
                           ('globex-trial', 0.25), ('initech', 0.4)) AS o(org_id, scale)
@@ -46,10 +46,20 @@ pub fn load_demo_month(db: &mut impl GenericClient, month: Option<&Month>) -> Re
                    < t.permille * o.scale
                      * CASE WHEN extract(isodow FROM h.at) >= 6 THEN 0.2 ELSE 1 END
                      * CASE WHEN extract(hour FROM h.at) BETWEEN 7 AND 18 THEN 1 ELSE 0.1 END
-             ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+             )
+             SELECT count(*)
+             FROM (SELECT array_agg(id ORDER BY at, org_id, event_type) AS id,
+                          array_agg(org_id ORDER BY at, org_id, event_type) AS org,
+                          array_agg(event_type ORDER BY at, org_id, event_type) AS t,
+                          array_agg(quantity ORDER BY at, org_id, event_type) AS q,
+                          array_agg(metadata ORDER BY at, org_id, event_type) AS m,
+                          array_agg(at ORDER BY at, org_id, event_type) AS at,
+                          array_agg(key ORDER BY at, org_id, event_type) AS k FROM d) s
+             CROSS JOIN LATERAL usagectl_insert_events(s.id, s.org, s.t, s.q, s.m, s.at, s.k)",
             &[&first_hour, &last_hour],
         )
-        .context("loading the demo month")?;
+        .context("loading the demo month")?
+        .get(0);
     // tiers for the demo orgs, unless someone has changed them since; globex-trial keeps
     // the default tier
     db.exec(
@@ -59,5 +69,5 @@ pub fn load_demo_month(db: &mut impl GenericClient, month: Option<&Month>) -> Re
         &[],
     )
     .context("assigning the demo orgs' tiers")?;
-    Ok(n)
+    Ok(n as u64)
 }

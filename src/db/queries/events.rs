@@ -84,13 +84,14 @@ fn event_params(ev: &NewEvent) -> [(&(dyn postgres::types::ToSql + Sync), Type);
 }
 
 /// Insert one event unless its `(org_id, idempotency_key)` is stored already; `None`
-/// then. ON CONFLICT waits for a concurrent holder of the key to commit first.
+/// then. `usagectl_insert_events()` claims the key first, waiting for a concurrent holder
+/// of it to commit.
 pub fn insert_event(db: &mut impl GenericClient, ev: &NewEvent) -> Result<Option<EventRow>> {
     let sql = format!(
-        "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
-         VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6)
-         ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING {EVENT_COLUMNS}"
+        "SELECT {EVENT_COLUMNS}
+         FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY[$1::text], ARRAY[$2::text],
+                                     ARRAY[$3::integer], ARRAY[$4::jsonb], ARRAY[$5::timestamptz],
+                                     ARRAY[$6::text])"
     );
     let row = db
         .query_typed_opt(&sql, &event_params(ev))

@@ -305,6 +305,25 @@ const CATALOG_OBJECTS: &str = r"
        AND c.relnamespace = current_schema()::regnamespace
     ORDER BY 1";
 
+/// The idempotency keys of stored events that `usagectl_event_keys` lacks (a keyed row a
+/// writer of an older build inserted after the step that made the table), claimed for
+/// their events; returns how many. `numbered_above` limits the scan to the rows numbered
+/// after it.
+pub fn claim_missing_keys(db: &mut impl GenericClient, numbered_above: Option<i64>) -> Result<u64> {
+    db.exec(
+        "INSERT INTO usagectl_event_keys (org_id, idempotency_key, event_id)
+         SELECT e.org_id, e.idempotency_key, e.id FROM usage_events e
+          WHERE e.idempotency_key IS NOT NULL
+            AND ($1::bigint IS NULL OR e.usagectl_seq > $1)
+            AND NOT EXISTS (SELECT 1 FROM usagectl_event_keys k
+                             WHERE k.org_id = e.org_id AND k.idempotency_key = e.idempotency_key)
+          ORDER BY 1, 2
+         ON CONFLICT DO NOTHING",
+        &[&numbered_above],
+    )
+    .context("claiming the idempotency keys of stored events")
+}
+
 /// Install this build's definitions in `tx`: the files in order, the grants when both
 /// roles exist, then what the catalog shows of each function and trigger, with this
 /// build's checksum (see [`definitions_state`]).

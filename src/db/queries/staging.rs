@@ -134,14 +134,18 @@ pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<S
 /// Insert the staged rows in input order, skipping keys stored already or seen earlier in
 /// the input, and every row of the `refused` orgs. Returns how many were inserted.
 pub fn insert_from_staging(db: &mut impl GenericClient, refused: &[String]) -> Result<u64> {
-    db.exec(
-        "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
-         SELECT org_id, event_type, quantity, metadata, coalesce(created_at, now()), idempotency_key
-         FROM usagectl_staging
-         WHERE NOT (org_id = ANY($1))
-         ORDER BY line
-         ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+    let inserted: i64 = db
+        .row(
+        "SELECT count(*)
+         FROM (SELECT array_agg(NULL::uuid ORDER BY line) AS id, array_agg(org_id ORDER BY line) AS org,
+                      array_agg(event_type ORDER BY line) AS t, array_agg(quantity ORDER BY line) AS q,
+                      array_agg(metadata ORDER BY line) AS m, array_agg(created_at ORDER BY line) AS at,
+                      array_agg(idempotency_key ORDER BY line) AS k
+                 FROM usagectl_staging WHERE NOT (org_id = ANY($1))) s
+         CROSS JOIN LATERAL usagectl_insert_events(s.id, s.org, s.t, s.q, s.m, s.at, s.k)",
         &[&refused],
     )
-    .context("inserting the rows")
+    .context("inserting the rows")?
+    .get(0);
+    Ok(inserted as u64)
 }

@@ -1,0 +1,315 @@
+//! `usagectl partition`: adopt monthly partitions online, list them, create the months
+//! ahead.
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use postgres::Client;
+use serde::Serialize;
+
+use crate::db::queries::{self, PartitionRow};
+use crate::db::schema;
+use crate::error::{EXIT_OK, usage};
+use crate::output::{Cell, Output, Render, Style};
+use crate::partition::{self, Layout};
+
+/// Examples and exit codes for `--help`.
+pub const AFTER_LONG_HELP: &str = concat!(
+    "\
+`partition adopt` turns the live usage_events into a table partitioned by created_at
+month while the web app inserts. No row moves: the table as it is becomes the first
+partition, holding every row before the first day of the month after next (a CHECK
+constraint proves it, checked by a scan that inserts do not wait for), and a partition
+is created for each month from there to three months ahead. The web app waits only for
+the switch itself, one short transaction (the lock wait is bounded and retried).
+`maintain` then creates each new month ahead, unless pg_partman manages the table.
+
+What partitioning changes for the web app: `id` stays unique within each partition
+(every partition keeps the primary key on id), not across them: gen_random_uuid()
+makes a collision across months vanishingly unlikely, but a foreign key cannot point at
+usage_events(id) any more. An insert dated past the last partition (three months ahead)
+is refused; there is no default partition that would collect it silently. Idempotency
+keys stay unique across months: usagectl claims each in usagectl_event_keys.
+
+Interrupted at any point, the table is either as it was or wholly partitioned; run
+the same command again. It refuses, changing nothing, when something bound to the table
+as it is would break (a trigger or view of your own, a foreign key, a publication):
+each is named with what to do.
+
+Examples:
+  usagectl partition adopt
+  usagectl partition list
+  usagectl partition ahead
+
+",
+    crate::exit_codes!()
+);
+
+/// Arguments of `usagectl partition`.
+#[derive(Args, Debug)]
+pub struct PartitionArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PartitionCommand,
+}
+
+/// What `partition` does.
+#[derive(Subcommand, Debug)]
+pub enum PartitionCommand {
+    /// Turn usage_events into a table partitioned by month, online (no row moves)
+    Adopt,
+    /// The partitions: their months, estimated rows and size
+    List,
+    /// Create the partitions of the current month and the three after it where missing
+    /// (what `maintain` does)
+    Ahead,
+}
+
+impl PartitionArgs {
+    /// Whether the command only reads.
+    pub fn reads_only(&self) -> bool {
+        matches!(self.command, PartitionCommand::List)
+    }
+}
+
+/// What `adopt` did.
+#[derive(Debug, Serialize)]
+pub struct AdoptReport {
+    /// adopted, or already partitioned.
+    pub action: &'static str,
+    /// The adopted table's name as a partition.
+    pub heap: Option<String>,
+    /// The first instant it does not hold.
+    pub bound: Option<DateTime<Utc>>,
+    /// How long the switch held usage_events, in milliseconds.
+    pub locked_ms: Option<u128>,
+    /// The partitions now.
+    pub partitions: Vec<PartitionRow>,
+}
+
+impl Render for AdoptReport {
+    fn csv_header(&self) -> Vec<&'static str> {
+        PartitionList::HEADER.to_vec()
+    }
+
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        partition_rows(&self.partitions)
+    }
+
+    fn human(&self, style: &Style) -> String {
+        let head = match (&self.heap, self.bound, self.locked_ms) {
+            (Some(heap), Some(bound), Some(ms)) => format!(
+                "usage_events is partitioned by month: the table as it was is now partition {heap} (every row before {}); the switch held usage_events for {ms} ms\n",
+                bound.format("%Y-%m-%d")
+            ),
+            _ => "usage_events is partitioned already: nothing to do\n".to_string(),
+        };
+        format!("{head}{}", list_table(&self.partitions, style))
+    }
+}
+
+/// The partitions, as `list` and `ahead` show them.
+#[derive(Debug, Serialize)]
+pub struct PartitionList {
+    /// How the table is laid out.
+    pub layout: Layout,
+    /// Partitions created by this run (`ahead`).
+    pub created: Vec<String>,
+    /// Every partition, oldest first.
+    pub partitions: Vec<PartitionRow>,
+}
+
+impl PartitionList {
+    const HEADER: [&'static str; 5] = ["partition", "from", "to", "rows_estimate", "bytes"];
+}
+
+fn partition_rows(rows: &[PartitionRow]) -> Vec<Vec<Cell>> {
+    rows.iter()
+        .map(|p| {
+            vec![
+                Cell::text(&p.partition),
+                p.from.map_or(Cell::Empty, Cell::Time),
+                p.to.map_or(Cell::Empty, Cell::Time),
+                Cell::Num(p.rows_estimate),
+                Cell::Num(p.bytes),
+            ]
+        })
+        .collect()
+}
+
+fn list_table(rows: &[PartitionRow], style: &Style) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let day = |t: Option<DateTime<Utc>>, open: &str| {
+        t.map_or(open.to_string(), |t| t.format("%Y-%m-%d").to_string())
+    };
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|p| {
+            vec![
+                p.partition.clone(),
+                day(p.from, "(the oldest row)"),
+                day(p.to, "(unbounded)"),
+                if p.rows_estimate < 0 {
+                    "-".into()
+                } else {
+                    p.rows_estimate.to_string()
+                },
+                format!("{:.1} MB", p.bytes as f64 / 1e6),
+            ]
+        })
+        .collect();
+    let mut t = style.table(&["partition", "from", "before", "rows (est.)", "size"]);
+    for row in body {
+        t.add_row(row);
+    }
+    format!("{t}\n")
+}
+
+impl Render for PartitionList {
+    fn csv_header(&self) -> Vec<&'static str> {
+        Self::HEADER.to_vec()
+    }
+
+    fn csv_rows(&self) -> Vec<Vec<Cell>> {
+        partition_rows(&self.partitions)
+    }
+
+    fn human(&self, style: &Style) -> String {
+        let head = match self.layout {
+            Layout::Heap => {
+                return "usage_events is one table, not partitioned (`usagectl partition adopt`)\n"
+                    .to_string();
+            }
+            Layout::PartitionedByPartman => {
+                "pg_partman manages the partitions of usage_events: usagectl creates none\n"
+                    .to_string()
+            }
+            Layout::PartitionedOtherwise => {
+                "usage_events is partitioned, but not by a range of created_at: usagectl creates no partitions\n".to_string()
+            }
+            Layout::Partitioned if self.created.is_empty() => String::new(),
+            Layout::Partitioned => format!("created {}\n", self.created.join(", ")),
+        };
+        format!("{head}{}", list_table(&self.partitions, style))
+    }
+}
+
+/// Run `usagectl partition`.
+pub fn run(client: &mut Client, args: &PartitionArgs, out: &mut Output) -> Result<u8> {
+    match args.command {
+        PartitionCommand::Adopt => out.render(&adopt(client)?)?,
+        PartitionCommand::List => {
+            let layout = queries::layout(client)?;
+            let partitions = if layout == Layout::Heap {
+                Vec::new()
+            } else {
+                queries::partitions(client)?
+            };
+            out.render(&PartitionList {
+                layout,
+                created: Vec::new(),
+                partitions,
+            })?
+        }
+        PartitionCommand::Ahead => out.render(&ahead(client)?)?,
+    }
+    Ok(EXIT_OK)
+}
+
+/// Create the missing partitions ahead (`partition ahead`).
+fn ahead(client: &mut Client) -> Result<PartitionList> {
+    let done = crate::app::partitions::ahead(client)?;
+    let partitions = if done.layout == Layout::Heap {
+        Vec::new()
+    } else {
+        queries::partitions(client)?
+    };
+    Ok(PartitionList {
+        layout: done.layout,
+        created: done.created,
+        partitions,
+    })
+}
+
+/// Test hook: `USAGECTL_TEST_PARTITION_BOUND=YYYY-MM` puts the heap's bound at that
+/// month, so the suite's partitioned layout spreads its rows over monthly partitions (a
+/// bound some rows are past fails validation, as it should).
+fn test_bound() -> Result<Option<DateTime<Utc>>> {
+    match std::env::var("USAGECTL_TEST_PARTITION_BOUND") {
+        Ok(m) => Ok(Some(crate::period::Month::parse(&m).map_err(usage)?.start)),
+        Err(_) => Ok(None),
+    }
+}
+
+fn adopt(client: &mut Client) -> Result<AdoptReport> {
+    let version = queries::applied_migrations(client)?
+        .iter()
+        .map(|a| a.version)
+        .max()
+        .unwrap_or(0);
+    if version < schema::latest_version() {
+        return Err(usage(format!(
+            "the schema is at version {version}, this build's is {}: run `usagectl migrate` first",
+            schema::latest_version()
+        )));
+    }
+    match queries::layout(client)? {
+        Layout::Heap => {}
+        _ => {
+            return Ok(AdoptReport {
+                action: "already partitioned",
+                heap: None,
+                bound: None,
+                locked_ms: None,
+                partitions: queries::partitions(client)?,
+            });
+        }
+    }
+    // as the owner of usage_events, as migrate runs
+    let owner = queries::usage_events_owner(client)?;
+    if let schema::RunAs::Owner(role) =
+        schema::run_as(owner.as_ref()).map_err(anyhow::Error::msg)?
+    {
+        queries::set_role(client, Some(&role))?;
+    }
+    let obstacles = partition::refusals(&queries::adoption_facts(client)?);
+    if !obstacles.is_empty() {
+        return Err(usage(format!(
+            "usage_events cannot be partitioned as it is: {}",
+            obstacles.join("; ")
+        )));
+    }
+    let now = queries::server_now(client)?;
+    let bound = match test_bound()? {
+        Some(b) => b,
+        None => partition::adoption_bound(now, queries::latest_event(client)?),
+    };
+    // every key stored so far in the key table (those stored later: under the switch's lock)
+    let numbered = queries::last_event_number(client)?;
+    queries::claim_missing_keys(client, None)?;
+    queries::add_bound_check(client, bound)?;
+    if let Err(e) = queries::validate_bound_check(client) {
+        let _ = queries::drop_bound_check(client);
+        return Err(e.context(format!(
+            "usage_events has rows with no created_at, or dated on or after {}: no partition could hold them; nothing was changed",
+            bound.format("%Y-%m-%d")
+        )));
+    }
+    let months = partition::partitions_from_bound(bound, now);
+    let switched = match queries::switch_to_partitions(client, bound, months, numbered) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = queries::drop_bound_check(client);
+            return Err(e.context("the table is as it was (the switch is one transaction)"));
+        }
+    };
+    queries::analyze_parent(client)?;
+    Ok(AdoptReport {
+        action: "adopted",
+        heap: Some(switched.heap),
+        bound: Some(bound),
+        locked_ms: Some(switched.locked_for.as_millis()),
+        partitions: queries::partitions(client)?,
+    })
+}

@@ -1,0 +1,226 @@
+//! Monthly partitions of `usage_events`: the rules of `partition adopt` and of the months
+//! `maintain` creates ahead. The SQL that carries them out is
+//! `src/db/definitions/partitions.sql`; why it never blocks the web app for long is in
+//! docs/operations.md ("Partitions").
+use chrono::{DateTime, Utc};
+
+use crate::period::Month;
+
+/// How many months after the current one have a partition ready: `adopt` creates them
+/// and `maintain` keeps them so. An insert dated past the last partition is refused
+/// (there is no default partition to collect it silently), so the margin is months, not
+/// days.
+pub const MONTHS_AHEAD: u32 = 3;
+
+/// How `usage_events` is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// One table (the seed's).
+    Heap,
+    /// Partitioned by `created_at`, its partitions created by usagectl.
+    Partitioned,
+    /// Partitioned, and pg_partman's `part_config` lists it: pg_partman creates the
+    /// partitions, usagectl leaves them alone.
+    PartitionedByPartman,
+    /// Partitioned some other way than by a range of `created_at`: usagectl creates no
+    /// partitions.
+    PartitionedOtherwise,
+}
+
+/// What the catalog says of the heap before an adoption, for [`refusals`].
+#[derive(Debug, Default, Clone)]
+pub struct AdoptionFacts {
+    /// Triggers on `usage_events` that usagectl did not create.
+    pub foreign_triggers: Vec<String>,
+    /// Foreign keys from or to `usage_events` (a partitioned parent cannot take one
+    /// without checking every row under lock, nor be referenced without a unique key
+    /// that includes `created_at`).
+    pub foreign_keys: Vec<String>,
+    /// Views, materialized views and rules that read `usage_events` (bound to the heap,
+    /// they would go on reading only it).
+    pub dependent_views: Vec<String>,
+    /// Functions outside usagectl whose arguments or result are the table's row type.
+    pub dependent_functions: Vec<String>,
+    /// Publications that list the table by name (logical replication).
+    pub publications: Vec<String>,
+    /// Tables inheriting from `usage_events`.
+    pub children: Vec<String>,
+    /// Columns with privileges of their own.
+    pub column_grants: Vec<String>,
+}
+
+/// Why the heap cannot be adopted as it is: one line per obstacle, each saying what to do.
+/// Empty: go ahead.
+pub fn refusals(f: &AdoptionFacts) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut say = |what: &[String], why: &str| {
+        if !what.is_empty() {
+            out.push(format!("{} ({why})", what.join(", ")));
+        }
+    };
+    say(
+        &f.foreign_triggers,
+        "a trigger usagectl did not create: drop it, adopt, and create it on the new parent",
+    );
+    say(
+        &f.foreign_keys,
+        "a foreign key: a partitioned table cannot take it without a full scan under lock",
+    );
+    say(
+        &f.dependent_views,
+        "a view on usage_events would go on reading the old table only: drop it, adopt, create it again",
+    );
+    say(
+        &f.dependent_functions,
+        "a function over usage_events' row type: drop it, adopt, create it again",
+    );
+    say(
+        &f.publications,
+        "a publication listing usage_events: remove the table from it, adopt, add the new parent",
+    );
+    say(&f.children, "a table inheriting from usage_events");
+    say(
+        &f.column_grants,
+        "a column-level grant: grant on the table instead",
+    );
+    out
+}
+
+/// The first instant the adopted heap does not hold: the first day of the month after
+/// next (an insert of the web app made at the last second of this month still lands in
+/// the heap while the adoption runs), or later when a row is already dated later.
+pub fn adoption_bound(now: DateTime<Utc>, latest_event: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let after_next = Month::containing(now).next().next().start;
+    match latest_event {
+        Some(t) if t >= after_next => Month::containing(t).next().start,
+        _ => after_next,
+    }
+}
+
+/// How many monthly partitions the switch creates from `bound` on: through the
+/// [`MONTHS_AHEAD`]th month after `now`'s (at least one, the bound's own month).
+pub fn partitions_from_bound(bound: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+    let mut last = Month::containing(now);
+    for _ in 0..MONTHS_AHEAD {
+        last = last.next();
+    }
+    let mut m = Month::containing(bound);
+    let mut n = 1;
+    while m.end < last.end {
+        m = m.next();
+        n += 1;
+    }
+    n
+}
+
+/// A partition's half-open range of instants; `None` is unbounded (MINVALUE, MAXVALUE).
+pub type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The months from `from` through [`MONTHS_AHEAD`] months after `now`'s that no
+/// partition covers yet (`covered`: each partition's half-open range; `None` is unbounded).
+pub fn months_to_create(
+    now: DateTime<Utc>,
+    covered: &[Range],
+) -> Vec<Month> {
+    let mut m = Month::containing(now);
+    let mut out = Vec::new();
+    for _ in 0..=MONTHS_AHEAD {
+        let overlaps = covered
+            .iter()
+            .any(|(lo, hi)| lo.is_none_or(|lo| lo < m.end) && hi.is_none_or(|hi| hi > m.start));
+        if !overlaps {
+            out.push(m);
+        }
+        m = m.next();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    #[test]
+    fn the_heap_holds_through_next_month_even_adopted_at_the_last_second_of_one() {
+        // adopted a second before December ends: January's inserts still go to the heap
+        let b = adoption_bound(at(2026, 12, 31, 23, 59, 59), None);
+        assert_eq!(b, at(2027, 2, 1, 0, 0, 0));
+        assert_eq!(
+            adoption_bound(at(2026, 12, 1, 0, 0, 0), Some(at(2026, 11, 3, 0, 0, 0))),
+            at(2027, 2, 1, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_row_dated_later_moves_the_bound_past_its_month() {
+        let now = at(2026, 12, 6, 12, 0, 0);
+        // exactly at the default bound: it must be inside the heap
+        assert_eq!(
+            adoption_bound(now, Some(at(2027, 2, 1, 0, 0, 0))),
+            at(2027, 3, 1, 0, 0, 0)
+        );
+        assert_eq!(
+            adoption_bound(now, Some(at(2027, 1, 31, 23, 59, 59))),
+            at(2027, 2, 1, 0, 0, 0)
+        );
+        assert_eq!(
+            adoption_bound(now, Some(at(2030, 6, 15, 0, 0, 0))),
+            at(2030, 7, 1, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn the_switch_creates_the_months_from_the_bound_through_three_after_now() {
+        let now = at(2026, 12, 6, 12, 0, 0);
+        // the usual bound, February: February and March
+        assert_eq!(partitions_from_bound(adoption_bound(now, None), now), 2);
+        // an earlier bound (the tests' layout): every month from it through March
+        assert_eq!(partitions_from_bound(at(2026, 1, 1, 0, 0, 0), now), 15);
+        // a bound past the horizon: its own month still
+        assert_eq!(partitions_from_bound(at(2030, 7, 1, 0, 0, 0), now), 1);
+    }
+
+    #[test]
+    fn months_ahead_are_the_current_one_and_three_more_less_those_covered() {
+        let now = at(2026, 12, 6, 12, 0, 0);
+        let labels = |v: Vec<Month>| v.iter().map(|m| m.label()).collect::<Vec<_>>();
+        assert_eq!(
+            labels(months_to_create(now, &[])),
+            ["2026-12", "2027-01", "2027-02", "2027-03"]
+        );
+        // the adopted heap (MINVALUE to February) and February
+        let covered = [
+            (None, Some(at(2027, 2, 1, 0, 0, 0))),
+            (Some(at(2027, 2, 1, 0, 0, 0)), Some(at(2027, 3, 1, 0, 0, 0))),
+        ];
+        assert_eq!(labels(months_to_create(now, &covered)), ["2027-03"]);
+        // a month boundary is half-open: a partition ending at 2027-01-01 does not cover January
+        let covered = [(None, Some(at(2027, 1, 1, 0, 0, 0)))];
+        assert_eq!(
+            labels(months_to_create(now, &covered)),
+            ["2027-01", "2027-02", "2027-03"]
+        );
+    }
+
+    #[test]
+    fn every_obstacle_is_named_with_what_to_do() {
+        assert!(refusals(&AdoptionFacts::default()).is_empty());
+        let f = AdoptionFacts {
+            foreign_triggers: vec!["audit_usage on usage_events".into()],
+            dependent_views: vec!["v_usage".into()],
+            column_grants: vec!["metadata to analyst".into()],
+            ..Default::default()
+        };
+        let r = refusals(&f);
+        assert_eq!(r.len(), 3);
+        assert!(r[0].starts_with("audit_usage on usage_events (a trigger"));
+        assert!(r[1].contains("v_usage") && r[1].contains("create it again"));
+        assert!(r[2].contains("metadata to analyst"));
+    }
+}

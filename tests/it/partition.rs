@@ -1,0 +1,316 @@
+//! `usagectl partition`: adopting monthly partitions online, and what the partitioned
+//! table keeps (reads, idempotency, corrections, grants and row-level security).
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+
+use crate::support::*;
+
+/// Rows over several months (some keyed, some with models), folded in part.
+fn spread(db: &TestDb) {
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at, idempotency_key)
+             SELECT 'org-' || (i % 7), (ARRAY['chat_message', 'ai_tokens_input', 'csv_upload'])[1 + i % 3],
+                    1 + i % 50, CASE WHEN i % 3 = 1 THEN jsonb_build_object('model', 'm' || (i % 2)) END,
+                    now() - make_interval(hours => i * 7),
+                    CASE WHEN i % 4 = 0 THEN 'k' || i END
+               FROM generate_series(1, 3000) i;",
+        )
+        .unwrap();
+    db.fold();
+    db.client()
+        .batch_execute(
+            "INSERT INTO usage_events (org_id, event_type, quantity, created_at)
+             SELECT 'org-' || (i % 7), 'chat_message', 2, now() - make_interval(mins => i)
+               FROM generate_series(1, 200) i;",
+        )
+        .unwrap();
+}
+
+/// What psql sums per org, type and UTC month.
+fn monthly(db: &TestDb) -> Vec<(String, String, String, i64, i64)> {
+    db.client()
+        .query(
+            "SELECT org_id, event_type, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM'),
+                    count(*), sum(quantity)::bigint
+               FROM usage_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect()
+}
+
+fn relkind(db: &TestDb) -> String {
+    db.scalar("SELECT relkind::text FROM pg_class WHERE oid = 'usage_events'::regclass")
+}
+
+fn read_path_disagreements(db: &TestDb) -> i64 {
+    db.scalar(
+        "WITH via AS (SELECT * FROM usagectl_usage_by_model(NULL, NULL, NULL, '2100-01-01')),
+              raw AS (SELECT org_id, event_type, (created_at AT TIME ZONE 'UTC')::date AS day,
+                             CASE WHEN event_type LIKE 'ai_tokens_%' THEN coalesce(metadata ->> 'model', '') ELSE '' END AS model,
+                             count(*) AS events, sum(quantity)::bigint AS quantity
+                        FROM usage_events GROUP BY 1, 2, 3, 4)
+         SELECT count(*) FROM via FULL JOIN raw USING (org_id, event_type, day, model)
+          WHERE via.events IS DISTINCT FROM raw.events OR via.quantity IS DISTINCT FROM raw.quantity",
+    )
+}
+
+#[test]
+fn adopt_partitions_by_month_keeping_every_row_read_key_and_correction() {
+    let db = TestDb::migrated();
+    spread(&db);
+    let before = monthly(&db);
+    let limits_before = db.run(&["limits", "--org", "org-1", "-o", "json"]).json();
+    assert_eq!(relkind(&db), "r");
+
+    let oids = "SELECT array_agg(oid ORDER BY oid)::text FROM pg_proc
+                 WHERE proname LIKE 'usagectl\\_%' OR pronamespace = 'usagectl'::regnamespace";
+    let functions_before: String = db.scalar(oids);
+    let out = db.run(&["partition", "adopt", "-o", "json"]);
+    out.assert_ok();
+    let report = out.json();
+    // every function is the same object: a session of the web app that had one planned
+    // goes on calling it
+    assert_eq!(db.scalar::<String>(oids), functions_before);
+    assert_eq!(report["action"], "adopted", "{report}");
+    assert_eq!(relkind(&db), "p");
+    // the heap holds everything up to the month after next; that month and the next are new
+    let heap = report["heap"].as_str().unwrap().to_string();
+    let parts = report["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 3, "{report}");
+    assert_eq!(parts[0]["partition"], heap.as_str());
+    assert!(parts[0]["from"].is_null());
+    assert_eq!(parts[0]["to"], parts[1]["from"]);
+    assert_eq!(parts[1]["to"], parts[2]["from"]);
+    // no row moved, none lost; the bound's CHECK is gone from both tables
+    assert_eq!(monthly(&db), before);
+    let heap_rows: i64 = db.scalar(&format!("SELECT count(*) FROM {heap}"));
+    assert_eq!(heap_rows, 3200);
+    let checks: i64 =
+        db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'usagectl_partition_bound'");
+    assert_eq!(checks, 0);
+    // reads: the same answer, and equal to psql's
+    assert_eq!(read_path_disagreements(&db), 0);
+    assert_eq!(
+        db.run(&["limits", "--org", "org-1", "-o", "json"]).json()["metrics"],
+        limits_before["metrics"]
+    );
+    // the triggers live on the parent: a correction of a folded row reaches the rollup
+    db.client()
+        .batch_execute(
+            "UPDATE usage_events SET quantity = quantity + 1000 WHERE org_id = 'org-2' AND usagectl_seq % 5 = 0;
+             DELETE FROM usage_events WHERE org_id = 'org-3' AND usagectl_seq % 3 = 0;",
+        )
+        .unwrap();
+    assert_eq!(db.scalar::<i64>(ROLLUP_DISAGREEMENTS), 0);
+    assert_eq!(read_path_disagreements(&db), 0);
+    // a key stored before the adoption is still a retry; a new one is stored once, even
+    // dated in another month (another partition)
+    let retry = db.run(&[
+        "record",
+        "--org",
+        "org-0",
+        "--event",
+        "chat_message",
+        "--quantity",
+        "35",
+        "--idempotency-key",
+        "k84",
+        "-o",
+        "json",
+    ]);
+    retry.assert_ok();
+    assert_eq!(retry.json()["duplicate"], true, "{}", retry.stdout);
+    let next_month = parts[1]["from"].as_str().unwrap().to_string();
+    db.run(&[
+        "record",
+        "--org",
+        "org-9",
+        "--event",
+        "csv_upload",
+        "--idempotency-key",
+        "across",
+        "--at",
+        "2026-01-15T00:00:00Z",
+    ])
+    .assert_ok();
+    // the same key dated in the newest partition (usagectl's one insert, which every
+    // command and the API call): nothing stored
+    let inserted: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM usagectl_insert_events(ARRAY[NULL::uuid], ARRAY['org-9'], ARRAY['csv_upload'],
+                     ARRAY[1], ARRAY[NULL::jsonb], ARRAY[$1::text::timestamptz], ARRAY['across'])",
+            &[&next_month],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(inserted, 0);
+    // and through the web app's API, in a partition of its own month
+    let api: String = db.scalar(
+        "SELECT outcome FROM usagectl.record('org-9', 'csv_upload', 1, NULL, 'across', false)",
+    );
+    assert_eq!(api, "duplicate");
+    let stored: i64 = db.scalar(
+        "SELECT count(*) FROM usage_events WHERE org_id = 'org-9' AND idempotency_key = 'across'",
+    );
+    assert_eq!(stored, 1, "a key is stored once across partitions");
+    // doctor is clean; a second adopt changes nothing
+    db.run(&["maintain"]).assert_ok();
+    db.run(&["doctor"]).assert_ok();
+    let again = db.run(&["partition", "adopt", "-o", "json"]);
+    again.assert_ok();
+    assert_eq!(again.json()["action"], "already partitioned");
+    // maintain keeps the months ahead; a row past them is refused, not kept silently
+    let list = db.run(&["partition", "list", "-o", "json"]).json();
+    assert_eq!(list["layout"], "partitioned");
+    let far = db.client().execute(
+        "INSERT INTO usage_events (org_id, event_type, created_at) VALUES ('x', 'csv_upload', now() + interval '2 years')",
+        &[],
+    );
+    let far = far.unwrap_err();
+    let far = far.as_db_error().unwrap().message();
+    assert!(
+        far.contains("no partition of relation \"usage_events\" found for row"),
+        "{far}"
+    );
+}
+
+#[test]
+fn the_web_app_never_fails_nor_stops_while_the_table_is_adopted() {
+    let db = TestDb::migrated();
+    spread(&db);
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicU64::new(0));
+    let start = Arc::new(Barrier::new(5));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (stop, failures, start, url) = (
+            stop.clone(),
+            failures.clone(),
+            start.clone(),
+            db.url.clone(),
+        );
+        writers.push(std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            // the web app's statement, prepared once as a driver would
+            let insert = c
+                .prepare("INSERT INTO usage_events (org_id, event_type, quantity, metadata) VALUES ($1, 'chat_message', 1, $2)")
+                .unwrap();
+            let keyed = c
+                .prepare("SELECT outcome FROM usagectl.record($1, 'csv_upload', 1, NULL, $2, false)")
+                .unwrap();
+            start.wait();
+            let mut n = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                let org = format!("web-{w}");
+                let meta = serde_json::json!({"n": n});
+                if let Err(e) = c.execute(&insert, &[&org, &meta]) {
+                    eprintln!("insert failed: {e:?}");
+                    failures.fetch_add(1, Ordering::SeqCst);
+                }
+                // every key twice: the second must be a duplicate
+                let key = format!("w{w}-{}", n / 2);
+                if let Err(e) = c.query_one(&keyed, &[&org, &key]) {
+                    eprintln!("usagectl.record failed: {e:?}");
+                    failures.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            n
+        }));
+    }
+    start.wait();
+    // the web app is writing before the adoption starts
+    wait_until("the writers' first rows", || {
+        db.scalar::<i64>("SELECT count(*) FROM usage_events WHERE org_id LIKE 'web-%'") > 100
+    });
+    let began: chrono::DateTime<chrono::Utc> = db.scalar("SELECT clock_timestamp()");
+    let out = db.run(&["partition", "adopt", "-o", "json"]);
+    let ended: chrono::DateTime<chrono::Utc> = db.scalar("SELECT clock_timestamp()");
+    // and goes on after it
+    let after: i64 = db.scalar("SELECT count(*) FROM usage_events WHERE org_id LIKE 'web-%'");
+    wait_until("the writers' rows after the adoption", || {
+        db.scalar::<i64>("SELECT count(*) FROM usage_events WHERE org_id LIKE 'web-%'")
+            > after + 100
+    });
+    stop.store(true, Ordering::SeqCst);
+    let written: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    out.assert_ok();
+    assert_eq!(relkind(&db), "p");
+    assert_eq!(failures.load(Ordering::SeqCst), 0, "failed inserts");
+    // every row the writers committed is there, each key once
+    let plain: i64 = db.scalar(
+        "SELECT count(*) FROM usage_events WHERE org_id LIKE 'web-%' AND event_type = 'chat_message'",
+    );
+    assert_eq!(plain as u64, written);
+    let keyed_twice: i64 = db.scalar(
+        "SELECT count(*) FROM (SELECT org_id, idempotency_key FROM usage_events
+                                WHERE idempotency_key LIKE 'w%' GROUP BY 1, 2 HAVING count(*) > 1) d",
+    );
+    assert_eq!(keyed_twice, 0);
+    // no whole second without an insert while the adoption ran
+    let empty_seconds: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM generate_series(date_trunc('second', $1::timestamptz),
+                                                  date_trunc('second', $2::timestamptz) - interval '1 second',
+                                                  interval '1 second') s
+              WHERE NOT EXISTS (SELECT 1 FROM usage_events e
+                                 WHERE e.org_id LIKE 'web-%' AND e.created_at >= s AND e.created_at < s + interval '1 second')",
+            &[&began, &ended],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        empty_seconds, 0,
+        "seconds with no insert during the adoption"
+    );
+    db.fold();
+    assert_eq!(db.scalar::<i64>(ROLLUP_DISAGREEMENTS), 0);
+    assert_eq!(read_path_disagreements(&db), 0);
+}
+
+#[test]
+fn what_would_break_is_named_and_nothing_changes() {
+    let db = TestDb::migrated();
+    spread(&db);
+    db.client()
+        .batch_execute(
+            "CREATE VIEW recent_usage AS SELECT * FROM usage_events WHERE created_at > now() - interval '1 day';
+             CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+             CREATE TRIGGER audit_usage BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION audit();",
+        )
+        .unwrap();
+    let out = db.run(&["partition", "adopt"]);
+    out.assert_fails(2);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("recent_usage"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("audit_usage on usage_events"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(relkind(&db), "r");
+    let checks: i64 =
+        db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'usagectl_partition_bound'");
+    assert_eq!(checks, 0);
+    // a row no partition could hold: named, and the table is left as it was
+    db.client()
+        .batch_execute(
+            "DROP VIEW recent_usage; DROP TRIGGER audit_usage ON usage_events;
+             ALTER TABLE usage_events ALTER COLUMN created_at DROP NOT NULL;
+             INSERT INTO usage_events (org_id, event_type, created_at) VALUES ('x', 'csv_upload', NULL);",
+        )
+        .unwrap();
+    let out = db.run(&["partition", "adopt"]);
+    out.assert_fails(1);
+    assert!(out.stderr.contains("no created_at"), "{}", out.stderr);
+    assert_eq!(relkind(&db), "r");
+    let checks: i64 =
+        db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'usagectl_partition_bound'");
+    assert_eq!(checks, 0);
+}
