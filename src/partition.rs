@@ -119,10 +119,7 @@ pub type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The months from `from` through [`MONTHS_AHEAD`] months after `now`'s that no
 /// partition covers yet (`covered`: each partition's half-open range; `None` is unbounded).
-pub fn months_to_create(
-    now: DateTime<Utc>,
-    covered: &[Range],
-) -> Vec<Month> {
+pub fn months_to_create(now: DateTime<Utc>, covered: &[Range]) -> Vec<Month> {
     let mut m = Month::containing(now);
     let mut out = Vec::new();
     for _ in 0..=MONTHS_AHEAD {
@@ -135,6 +132,50 @@ pub fn months_to_create(
         m = m.next();
     }
     out
+}
+
+/// `doctor`'s verdict on the layout: `Ok` what it is, `Err` what is wrong and what to do.
+/// `stray_bound`: usage_events (a heap) still has the CHECK constraint an interrupted
+/// `partition adopt` added; `covered`: the partitions' ranges.
+pub fn verdict(
+    layout: Layout,
+    stray_bound: bool,
+    covered: &[Range],
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    if stray_bound {
+        return Err("the CHECK constraint usagectl_partition_bound, left by an interrupted `partition adopt`, refuses inserts dated on or after its bound: run `usagectl partition adopt` again to finish (or drop the constraint)".into());
+    }
+    match layout {
+        Layout::Heap => Ok("one table, not partitioned".into()),
+        Layout::PartitionedByPartman => Ok(format!(
+            "{} partitions; pg_partman creates them",
+            covered.len()
+        )),
+        Layout::PartitionedOtherwise => Ok(format!(
+            "{} partitions, not by a range of created_at: usagectl creates none",
+            covered.len()
+        )),
+        Layout::Partitioned => {
+            let missing = months_to_create(now, covered);
+            if missing.is_empty() {
+                Ok(format!(
+                    "{} partitions by month, ready through {}",
+                    covered.len(),
+                    Month::containing(now).next().next().next().label()
+                ))
+            } else {
+                Err(format!(
+                    "no partition for {}: inserts dated then are refused; run `usagectl maintain` (or `usagectl partition ahead`)",
+                    missing
+                        .iter()
+                        .map(Month::label)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +247,29 @@ mod tests {
             labels(months_to_create(now, &covered)),
             ["2027-01", "2027-02", "2027-03"]
         );
+    }
+
+    #[test]
+    fn doctor_names_a_stray_bound_and_missing_months_ahead() {
+        let now = at(2026, 12, 6, 12, 0, 0);
+        let through = |m: u32| {
+            vec![
+                (None, Some(at(2027, 2, 1, 0, 0, 0))),
+                (Some(at(2027, 2, 1, 0, 0, 0)), Some(at(2027, m, 1, 0, 0, 0))),
+            ]
+        };
+        assert!(verdict(Layout::Heap, false, &[], now).is_ok());
+        let stray = verdict(Layout::Heap, true, &[], now).unwrap_err();
+        assert!(stray.contains("partition adopt` again"), "{stray}");
+        assert_eq!(
+            verdict(Layout::Partitioned, false, &through(4), now).unwrap(),
+            "2 partitions by month, ready through 2027-03"
+        );
+        // March missing: inserts dated then would be refused
+        let gap = verdict(Layout::Partitioned, false, &through(3), now).unwrap_err();
+        assert!(gap.starts_with("no partition for 2027-03:"), "{gap}");
+        // pg_partman's table: its business
+        assert!(verdict(Layout::PartitionedByPartman, false, &through(3), now).is_ok());
     }
 
     #[test]

@@ -158,9 +158,16 @@ fn adopt_partitions_by_month_keeping_every_row_read_key_and_correction() {
         "SELECT count(*) FROM usage_events WHERE org_id = 'org-9' AND idempotency_key = 'across'",
     );
     assert_eq!(stored, 1, "a key is stored once across partitions");
-    // doctor is clean; a second adopt changes nothing
+    // doctor is clean, and says how the table is laid out; a second adopt changes nothing
     db.run(&["maintain"]).assert_ok();
-    db.run(&["doctor"]).assert_ok();
+    let doctor = db.run(&["doctor", "-o", "json"]);
+    doctor.assert_ok();
+    let (status, detail) = doctor_check(&doctor.json(), "partitions");
+    assert_eq!(status, "ok");
+    assert!(
+        detail.starts_with("3 partitions by month, ready through"),
+        "{detail}"
+    );
     let again = db.run(&["partition", "adopt", "-o", "json"]);
     again.assert_ok();
     assert_eq!(again.json()["action"], "already partitioned");
@@ -272,6 +279,32 @@ fn the_web_app_never_fails_nor_stops_while_the_table_is_adopted() {
     db.fold();
     assert_eq!(db.scalar::<i64>(ROLLUP_DISAGREEMENTS), 0);
     assert_eq!(read_path_disagreements(&db), 0);
+}
+
+#[test]
+fn an_adoption_killed_after_its_check_is_named_by_doctor_and_finished_by_a_rerun() {
+    let db = TestDb::migrated();
+    spread(&db);
+    let before = monthly(&db);
+    // what adopt leaves when killed between adding its CHECK and the switch
+    db.client()
+        .batch_execute(
+            "ALTER TABLE usage_events ADD CONSTRAINT usagectl_partition_bound
+                 CHECK (created_at IS NOT NULL AND created_at < now() + interval '40 days') NOT VALID",
+        )
+        .unwrap();
+    let doctor = db.run(&["doctor", "-o", "json"]);
+    let (status, detail) = doctor_check(&doctor.json(), "partitions");
+    assert_eq!(status, "problem");
+    assert!(
+        detail.contains("run `usagectl partition adopt` again"),
+        "{detail}"
+    );
+    db.run(&["partition", "adopt"]).assert_ok();
+    assert_eq!(relkind(&db), "p");
+    assert_eq!(monthly(&db), before);
+    let doctor = db.run(&["doctor", "-o", "json"]);
+    assert_eq!(doctor_check(&doctor.json(), "partitions").0, "ok");
 }
 
 #[test]

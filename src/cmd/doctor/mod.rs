@@ -10,6 +10,7 @@ use crate::db::queries::{self, Drift};
 use crate::db::schema;
 use crate::error::{EXIT_FOUND, EXIT_OK};
 use crate::output::{Cell, Output, Render, Style};
+use crate::partition::{self, Layout};
 use crate::period::{Month, Period};
 
 mod report;
@@ -85,7 +86,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     let month = args.month.unwrap_or_else(|| Month::containing(now));
     let mut checks = Vec::new();
 
-    const TABLES: [&str; 27] = [
+    const TABLES: [&str; 28] = [
         "usage_events",
         "usagectl_schema_migrations",
         "usagectl_tiers",
@@ -113,6 +114,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         "usagectl_archives",
         "usagectl_archive_totals",
         "usagectl_archive_kept",
+        "usagectl_event_keys",
     ];
     let present = queries::existing_relations(&mut tx, &TABLES)?;
     let missing: Vec<&str> = TABLES
@@ -183,6 +185,20 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
         (!problems.is_empty()).then(|| format!("{}: run `usagectl migrate`", problems.join(", "))),
         "present and valid",
     );
+    let layout = queries::layout(&mut tx)?;
+    let stray_bound = layout == Layout::Heap && queries::bound_check(&mut tx)?.is_some();
+    let covered: Vec<partition::Range> = if layout == Layout::Heap {
+        Vec::new()
+    } else {
+        queries::partitions(&mut tx)?
+            .iter()
+            .map(|p| (p.from, p.to))
+            .collect()
+    };
+    match partition::verdict(layout, stray_bound, &covered, now) {
+        Ok(ok) => check(&mut checks, "partitions", None, &ok),
+        Err(problem) => check(&mut checks, "partitions", Some(problem), ""),
+    }
     let definitions = queries::definitions_state(&mut tx)?;
     let objects = |list: &[(String, &str)]| {
         list.iter()
