@@ -108,8 +108,9 @@ CREATE FUNCTION public.usagectl_count(p_rows anyarray) RETURNS TABLE(org_id text
 $$;
 
 CREATE FUNCTION public.usagectl_create_partition(p_month date) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
+    SET "TimeZone" TO 'UTC'
     AS $_$
 DECLARE
     v_from timestamptz := p_month::timestamp AT TIME ZONE 'UTC';
@@ -442,6 +443,7 @@ $$;
 CREATE FUNCTION public.usagectl_partition_switch(p_bound timestamp with time zone, p_months integer) RETURNS text
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'public'
+    SET "TimeZone" TO 'UTC'
     AS $_$
 DECLARE
     v_heap oid := 'usage_events'::regclass;
@@ -479,7 +481,7 @@ BEGIN
     -- who may do what: the heap's grants, row-level security and policies
     FOR r IN
         SELECT a.privilege_type, a.is_grantable,
-               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END AS grantee
+               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END AS grantee
           FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
          WHERE c.oid = v_heap AND a.grantee::regrole::text IS DISTINCT FROM v_owner
     LOOP
@@ -496,7 +498,7 @@ BEGIN
         SELECT p.polname, p.polpermissive, p.polcmd,
                pg_get_expr(p.polqual, p.polrelid) AS qual,
                pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck,
-               (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE quote_ident(o::regrole::text) END, ', ')
+               (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE o::regrole::text END, ', ')
                   FROM unnest(p.polroles) o) AS roles
           FROM pg_policy p WHERE p.polrelid = v_heap ORDER BY p.polname
     LOOP
@@ -518,13 +520,17 @@ BEGIN
     LOOP
         EXECUTE format('CREATE INDEX %I ON usage_events %s', left(r.name || '_all', 63), r.how);
     END LOOP;
-    -- the event numbers' sequence follows the column to the parent (dropping the heap
-    -- one day, after its months are archived, must not drop the sequence)
-    IF EXISTS (SELECT 1 FROM pg_depend d
-                WHERE d.classid = 'pg_class'::regclass AND d.objid = 'usagectl_event_seq'::regclass
-                  AND d.refobjid = v_heap AND d.deptype = 'a') THEN
-        ALTER SEQUENCE usagectl_event_seq OWNED BY usage_events.usagectl_seq;
-    END IF;
+    -- sequences owned by a column of the heap (usagectl's event numbers, a serial of the
+    -- web app's) follow the column to the parent: dropping the heap one day, after its
+    -- months are archived, must not drop a default's sequence
+    FOR r IN
+        SELECT d.objid::regclass AS seq, a.attname
+          FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE d.classid = 'pg_class'::regclass AND d.refobjid = v_heap AND d.deptype = 'a'
+           AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) = 'S'
+    LOOP
+        EXECUTE format('ALTER SEQUENCE %s OWNED BY %I.usage_events.%I', r.seq, v_schema, r.attname);
+    END LOOP;
     EXECUTE format('ALTER TABLE usage_events ATTACH PARTITION %I.%I FOR VALUES FROM (MINVALUE) TO (%L)',
                    v_schema, v_name, p_bound);
     EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT usagectl_partition_bound', v_schema, v_name);
@@ -538,6 +544,7 @@ $_$;
 CREATE FUNCTION public.usagectl_partitions() RETURNS TABLE(partition regclass, range_from timestamp with time zone, range_to timestamp with time zone, is_default boolean)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'public'
+    SET "TimeZone" TO 'UTC'
     AS $_$
     SELECT c.oid::regclass,
            CASE WHEN b.lo IN ('MINVALUE', '') THEN NULL ELSE b.lo::timestamptz END,

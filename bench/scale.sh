@@ -45,7 +45,7 @@ q <<SQL
 $SEED_DDL
 -- the other orgs, oldest first; org n's share falls with n (org-0 the busiest)
 INSERT INTO usage_events (org_id, event_type, quantity, metadata, created_at)
-SELECT 'org-' || floor($ORGS * power(((g * 7919) % 1000003) / 1000003.0, 3))::int,
+SELECT 'org-' || floor($ORGS * power(((g::bigint * 7919) % 1000003) / 1000003.0, 3))::int,
        $EVENT_TYPES[1 + g % 11], 1 + g % 500,
        CASE WHEN g % 11 IN (5, 6) THEN jsonb_build_object('model', 'm' || g % 3) END,
        date_trunc('month', now()) - interval '12 months'

@@ -48,6 +48,13 @@ pub struct AdoptionFacts {
     pub children: Vec<String>,
     /// Columns with privileges of their own.
     pub column_grants: Vec<String>,
+    /// Identity and generated columns (the new parent would not have them as they are).
+    pub special_columns: Vec<String>,
+    /// Indexes an interrupted build left invalid.
+    pub invalid_indexes: Vec<String>,
+    /// The latest `created_at`, when it is more than a year ahead of now: a partition
+    /// bound past it would leave the table unpartitioned for years.
+    pub far_future_row: Option<String>,
 }
 
 /// Why the heap cannot be adopted as it is: one line per obstacle, each saying what to do.
@@ -84,6 +91,19 @@ pub fn refusals(f: &AdoptionFacts) -> Vec<String> {
         &f.column_grants,
         "a column-level grant: grant on the table instead",
     );
+    say(
+        &f.special_columns,
+        "an identity or generated column, which the new parent would not have as it is",
+    );
+    say(
+        &f.invalid_indexes,
+        "an invalid index (an interrupted build): drop it or build it again first",
+    );
+    if let Some(at) = &f.far_future_row {
+        out.push(format!(
+            "a row dated {at}, more than a year ahead: correct or delete it (every row before the first partition's month stays in the table as it is)"
+        ));
+    }
     out
 }
 
@@ -283,6 +303,11 @@ mod tests {
         };
         let r = refusals(&f);
         assert_eq!(r.len(), 3);
+        let far = refusals(&AdoptionFacts {
+            far_future_row: Some("2099-01-01".into()),
+            ..Default::default()
+        });
+        assert!(far[0].starts_with("a row dated 2099-01-01"), "{far:?}");
         assert!(r[0].starts_with("audit_usage on usage_events (a trigger"));
         assert!(r[1].contains("v_usage") && r[1].contains("create it again"));
         assert!(r[2].contains("metadata to analyst"));

@@ -232,6 +232,10 @@ fn ahead(client: &mut Client) -> Result<PartitionList> {
     })
 }
 
+/// How long adopt waits for the transactions writing usage_events to end before it copies
+/// their keys.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Test hook: `USAGECTL_TEST_PARTITION_BOUND=YYYY-MM` puts the heap's bound at that
 /// month, so the suite's partitioned layout spreads its rows over monthly partitions (a
 /// bound some rows are past fails validation, as it should).
@@ -285,17 +289,24 @@ fn adopt(client: &mut Client) -> Result<AdoptReport> {
         Some(b) => b,
         None => partition::adoption_bound(now, queries::latest_event(client)?),
     };
-    // every key stored so far in the key table (those stored later: under the switch's lock)
-    let numbered = queries::last_event_number(client)?;
+    // every key stored so far in the key table: the rows of every transaction that was
+    // writing when it started (settled), then again those since, right before the switch,
+    // which claims under its lock only the rows numbered after that
+    let settled = queries::settled_seq(client, SETTLE_WAIT)?;
     queries::claim_missing_keys(client, None)?;
     queries::add_bound_check(client, bound)?;
     if let Err(e) = queries::validate_bound_check(client) {
         let _ = queries::drop_bound_check(client);
-        return Err(e.context(format!(
-            "usage_events has rows with no created_at, or dated on or after {}: no partition could hold them; nothing was changed",
-            bound.format("%Y-%m-%d")
-        )));
+        if crate::db::waits::sqlstate(&e) == Some(postgres::error::SqlState::CHECK_VIOLATION) {
+            return Err(e.context(format!(
+                "usage_events has rows with no created_at, or dated on or after {}: no partition could hold them; nothing was changed",
+                bound.format("%Y-%m-%d")
+            )));
+        }
+        return Err(e.context("checking the rows against the partition bound; nothing was changed"));
     }
+    let numbered = queries::settled_seq(client, SETTLE_WAIT)?;
+    queries::claim_missing_keys(client, Some(settled))?;
     let months = partition::partitions_from_bound(bound, now);
     let switched = match queries::switch_to_partitions(client, bound, months, numbered) {
         Ok(s) => s,
@@ -304,7 +315,12 @@ fn adopt(client: &mut Client) -> Result<AdoptReport> {
             return Err(e.context("the table is as it was (the switch is one transaction)"));
         }
     };
-    queries::analyze_parent(client)?;
+    // done: statistics are for the planner, and autovacuum's of each partition carry it
+    if let Err(e) = queries::analyze_parent(client) {
+        crate::printer::warn(&format!(
+            "{e:#}; the table is partitioned: run `ANALYZE usage_events` when you can"
+        ));
+    }
     Ok(AdoptReport {
         action: "adopted",
         heap: Some(switched.heap),

@@ -347,3 +347,122 @@ fn what_would_break_is_named_and_nothing_changes() {
         db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'usagectl_partition_bound'");
     assert_eq!(checks, 0);
 }
+
+#[test]
+fn maintain_run_by_the_writer_role_creates_the_months_ahead_and_readers_see_no_keys() {
+    let db = TestDb::migrated();
+    db.run(&["migrate", "--roles"]).assert_ok();
+    spread(&db);
+    db.run(&["partition", "adopt"]).assert_ok();
+    // the last month ahead goes missing: doctor says so
+    let last: String = db.scalar(
+        "SELECT partition::text FROM usagectl_partitions() ORDER BY range_from DESC NULLS LAST LIMIT 1",
+    );
+    db.client()
+        .batch_execute(&format!(
+            "ALTER TABLE usage_events DETACH PARTITION {last}; DROP TABLE {last};"
+        ))
+        .unwrap();
+    let (status, detail) = doctor_check(&db.run(&["doctor", "-o", "json"]).json(), "partitions");
+    assert_eq!(status, "problem");
+    assert!(detail.starts_with("no partition for "), "{detail}");
+    let writer = format!("cron_{}", db.name);
+    let reader = format!("support_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {writer} LOGIN IN ROLE usage_writer;
+             CREATE ROLE {reader} LOGIN IN ROLE usage_reader;"
+        ))
+        .unwrap();
+    // cron's role creates it, and the table's owner owns it
+    let out = db.run_as(&writer, &["maintain", "-o", "json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["partitions_created"].as_array().unwrap().len(),
+        1,
+        "{}",
+        out.stdout
+    );
+    let owner: String = db.scalar(&format!(
+        "SELECT relowner::regrole::text FROM pg_class WHERE oid = '{last}'::regclass"
+    ));
+    let table_owner: String = db.scalar(
+        "SELECT relowner::regrole::text FROM pg_class WHERE oid = 'usage_events'::regclass",
+    );
+    assert_eq!(owner, table_owner);
+    assert_eq!(
+        doctor_check(&db.run(&["doctor", "-o", "json"]).json(), "partitions").0,
+        "ok"
+    );
+    // the writer records keyed events; no reader sees another org's keys
+    db.run_as(
+        &writer,
+        &[
+            "record",
+            "--org",
+            "org-1",
+            "--event",
+            "csv_upload",
+            "--idempotency-key",
+            "w-1",
+        ],
+    )
+    .assert_ok();
+    let denied = db
+        .client_as(&reader)
+        .query("SELECT * FROM usagectl_event_keys", &[])
+        .unwrap_err();
+    assert_eq!(
+        denied.code(),
+        Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+    );
+}
+
+#[test]
+fn grants_row_level_security_and_policies_follow_the_table() {
+    let db = TestDb::migrated();
+    spread(&db);
+    // a role whose name needs quotes, with a grant and a policy of its own
+    let role = format!("Web App {}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            r#"CREATE ROLE "{role}";
+               GRANT SELECT, INSERT ON usage_events TO "{role}";
+               ALTER TABLE usage_events ENABLE ROW LEVEL SECURITY;
+               CREATE POLICY "one org" ON usage_events TO "{role}"
+                   USING (org_id = current_setting('app.current_org_id', true));"#
+        ))
+        .unwrap();
+    db.run(&["partition", "adopt"]).assert_ok();
+    assert_eq!(relkind(&db), "p");
+    let privileges: String = db.scalar(&format!(
+        r#"SELECT has_table_privilege('{role}', 'usage_events', 'SELECT')::text || ' '
+               || has_table_privilege('{role}', 'usage_events', 'INSERT')::text || ' '
+               || has_table_privilege('{role}', 'usage_events', 'DELETE')::text"#
+    ));
+    assert_eq!(privileges, "true true false");
+    let policy: String = db.scalar(
+        "SELECT c.relrowsecurity::text || ' ' || p.polname || ' ' || pg_get_expr(p.polqual, p.polrelid)
+           FROM pg_class c JOIN pg_policy p ON p.polrelid = c.oid WHERE c.oid = 'usage_events'::regclass",
+    );
+    assert_eq!(
+        policy,
+        "true one org (org_id = current_setting('app.current_org_id'::text, true))"
+    );
+    // the role sees its org only, through the parent
+    let mut c = db.client();
+    let seen: i64 = {
+        let mut tx = c.transaction().unwrap();
+        tx.batch_execute(&format!(
+            r#"SET LOCAL ROLE "{role}"; SET LOCAL app.current_org_id = 'org-3';"#
+        ))
+        .unwrap();
+        tx.query_one("SELECT count(DISTINCT org_id) FROM usage_events", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(seen, 1);
+    db.client()
+        .batch_execute(&format!(r#"DROP OWNED BY "{role}"; DROP ROLE "{role}";"#))
+        .unwrap();
+}

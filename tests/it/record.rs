@@ -617,3 +617,43 @@ fn dry_run_and_input_format_without_a_file_record_nothing() {
     let n: i64 = db.scalar("SELECT count(*) FROM usage_events");
     assert_eq!(n, 0);
 }
+
+#[test]
+fn a_key_follows_its_event_when_the_event_is_deleted_or_its_key_changed() {
+    let db = TestDb::migrated();
+    let rec = |key: &str| {
+        let out = db.run(&[
+            "record",
+            "--org",
+            "acme",
+            "--event",
+            "csv_upload",
+            "--idempotency-key",
+            key,
+            "-o",
+            "json",
+        ]);
+        out.assert_ok();
+        out.json()["duplicate"].as_bool().unwrap()
+    };
+    assert!(!rec("k1"));
+    assert!(rec("k1"));
+    // deleted: the key is free again
+    db.client()
+        .batch_execute("DELETE FROM usage_events WHERE idempotency_key = 'k1'")
+        .unwrap();
+    assert!(!rec("k1"));
+    // its key changed: the old one is free, the new one is taken
+    db.client()
+        .batch_execute(
+            "UPDATE usage_events SET idempotency_key = 'k2' WHERE idempotency_key = 'k1'",
+        )
+        .unwrap();
+    assert!(!rec("k1"));
+    assert!(rec("k2"));
+    let keys: i64 = db.scalar("SELECT count(*) FROM usagectl_event_keys WHERE org_id = 'acme'");
+    assert_eq!(keys, 2);
+    // TRUNCATE: every key is free
+    db.client().batch_execute("TRUNCATE usage_events").unwrap();
+    assert!(!rec("k2"));
+}

@@ -33,9 +33,11 @@ BEGIN
         GRANT SELECT ON usagectl_archives, usagectl_archive_totals, usagectl_archive_kept
             TO usage_reader, usage_writer;
     END IF;
+    -- every org's keys: not for a role meant to read one org at a time; the writer
+    -- claims keys and reads back the event ids it claimed
     IF to_regclass('usagectl_event_keys') IS NOT NULL THEN
-        GRANT SELECT ON usagectl_event_keys TO usage_reader;
-        GRANT SELECT, INSERT ON usagectl_event_keys TO usage_writer;
+        REVOKE ALL ON usagectl_event_keys FROM usage_reader;
+        GRANT INSERT, SELECT (event_id) ON usagectl_event_keys TO usage_writer;
     END IF;
     IF to_regclass('usagectl_reservations') IS NOT NULL THEN
         GRANT SELECT ON usagectl_reservations TO usage_reader;
@@ -44,6 +46,9 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION usagectl_record, usagectl_insert_events TO usage_writer;
+-- the months ahead of a partitioned table (`maintain`, as usage_writer from cron)
+GRANT EXECUTE ON FUNCTION usagectl_create_partition(date), usagectl_partitions() TO usage_writer;
+GRANT EXECUTE ON FUNCTION usagectl_partitions() TO usage_reader;
 -- alert rules without their webhook URL and secret (owner only)
 GRANT SELECT (name, webhook_shown, format, thresholds, metrics, org_id, tier, allow_insecure_http,
               created_at, created_by) ON usagectl_alert_rules TO usage_reader;

@@ -8,9 +8,11 @@
 -- partitioned parent cannot hold (the heap's, on this table: the primary key on id and
 -- the idempotency index), attached under SHARE UPDATE EXCLUSIVE on the parent, which
 -- inserts do not wait for; the parent's other indexes are built on the empty table as it
--- attaches. Returns false when a partition already covers the month.
+-- attaches. Returns false when a partition already covers the month. SECURITY DEFINER:
+-- it runs as the owner of usage_events (migrate installs it as that role), so `maintain`
+-- run by usage_writer from cron creates partitions the owner owns.
 CREATE OR REPLACE FUNCTION usagectl_create_partition(p_month date) RETURNS boolean
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public SET TimeZone = 'UTC' AS $f$
 DECLARE
     v_from timestamptz := p_month::timestamp AT TIME ZONE 'UTC';
     v_to timestamptz := (p_month + interval '1 month')::timestamp AT TIME ZONE 'UTC';
@@ -68,7 +70,7 @@ $f$;
 -- MAXVALUE) and whether each is the default. No rows when the table is not partitioned.
 CREATE OR REPLACE FUNCTION usagectl_partitions()
 RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz, is_default boolean)
-LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $f$
+LANGUAGE sql STABLE SET search_path = pg_catalog, public SET TimeZone = 'UTC' AS $f$
     SELECT c.oid::regclass,
            CASE WHEN b.lo IN ('MINVALUE', '') THEN NULL ELSE b.lo::timestamptz END,
            CASE WHEN b.hi IN ('MAXVALUE', '') THEN NULL ELSE b.hi::timestamptz END,
@@ -92,7 +94,7 @@ $f$;
 -- name. p_months partitions are created, the bound's month and those after it.
 CREATE OR REPLACE FUNCTION usagectl_partition_switch(p_bound timestamptz, p_months integer)
 RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
+LANGUAGE plpgsql SET search_path = pg_catalog, public SET TimeZone = 'UTC' AS $f$
 DECLARE
     v_heap oid := 'usage_events'::regclass;
     v_name text := format('usage_events_before_%s', to_char(p_bound AT TIME ZONE 'UTC', 'YYYY_MM'));
@@ -129,7 +131,7 @@ BEGIN
     -- who may do what: the heap's grants, row-level security and policies
     FOR r IN
         SELECT a.privilege_type, a.is_grantable,
-               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END AS grantee
+               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END AS grantee
           FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
          WHERE c.oid = v_heap AND a.grantee::regrole::text IS DISTINCT FROM v_owner
     LOOP
@@ -146,7 +148,7 @@ BEGIN
         SELECT p.polname, p.polpermissive, p.polcmd,
                pg_get_expr(p.polqual, p.polrelid) AS qual,
                pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck,
-               (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE quote_ident(o::regrole::text) END, ', ')
+               (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE o::regrole::text END, ', ')
                   FROM unnest(p.polroles) o) AS roles
           FROM pg_policy p WHERE p.polrelid = v_heap ORDER BY p.polname
     LOOP
@@ -168,13 +170,17 @@ BEGIN
     LOOP
         EXECUTE format('CREATE INDEX %I ON usage_events %s', left(r.name || '_all', 63), r.how);
     END LOOP;
-    -- the event numbers' sequence follows the column to the parent (dropping the heap
-    -- one day, after its months are archived, must not drop the sequence)
-    IF EXISTS (SELECT 1 FROM pg_depend d
-                WHERE d.classid = 'pg_class'::regclass AND d.objid = 'usagectl_event_seq'::regclass
-                  AND d.refobjid = v_heap AND d.deptype = 'a') THEN
-        ALTER SEQUENCE usagectl_event_seq OWNED BY usage_events.usagectl_seq;
-    END IF;
+    -- sequences owned by a column of the heap (usagectl's event numbers, a serial of the
+    -- web app's) follow the column to the parent: dropping the heap one day, after its
+    -- months are archived, must not drop a default's sequence
+    FOR r IN
+        SELECT d.objid::regclass AS seq, a.attname
+          FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE d.classid = 'pg_class'::regclass AND d.refobjid = v_heap AND d.deptype = 'a'
+           AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) = 'S'
+    LOOP
+        EXECUTE format('ALTER SEQUENCE %s OWNED BY %I.usage_events.%I', r.seq, v_schema, r.attname);
+    END LOOP;
     EXECUTE format('ALTER TABLE usage_events ATTACH PARTITION %I.%I FOR VALUES FROM (MINVALUE) TO (%L)',
                    v_schema, v_name, p_bound);
     EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT usagectl_partition_bound', v_schema, v_name);
@@ -184,3 +190,6 @@ BEGIN
     RETURN v_name;
 END
 $f$;
+
+REVOKE EXECUTE ON FUNCTION usagectl_create_partition(date), usagectl_partition_switch(timestamptz, integer)
+    FROM PUBLIC;

@@ -69,6 +69,14 @@ fn managed_by_partman(db: &mut impl GenericClient) -> Result<bool> {
 
 /// What stands in the way of adopting the heap (see [`crate::partition::refusals`]).
 pub fn adoption_facts(db: &mut impl GenericClient) -> Result<AdoptionFacts> {
+    let far_future_row = db
+        .opt_row(
+            "SELECT to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM usage_events
+             HAVING max(created_at) > now() + interval '1 year'",
+            &[],
+        )
+        .context("finding the latest event")?
+        .map(|r| r.get(0));
     let mut q = |sql: &str| -> Result<Vec<String>> {
         Ok(db
             .rows(sql, &[])
@@ -115,6 +123,16 @@ pub fn adoption_facts(db: &mut impl GenericClient) -> Result<AdoptionFacts> {
                FROM pg_attribute a CROSS JOIN LATERAL aclexplode(a.attacl) x
               WHERE a.attrelid = 'usage_events'::regclass AND a.attacl IS NOT NULL ORDER BY 1",
         )?,
+        special_columns: q(
+            "SELECT a.attname::text FROM pg_attribute a
+              WHERE a.attrelid = 'usage_events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                AND (a.attidentity <> '' OR a.attgenerated <> '') ORDER BY 1",
+        )?,
+        invalid_indexes: q(
+            "SELECT x.indexrelid::regclass::text FROM pg_index x
+              WHERE x.indrelid = 'usage_events'::regclass AND NOT x.indisvalid ORDER BY 1",
+        )?,
+        far_future_row,
     })
 }
 
@@ -123,17 +141,6 @@ pub fn latest_event(db: &mut impl GenericClient) -> Result<Option<DateTime<Utc>>
     Ok(db
         .row("SELECT max(created_at) FROM usage_events", &[])
         .context("finding the latest event")?
-        .get(0))
-}
-
-/// The event number handed out last (0 before the first).
-pub fn last_event_number(db: &mut impl GenericClient) -> Result<i64> {
-    Ok(db
-        .row(
-            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM usagectl_event_seq",
-            &[],
-        )
-        .context("reading the event numbering")?
         .get(0))
 }
 

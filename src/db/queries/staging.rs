@@ -131,21 +131,45 @@ pub fn staged_new_totals(db: &mut impl GenericClient, org: &str) -> Result<Vec<S
         .collect())
 }
 
+/// Input lines per call of `usagectl_insert_events()`: its arrays stay a few MB however
+/// large the file.
+const INSERT_CHUNK: i64 = 20_000;
+
 /// Insert the staged rows in input order, skipping keys stored already or seen earlier in
 /// the input, and every row of the `refused` orgs. Returns how many were inserted.
 pub fn insert_from_staging(db: &mut impl GenericClient, refused: &[String]) -> Result<u64> {
-    let inserted: i64 = db
+    let last: i64 = db
         .row(
-        "SELECT count(*)
-         FROM (SELECT array_agg(NULL::uuid ORDER BY line) AS id, array_agg(org_id ORDER BY line) AS org,
-                      array_agg(event_type ORDER BY line) AS t, array_agg(quantity ORDER BY line) AS q,
-                      array_agg(metadata ORDER BY line) AS m, array_agg(created_at ORDER BY line) AS at,
-                      array_agg(idempotency_key ORDER BY line) AS k
-                 FROM usagectl_staging WHERE NOT (org_id = ANY($1))) s
-         CROSS JOIN LATERAL usagectl_insert_events(s.id, s.org, s.t, s.q, s.m, s.at, s.k)",
-        &[&refused],
-    )
-    .context("inserting the rows")?
-    .get(0);
+            "SELECT coalesce(max(line), 0)::bigint FROM usagectl_staging",
+            &[],
+        )
+        .context("counting the staged rows")?
+        .get(0);
+    if last > INSERT_CHUNK {
+        // each chunk reads its lines, not the whole table
+        db.batch_execute("CREATE INDEX ON usagectl_staging (line)")
+            .context("indexing the staged rows")?;
+    }
+    let mut inserted = 0i64;
+    let mut from = 0i64;
+    while from < last {
+        let to = from + INSERT_CHUNK;
+        let n: i64 = db
+            .row(
+                "SELECT count(*)
+                 FROM (SELECT array_agg(NULL::uuid ORDER BY line) AS id, array_agg(org_id ORDER BY line) AS org,
+                              array_agg(event_type ORDER BY line) AS t, array_agg(quantity ORDER BY line) AS q,
+                              array_agg(metadata ORDER BY line) AS m, array_agg(created_at ORDER BY line) AS at,
+                              array_agg(idempotency_key ORDER BY line) AS k
+                         FROM usagectl_staging
+                        WHERE line > $2 AND line <= $3 AND NOT (org_id = ANY($1))) s
+                 CROSS JOIN LATERAL usagectl_insert_events(s.id, s.org, s.t, s.q, s.m, s.at, s.k)",
+                &[&refused, &from, &to],
+            )
+            .context("inserting the rows")?
+            .get(0);
+        inserted += n;
+        from = to;
+    }
     Ok(inserted as u64)
 }
