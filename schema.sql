@@ -1133,6 +1133,42 @@ CREATE FUNCTION public.usagectl_tier_json(p_org text) RETURNS jsonb
       FROM (SELECT 1) one LEFT JOIN usagectl_org_tiers t ON t.org_id = p_org
 $$;
 
+CREATE FUNCTION public.usagectl_totals_before(p_types text[], p_to timestamp with time zone) RETURNS TABLE(org_id text, event_type text, quantity bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_seen bigint;
+BEGIN
+    IF p_to IS NULL OR p_types IS NULL THEN
+        RAISE EXCEPTION 'usagectl_totals_before(): the window needs an end and the types a list'
+            USING ERRCODE = '22004';
+    END IF;
+    IF date_trunc('day', p_to, 'UTC') <> p_to OR NOT usagectl_rollup_ready() THEN
+        RETURN QUERY
+        SELECT m.org_id, m.event_type, coalesce(sum(m.quantity), 0)::bigint
+          FROM usagectl_usage_by_model(NULL, p_types, NULL, p_to) m
+         GROUP BY 1, 2;
+        RETURN;
+    END IF;
+    -- one snapshot (a STABLE function's): the watermark agrees with the rollup read below
+    SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    RETURN QUERY
+    SELECT u.org_id, u.event_type, sum(u.quantity)::bigint
+      FROM (SELECT e.org_id, e.event_type, e.quantity::bigint AS quantity
+              FROM usage_events e
+             WHERE NOT usagectl_is_folded(e.usagectl_seq, v_seen)
+               AND e.event_type = ANY (p_types) AND e.created_at < p_to
+            UNION ALL
+            SELECT r.org_id, r.event_type, r.quantity
+              FROM usagectl_rollup r
+             WHERE r.event_type = ANY (p_types) AND r.bucket < p_to) u
+     GROUP BY 1, 2;
+END
+$$;
+
 CREATE FUNCTION public.usagectl_usage(p_org text, p_types text[], p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(org_id text, event_type text, day date, events bigint, quantity bigint, first_event timestamp with time zone, last_event timestamp with time zone)
     LANGUAGE sql STABLE
     AS $$
@@ -1966,6 +2002,8 @@ CREATE INDEX usagectl_grants_org ON public.usagectl_grants USING btree (org_id, 
 CREATE INDEX usagectl_model_price_removals_model ON public.usagectl_model_price_removals USING btree (model, valid_from);
 
 CREATE INDEX usagectl_reservations_live ON public.usagectl_reservations USING btree (org_id, metric) WHERE (ended_at IS NULL);
+
+CREATE INDEX usagectl_rollup_all_time ON public.usagectl_rollup USING btree (org_id) INCLUDE (event_type, bucket, quantity) WHERE (event_type = 'mapping_profile_created'::text);
 
 CREATE INDEX usagectl_rollup_day ON public.usagectl_rollup USING btree (day);
 

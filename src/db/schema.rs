@@ -367,6 +367,12 @@ pub const STEPS: &[Step] = &[
         sql: migration!("0028_idempotency_keys"),
         kind: StepKind::WithDefinitions,
     },
+    Step {
+        version: 29,
+        description: "index the rollup's rows of all-time metrics (status --all sums them for every org)",
+        sql: migration!("0029_index_all_time_rollup"),
+        kind: StepKind::ConcurrentIndex("usagectl_rollup_all_time"),
+    },
 ];
 
 /// One definition file: functions, triggers, policies or grants, installed whole.

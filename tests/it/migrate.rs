@@ -87,20 +87,20 @@ fn creates_the_seed_table_on_an_empty_database_and_is_idempotent() {
     let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid");
     assert_eq!(invalid, 0);
     let versions: i64 = db.scalar("SELECT count(*) FROM usagectl_schema_migrations");
-    assert_eq!(versions, 28);
+    assert_eq!(versions, 29);
 
     let second = db.run(&["migrate"]);
     second.assert_ok();
     assert_eq!(
         second.stdout,
-        "schema is up to date (version 28); nothing to do\n"
+        "schema is up to date (version 29); nothing to do\n"
     );
     assert_eq!(schema_snapshot(&db), snap);
     let dry = db.run(&["migrate", "--dry-run"]);
     dry.assert_ok();
     assert_eq!(
         dry.stdout,
-        "-- schema is up to date (version 28); nothing to run\n"
+        "-- schema is up to date (version 29); nothing to run\n"
     );
 }
 
@@ -197,7 +197,7 @@ fn dry_run_prints_the_sql_and_runs_nothing() {
     let v = json.json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["adopted_existing_table"], true);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 29);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 30);
 }
 
 #[test]
@@ -372,9 +372,10 @@ fn every_plpgsql_function_passes_plpgsql_check() {
     // enforce function, the base limit, the allowance, the API's three argument checks and
     // its reservation lookup; and the web app's API (check, record, reserve, settle,
     // release and the three endpoint bodies) and the rule for an org usagectl has seen;
-    // the one insert; a partition's creation and the switch to partitions
+    // the one insert; a partition's creation and the switch to partitions; every org's
+    // all-time totals
     let names: Vec<String> = functions.iter().map(|f| f.get(0)).collect();
-    assert_eq!(functions.len(), 40, "{names:#?}");
+    assert_eq!(functions.len(), 41, "{names:#?}");
     for f in &functions {
         let (name, rel, old, new): (String, Option<String>, Option<String>, Option<String>) =
             (f.get(0), f.get(1), f.get(2), f.get(3));

@@ -318,6 +318,34 @@ fn status_all_lists_every_org_worst_first_on(path: ReadPath) {
     db.run(&["tier", "assign", "quiet-org", "pilot", "--new-org"])
         .assert_ok(); // no events, but assigned
     db.run(&["tier", "assign", "near-org", "trial"]).assert_ok();
+    // mapping profiles count all time: three months ago (folded on every path but raw),
+    // and now (not folded on the unfolded path)
+    db.run(&["tier", "assign", "maps-org", "subscription", "--new-org"])
+        .assert_ok();
+    db.run(&["tier", "override", "maps-org", "mapping_profiles", "10"])
+        .assert_ok();
+    let months_ago = (chrono::Utc::now() - chrono::Duration::days(95)).to_rfc3339();
+    insert(&db, "maps-org", "mapping_profile_created", 3, &months_ago);
+    db.fold();
+    insert(&db, "maps-org", "mapping_profile_created", 4, &now);
+    let all_time: i64 = db.scalar(
+        "SELECT sum(quantity)::bigint FROM usage_events WHERE org_id = 'maps-org' AND event_type = 'mapping_profile_created'",
+    );
+    assert_eq!(all_time, 7);
+    let maps = db.run(&["status", "--all", "-o", "json"]).json();
+    let maps = maps["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["org_id"] == "maps-org")
+        .unwrap()
+        .clone();
+    assert_eq!(maps["worst_metric"], "mapping_profiles", "{path:?} {maps}");
+    assert_eq!(maps["worst_current"], all_time, "{path:?} {maps}");
+    assert_eq!(maps["status"], "ok", "{path:?} {maps}"); // 7 of 10: below the warning
+    db.client()
+        .batch_execute("DELETE FROM usage_events WHERE org_id = 'maps-org'; DELETE FROM usagectl_org_tiers WHERE org_id = 'maps-org'; DELETE FROM usagectl_org_limit_overrides WHERE org_id = 'maps-org';")
+        .unwrap();
 
     let out = db.run(&["status", "--all", "-o", "json"]);
     assert_eq!(out.code, 4, "{}", out.stderr);

@@ -11,7 +11,7 @@ GRANT SELECT ON usagectl_tiers, usagectl_tier_limits, usagectl_org_tiers, usagec
 GRANT SELECT, INSERT, UPDATE ON usagectl_org_locks TO usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_usage, usagectl_usage_of, usagectl_usage_by_model, usagectl_model_key,
         usagectl_is_folded, usagectl_bucket, usagectl_count, usagectl_rollup_ready, usagectl_org_usage,
-        usagectl_archived_in, usagectl_require_raw
+        usagectl_archived_in, usagectl_require_raw, usagectl_totals_before
         TO usage_reader, usage_writer;
 GRANT EXECUTE ON FUNCTION usagectl_lock_org, usagectl_fold TO usage_writer;
 GRANT SELECT ON usagectl_org_settings, usagectl_grants, usagectl_grant_revocations TO usage_reader, usage_writer;

@@ -205,6 +205,46 @@ LANGUAGE sql STABLE AS $f$
      GROUP BY 1, 2, 3
 $f$;
 
+-- Every org's total quantity of p_types (required) before p_to: the all-time metrics of
+-- `status --all` (mapping profiles). The same read as usagectl_usage_by_model(), summed
+-- per org and type: when p_to is a UTC midnight, every org's buckets before it plus its
+-- rows above the watermark, with no per-day rows in between (at 10,000 orgs those cost
+-- seconds); otherwise usagectl_usage_by_model() itself.
+CREATE OR REPLACE FUNCTION usagectl_totals_before(p_types text[], p_to timestamptz)
+RETURNS TABLE (org_id text, event_type text, quantity bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public
+SET plan_cache_mode = force_custom_plan AS $f$
+#variable_conflict use_column
+DECLARE
+    v_seen bigint;
+BEGIN
+    IF p_to IS NULL OR p_types IS NULL THEN
+        RAISE EXCEPTION 'usagectl_totals_before(): the window needs an end and the types a list'
+            USING ERRCODE = '22004';
+    END IF;
+    IF date_trunc('day', p_to, 'UTC') <> p_to OR NOT usagectl_rollup_ready() THEN
+        RETURN QUERY
+        SELECT m.org_id, m.event_type, coalesce(sum(m.quantity), 0)::bigint
+          FROM usagectl_usage_by_model(NULL, p_types, NULL, p_to) m
+         GROUP BY 1, 2;
+        RETURN;
+    END IF;
+    -- one snapshot (a STABLE function's): the watermark agrees with the rollup read below
+    SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    RETURN QUERY
+    SELECT u.org_id, u.event_type, sum(u.quantity)::bigint
+      FROM (SELECT e.org_id, e.event_type, e.quantity::bigint AS quantity
+              FROM usage_events e
+             WHERE NOT usagectl_is_folded(e.usagectl_seq, v_seen)
+               AND e.event_type = ANY (p_types) AND e.created_at < p_to
+            UNION ALL
+            SELECT r.org_id, r.event_type, r.quantity
+              FROM usagectl_rollup r
+             WHERE r.event_type = ANY (p_types) AND r.bucket < p_to) u
+     GROUP BY 1, 2;
+END
+$f$;
+
 -- One org's total quantity of p_types (required) in [p_from, p_to) (p_from NULL: from the
 -- first event): what enforcement asks on every enforced record and check. The same read
 -- as usagectl_usage_by_model(), summed: when each edge is a bucket start for the org (a

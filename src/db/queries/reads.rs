@@ -199,7 +199,7 @@ pub fn usage_and_orgs_of_month(
               GROUP BY org_id, event_type
              UNION ALL
              SELECT org_id, NULL, sum(quantity)::bigint
-               FROM usagectl_usage(NULL, ARRAY['mapping_profile_created'], NULL, $2)
+               FROM usagectl_totals_before(ARRAY['mapping_profile_created'], $2)
               GROUP BY org_id",
             &[&month.start, &month.end],
         )
