@@ -19,15 +19,6 @@ q -c "CREATE DATABASE bench"
 URL="host=$WORK/pg port=5432 user=postgres dbname=bench"
 export DATABASE_URL=$URL
 
-time_ms() {
-    local t=()
-    for _ in $(seq "$RUNS"); do
-        local a; a=$(now_ms)
-        "$@" >/dev/null 2>&1 || true
-        t+=($(($(now_ms) - a)))
-    done
-    median "${t[@]}"
-}
 
 echo "loading $EVENTS events over $ORGS orgs..." >&2
 q <<SQL

@@ -21,6 +21,16 @@ median() {
     if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cat; fi |
         sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
+# median wall time in ms of RUNS runs of a command (output discarded)
+time_ms() {
+    local t=()
+    for _ in $(seq "$RUNS"); do
+        local a; a=$(now_ms)
+        "$@" >/dev/null 2>&1 || true
+        t+=($(($(now_ms) - a)))
+    done
+    median "${t[@]}"
+}
 # the machine, for the line every script prints above its figures
 machine() {
     echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), PostgreSQL $(q -At -c 'show server_version' | cut -d' ' -f1)"

@@ -26,15 +26,6 @@ q -c "CREATE DATABASE bench_scale"
 URL="host=$WORK/pg port=5432 user=postgres dbname=bench_scale"
 export DATABASE_URL=$URL
 
-time_ms() { # median wall time in ms of RUNS runs of a command (output discarded)
-    local t=()
-    for _ in $(seq "$RUNS"); do
-        local a; a=$(now_ms)
-        "$@" >/dev/null 2>&1 || true
-        t+=($(($(now_ms) - a)))
-    done
-    median "${t[@]}"
-}
 row() { # label, usagectl ms, psql ms
     awk -v l="$1" -v u="$2" -v p="$3" 'BEGIN { printf "%-40s %10d %10d %9.1fx\n", l, u, p, (u > 0 ? p / u : 0) }'
 }

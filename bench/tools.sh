@@ -15,15 +15,6 @@ q -c "CREATE DATABASE bench"
 URL="host=$WORK/pg port=5432 user=postgres dbname=bench"
 export DATABASE_URL=$URL
 
-time_ms() {
-    local t=()
-    for _ in $(seq "$RUNS"); do
-        local a; a=$(now_ms)
-        "$@" >/dev/null 2>&1 || true
-        t+=($(($(now_ms) - a)))
-    done
-    median "${t[@]}"
-}
 row() { awk -v l="$1" -v u="$2" -v p="$3" 'BEGIN { printf "%-40s %10d %10d %9.2fx\n", l, u, p, (u > 0 ? p / u : 0) }'; }
 
 echo "loading $EVENTS events (org-big: $BIG this month, $TOKENS token events this month)..." >&2

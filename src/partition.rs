@@ -118,13 +118,15 @@ pub fn adoption_bound(now: DateTime<Utc>, latest_event: Option<DateTime<Utc>>) -
     }
 }
 
-/// How many monthly partitions the switch creates from `bound` on: through the
-/// [`MONTHS_AHEAD`]th month after `now`'s (at least one, the bound's own month).
+/// The last month that must have a partition: the [`MONTHS_AHEAD`]th after `now`'s.
+fn last_month_ahead(now: DateTime<Utc>) -> Month {
+    (0..MONTHS_AHEAD).fold(Month::containing(now), |m, _| m.next())
+}
+
+/// How many monthly partitions the switch creates from `bound` on: through
+/// [`last_month_ahead`] (at least one, the bound's own month).
 pub fn partitions_from_bound(bound: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
-    let mut last = Month::containing(now);
-    for _ in 0..MONTHS_AHEAD {
-        last = last.next();
-    }
+    let last = last_month_ahead(now);
     let mut m = Month::containing(bound);
     let mut n = 1;
     while m.end < last.end {
@@ -182,7 +184,7 @@ pub fn verdict(
                 Ok(format!(
                     "{} partitions by month, ready through {}",
                     covered.len(),
-                    Month::containing(now).next().next().next().label()
+                    last_month_ahead(now).label()
                 ))
             } else {
                 Err(format!(

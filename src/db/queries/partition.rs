@@ -206,8 +206,6 @@ pub struct Switched {
     pub heap: String,
     /// How long usage_events was locked (the web app's inserts waited at most this).
     pub locked_for: std::time::Duration,
-    /// Keys claimed under the lock (rows keyed after the catch-up before it).
-    pub keys_claimed: u64,
 }
 
 /// The switch, in one transaction under ACCESS EXCLUSIVE on usage_events (the short lock
@@ -225,7 +223,7 @@ pub fn switch_to_partitions(
         tx.batch_execute("LOCK TABLE usage_events IN ACCESS EXCLUSIVE MODE")
             .context("locking usage_events")?;
         let started = std::time::Instant::now();
-        let keys_claimed = claim_missing_keys(&mut tx, Some(numbered_above))?;
+        claim_missing_keys(&mut tx, Some(numbered_above))?;
         let heap: String = tx
             .row(
                 "SELECT usagectl_partition_switch($1, $2)",
@@ -238,7 +236,6 @@ pub fn switch_to_partitions(
         Ok(Switched {
             heap,
             locked_for: started.elapsed(),
-            keys_claimed,
         })
     })
 }
