@@ -7,8 +7,12 @@
 CREATE OR REPLACE FUNCTION usagectl_lock_org(p_org text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 BEGIN
-    INSERT INTO usagectl_org_locks (org_id) VALUES (p_org) ON CONFLICT (org_id) DO NOTHING;
+    -- one statement once the row exists (every call but an org's first)
     PERFORM FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO usagectl_org_locks (org_id) VALUES (p_org) ON CONFLICT (org_id) DO NOTHING;
+        PERFORM FROM usagectl_org_locks l WHERE l.org_id = p_org FOR UPDATE;
+    END IF;
 END
 $f$;
 
@@ -72,27 +76,32 @@ CREATE OR REPLACE FUNCTION usagectl_allowance(p_org text, p_metric text, p_at ti
                                               OUT period_end timestamptz, OUT limit_value bigint,
                                               OUT current bigint, OUT reserved bigint,
                                               OUT allowed boolean, OUT message text)
--- PL/pgSQL, one simple statement a step: a warm session keeps each one's plan (the web
--- app's API calls this on every request)
+-- PL/pgSQL with few statements: a warm session keeps each one's plan, and every statement
+-- costs its executor's start and end (the web app's API calls this on every request), so
+-- the functions it calls are plain expressions, not queries over them.
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
 DECLARE
     v_types text[];
     v_monthly boolean;
     v_base bigint;
+    v_period record;
 BEGIN
     SELECT m.event_types, m.monthly INTO v_types, v_monthly
       FROM usagectl_metrics() m WHERE m.metric = p_metric;
-    SELECT p.period_start, p.period_end INTO period_start, period_end
-      FROM usagectl_period(p_org, p_at) p;
+    v_period := usagectl_period(p_org, p_at);
+    period_start := v_period.period_start;
+    period_end := v_period.period_end;
     v_base := usagectl_base_limit(p_org, p_metric);
-    limit_value := CASE WHEN v_base = -1 THEN -1
-                    ELSE v_base + coalesce((SELECT g.granted
-                                              FROM usagectl_granted(p_org, period_start, period_end) g
-                                             WHERE g.metric = p_metric), 0) END;
-    -- live reservations (the web app's API: not settled, released or expired)
-    reserved := (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
-                  WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
-                    AND r.expires_at > now());
+    -- the limit with the period's grants, and what live reservations hold (the web app's
+    -- API: not settled, released or expired)
+    SELECT CASE WHEN v_base = -1 THEN -1
+                ELSE v_base + coalesce((SELECT g.granted
+                                          FROM usagectl_granted(p_org, period_start, period_end) g
+                                         WHERE g.metric = p_metric), 0) END,
+           (SELECT coalesce(sum(r.quantity), 0)::bigint FROM usagectl_reservations r
+             WHERE r.org_id = p_org AND r.metric = p_metric AND r.ended_at IS NULL
+               AND r.expires_at > now())
+      INTO limit_value, reserved;
     current := usagectl_org_usage(p_org, v_types, CASE WHEN v_monthly THEN period_start END,
                                   period_end);
     -- THE quota rule: what is used, what live reservations hold and what is added fit
@@ -119,6 +128,18 @@ RETURNS TABLE (id uuid, org_id text, event_type text, quantity integer, metadata
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $f$
 #variable_conflict use_column
 BEGIN
+    IF coalesce(cardinality(array_remove(p_key, NULL)), 0) = 0 THEN
+        -- no key to claim: the insert alone (a shorter plan for the web app's every call)
+        RETURN QUERY
+        INSERT INTO usage_events AS e (id, org_id, event_type, quantity, metadata, created_at)
+        SELECT coalesce(i.id, gen_random_uuid()), i.org_id, i.event_type, i.quantity, i.metadata,
+               coalesce(i.at, now())
+          FROM unnest(p_id, p_org, p_type, p_quantity, p_metadata, p_at)
+               WITH ORDINALITY AS i(id, org_id, event_type, quantity, metadata, at, n)
+         ORDER BY i.n
+        RETURNING e.id, e.org_id, e.event_type, e.quantity, e.metadata, e.created_at, e.idempotency_key;
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH input AS MATERIALIZED (
         SELECT coalesce(i.id, gen_random_uuid()) AS id, i.org_id, i.event_type, i.quantity,
@@ -166,7 +187,7 @@ DECLARE
     v_end timestamptz;
     v_limit bigint;
     v_current bigint;
-    v_allowed boolean;
+    v_allowance record;
     v_row usage_events%ROWTYPE;
 BEGIN
     IF p_quantity > 0 THEN
@@ -188,11 +209,13 @@ BEGIN
         END IF;
     END IF;
     IF v_metric IS NOT NULL THEN
-        SELECT a.period_start, a.period_end, a.limit_value, a.current + a.reserved, a.allowed,
-               a.message
-          INTO v_start, v_end, v_limit, v_current, v_allowed, v_message
-          FROM usagectl_allowance(p_org, v_metric, v_at, p_quantity) a;
-        IF NOT v_allowed THEN
+        v_allowance := usagectl_allowance(p_org, v_metric, v_at, p_quantity);
+        v_start := v_allowance.period_start;
+        v_end := v_allowance.period_end;
+        v_limit := v_allowance.limit_value;
+        v_current := v_allowance.current + v_allowance.reserved;
+        v_message := v_allowance.message;
+        IF NOT v_allowance.allowed THEN
             RETURN QUERY SELECT 'refused', v_metric, v_current, v_limit, v_start, v_end, v_message,
                 NULL::uuid, NULL::text, NULL::text, NULL::integer, NULL::jsonb,
                 NULL::timestamptz, NULL::text;

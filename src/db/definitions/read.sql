@@ -258,7 +258,6 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public
 SET plan_cache_mode = force_generic_plan AS $f$
 DECLARE
     v_from timestamptz := coalesce(p_from, '-infinity'::timestamptz);
-    v_seen bigint;
     v_sum bigint;
 BEGIN
     IF p_to IS NULL OR p_types IS NULL THEN
@@ -273,12 +272,13 @@ BEGIN
         RETURN (SELECT coalesce(sum(m.quantity), 0)::bigint
                   FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m);
     END IF;
-    -- one snapshot (a STABLE function's): the watermark agrees with the rollup read below
-    SELECT f.watermark INTO v_seen FROM usagectl_fold_state f;
+    -- one statement, one snapshot: the watermark agrees with the rollup read below (and,
+    -- an initplan, it bounds the index scan of the org's rows above it)
     SELECT coalesce(sum(u.quantity), 0)::bigint INTO v_sum
       FROM (SELECT e.quantity::bigint AS quantity
               FROM usage_events e
-             WHERE e.org_id = p_org AND NOT usagectl_is_folded(e.usagectl_seq, v_seen)
+             WHERE e.org_id = p_org
+               AND NOT usagectl_is_folded(e.usagectl_seq, (SELECT f.watermark FROM usagectl_fold_state f))
                AND e.event_type = ANY (p_types)
                -- [v_from, p_to) as a range test, which no index answers: the plan (one for
                -- every org and window) must not intersect the org's few rows with the
