@@ -170,34 +170,44 @@ pub fn verdict(
     }
     match layout {
         Layout::Heap => Ok("one table, not partitioned".into()),
-        Layout::PartitionedByPartman => Ok(format!(
-            "{} partitions; pg_partman creates them",
-            covered.len()
-        )),
+        // pg_partman creates them; a month it has not is still a month whose inserts fail
+        Layout::PartitionedByPartman => match missing_months(now, covered) {
+            None => Ok(format!(
+                "{} partitions; pg_partman creates them",
+                covered.len()
+            )),
+            Some(months) => Err(format!(
+                "no partition for {months}: inserts dated then are refused; pg_partman manages this table, so run its maintenance (partman.run_maintenance()) or check its schedule"
+            )),
+        },
         Layout::PartitionedOtherwise => Ok(format!(
             "{} partitions, not by a range of created_at: usagectl creates none",
             covered.len()
         )),
-        Layout::Partitioned => {
-            let missing = months_to_create(now, covered);
-            if missing.is_empty() {
-                Ok(format!(
-                    "{} partitions by month, ready through {}",
-                    covered.len(),
-                    last_month_ahead(now).label()
-                ))
-            } else {
-                Err(format!(
-                    "no partition for {}: inserts dated then are refused; run `usagectl maintain` (or `usagectl partition ahead`)",
-                    missing
-                        .iter()
-                        .map(Month::label)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-        }
+        Layout::Partitioned => match missing_months(now, covered) {
+            None => Ok(format!(
+                "{} partitions by month, ready through {}",
+                covered.len(),
+                last_month_ahead(now).label()
+            )),
+            Some(months) => Err(format!(
+                "no partition for {months}: inserts dated then are refused; run `usagectl maintain` (or `usagectl partition ahead`)"
+            )),
+        },
     }
+}
+
+/// The months from now through [`MONTHS_AHEAD`] ahead that no partition covers, as a
+/// list (`None` when every one is covered).
+fn missing_months(now: DateTime<Utc>, covered: &[Range]) -> Option<String> {
+    let missing = months_to_create(now, covered);
+    (!missing.is_empty()).then(|| {
+        missing
+            .iter()
+            .map(Month::label)
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 #[cfg(test)]
@@ -290,8 +300,14 @@ mod tests {
         // March missing: inserts dated then would be refused
         let gap = verdict(Layout::Partitioned, false, &through(3), now).unwrap_err();
         assert!(gap.starts_with("no partition for 2027-03:"), "{gap}");
-        // pg_partman's table: its business
-        assert!(verdict(Layout::PartitionedByPartman, false, &through(3), now).is_ok());
+        // pg_partman's table: its to create, but a missing month is still named
+        assert!(verdict(Layout::PartitionedByPartman, false, &through(4), now).is_ok());
+        let partman = verdict(Layout::PartitionedByPartman, false, &through(3), now).unwrap_err();
+        assert!(
+            partman.starts_with("no partition for 2027-03:")
+                && partman.contains("partman.run_maintenance()"),
+            "{partman}"
+        );
     }
 
     #[test]

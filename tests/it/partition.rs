@@ -466,3 +466,75 @@ fn grants_row_level_security_and_policies_follow_the_table() {
         .batch_execute(&format!(r#"DROP OWNED BY "{role}"; DROP ROLE "{role}";"#))
         .unwrap();
 }
+
+/// pg_partman, installed for real: once its `part_config` lists usage_events, usagectl
+/// creates no partition (not from `maintain`, not from `partition ahead`), `partition
+/// list` and doctor say who does, and a month pg_partman has not created yet is doctor's
+/// warning, not something usagectl fights over.
+#[test]
+fn a_table_pg_partman_manages_is_left_to_pg_partman() {
+    let db = TestDb::migrated();
+    spread(&db);
+    db.run(&["partition", "adopt"]).assert_ok();
+    let last: String = db.scalar(
+        "SELECT partition::text FROM usagectl_partitions() ORDER BY range_from DESC NULLS LAST LIMIT 1",
+    );
+    let drop_last = format!("ALTER TABLE usage_events DETACH PARTITION {last}; DROP TABLE {last};");
+    let partitions = "SELECT count(*) FROM usagectl_partitions()";
+    db.client().batch_execute(&drop_last).unwrap();
+    let count: i64 = db.scalar(partitions);
+    // without pg_partman, maintain puts the month back
+    let out = db.run(&["maintain", "-o", "json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["partitions_created"].as_array().unwrap().len(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(db.scalar::<i64>(partitions), count + 1);
+    db.client().batch_execute(&drop_last).unwrap();
+
+    db.client()
+        .batch_execute(
+            "CREATE SCHEMA partman;
+             CREATE EXTENSION pg_partman SCHEMA partman;
+             INSERT INTO partman.part_config (parent_table, control, partition_type, partition_interval,
+                                              datetime_string)
+             VALUES ('public.usage_events', 'created_at', 'native', '1 mon', 'YYYY_MM');",
+        )
+        .expect("pg_partman is installed (postgresql-15-partman; .ci/run installs it)");
+    let out = db.run(&["maintain", "-o", "json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["partitions_created"],
+        serde_json::json!([]),
+        "{}",
+        out.stdout
+    );
+    let out = db.run(&["partition", "ahead"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("pg_partman manages the partitions"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        db.scalar::<i64>(partitions),
+        count,
+        "usagectl created a partition"
+    );
+    let out = db.run(&["partition", "list"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("pg_partman"), "{}", out.stdout);
+    // the month dropped above is pg_partman's to create, and doctor names it
+    let (status, detail) = doctor_check(&db.run(&["doctor", "-o", "json"]).json(), "partitions");
+    assert_eq!(status, "problem", "{detail}");
+    assert!(detail.contains("partman.run_maintenance()"), "{detail}");
+    db.client()
+        .batch_execute("SELECT usagectl_create_partition(date_trunc('month', now() + interval '3 months')::date)")
+        .unwrap();
+    let (status, detail) = doctor_check(&db.run(&["doctor", "-o", "json"]).json(), "partitions");
+    assert_eq!(status, "ok", "{detail}");
+    assert!(detail.ends_with("pg_partman creates them"), "{detail}");
+}
