@@ -156,28 +156,59 @@ pub fn months_to_create(now: DateTime<Utc>, covered: &[Range]) -> Vec<Month> {
     out
 }
 
+/// A default partition of usage_events (usagectl creates none; pg_partman's
+/// `create_parent` does), for [`verdict`].
+#[derive(Debug, Clone)]
+pub struct DefaultPartition {
+    /// Its name.
+    pub name: String,
+    /// Whether it holds a row.
+    pub holds_rows: bool,
+}
+
 /// `doctor`'s verdict on the layout: `Ok` what it is, `Err` what is wrong and what to do.
 /// `stray_bound`: usage_events (a heap) still has the CHECK constraint an interrupted
-/// `partition adopt` added; `covered`: the partitions' ranges.
+/// `partition adopt` added; `covered`: the ranges of the partitions but the default one;
+/// `default`: the default partition, if there is one.
 pub fn verdict(
     layout: Layout,
     stray_bound: bool,
     covered: &[Range],
+    default: Option<&DefaultPartition>,
     now: DateTime<Utc>,
 ) -> Result<String, String> {
     if stray_bound {
         return Err("the CHECK constraint usagectl_partition_bound, left by an interrupted `partition adopt`, refuses inserts dated on or after its bound: run `usagectl partition adopt` again to finish (or drop the constraint)".into());
     }
+    if let Some(d) = default.filter(|d| d.holds_rows) {
+        return Err(format!(
+            "the default partition {} holds rows dated outside every monthly partition: reads count them, but their months cannot have partitions of their own until the rows move (pg_partman's partition_data_time() moves them)",
+            d.name
+        ));
+    }
+    let empty_default = default.map_or(String::new(), |d| {
+        format!(", and an empty default partition {}", d.name)
+    });
+    // a month without a partition: its inserts fail, or go to the default partition
+    let missing = |months: String, what_to_do: &str| {
+        let fate = match default {
+            Some(d) => format!("go to the default partition {}", d.name),
+            None => "are refused".to_string(),
+        };
+        format!("no partition for {months}: inserts dated then {fate}; {what_to_do}")
+    };
     match layout {
         Layout::Heap => Ok("one table, not partitioned".into()),
         // pg_partman creates them; a month it has not is still a month whose inserts fail
         Layout::PartitionedByPartman => match missing_months(now, covered) {
             None => Ok(format!(
-                "{} partitions; pg_partman creates them",
-                covered.len()
+                "{} partitions through {}; pg_partman creates them{empty_default}",
+                covered.len(),
+                covered_through(covered)
             )),
-            Some(months) => Err(format!(
-                "no partition for {months}: inserts dated then are refused; pg_partman manages this table, so run its maintenance (partman.run_maintenance()) or check its schedule"
+            Some(months) => Err(missing(
+                months,
+                "pg_partman manages this table: run its run_maintenance() (its premake sets how many months it keeps ahead)",
             )),
         },
         Layout::PartitionedOtherwise => Ok(format!(
@@ -186,15 +217,30 @@ pub fn verdict(
         )),
         Layout::Partitioned => match missing_months(now, covered) {
             None => Ok(format!(
-                "{} partitions by month, ready through {}",
+                "{} partitions by month, ready through {}{empty_default}",
                 covered.len(),
-                last_month_ahead(now).label()
+                covered_through(covered)
             )),
-            Some(months) => Err(format!(
-                "no partition for {months}: inserts dated then are refused; run `usagectl maintain` (or `usagectl partition ahead`)"
+            Some(months) => Err(missing(
+                months,
+                "run `usagectl maintain` (or `usagectl partition ahead`)",
             )),
         },
     }
+}
+
+/// The last month the partitions cover, as a label.
+fn covered_through(covered: &[Range]) -> String {
+    if covered.iter().any(|(_, hi)| hi.is_none()) {
+        return "every later month".into();
+    }
+    covered
+        .iter()
+        .filter_map(|(_, hi)| *hi)
+        .max()
+        .map_or("no month".into(), |hi| {
+            Month::containing(hi - chrono::Duration::microseconds(1)).label()
+        })
 }
 
 /// The months from now through [`MONTHS_AHEAD`] ahead that no partition covers, as a
@@ -290,23 +336,69 @@ mod tests {
                 (Some(at(2027, 2, 1, 0, 0, 0)), Some(at(2027, m, 1, 0, 0, 0))),
             ]
         };
-        assert!(verdict(Layout::Heap, false, &[], now).is_ok());
-        let stray = verdict(Layout::Heap, true, &[], now).unwrap_err();
+        assert!(verdict(Layout::Heap, false, &[], None, now).is_ok());
+        let stray = verdict(Layout::Heap, true, &[], None, now).unwrap_err();
         assert!(stray.contains("partition adopt` again"), "{stray}");
         assert_eq!(
-            verdict(Layout::Partitioned, false, &through(4), now).unwrap(),
+            verdict(Layout::Partitioned, false, &through(4), None, now).unwrap(),
             "2 partitions by month, ready through 2027-03"
         );
+        // partitions further ahead than needed: the last one is named
+        assert_eq!(
+            verdict(Layout::Partitioned, false, &through(7), None, now).unwrap(),
+            "2 partitions by month, ready through 2027-06"
+        );
         // March missing: inserts dated then would be refused
-        let gap = verdict(Layout::Partitioned, false, &through(3), now).unwrap_err();
-        assert!(gap.starts_with("no partition for 2027-03:"), "{gap}");
+        let gap = verdict(Layout::Partitioned, false, &through(3), None, now).unwrap_err();
+        assert!(
+            gap.starts_with("no partition for 2027-03: inserts dated then are refused"),
+            "{gap}"
+        );
         // pg_partman's table: its to create, but a missing month is still named
-        assert!(verdict(Layout::PartitionedByPartman, false, &through(4), now).is_ok());
-        let partman = verdict(Layout::PartitionedByPartman, false, &through(3), now).unwrap_err();
+        assert!(verdict(Layout::PartitionedByPartman, false, &through(4), None, now).is_ok());
+        let partman =
+            verdict(Layout::PartitionedByPartman, false, &through(3), None, now).unwrap_err();
         assert!(
             partman.starts_with("no partition for 2027-03:")
-                && partman.contains("partman.run_maintenance()"),
+                && partman.contains("run_maintenance()"),
             "{partman}"
+        );
+        // a default partition: empty, it is named; holding rows, they are strays
+        let mut default = DefaultPartition {
+            name: "usage_events_default".into(),
+            holds_rows: false,
+        };
+        let ok = verdict(
+            Layout::PartitionedByPartman,
+            false,
+            &through(4),
+            Some(&default),
+            now,
+        )
+        .unwrap();
+        assert!(
+            ok.ends_with("an empty default partition usage_events_default"),
+            "{ok}"
+        );
+        let into_default = verdict(
+            Layout::PartitionedByPartman,
+            false,
+            &through(3),
+            Some(&default),
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            into_default
+                .contains("inserts dated then go to the default partition usage_events_default"),
+            "{into_default}"
+        );
+        default.holds_rows = true;
+        let strays =
+            verdict(Layout::Partitioned, false, &through(4), Some(&default), now).unwrap_err();
+        assert!(
+            strays.starts_with("the default partition usage_events_default holds rows"),
+            "{strays}"
         );
     }
 

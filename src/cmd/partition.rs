@@ -31,9 +31,9 @@ is refused; there is no default partition that would collect it silently. Idempo
 keys stay unique across months: usagectl claims each in usagectl_event_keys.
 
 Interrupted at any point, the table is either as it was or wholly partitioned; run
-the same command again. It refuses, changing nothing, when something bound to the table
-as it is would break (a trigger or view of your own, a foreign key, a publication):
-each is named with what to do.
+the same command again. It refuses, changing nothing (exit 2), when something bound to the
+table as it is would break (a trigger or view of your own, a foreign key, a publication,
+a column grant): each is named with what to do.
 
 Examples:
   usagectl partition adopt
@@ -56,11 +56,48 @@ pub struct PartitionArgs {
 #[derive(Subcommand, Debug)]
 pub enum PartitionCommand {
     /// Turn usage_events into a table partitioned by month, online (no row moves)
+    #[command(after_long_help = concat!(
+        "\
+Upgrade every usagectl writer to this version first, and see what it refuses (your own
+triggers or views on the table, foreign keys, publications, column grants, identity or
+generated columns, invalid indexes, rows dated more than a year ahead): each is named
+with what to do, and nothing changes (exit 2). Rerun it after an interruption.
+
+Examples:
+  usagectl partition adopt
+  usagectl partition adopt --lock-timeout 30s   # retry the switch's lock for 30 s in all
+  usagectl partition adopt -o json
+
+",
+        crate::exit_codes!()
+    ))]
     Adopt,
     /// The partitions: their months, estimated rows and size
+    #[command(after_long_help = concat!(
+        "\
+Rows are the planner's estimate (\"not analyzed\" before a partition's first ANALYZE).
+
+Examples:
+  usagectl partition list
+  usagectl partition list -o csv > partitions.csv
+
+",
+        crate::exit_codes!()
+    ))]
     List,
     /// Create the partitions of the current month and the three after it where missing
     /// (what `maintain` does)
+    #[command(after_long_help = concat!(
+        "\
+Creates nothing when pg_partman manages the table, or when usage_events is one table.
+
+Examples:
+  usagectl partition ahead
+  usagectl partition ahead -o json
+
+",
+        crate::exit_codes!()
+    ))]
     Ahead,
 }
 
@@ -119,7 +156,14 @@ pub struct PartitionList {
 }
 
 impl PartitionList {
-    const HEADER: [&'static str; 5] = ["partition", "from", "to", "rows_estimate", "bytes"];
+    const HEADER: [&'static str; 6] = [
+        "partition",
+        "from",
+        "to",
+        "default",
+        "rows_estimate",
+        "bytes",
+    ];
 }
 
 fn partition_rows(rows: &[PartitionRow]) -> Vec<Vec<Cell>> {
@@ -129,7 +173,8 @@ fn partition_rows(rows: &[PartitionRow]) -> Vec<Vec<Cell>> {
                 Cell::text(&p.partition),
                 p.from.map_or(Cell::Empty, Cell::Time),
                 p.to.map_or(Cell::Empty, Cell::Time),
-                Cell::Num(p.rows_estimate),
+                Cell::text(p.default.to_string()),
+                p.rows_estimate.map_or(Cell::Empty, Cell::Num),
                 Cell::Num(p.bytes),
             ]
         })
@@ -146,15 +191,17 @@ fn list_table(rows: &[PartitionRow], style: &Style) -> String {
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|p| {
+            let (from, to) = if p.default {
+                ("(default: any row".into(), "no other takes)".into())
+            } else {
+                (day(p.from, "(the oldest row)"), day(p.to, "(unbounded)"))
+            };
             vec![
                 p.partition.clone(),
-                day(p.from, "(the oldest row)"),
-                day(p.to, "(unbounded)"),
-                if p.rows_estimate < 0 {
-                    "-".into()
-                } else {
-                    p.rows_estimate.to_string()
-                },
+                from,
+                to,
+                p.rows_estimate
+                    .map_or("(not analyzed)".into(), |n| n.to_string()),
                 format!("{:.1} MB", p.bytes as f64 / 1e6),
             ]
         })

@@ -469,16 +469,26 @@ fn grants_row_level_security_and_policies_follow_the_table() {
 
 /// pg_partman, installed for real: once its `part_config` lists usage_events, usagectl
 /// creates no partition (not from `maintain`, not from `partition ahead`), `partition
-/// list` and doctor say who does, and a month pg_partman has not created yet is doctor's
-/// warning, not something usagectl fights over.
+/// list` and doctor say who does, doctor names a month pg_partman has not created yet,
+/// and a default partition (pg_partman's `create_parent` makes one) is named, and its
+/// rows are strays.
 #[test]
 fn a_table_pg_partman_manages_is_left_to_pg_partman() {
     let db = TestDb::migrated();
     spread(&db);
     db.run(&["partition", "adopt"]).assert_ok();
-    let last: String = db.scalar(
-        "SELECT partition::text FROM usagectl_partitions() ORDER BY range_from DESC NULLS LAST LIMIT 1",
-    );
+    let (last, month, from, to): (String, String, String, String) = {
+        let row = db
+            .client()
+            .query_one(
+                "SELECT partition::text, to_char(range_from AT TIME ZONE 'UTC', 'YYYY-MM'),
+                        range_from::text, range_to::text
+                   FROM usagectl_partitions() ORDER BY range_from DESC NULLS LAST LIMIT 1",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2), row.get(3))
+    };
     let drop_last = format!("ALTER TABLE usage_events DETACH PARTITION {last}; DROP TABLE {last};");
     let partitions = "SELECT count(*) FROM usagectl_partitions()";
     db.client().batch_execute(&drop_last).unwrap();
@@ -487,21 +497,35 @@ fn a_table_pg_partman_manages_is_left_to_pg_partman() {
     let out = db.run(&["maintain", "-o", "json"]);
     out.assert_ok();
     assert_eq!(
-        out.json()["partitions_created"].as_array().unwrap().len(),
-        1,
+        out.json()["partitions_created"],
+        serde_json::json!([month]),
         "{}",
         out.stdout
     );
     assert_eq!(db.scalar::<i64>(partitions), count + 1);
+    // never analyzed: no estimate rather than PostgreSQL's -1
+    let listed = db.run(&["partition", "list", "-o", "json"]).json();
+    let made = listed["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["partition"] == last.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(made["rows_estimate"], serde_json::Value::Null, "{made}");
     db.client().batch_execute(&drop_last).unwrap();
 
+    // registered as pg_partman registers a table (4.x names range partitioning "native")
     db.client()
         .batch_execute(
             "CREATE SCHEMA partman;
              CREATE EXTENSION pg_partman SCHEMA partman;
              INSERT INTO partman.part_config (parent_table, control, partition_type, partition_interval,
                                               datetime_string)
-             VALUES ('public.usage_events', 'created_at', 'native', '1 mon', 'YYYY_MM');",
+             SELECT 'public.usage_events', 'created_at',
+                    CASE WHEN split_part(extversion, '.', 1)::int >= 5 THEN 'range' ELSE 'native' END,
+                    '1 mon', 'YYYY_MM'
+               FROM pg_extension WHERE extname = 'pg_partman';",
         )
         .expect("pg_partman is installed (postgresql-15-partman; .ci/run installs it)");
     let out = db.run(&["maintain", "-o", "json"]);
@@ -528,13 +552,75 @@ fn a_table_pg_partman_manages_is_left_to_pg_partman() {
     out.assert_ok();
     assert!(out.stdout.contains("pg_partman"), "{}", out.stdout);
     // the month dropped above is pg_partman's to create, and doctor names it
-    let (status, detail) = doctor_check(&db.run(&["doctor", "-o", "json"]).json(), "partitions");
+    let doctor = || doctor_check(&db.run(&["doctor", "-o", "json"]).json(), "partitions");
+    let (status, detail) = doctor();
     assert_eq!(status, "problem", "{detail}");
-    assert!(detail.contains("partman.run_maintenance()"), "{detail}");
+    assert!(
+        detail.starts_with(&format!(
+            "no partition for {month}: inserts dated then are refused"
+        )) && detail.contains("run_maintenance()"),
+        "{detail}"
+    );
+    // with a default partition, that month's inserts would go there
     db.client()
-        .batch_execute("SELECT usagectl_create_partition(date_trunc('month', now() + interval '3 months')::date)")
+        .batch_execute("CREATE TABLE usage_events_default PARTITION OF usage_events DEFAULT")
         .unwrap();
-    let (status, detail) = doctor_check(&db.run(&["doctor", "-o", "json"]).json(), "partitions");
+    let (status, detail) = doctor();
+    assert_eq!(status, "problem", "{detail}");
+    assert!(
+        detail.contains("inserts dated then go to the default partition usage_events_default"),
+        "{detail}"
+    );
+    let out = db.run(&["partition", "list"]);
+    assert!(out.stdout.contains("(default: any row"), "{}", out.stdout);
+    // and one that does is a stray, which doctor names even once the month has a partition
+    db.client()
+        .batch_execute(&format!(
+            "INSERT INTO usage_events (org_id, event_type, created_at)
+             VALUES ('org-1', 'csv_upload', '{from}'::timestamptz + interval '1 day')"
+        ))
+        .unwrap();
+    let (status, detail) = doctor();
+    assert_eq!(status, "problem", "{detail}");
+    assert!(
+        detail.starts_with("the default partition usage_events_default holds rows"),
+        "{detail}"
+    );
+    db.client()
+        .batch_execute(&format!(
+            "DELETE FROM usage_events_default;
+             CREATE TABLE {last} PARTITION OF usage_events FOR VALUES FROM ('{from}') TO ('{to}')"
+        ))
+        .unwrap();
+    let (status, detail) = doctor();
     assert_eq!(status, "ok", "{detail}");
-    assert!(detail.ends_with("pg_partman creates them"), "{detail}");
+    assert!(
+        detail.ends_with(
+            "pg_partman creates them, and an empty default partition usage_events_default"
+        ),
+        "{detail}"
+    );
+}
+
+/// A database without usage_events: `partition list` and `ahead` say to migrate, in one
+/// line, and change nothing.
+#[test]
+fn partition_commands_on_a_database_without_the_table_say_to_migrate() {
+    let db = TestDb::new();
+    for command in ["list", "ahead"] {
+        let out = db.run(&["partition", command]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("no usage_events table: run `usagectl migrate` first"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stdout, "");
+    }
+    let tables: String = db.scalar(
+        "SELECT coalesce(string_agg(relname, ', '), '') FROM pg_class WHERE relname LIKE 'usage%' AND relnamespace = 'public'::regnamespace",
+    );
+    assert_eq!(tables, "");
 }

@@ -187,15 +187,24 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     );
     let layout = queries::layout(&mut tx)?;
     let stray_bound = layout == Layout::Heap && queries::bound_check(&mut tx)?.is_some();
-    let covered: Vec<partition::Range> = if layout == Layout::Heap {
+    let partitions = if layout == Layout::Heap {
         Vec::new()
     } else {
         queries::partitions(&mut tx)?
-            .iter()
-            .map(|p| (p.from, p.to))
-            .collect()
     };
-    match partition::verdict(layout, stray_bound, &covered, now) {
+    let covered: Vec<partition::Range> = partitions
+        .iter()
+        .filter(|p| !p.default)
+        .map(|p| (p.from, p.to))
+        .collect();
+    let default = match partitions.iter().find(|p| p.default) {
+        Some(p) => Some(partition::DefaultPartition {
+            holds_rows: queries::holds_rows(&mut tx, &p.partition)?,
+            name: p.partition.clone(),
+        }),
+        None => None,
+    };
+    match partition::verdict(layout, stray_bound, &covered, default.as_ref(), now) {
         Ok(ok) => check(&mut checks, "partitions", None, &ok),
         Err(problem) => check(&mut checks, "partitions", Some(problem), ""),
     }

@@ -14,8 +14,11 @@ pub struct PartitionRow {
     pub from: Option<DateTime<Utc>>,
     /// The first instant after it (`None`: MAXVALUE).
     pub to: Option<DateTime<Utc>>,
-    /// Rows, as the planner estimates them (`reltuples`; -1 before its first ANALYZE).
-    pub rows_estimate: i64,
+    /// Whether it is the default partition (the rows no other takes; usagectl creates none,
+    /// pg_partman does).
+    pub default: bool,
+    /// Rows, as the planner estimates them (`reltuples`; `None` before its first ANALYZE).
+    pub rows_estimate: Option<i64>,
     /// Its size with indexes, in bytes.
     pub bytes: i64,
 }
@@ -23,14 +26,17 @@ pub struct PartitionRow {
 /// How usage_events is laid out (an error when it does not exist).
 pub fn layout(db: &mut impl GenericClient) -> Result<Layout> {
     let row = db
-        .row(
+        .opt_row(
             "SELECT c.relkind::text,
                     coalesce((SELECT pg_get_partkeydef(c.oid)), ''),
                     EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_partman')
                FROM pg_class c WHERE c.oid = to_regclass('usage_events')",
             &[],
         )
-        .context("reading how usage_events is laid out")?;
+        .context("reading how usage_events is laid out")?
+        .ok_or_else(|| {
+            anyhow::anyhow!("this database has no usage_events table: run `usagectl migrate` first")
+        })?;
     let kind: String = row.get(0);
     let key: String = row.get(1);
     let partman: bool = row.get(2);
@@ -252,7 +258,8 @@ pub fn partitions(db: &mut impl GenericClient) -> Result<Vec<PartitionRow>> {
     Ok(db
         .rows(
             "SELECT p.partition::text, p.range_from, p.range_to,
-                    greatest(c.reltuples, -1)::bigint, pg_total_relation_size(p.partition)
+                    CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END,
+                    pg_total_relation_size(p.partition), p.is_default
                FROM usagectl_partitions() p JOIN pg_class c ON c.oid = p.partition",
             &[],
         )
@@ -264,8 +271,18 @@ pub fn partitions(db: &mut impl GenericClient) -> Result<Vec<PartitionRow>> {
             to: r.get(2),
             rows_estimate: r.get(3),
             bytes: r.get(4),
+            default: r.get(5),
         })
         .collect())
+}
+
+/// Whether `partition` (a name as [`partitions`] gives it, from the catalog) holds a row.
+pub fn holds_rows(db: &mut impl GenericClient, partition: &str) -> Result<bool> {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM {partition})");
+    Ok(db
+        .row(&sql, &[])
+        .with_context(|| format!("reading whether {partition} holds rows"))?
+        .get(0))
 }
 
 /// Create the partition of `month` (false: one covers it already). SHARE UPDATE
