@@ -439,8 +439,9 @@ BEGIN
         RETURN (SELECT coalesce(sum(m.quantity), 0)::bigint
                   FROM usagectl_usage_by_model(ARRAY[p_org], p_types, p_from, p_to) m);
     END IF;
-    -- one statement, one snapshot: the watermark agrees with the rollup read below (and,
-    -- an initplan, it bounds the index scan of the org's rows above it)
+    -- one statement, one snapshot: the watermark (an initplan, still the bound of the index
+    -- scan of the org's rows above it, since usagectl_is_folded() is inlined) agrees with
+    -- the rollup read below
     SELECT coalesce(sum(u.quantity), 0)::bigint INTO v_sum
       FROM (SELECT e.quantity::bigint AS quantity
               FROM usage_events e

@@ -19,7 +19,7 @@ Exit codes:
   0  success
   1  runtime failure (connection, SQL, I/O, bad data rows)
   2  command-line misuse (unknown flag, missing or conflicting flags, a value out of range
-     or unparsable, an unknown event type)
+     or unparsable, an unknown event type); partition adopt refused what it would break
   3  quota state approaching_limit (status); export --check, doctor or migrate --status
      found something
   4  quota state over_limit (status), or record --enforce refused the event

@@ -118,8 +118,10 @@ pub struct GlobalOpts {
 
     /// Longest wait for one lock, e.g. 5s, 500ms; 0 waits forever
     ///
-    /// Set with SET LOCAL in each of usagectl's transactions. A command that gives up exits 1
-    /// and names the session holding the lock.
+    /// Set with SET LOCAL in each of usagectl's transactions. A step that takes a lock the web
+    /// app's inserts would queue behind (migrate's, partition adopt's switch) instead tries
+    /// with a short wait and retries, spending this much in all. A command that gives up
+    /// exits 1 and names the session holding the lock.
     #[arg(
         long,
         global = true,

@@ -78,7 +78,7 @@ CREATE OR REPLACE FUNCTION usagectl_allowance(p_org text, p_metric text, p_at ti
                                               OUT allowed boolean, OUT message text)
 -- PL/pgSQL with few statements: a warm session keeps each one's plan, and every statement
 -- costs its executor's start and end (the web app's API calls this on every request), so
--- the functions it calls are plain expressions, not queries over them.
+-- the period, the base limit and the usage are plain expressions, not queries.
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS $f$
 DECLARE
     v_types text[];

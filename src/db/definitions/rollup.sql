@@ -19,6 +19,9 @@ $f$;
 -- THE folded predicate: the rows the rollup counts. A row without a number predates the
 -- sequence (the backfill counted it); a numbered row is counted once the fold's watermark
 -- reaches it. Every other row is read raw. usagectl's Rust code uses this function too.
+-- Keep it one SQL expression that names each argument once: the planner inlines it, so
+-- `usagectl_seq > watermark` bounds an index scan even when the watermark is a subquery
+-- (usagectl_org_usage's).
 CREATE OR REPLACE FUNCTION usagectl_is_folded(p_seq bigint, p_watermark bigint) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
     SELECT p_seq IS NULL OR p_seq <= p_watermark
