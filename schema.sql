@@ -271,6 +271,8 @@ BEGIN
           FROM (SELECT DISTINCT ON (i.org_id, i.idempotency_key) i.org_id, i.idempotency_key, i.id
                   FROM input i WHERE i.idempotency_key IS NOT NULL
                  ORDER BY i.org_id, i.idempotency_key, i.n) f
+         WHERE NOT EXISTS (SELECT 1 FROM usage_events e
+                            WHERE e.org_id = f.org_id AND e.idempotency_key = f.idempotency_key)
          ORDER BY f.org_id, f.idempotency_key
         ON CONFLICT DO NOTHING
         RETURNING k.event_id)

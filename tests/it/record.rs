@@ -119,6 +119,45 @@ fn defaults_backdating_and_custom_types() {
     assert_eq!(count(&db), 3);
 }
 
+/// A key the web app stored on an event with its own INSERT (which claims no key): a
+/// retry through usagectl is that event's duplicate, from the CLI and from the SQL API,
+/// not a unique-violation error.
+#[test]
+fn a_key_the_web_app_stored_itself_is_a_duplicate_not_an_error() {
+    let db = TestDb::migrated();
+    let id: String = db.scalar(
+        "INSERT INTO usage_events (org_id, event_type, idempotency_key)
+         VALUES ('acme', 'csv_upload', 'web-k2') RETURNING id::text",
+    );
+    let out = db.run(&[
+        "record",
+        "--org",
+        "acme",
+        "--event",
+        "csv_upload",
+        "--idempotency-key",
+        "web-k2",
+        "-o",
+        "json",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.json()["duplicate"], true, "{}", out.stdout);
+    assert_eq!(out.json()["id"], id.as_str());
+    let api: (String, String) = {
+        let row = db
+            .client()
+            .query_one(
+                "SELECT outcome, event_id::text FROM usagectl.record('acme', 'csv_upload',
+                     idempotency_key => 'web-k2', enforce => false)",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(api, ("duplicate".to_string(), id));
+    assert_eq!(count(&db), 1);
+}
+
 #[test]
 fn an_idempotency_key_is_stored_once_per_org() {
     let db = TestDb::migrated();

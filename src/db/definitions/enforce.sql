@@ -115,7 +115,8 @@ $f$;
 -- THE insert of usagectl: events in the order given, each keyed one only when its key is
 -- claimed first in usagectl_event_keys (the first of a key in the input wins; a key
 -- stored already, or claimed by a transaction that commits meanwhile, is skipped: ON
--- CONFLICT waits for it). Keys are claimed in key order, so concurrent batches do not
+-- CONFLICT waits for it; so is a key the web app stored on an event with its own INSERT,
+-- which claims nothing). Keys are claimed in key order, so concurrent batches do not
 -- deadlock. Returns the rows inserted (not as usage_events rows: no function depends on
 -- the table's row type, see usagectl_count). One arbiter for a heap and a partitioned table
 -- alike: no unique index on usage_events is needed (docs/design.md, "Idempotency").
@@ -152,6 +153,8 @@ BEGIN
           FROM (SELECT DISTINCT ON (i.org_id, i.idempotency_key) i.org_id, i.idempotency_key, i.id
                   FROM input i WHERE i.idempotency_key IS NOT NULL
                  ORDER BY i.org_id, i.idempotency_key, i.n) f
+         WHERE NOT EXISTS (SELECT 1 FROM usage_events e
+                            WHERE e.org_id = f.org_id AND e.idempotency_key = f.idempotency_key)
          ORDER BY f.org_id, f.idempotency_key
         ON CONFLICT DO NOTHING
         RETURNING k.event_id)
