@@ -149,8 +149,9 @@ impl Render for AdoptReport {
 pub struct PartitionList {
     /// How the table is laid out.
     pub layout: Layout,
-    /// Partitions created by this run (`ahead`).
-    pub created: Vec<String>,
+    /// Partitions created by this run (`ahead` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Vec<String>>,
     /// Every partition, oldest first.
     pub partitions: Vec<PartitionRow>,
 }
@@ -235,8 +236,13 @@ impl Render for PartitionList {
             Layout::PartitionedOtherwise => {
                 "usage_events is partitioned, but not by a range of created_at: usagectl creates no partitions\n".to_string()
             }
-            Layout::Partitioned if self.created.is_empty() => String::new(),
-            Layout::Partitioned => format!("created {}\n", self.created.join(", ")),
+            Layout::Partitioned => match &self.created {
+                None => String::new(),
+                Some(months) if months.is_empty() => {
+                    "nothing to create: the current month and the three after it have their partitions\n".to_string()
+                }
+                Some(months) => format!("created {}\n", months.join(", ")),
+            },
         };
         format!("{head}{}", list_table(&self.partitions, style))
     }
@@ -255,7 +261,7 @@ pub fn run(client: &mut Client, args: &PartitionArgs, out: &mut Output) -> Resul
             };
             out.render(&PartitionList {
                 layout,
-                created: Vec::new(),
+                created: None,
                 partitions,
             })?
         }
@@ -274,7 +280,7 @@ fn ahead(client: &mut Client) -> Result<PartitionList> {
     };
     Ok(PartitionList {
         layout: done.layout,
-        created: done.created,
+        created: Some(done.created),
         partitions,
     })
 }

@@ -513,6 +513,14 @@ fn a_table_pg_partman_manages_is_left_to_pg_partman() {
         .unwrap()
         .clone();
     assert_eq!(made["rows_estimate"], serde_json::Value::Null, "{made}");
+    assert!(listed.get("created").is_none(), "{listed}");
+    let out = db.run(&["partition", "ahead"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.starts_with("nothing to create:"),
+        "{}",
+        out.stdout
+    );
     db.client().batch_execute(&drop_last).unwrap();
 
     // registered as pg_partman registers a table (4.x names range partitioning "native")
