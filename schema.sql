@@ -247,8 +247,10 @@ CREATE FUNCTION public.usagectl_insert_events(p_id uuid[], p_org text[], p_type 
     AS $$
 #variable_conflict use_column
 BEGIN
-    IF coalesce(cardinality(array_remove(p_key, NULL)), 0) = 0 THEN
-        -- no key to claim: the insert alone (a shorter plan for the web app's every call)
+    IF coalesce(cardinality(array_remove(p_key, NULL)), 0) = 0
+       AND coalesce(cardinality(p_key), cardinality(p_org)) = cardinality(p_org) THEN
+        -- no key to claim: the insert alone (a shorter plan for the web app's every call;
+        -- arrays of unequal length take the general path, which pads them as unnest does)
         RETURN QUERY
         INSERT INTO usage_events AS e (id, org_id, event_type, quantity, metadata, created_at)
         SELECT coalesce(i.id, gen_random_uuid()), i.org_id, i.event_type, i.quantity, i.metadata,
