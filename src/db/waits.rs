@@ -230,10 +230,13 @@ pub fn retrying<T>(
                 let pause = pause_after(n);
                 let spent = started.elapsed();
                 if !budget.is_zero() && spent + pause >= budget {
+                    // say why it stops short of the budget: the next try would end past it
                     return Err(e.context(format!(
-                        "{what}: gave up after {n} attempt{} in {:.1} s",
+                        "{what}: gave up after {n} attempt{} in {:.1} s (another, {} later, would end past --lock-timeout {})",
                         if n == 1 { "" } else { "s" },
-                        spent.as_secs_f64()
+                        spent.as_secs_f64(),
+                        secs(pause),
+                        secs(budget)
                     )));
                 }
                 super::report::report(super::report::Event::LockWait {

@@ -146,6 +146,13 @@ fn migrate_behind_a_lock_retries_saying_who_holds_it_then_gives_up() {
         "{}",
         out.stderr
     );
+    // it stops short of the budget only when the next try would end past it, and says so
+    assert!(
+        out.stderr
+            .contains("later, would end past --lock-timeout 2 s"),
+        "{}",
+        out.stderr
+    );
     assert!(took < Duration::from_secs(5), "took {took:?}");
     drop(holder);
     // the next run completes
