@@ -107,6 +107,14 @@ pub fn refusals(f: &AdoptionFacts) -> Vec<String> {
     out
 }
 
+/// The latest row's day (UTC), when it is dated more than a year after `now`.
+pub fn far_future(latest_event: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<String> {
+    let year_ahead = now.checked_add_months(chrono::Months::new(12))?;
+    latest_event
+        .filter(|t| *t > year_ahead)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+}
+
 /// The first instant the adopted heap does not hold: the first day of the month after
 /// next (an insert of the web app made at the last second of this month still lands in
 /// the heap while the adoption runs), or later when a row is already dated later.
@@ -399,6 +407,17 @@ mod tests {
         assert!(
             strays.starts_with("the default partition usage_events_default holds rows"),
             "{strays}"
+        );
+    }
+
+    #[test]
+    fn a_row_more_than_a_year_ahead_is_far_future() {
+        let now = at(2026, 12, 6, 12, 0, 0);
+        assert_eq!(far_future(None, now), None);
+        assert_eq!(far_future(Some(at(2027, 12, 6, 12, 0, 0)), now), None);
+        assert_eq!(
+            far_future(Some(at(2027, 12, 6, 12, 0, 1)), now),
+            Some("2027-12-06".into())
         );
     }
 

@@ -25,8 +25,7 @@ pub fn ahead(client: &mut Client) -> Result<Ahead> {
         let now = queries::server_now(client)?;
         let covered: Vec<_> = queries::partitions(client)?
             .iter()
-            .filter(|p| !p.default)
-            .map(|p| (p.from, p.to))
+            .filter_map(queries::PartitionRow::range)
             .collect();
         for month in partition::months_to_create(now, &covered) {
             if queries::create_partition(client, &month)? {

@@ -330,17 +330,18 @@ fn adopt(client: &mut Client) -> Result<AdoptReport> {
     {
         queries::set_role(client, Some(&role))?;
     }
-    let obstacles = partition::refusals(&queries::adoption_facts(client)?);
+    let now = queries::server_now(client)?;
+    let latest = queries::latest_event(client)?;
+    let obstacles = partition::refusals(&queries::adoption_facts(client, latest, now)?);
     if !obstacles.is_empty() {
         return Err(usage(format!(
             "usage_events cannot be partitioned as it is: {}",
             obstacles.join("; ")
         )));
     }
-    let now = queries::server_now(client)?;
     let bound = match test_bound()? {
         Some(b) => b,
-        None => partition::adoption_bound(now, queries::latest_event(client)?),
+        None => partition::adoption_bound(now, latest),
     };
     // every key stored so far in the key table: the rows of every transaction that was
     // writing when it started (settled), then again those since, right before the switch,

@@ -194,8 +194,7 @@ pub fn run(client: &mut Client, args: &DoctorArgs, out: &mut Output) -> Result<u
     };
     let covered: Vec<partition::Range> = partitions
         .iter()
-        .filter(|p| !p.default)
-        .map(|p| (p.from, p.to))
+        .filter_map(queries::PartitionRow::range)
         .collect();
     let default = match partitions.iter().find(|p| p.default) {
         Some(p) => Some(partition::DefaultPartition {

@@ -23,6 +23,14 @@ pub struct PartitionRow {
     pub bytes: i64,
 }
 
+impl PartitionRow {
+    /// The months it covers, as a range (`None` for the default partition, which takes
+    /// the rows no other does and covers no month of its own).
+    pub fn range(&self) -> Option<crate::partition::Range> {
+        (!self.default).then_some((self.from, self.to))
+    }
+}
+
 /// How usage_events is laid out (an error when it does not exist).
 pub fn layout(db: &mut impl GenericClient) -> Result<Layout> {
     let row = db
@@ -73,16 +81,13 @@ fn managed_by_partman(db: &mut impl GenericClient) -> Result<bool> {
         .get(0))
 }
 
-/// What stands in the way of adopting the heap (see [`crate::partition::refusals`]).
-pub fn adoption_facts(db: &mut impl GenericClient) -> Result<AdoptionFacts> {
-    let far_future_row = db
-        .opt_row(
-            "SELECT to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM usage_events
-             HAVING max(created_at) > now() + interval '1 year'",
-            &[],
-        )
-        .context("finding the latest event")?
-        .map(|r| r.get(0));
+/// What stands in the way of adopting the heap (see [`crate::partition::refusals`]), given
+/// its latest `created_at` and the server's clock.
+pub fn adoption_facts(
+    db: &mut impl GenericClient,
+    latest_event: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<AdoptionFacts> {
     let mut q = |sql: &str| -> Result<Vec<String>> {
         Ok(db
             .rows(sql, &[])
@@ -138,7 +143,7 @@ pub fn adoption_facts(db: &mut impl GenericClient) -> Result<AdoptionFacts> {
             "SELECT x.indexrelid::regclass::text FROM pg_index x
               WHERE x.indrelid = 'usage_events'::regclass AND NOT x.indisvalid ORDER BY 1",
         )?,
-        far_future_row,
+        far_future_row: crate::partition::far_future(latest_event, now),
     })
 }
 
